@@ -1,0 +1,48 @@
+# djmap: `make run` sets up everything missing and serves http://127.0.0.1:8000 ; `make test` runs the suite.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMPS := .djmap/stamps
+
+.PHONY: run test lint typecheck pytest bench system deps web clean-db
+
+run: deps
+	$(BIN)/djmap demo
+
+test: deps lint typecheck pytest
+
+deps: system $(STAMPS)/venv $(STAMPS)/web
+
+system:
+	@bash scripts/ensure-system.sh
+
+$(STAMPS)/venv: pyproject.toml
+	@mkdir -p $(STAMPS)
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -U pip wheel setuptools
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+$(STAMPS)/web: web/package.json web/package-lock.json
+	@mkdir -p $(STAMPS)
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+lint: $(STAMPS)/venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMPS)/venv
+	$(BIN)/mypy geo tiles layers api web
+
+pytest: $(STAMPS)/venv
+	$(BIN)/pytest -q
+
+bench: deps
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,bench]'
+	$(BIN)/python bench/run_all.py
+
+clean-db:
+	-$(BIN)/djmap db down
+	rm -rf .djmap/pgdata

@@ -1,0 +1,49 @@
+"""The FastAPI app factory: `create_app(settings)`; nothing connects at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from fastapi import FastAPI
+
+from api.errors import add_exception_handlers
+from api.routers import health
+from api.settings import Settings
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.execute("SET jit = off")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app from settings passed in (tests make their own)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = await asyncpg.create_pool(
+            settings.db.url,
+            min_size=settings.db.pool_min,
+            max_size=settings.db.pool_max,
+            init=_init_connection,
+        )
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    app = FastAPI(
+        title="djmap 党建地图",
+        description="3D party-building map service: vector tiles, 3D Tiles, OGC API Features.",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    add_exception_handlers(app)
+    app.include_router(health.router, prefix="/api")
+    return app

@@ -1,0 +1,22 @@
+"""The `djmap` command line: one Typer app; each area registers its commands from its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from api.cli import data, db, serve
+
+app = typer.Typer(
+    name="djmap",
+    help="党建地图 djmap: a 3D party-building map service on PostGIS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db.register(app)
+data.register(app)
+serve.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,57 @@
+"""The one mapping from the core's errors to HTTP statuses (OGC-style JSON bodies)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from geo.errors import (
+    ClusterError,
+    Conflict,
+    DjmapError,
+    Forbidden,
+    ImportRejected,
+    InvalidInput,
+    NotFound,
+)
+
+STATUS: dict[type[DjmapError], int] = {
+    ImportRejected: 422,
+    InvalidInput: 400,
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    ClusterError: 503,
+}
+
+
+def status_for(exc: DjmapError) -> int:
+    """HTTP status of a core error (most specific class wins)."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 500
+
+
+async def _djmap_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DjmapError)
+    body: dict[str, object] = {"code": exc.code, "description": str(exc)}
+    if isinstance(exc, ImportRejected):
+        body["report"] = exc.report
+    return JSONResponse(body, status_code=status_for(exc))
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg", "")} for e in exc.errors()]
+    return JSONResponse(
+        {"code": "InvalidParameterValue", "description": "invalid request", "errors": errors},
+        status_code=400,
+    )
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    """Register the mapping on an app."""
+    app.add_exception_handler(DjmapError, _djmap_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

@@ -1,0 +1,28 @@
+"""Settings of the HTTP service (`DJMAP_` prefix), split from the database settings in `geo/`."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from geo.settings import DatabaseSettings
+
+
+class ApiSettings(BaseSettings):
+    """How the service behaves: host, port, cache, CORS, secrets."""
+
+    model_config = SettingsConfigDict(env_prefix="DJMAP_", extra="ignore")
+
+    host: str = Field(default="127.0.0.1", description="address `djmap serve` binds")
+    port: int = Field(default=8000, ge=1, le=65535, description="port `djmap serve` binds")
+    tile_cache: str = Field(default="on", pattern="^(on|off)$", description="off = cold tiles")
+    cors_origins: list[str] = Field(default_factory=list, description="explicit CORS allowlist")
+    secret_key: str | None = Field(default=None, description="JWT signing key (required off local)")
+
+
+class Settings:
+    """Everything the app factory needs, passed in (tests build their own)."""
+
+    def __init__(self, db: DatabaseSettings | None = None, api: ApiSettings | None = None) -> None:
+        self.db = db or DatabaseSettings()
+        self.api = api or ApiSettings()

@@ -1,0 +1,294 @@
+"""Lifecycle of the embedded PostgreSQL + PostGIS cluster that djmap runs under `.djmap/`.
+
+initdb refuses to run as root, so when djmap runs as root the cluster belongs to an
+unprivileged OS user (``postgres`` when the OS packages made it, else ``djmap``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from geo.errors import ClusterError
+
+PG_VERSION = "15"
+EXTENSIONS = ("postgis", "postgis_raster", "postgis_sfcgal", "pgrouting")
+SERVER_CONF = {
+    "listen_addresses": "'127.0.0.1'",
+    "max_connections": "200",
+    "shared_buffers": "512MB",
+    "work_mem": "32MB",
+    "maintenance_work_mem": "256MB",
+    "effective_cache_size": "4GB",
+    "jit": "off",
+    "synchronous_commit": "off",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+    "log_min_messages": "warning",
+    "timezone": "'UTC'",
+}
+
+
+def pg_bindir() -> Path:
+    """Folder of the PostgreSQL server programs (initdb, pg_ctl, postgres)."""
+    candidates = [Path(f"/usr/lib/postgresql/{PG_VERSION}/bin")]
+    found = shutil.which("pg_config")
+    if found:
+        out = subprocess.run([found, "--bindir"], capture_output=True, text=True, check=False)
+        candidates.append(Path(out.stdout.strip()))
+    for cand in candidates:
+        if (cand / "initdb").exists() and (cand / "pg_ctl").exists():
+            return cand
+    raise ClusterError(
+        f"PostgreSQL {PG_VERSION} server programs not found; install them with: apt-get install "
+        f"postgresql-{PG_VERSION} postgresql-{PG_VERSION}-postgis-3 postgresql-{PG_VERSION}-pgrouting"
+    )
+
+
+def _run_as(user: str | None, args: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+    """Run a server program as the cluster owner (dropping root), capturing its output."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env["LC_ALL"] = "C.UTF-8"
+    if user is None:
+        return subprocess.run(args, capture_output=True, text=True, env=env, check=False, **kw)  # type: ignore[call-overload]
+    entry = pwd.getpwnam(user)
+
+    def demote() -> None:
+        os.setgid(entry.pw_gid)
+        os.initgroups(user, entry.pw_gid)
+        os.setuid(entry.pw_uid)
+
+    env["HOME"] = entry.pw_dir
+    return subprocess.run(  # type: ignore[call-overload]
+        args,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        preexec_fn=demote,
+        cwd="/",
+        **kw,
+    )
+
+
+def owner_user() -> str | None:
+    """The OS user that owns the cluster: None when we are not root, else a system user."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "djmap"):
+        with contextlib.suppress(KeyError):
+            pwd.getpwnam(name)
+            return name
+    subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "djmap"],
+        check=True,
+        capture_output=True,
+    )
+    return "djmap"
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something already listens on host:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Cluster:
+    """A private PostgreSQL cluster: data under ``home``, socket in a short /tmp folder."""
+
+    home: Path
+    port: int
+    dbname: str = "djmap"
+    superuser: str = "postgres"
+
+    def __post_init__(self) -> None:
+        self.home = Path(self.home).resolve()
+        self.user = owner_user()
+        digest = hashlib.sha1(str(self.home).encode()).hexdigest()[:10]
+        # Unix socket paths are limited to ~107 bytes, so the socket lives in a short folder.
+        self.socket_dir = Path(f"/tmp/djmap-{digest}")
+
+    @property
+    def datadir(self) -> Path:
+        """The cluster's data directory."""
+        return self.home / "pgdata"
+
+    @property
+    def logfile(self) -> Path:
+        """Server log (kept beside the data directory)."""
+        return self.home / "postgres.log"
+
+    @property
+    def url(self) -> str:
+        """libpq URL of the cluster's database over loopback TCP."""
+        return f"postgresql://{self.superuser}@127.0.0.1:{self.port}/{self.dbname}"
+
+    def _chown(self, path: Path) -> None:
+        if self.user is not None:
+            entry = pwd.getpwnam(self.user)
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def _prepare_dirs(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.socket_dir.mkdir(mode=0o700, exist_ok=True)
+        self._chown(self.socket_dir)
+        self._chown(self.home)
+        if self.user is not None:
+            # The owner must be able to reach the home folder through its parents.
+            probe = _run_as(self.user, ["test", "-w", str(self.home)])
+            if probe.returncode != 0:
+                raise ClusterError(
+                    f"user {self.user!r} cannot write {self.home}: a parent folder is closed to it. "
+                    "Set DJMAP_HOME to a folder it can reach (for example /var/tmp/djmap)."
+                )
+
+    def initialised(self) -> bool:
+        """True when initdb has run."""
+        return (self.datadir / "PG_VERSION").exists()
+
+    def init(self) -> None:
+        """Create the data directory with initdb (once)."""
+        if self.initialised():
+            return
+        self._prepare_dirs()
+        bindir = pg_bindir()
+        res = _run_as(
+            self.user,
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(self.datadir),
+                "-U",
+                self.superuser,
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
+        )
+        if res.returncode != 0:
+            raise ClusterError(f"initdb failed:\n{res.stderr or res.stdout}")
+        conf = self.datadir / "postgresql.auto.conf"
+        with conf.open("a") as fh:
+            for key, value in SERVER_CONF.items():
+                fh.write(f"{key} = {value}\n")
+
+    def running(self) -> bool:
+        """True when this cluster's postmaster is alive (per pg_ctl status)."""
+        if not self.initialised():
+            return False
+        res = _run_as(self.user, [str(pg_bindir() / "pg_ctl"), "status", "-D", str(self.datadir)])
+        return res.returncode == 0
+
+    def _recover_stale_pid(self) -> None:
+        pidfile = self.datadir / "postmaster.pid"
+        if pidfile.exists() and not self.running():
+            pidfile.unlink()
+
+    def start(self) -> bool:
+        """Start the server; returns False when it was already running."""
+        self.init()
+        self._prepare_dirs()
+        if self.running():
+            return False
+        self._recover_stale_pid()
+        if port_in_use(self.port):
+            raise ClusterError(
+                f"port {self.port} on 127.0.0.1 is already taken by another program; "
+                "set DJMAP_DB_PORT to a free port"
+            )
+        opts = f"-p {self.port} -k {self.socket_dir}"
+        res = _run_as(
+            self.user,
+            [
+                str(pg_bindir() / "pg_ctl"),
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                str(self.datadir),
+                "-l",
+                str(self.logfile),
+                "-o",
+                opts,
+            ],
+        )
+        if res.returncode != 0:
+            tail = self.logfile.read_text(errors="replace")[-2000:] if self.logfile.exists() else ""
+            raise ClusterError(f"pg_ctl start failed:\n{res.stderr or res.stdout}\n{tail}")
+        self._wait_ready()
+        self.ensure_database()
+        return True
+
+    def _wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        admin = f"postgresql://{self.superuser}@127.0.0.1:{self.port}/postgres"
+        while True:
+            try:
+                with psycopg.connect(admin, connect_timeout=2):
+                    return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def ensure_database(self) -> None:
+        """Create the database (once); extensions come with `djmap migrate`."""
+        admin = f"postgresql://{self.superuser}@127.0.0.1:{self.port}/postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (self.dbname,)
+            ).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{self.dbname}"')
+
+    def stop(self) -> bool:
+        """Stop the server cleanly; returns False when it was not running."""
+        if not self.running():
+            self._recover_stale_pid() if self.initialised() else None
+            return False
+        res = _run_as(
+            self.user,
+            [str(pg_bindir() / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.datadir)],
+        )
+        if res.returncode != 0:
+            raise ClusterError(f"pg_ctl stop failed:\n{res.stderr or res.stdout}")
+        return True
+
+    def status(self) -> dict[str, object]:
+        """What is true right now: initialised, running, port, data directory, URL."""
+        return {
+            "initialised": self.initialised(),
+            "running": self.running(),
+            "port": self.port,
+            "datadir": str(self.datadir),
+            "url": self.url,
+        }
+
+    def destroy(self) -> None:
+        """Stop and delete the cluster (used by throwaway test clusters)."""
+        with contextlib.suppress(ClusterError):
+            self.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
+        shutil.rmtree(self.socket_dir, ignore_errors=True)

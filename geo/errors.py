@@ -1,0 +1,49 @@
+"""The core's own errors; `api/errors.py` maps each to one HTTP status."""
+
+from __future__ import annotations
+
+
+class DjmapError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    code = "error"
+
+
+class InvalidInput(DjmapError):
+    """The caller sent something we cannot use (HTTP 400)."""
+
+    code = "InvalidParameterValue"
+
+
+class NotFound(DjmapError):
+    """The thing asked for does not exist (HTTP 404)."""
+
+    code = "NotFound"
+
+
+class Forbidden(DjmapError):
+    """The caller may not do or see this (HTTP 403)."""
+
+    code = "Forbidden"
+
+
+class Conflict(DjmapError):
+    """The request conflicts with the current state (HTTP 409)."""
+
+    code = "Conflict"
+
+
+class ImportRejected(InvalidInput):
+    """An import file had bad rows; nothing was written. Carries the report."""
+
+    code = "ImportRejected"
+
+    def __init__(self, message: str, report: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.report = report or {}
+
+
+class ClusterError(DjmapError):
+    """The embedded PostgreSQL cluster could not be set up, started or stopped."""
+
+    code = "ClusterError"

@@ -1,0 +1,64 @@
+"""Settings of the data layer, read from `DJMAP_` environment variables when asked for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the database is: an external libpq URL, or the embedded cluster under `.djmap/`."""
+
+    model_config = SettingsConfigDict(env_prefix="DJMAP_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="libpq URL (postgresql://user@host:port/dbname); unset = embedded cluster",
+    )
+    home: Path = Field(
+        default=PROJECT_ROOT / ".djmap",
+        description="folder of the embedded cluster, built tiles and uploads",
+    )
+    db_port: int = Field(default=54329, ge=1024, le=65535, description="embedded cluster port")
+    db_name: str = Field(default="djmap", description="embedded database name")
+    db_user: str = Field(default="postgres", description="embedded cluster superuser")
+    pool_min: int = Field(default=2, ge=1)
+    pool_max: int = Field(default=16, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _plain_libpq(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "DJMAP_DATABASE_URL must be a libpq URL: postgresql://user@host:port/db"
+            )
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        """True when djmap runs its own cluster."""
+        return self.database_url is None
+
+    @property
+    def url(self) -> str:
+        """The libpq URL in use."""
+        if self.database_url:
+            return self.database_url
+        return f"postgresql://{self.db_user}@127.0.0.1:{self.db_port}/{self.db_name}"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The same URL for SQLAlchemy's psycopg 3 dialect."""
+        return "postgresql+psycopg://" + self.url.split("://", 1)[1]
+
+
+def get_db_settings() -> DatabaseSettings:
+    """Read database settings from the environment now (never at import time)."""
+    return DatabaseSettings()

@@ -1,0 +1,1 @@
+"""djmap layers layer."""
