@@ -9,7 +9,22 @@ import asyncpg
 from fastapi import FastAPI
 
 from api.errors import add_exception_handlers
-from api.routers import health
+from api.routers import (
+    auth,
+    checkins,
+    coverage,
+    features,
+    health,
+    heatmap,
+    imports,
+    layers,
+    nearest,
+    pages,
+    panoramas,
+    terrain,
+    threedtiles,
+    tiles,
+)
 from api.settings import Settings
 
 
@@ -45,5 +60,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     add_exception_handlers(app)
-    app.include_router(health.router, prefix="/api")
+    for module in (
+        health,
+        layers,
+        tiles,
+        threedtiles,
+        terrain,
+        heatmap,
+        features,
+        nearest,
+        coverage,
+        checkins,
+        panoramas,
+        auth,
+        imports,
+    ):
+        app.include_router(module.router, prefix="/api")
+    app.include_router(pages.router)  # pages and /static, no /api prefix
     return app

@@ -24,6 +24,7 @@ VERSIONED_TABLES = (
     "buildings",
     "roads",
     "panoramas",
+    "districts",
 )
 
 
@@ -42,6 +43,17 @@ class OrgType(Base):
     code: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     level: Mapped[int] = mapped_column(SmallInteger)
+
+
+class District(Base):
+    """An administrative boundary (the sample district, 街道 …)."""
+
+    __tablename__ = "districts"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(Text)
+    geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
 
 
 class Building(Base):

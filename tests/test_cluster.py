@@ -72,7 +72,7 @@ def test_migrations_up_down_up(db_url: str) -> None:
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT to_regclass('public.members')").fetchone() == (None,)
     geodb.migrate(db_url)
-    assert geodb.current_revision(db_url) == "0001"
+    assert geodb.current_revision(db_url) == "0003"
     with psycopg.connect(db_url) as conn:
         cols = conn.execute(
             "SELECT f_table_name, f_geometry_column, srid FROM geometry_columns"

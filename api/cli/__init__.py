@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import data, db, serve
+from api.cli import analysis, data, db, samples, serve, tiles, users
 
 app = typer.Typer(
     name="djmap",
@@ -12,9 +12,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-db.register(app)
-data.register(app)
-serve.register(app)
+for module in (db, data, samples, tiles, analysis, users, serve):
+    module.register(app)
 
 
 def main() -> None:

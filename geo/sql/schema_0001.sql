@@ -10,6 +10,18 @@ INSERT INTO org_types (code, name, level) VALUES
     ('党总支', 'General party branch', 2),
     ('党支部', 'Party branch', 3);
 
+CREATE TABLE districts (
+    id     bigserial PRIMARY KEY,
+    code   text NOT NULL UNIQUE,
+    name   text NOT NULL,
+    level  text NOT NULL DEFAULT 'district',
+    geom   geometry(MultiPolygon, 4326) NOT NULL,
+    CONSTRAINT districts_geom_valid CHECK (ST_IsValid(geom) AND NOT ST_IsEmpty(geom)),
+    CONSTRAINT districts_geom_range CHECK (
+        ST_XMin(geom) >= -180 AND ST_XMax(geom) <= 180 AND ST_YMin(geom) >= -90 AND ST_YMax(geom) <= 90)
+);
+CREATE INDEX districts_geom_gist ON districts USING gist (geom);
+
 CREATE TABLE buildings (
     id        bigserial PRIMARY KEY,
     code      text NOT NULL UNIQUE,
@@ -180,7 +192,7 @@ DO $$
 DECLARE t text;
 BEGIN
     FOREACH t IN ARRAY ARRAY['organisations', 'members', 'service_points', 'activities', 'checkins',
-                             'buildings', 'roads', 'panoramas'] LOOP
+                             'buildings', 'roads', 'panoramas', 'districts'] LOOP
         INSERT INTO data_versions (table_name) VALUES (t);
         EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I '
                        'FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version()', t || '_version', t);

@@ -26,6 +26,7 @@ TABLES = (
     "organisations",
     "org_types",
     "buildings",
+    "districts",
     "roads",
     "imports",
     "data_versions",

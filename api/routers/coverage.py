@@ -1,0 +1,7 @@
+"""Routes of the coverage area (empty until that work lands)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,7 @@
+"""Routes of the features area (empty until that work lands)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
