@@ -6,6 +6,7 @@ import asyncpg
 from fastapi import Request
 
 from api.settings import Settings
+from geo.scope import PUBLIC, Principal
 
 
 def get_pool(request: Request) -> asyncpg.Pool:
@@ -18,3 +19,8 @@ def get_settings(request: Request) -> Settings:
     """The settings the app was built with."""
     settings: Settings = request.app.state.settings
     return settings
+
+
+def get_principal(request: Request) -> Principal:
+    """The caller (public until the auth work resolves bearer tokens here)."""
+    return PUBLIC
