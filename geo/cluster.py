@@ -126,6 +126,18 @@ class Cluster:
         digest = hashlib.sha1(str(self.home).encode()).hexdigest()[:10]
         # Unix socket paths are limited to ~107 bytes, so the socket lives in a short folder.
         self.socket_dir = Path(f"/tmp/djmap-{digest}")
+        if self.user is not None and not self._reachable(self.home):
+            # A checkout under a closed folder (e.g. /root) cannot hold a cluster the
+            # unprivileged owner runs: keep the data in a per-checkout folder it can reach.
+            self.home = Path(f"/var/lib/djmap/{digest}")
+
+    def _reachable(self, path: Path) -> bool:
+        """True when the cluster owner can traverse every existing ancestor of path."""
+        probe = path
+        while not probe.exists():
+            probe = probe.parent
+        res = _run_as(self.user, ["test", "-x", str(probe)])
+        return res.returncode == 0
 
     @property
     def datadir(self) -> Path:
@@ -149,6 +161,8 @@ class Cluster:
 
     def _prepare_dirs(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
+        if self.home.parent == Path("/var/lib/djmap"):
+            self.home.parent.chmod(0o755)
         self.socket_dir.mkdir(mode=0o700, exist_ok=True)
         self._chown(self.socket_dir)
         self._chown(self.home)

@@ -1,10 +1,23 @@
-"""`djmap serve` and `djmap demo`."""
+"""`djmap serve` and `djmap demo` (what `make run` ends with)."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+import time
 
 import typer
 
 from api.cli.common import cli_errors, console, database_url
+from geo import db as geodb
+from geo.settings import get_db_settings
+
+# Each step of `djmap demo` is a djmap command; each is idempotent and quick when nothing changed.
+DEMO_STEPS: tuple[tuple[str, list[str]], ...] = (
+    ("load the sample district", ["samples", "load"]),
+    ("build 3D Tiles of buildings", ["tiles", "3d", "build"]),
+    ("build terrain tiles", ["tiles", "terrain", "build"]),
+)
 
 
 def serve(
@@ -17,7 +30,7 @@ def serve(
 
     with cli_errors():
         database_url()
-    console.print(f"serving http://{host}:{port}/")
+    console.print(f"serving [bold]http://{host}:{port}/[/bold]  (Ctrl+C stops)")
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -30,6 +43,37 @@ def serve(
     )
 
 
+def _djmap(args: list[str]) -> int:
+    """Run one djmap command in a child process (so each step has its own clean state)."""
+    return subprocess.call([sys.executable, "-m", "api.cli", *args])
+
+
+def demo(
+    host: str = typer.Option("127.0.0.1", help="address to bind"),
+    port: int = typer.Option(8000, help="port to bind"),
+    no_serve: bool = typer.Option(False, "--no-serve", help="prepare everything, then exit"),
+) -> None:
+    """Prepare everything the map needs (database, sample district, tiles), then serve it."""
+    started = time.monotonic()
+    with cli_errors():
+        url = database_url()
+        console.print(f"[green]✓[/green] database {url}")
+        geodb.migrate(url)
+        console.print(f"[green]✓[/green] schema at {geodb.current_revision(url)}")
+    for title, args in DEMO_STEPS:
+        console.print(f"[bold]→[/bold] {title}: djmap {' '.join(args)}")
+        code = _djmap(args)
+        if code != 0:
+            console.print(f"[red]✗ {title} failed (exit {code})[/red]")
+            raise typer.Exit(code)
+    console.print(f"[green]✓[/green] ready in {time.monotonic() - started:.1f} s")
+    if get_db_settings().embedded:
+        console.print("  the embedded database keeps running; `djmap db down` stops it")
+    if not no_serve:
+        serve(host=host, port=port, workers=1)
+
+
 def register(app: typer.Typer) -> None:
     """Add the serving commands to the main app."""
     app.command("serve")(serve)
+    app.command("demo")(demo)
