@@ -13,7 +13,7 @@ from geo.db import ensure_database
 from geo.errors import DjmapError
 from geo.settings import get_db_settings
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 
