@@ -1,0 +1,28 @@
+// Build the offline front-end: one deck.gl bundle plus the vendor files pages use, into static/dist/.
+import {build} from 'esbuild';
+import {cpSync, mkdirSync} from 'node:fs';
+
+const out = 'static/dist';
+mkdirSync(out, {recursive: true});
+
+await build({
+  entryPoints: {deck: 'src/deck.js'},
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  globalName: 'deckgl',
+  target: ['es2020'],
+  outdir: out,
+  legalComments: 'none',
+  logLevel: 'warning',
+  define: {'process.env.NODE_ENV': '"production"'},
+});
+
+const vendor = [
+  ['node_modules/pannellum/build/pannellum.js', 'pannellum.js'],
+  ['node_modules/pannellum/build/pannellum.css', 'pannellum.css'],
+  ['node_modules/swagger-ui-dist/swagger-ui-bundle.js', 'swagger-ui-bundle.js'],
+  ['node_modules/swagger-ui-dist/swagger-ui.css', 'swagger-ui.css'],
+];
+for (const [from, to] of vendor) cpSync(from, `${out}/${to}`);
+console.log(`built ${out}`);
