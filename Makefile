@@ -24,9 +24,9 @@ $(STAMPS)/venv: pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
-$(STAMPS)/web: web/package.json web/package-lock.json
+$(STAMPS)/web: web/package.json web/package-lock.json web/build.mjs $(wildcard web/src/*.js)
 	@mkdir -p $(STAMPS)
-	cd web && npm ci --no-audit --no-fund --loglevel=error
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
 	@touch $@
 
 lint: $(STAMPS)/venv

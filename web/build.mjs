@@ -1,6 +1,7 @@
 // Build the offline front-end: one deck.gl bundle plus the vendor files pages use, into static/dist/.
 import {build} from 'esbuild';
-import {cpSync, mkdirSync} from 'node:fs';
+import {cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {gzipSync} from 'node:zlib';
 
 const out = 'static/dist';
 mkdirSync(out, {recursive: true});
@@ -25,4 +26,10 @@ const vendor = [
   ['node_modules/swagger-ui-dist/swagger-ui.css', 'swagger-ui.css'],
 ];
 for (const [from, to] of vendor) cpSync(from, `${out}/${to}`);
+// Precompressed copies: the server sends them to clients that accept gzip.
+for (const name of readdirSync(out)) {
+  if (/\.(js|css)$/.test(name)) {
+    writeFileSync(`${out}/${name}.gz`, gzipSync(readFileSync(`${out}/${name}`), {level: 9}));
+  }
+}
 console.log(`built ${out}`);
