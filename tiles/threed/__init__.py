@@ -1,0 +1,29 @@
+"""3D Tiles of buildings: extruded footprints in an explicit quadtree (b3dm 1.0 or glb 1.1)."""
+
+from tiles.threed.build import (
+    BuildResult,
+    build_buildings,
+    build_dir,
+    current_manifest,
+    is_stale,
+    store_root,
+)
+from tiles.threed.content import BATCH_PROPERTIES, FORMATS
+from tiles.threed.refresh import rebuilding, spawn_rebuild, wait_for_rebuild
+from tiles.threed.source import VERSIONED, current_versions
+
+__all__ = [
+    "BATCH_PROPERTIES",
+    "FORMATS",
+    "VERSIONED",
+    "BuildResult",
+    "build_buildings",
+    "build_dir",
+    "current_manifest",
+    "current_versions",
+    "is_stale",
+    "rebuilding",
+    "spawn_rebuild",
+    "store_root",
+    "wait_for_rebuild",
+]
