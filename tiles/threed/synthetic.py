@@ -53,7 +53,7 @@ def footprints(
     size = rng.uniform(5, 18, (n, 2))
     angle = rng.uniform(0, np.pi, n)
     kind = rng.choice(4, size=n, p=[0.6, 0.3, 0.08, 0.02])
-    kind[:2] = [2, 3]  # always at least one courtyard and one two-part building
+    kind[:2] = [2, 3][: min(n, 2)]  # always at least one courtyard and one two-part building
     geoms = np.empty(n, dtype=object)
     for k, unit in ((0, RECT), (1, ELL)):
         sel = kind == k
