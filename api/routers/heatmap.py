@@ -1,7 +1,51 @@
-"""Routes of the heatmap area (empty until that work lands)."""
+"""`GET /api/heatmap/{metric}`: published heat cells as JSON (members, activities); see tiles/heat.py."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from typing import Annotated, Any, Literal
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import get_principal
+from api.routers.tiles import get_tiles
+from geo.errors import Forbidden, NotFound
+from geo.scope import Principal
+from layers import catalog
+from tiles.heat import RES_MAX, K
+from tiles.service import TileService, heat_cells
+
+router = APIRouter(tags=["heatmap"])
+METRICS = {"members": "member_heat", "activities": "activity_heat", "checkins": "activity_heat"}
+
+
+@router.get("/heatmap/{metric}", summary="Privacy-safe heat: counts per H3 cell (none under 10)")
+async def heatmap(
+    metric: str,
+    tiles: Annotated[TileService, Depends(get_tiles)],
+    principal: Annotated[Principal, Depends(get_principal)],
+    res: Annotated[int, Query(ge=0, le=RES_MAX, description="H3 resolution")] = 8,
+    format: Annotated[Literal["json", "geojson"], Query(description="json or geojson")] = "json",
+) -> dict[str, Any]:
+    """Published cells of resolution `res` plus merged remainders of coarser published cells."""
+    if metric not in METRICS:
+        raise NotFound(f"unknown heat metric {metric!r}; known: {', '.join(METRICS)}")
+    layer = catalog.get(METRICS[metric])
+    if not catalog.can_see(layer, principal.audience):
+        raise Forbidden(f"{metric} heat is not available to the {principal.audience} audience")
+    token = await tiles.token(layer)
+    cells = await heat_cells(tiles.pool, layer, token, res)
+    meta = {"metric": metric, "layer": layer.id, "res": res, "threshold": K, "version": token}
+    if format == "geojson":
+        features = [
+            {
+                "type": "Feature",
+                "id": f"{c['cell']}{'-merged' if c['merged'] else ''}",
+                "geometry": json.loads(str(c["geom"])),
+                "properties": {k: c[k] for k in ("cell", "res", "count", "merged")},
+            }
+            for c in cells
+        ]
+        return {"type": "FeatureCollection", **meta, "features": features}
+    items = [{k: c[k] for k in ("cell", "res", "count", "merged")} for c in cells]
+    return {**meta, "total": sum(int(c["count"]) for c in cells), "cells": items}

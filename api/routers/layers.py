@@ -1,7 +1,80 @@
-"""Routes of the layers area (empty until that work lands)."""
+"""`GET /api/layers`: the catalog's layers the caller's audience may see, with versioned tile URLs."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Request
+
+from api.deps import get_principal
+from api.routers.tiles import get_tiles
+from geo.scope import Principal
+from layers import catalog
+from layers.catalog import Layer
+from tiles.heat import K
+from tiles.service import TileService
+from tiles.tilejson import vector_fields
+
+router = APIRouter(tags=["layers"])
+HEAT_METRIC = {"member_heat": "members", "activity_heat": "activities"}
+
+
+def describe(layer: Layer, audience: str, base: str, token: str) -> dict[str, Any]:
+    """One layer as the listing shows it to an audience."""
+    fields = catalog.fields_for(layer, audience)
+    item: dict[str, Any] = {
+        "id": layer.id,
+        "title": {"zh": layer.title_zh, "en": layer.title_en},
+        "description": layer.description,
+        "geometry_type": layer.geom_type,
+        "minzoom": layer.minzoom,
+        "maxzoom": layer.maxzoom,
+        "version": token,
+        "tiles": f"{base}/api/tiles/{layer.id}/{{z}}/{{x}}/{{y}}.mvt?v={token}",
+        "tilejson": f"{base}/api/tiles/{layer.id}/tilejson.json",
+        "collection": f"{base}/api/collections/{layer.id}" if layer.collection else None,
+        "fields": [
+            {"name": f.name, "type": f.type, "title": {"zh": f.title_zh, "en": f.title_en}}
+            for f in fields
+        ],
+        "tile_fields": vector_fields(layer, audience),
+        "filters": [
+            {
+                "name": f.name,
+                "type": f.type,
+                "description": f.description,
+                "choices": list(f.choices),
+            }
+            for f in layer.filters
+        ],
+        "time": {"start": layer.time_field, "end": layer.time_end_field}
+        if layer.time_field
+        else None,
+        "aggregation": {
+            "method": layer.aggregation.method,
+            "cluster_below": layer.aggregation.cluster_below,
+            "breakdown": layer.aggregation.breakdown,
+        },
+        "deck": dict(layer.deck),
+    }
+    if layer.is_heat:
+        item["heatmap"] = f"{base}/api/heatmap/{HEAT_METRIC[layer.id]}"
+        item["threshold"] = K
+    return item
+
+
+@router.get("/layers", summary="Map layers the caller may see")
+async def list_layers(
+    request: Request,
+    tiles: Annotated[TileService, Depends(get_tiles)],
+    principal: Annotated[Principal, Depends(get_principal)],
+) -> dict[str, Any]:
+    """The visible layers in catalog order, with tile URLs carrying their data versions."""
+    audience = principal.audience
+    layers = catalog.visible(audience)
+    tokens = await tiles.tokens(layers)
+    base = str(request.base_url).rstrip("/")
+    return {
+        "audience": audience,
+        "layers": [describe(layer, audience, base, tokens[layer.id]) for layer in layers],
+    }

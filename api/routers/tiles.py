@@ -1,7 +1,104 @@
-"""Routes of the tiles area (empty until that work lands)."""
+"""Vector tiles: `GET /api/tiles/{layer}/{z}/{x}/{y}.mvt` and `GET /api/tiles/{layer}/tilejson.json`.
+
+Empty tiles are answered `200` with an empty body (a valid empty MVT), never 204, so every client
+caches and parses them the same way. Tile URLs carry `?v=<data version token>`; a request whose
+`v` is the current token may be cached for a year (`immutable`), others must revalidate (ETag).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Request, Response
+
+from api.deps import get_principal
+from geo.errors import Forbidden, InvalidInput
+from geo.scope import Principal
+from layers import catalog
+from layers import filters as lf
+from tiles.service import TileService
+from tiles.tilejson import tilejson
+
+router = APIRouter(tags=["tiles"])
+MVT = "application/vnd.mapbox-vector-tile"
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "public, max-age=0, must-revalidate"
+
+
+def get_tiles(request: Request) -> TileService:
+    """The app's tile service, made on first use from its settings and pool."""
+    service: TileService | None = getattr(request.app.state, "tiles", None)
+    if service is None:
+        settings = request.app.state.settings
+        root = settings.db.home / "tiles"
+        service = TileService(request.app.state.pool, settings.api.tile_cache == "on", root)
+        request.app.state.tiles = service
+    return service
+
+
+def query_filters(request: Request) -> dict[str, str]:
+    """The query parameters as a plain dict (a repeated parameter is a 400)."""
+    items = request.query_params.multi_items()
+    params = dict(items)
+    if len(params) != len(items):
+        raise InvalidInput("a query parameter is repeated")
+    return params
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+@router.get(
+    "/tiles/{layer}/{z}/{x}/{y}.mvt",
+    summary="A Mapbox Vector Tile of a catalog layer",
+    response_class=Response,
+    responses={200: {"content": {MVT: {}}}, 304: {"description": "not modified"}},
+)
+async def tile(
+    request: Request,
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    tiles: Annotated[TileService, Depends(get_tiles)],
+    principal: Annotated[Principal, Depends(get_principal)],
+) -> Response:
+    """The tile (gzip when accepted); filters are the layer's catalog filters as query parameters."""
+    params = query_filters(request)
+    served = await tiles.tile(layer, z, x, y, params, principal.audience)
+    gzip_ok = "gzip" in request.headers.get("accept-encoding", "") and served.tile.gz
+    etag = served.tile.etag[:-1] + '.gz"' if gzip_ok else served.tile.etag
+    headers = {
+        "ETag": etag,
+        "Cache-Control": IMMUTABLE if params.get("v") == served.token else REVALIDATE,
+        "Vary": "Accept-Encoding",
+        "X-Data-Version": served.token,
+    }
+    if _matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    if gzip_ok:
+        headers["Content-Encoding"] = "gzip"
+        return Response(served.tile.gz, media_type=MVT, headers=headers)
+    return Response(served.tile.raw, media_type=MVT, headers=headers)
+
+
+@router.get("/tiles/{layer}/tilejson.json", summary="TileJSON 3.0.0 of a catalog layer")
+async def layer_tilejson(
+    request: Request,
+    layer: str,
+    tiles: Annotated[TileService, Depends(get_tiles)],
+    principal: Annotated[Principal, Depends(get_principal)],
+) -> dict[str, object]:
+    """TileJSON with versioned tile URLs (filters in the query are carried into them)."""
+    found = catalog.get(layer)
+    if not catalog.can_see(found, principal.audience):
+        raise Forbidden(f"layer {layer!r} is not available to the {principal.audience} audience")
+    params = query_filters(request)
+    params.pop("v", None)
+    lf.parse(found, params)
+    base = str(request.base_url).rstrip("/")
+    return await tilejson(tiles, found, principal.audience, base, params)

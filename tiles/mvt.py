@@ -1,0 +1,161 @@
+"""Mapbox Vector Tiles of the catalog's layers, rendered by PostGIS in one statement per tile.
+
+Completeness: a tile never drops features silently. A tile holding more than the layer's feature
+budget (or whose features would pass its byte budget), and every tile below the layer's
+`cluster_below` zoom, is drawn as clusters on a grid in tile pixel space; each cluster carries
+`count`, `cluster=true`, `cell` and one `<breakdown>:<value>` count per kind, so the counts of a
+tile's features add up to the source features whose (representative) point lies in the tile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import asyncpg
+import morecantile
+
+from geo.errors import InvalidInput
+from layers import filters as lf
+from layers import catalog
+from layers.catalog import Layer, fields_for
+from tiles import sql
+
+TMS = morecantile.tms.get("WebMercatorQuad")
+MAX_ZOOM = 24
+BUFFER = 64  # tile units of buffer around line and polygon tiles (4096 units per tile)
+POINT_TYPES = ("Point", "MultiPoint")
+
+
+@dataclass(frozen=True)
+class TileRequest:
+    """One tile of one layer as an audience asked for it."""
+
+    layer: Layer
+    z: int
+    x: int
+    y: int
+    filters: tuple[lf.Bound, ...] = ()
+    audience: str = "public"
+
+
+def check_tile(z: int, x: int, y: int) -> None:
+    """Raise InvalidInput unless z/x/y is a tile of the WebMercatorQuad grid."""
+    if not 0 <= z <= MAX_ZOOM:
+        raise InvalidInput(f"zoom {z} is outside 0..{MAX_ZOOM}")
+    n = 1 << z
+    if not (0 <= x < n and 0 <= y < n):
+        raise InvalidInput(f"tile {z}/{x}/{y} is outside the grid (x and y in 0..{n - 1})")
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _field_cols(req: TileRequest) -> tuple[str, str]:
+    fields = fields_for(req.layer, req.audience)
+    cols = "".join(f", {f.expr} AS {_ident(f.name)}" for f in fields)
+    props = "".join(f", r.{_ident(f.name)}" for f in fields)
+    return cols, props
+
+
+def _breakdown(layer: Layer) -> str:
+    column = layer.aggregation.breakdown
+    return f"t.{column}::text" if column else "NULL::text"
+
+
+@lru_cache(maxsize=512)
+def statement(layer_id: str, audience: str, filter_names: tuple[str, ...]) -> str:
+    """The guarded tile statement of a layer for an audience and a set of filters."""
+    layer = catalog.get(layer_id)
+    flts = tuple(layer.filter(n) for n in filter_names)
+    bound = tuple(lf.Bound(f, None, "") for f in flts if f is not None)
+    where, _ = lf.where(bound, sql.FIRST_FILTER_PARAM)
+    req = TileRequest(layer, 0, 0, 0, bound, audience)
+    cols, props = _field_cols(req)
+    geom, source = layer.geom_column, layer.source
+    key = f"t.{layer.key_column} AS __fid"
+    is_point = layer.geom_type in POINT_TYPES
+    if is_point:
+        rows = sql.POINT_ROWS.format(
+            cols=f"{key}, t.{geom} AS __pt, {_breakdown(layer)} AS __k{cols}",
+            source=source,
+            geom=geom,
+            filters=where,
+        )
+        features = sql.FEATURES_MVT.format(
+            layer=layer.id,
+            geom_expr="ST_Transform(r.__pt, 3857)",
+            buffer=0,
+            props=props,
+            rows=rows,
+        )
+        cluster_rows = rows
+    else:
+        rows = sql.SHAPE_ROWS.format(
+            cols=f"{key}, t.{geom} AS __shape{cols}",
+            source=source,
+            geom=geom,
+            filters=where,
+            buffer_ratio=BUFFER / 4096,
+        )
+        tolerance = f"(($6 - $4) / 4096.0 * 111319.49 * {layer.aggregation.simplify_px})"
+        features = sql.FEATURES_MVT.format(
+            layer=layer.id,
+            geom_expr=f"ST_Simplify(ST_Transform(r.__shape, 3857), {tolerance}, true)",
+            buffer=BUFFER,
+            props=props,
+            rows=rows,
+        )
+        cluster_rows = sql.REP_ROWS.format(
+            cols=f"t.__rep AS __pt, {_breakdown(layer)} AS __k",
+            source=source,
+            geom=geom,
+            filters=where,
+        )
+    clusters = sql.CLUSTER_MVT.format(
+        rows=cluster_rows,
+        cells=layer.aggregation.cells,
+        breakdown=layer.aggregation.breakdown or "kind",
+        layer=layer.id,
+    )
+    return sql.GUARDED_MVT.format(count_rows=rows, features=features, clusters=clusters)
+
+
+def tile_args(req: TileRequest, budget: int) -> list[object]:
+    """Parameters of the tile statement ($1..$8, then the filters')."""
+    bounds = TMS.bounds(morecantile.Tile(req.x, req.y, req.z))
+    _, values = lf.where(req.filters, sql.FIRST_FILTER_PARAM)
+    return [
+        req.z,
+        req.x,
+        req.y,
+        bounds.left,
+        bounds.bottom,
+        bounds.right,
+        bounds.top,
+        budget,
+        *values,
+    ]
+
+
+def feature_budget(req: TileRequest) -> int:
+    """Features allowed before a tile is clustered (-1: always clustered at this zoom)."""
+    agg = req.layer.aggregation
+    if agg.method == "cluster" and req.z < agg.cluster_below:
+        return -1
+    if agg.method == "none":
+        return 2**62
+    return agg.max_features
+
+
+async def render(conn: asyncpg.Connection, req: TileRequest) -> bytes:
+    """The tile's MVT bytes (empty bytes for an empty tile)."""
+    names = tuple(b.filter.name for b in req.filters)
+    stmt = statement(req.layer.id, req.audience, names)
+    budget = feature_budget(req)
+    body: bytes | None = await conn.fetchval(stmt, *tile_args(req, budget))
+    max_bytes = req.layer.aggregation.max_bytes
+    if body and len(body) > max_bytes and budget >= 0 and req.layer.aggregation.method == "cluster":
+        body = await conn.fetchval(stmt, *tile_args(req, -1))
+    return bytes(body or b"")
