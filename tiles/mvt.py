@@ -16,8 +16,8 @@ import asyncpg
 import morecantile
 
 from geo.errors import InvalidInput
-from layers import filters as lf
 from layers import catalog
+from layers import filters as lf
 from layers.catalog import Layer, fields_for
 from tiles import sql
 
