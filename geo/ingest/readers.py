@@ -1,0 +1,189 @@
+"""Read an import file into text columns (+ geometries): CSV in any Chinese encoding, XLSX, GIS files."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyogrio
+from pyogrio.errors import DataSourceError
+
+from geo.errors import ImportRejected
+
+GEO_EXTENSIONS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".shp": "shp"}
+TABLE_EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+
+
+@dataclass
+class Source:
+    """What a file holds: text columns, optional geometries and CRS, and how rows map to lines."""
+
+    frame: pd.DataFrame
+    geometry: npt.NDArray[np.object_] | None
+    crs: str | None
+    format: str
+    encoding: str | None = None
+    header_lines: int = 0  # lines before the first data row (CSV/XLSX: 1); 0 = features
+
+
+def file_error(path: Path, message: str, code: str = "unreadable_file") -> ImportRejected:
+    """A whole-file problem as an ImportRejected with a one-error report."""
+    error = {"row": None, "line": None, "code": code, "message": message}
+    return ImportRejected(f"{path.name}: {message}", {"errors": [error], "source": str(path)})
+
+
+def detect_format(path: Path) -> str:
+    """csv | xlsx | geojson | gpkg | shp | zip, from the extension, then from the content."""
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        return "zip"
+    if suffix in GEO_EXTENSIONS:
+        return GEO_EXTENSIONS[suffix]
+    if suffix in TABLE_EXTENSIONS:
+        return TABLE_EXTENSIONS[suffix]
+    head = path.read_bytes()[:16]
+    if head.startswith(b"PK"):
+        return "xlsx" if _is_xlsx(path) else "zip"
+    if head.startswith(b"SQLite format 3"):
+        return "gpkg"
+    if head.lstrip().startswith(b"{"):
+        return "geojson"
+    return "csv"
+
+
+def _is_xlsx(path: Path) -> bool:
+    with zipfile.ZipFile(path) as zf:
+        return any(n.startswith("xl/") for n in zf.namelist())
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def decode_csv(path: Path, data: bytes) -> tuple[str, str]:
+    """(text, encoding): UTF-8 (with or without BOM), else GB18030 (a superset of GBK)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            line = _line_of(data, exc.start + 3)
+            raise file_error(
+                path,
+                f"starts with a UTF-8 BOM but is not valid UTF-8 (line {line}, byte "
+                f"0x{data[exc.start + 3]:02x})",
+                "bad_encoding",
+            ) from exc
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as utf8_exc:
+        try:
+            return data.decode("gb18030"), "gb18030"
+        except UnicodeDecodeError as gb_exc:
+            u_line = _line_of(data, utf8_exc.start)
+            g_line = _line_of(data, gb_exc.start)
+            raise file_error(
+                path,
+                f"cannot decode the file: not UTF-8 (line {u_line}, byte "
+                f"0x{data[utf8_exc.start]:02x}) and not GBK/GB18030 (line {g_line}); "
+                "save it as UTF-8 CSV",
+                "bad_encoding",
+            ) from gb_exc
+
+
+def read_csv(path: Path) -> Source:
+    """A CSV (comma, tab or semicolon separated) as text columns."""
+    data = path.read_bytes()
+    text, encoding = decode_csv(path, data)
+    first = text.split("\n", 1)[0]
+    sep = max((",", "\t", ";"), key=first.count)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=True,
+            engine="c",
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise file_error(path, f"not a readable CSV: {exc}") from exc
+    return Source(frame, None, None, "csv", encoding, header_lines=1)
+
+
+def read_xlsx(path: Path) -> Source:
+    """The first sheet of an XLSX workbook as text columns."""
+    try:
+        frame = pd.read_excel(path, dtype=str, engine="openpyxl", keep_default_na=False)
+    except (ValueError, zipfile.BadZipFile, KeyError) as exc:
+        raise file_error(path, f"not a readable XLSX workbook: {exc}") from exc
+    frame = frame.replace("", np.nan)
+    return Source(frame, None, None, "xlsx", None, header_lines=1)
+
+
+def _zip_target(path: Path) -> str:
+    with zipfile.ZipFile(path) as zf:
+        names = [n for n in zf.namelist() if not n.startswith("__MACOSX")]
+    for ext in (".shp", ".gpkg", ".geojson", ".json"):
+        found = [n for n in names if n.lower().endswith(ext)]
+        if found:
+            return f"/vsizip/{path}/{found[0]}"
+    raise file_error(path, "the zip holds no .shp, .gpkg or .geojson file")
+
+
+def read_geo(path: Path, fmt: str) -> Source:
+    """A GIS file (GeoJSON, GeoPackage, Shapefile, zipped Shapefile) via pyogrio."""
+    target = _zip_target(path) if fmt == "zip" else str(path)
+    try:
+        info = pyogrio.read_info(target)
+        frame = pyogrio.read_dataframe(target, encoding=_shp_encoding(target, info))
+    except (DataSourceError, RuntimeError, ValueError) as exc:
+        raise file_error(path, f"not a readable {fmt} file: {exc}") from exc
+    crs = frame.crs.to_string() if frame.crs is not None else None
+    geometry = np.asarray(frame.geometry.values, dtype=object)
+    table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    for col in table.columns:
+        table[col] = _as_text(table[col])
+    return Source(table, geometry, crs, "shp" if fmt == "zip" else fmt, None, header_lines=0)
+
+
+def _shp_encoding(target: str, info: dict[str, object]) -> str | None:
+    """Shapefiles without a .cpg are often GBK in China; GDAL would guess Latin-1."""
+    if ".shp" not in target.lower():
+        return None
+    enc = info.get("encoding")
+    return None if enc else "gb18030"
+
+
+def _as_text(col: pd.Series) -> pd.Series:
+    """A column as strings (missing stays missing); dates in ISO form."""
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return col.dt.strftime("%Y-%m-%dT%H:%M:%S%z").where(col.notna())
+    out = col.astype(object).where(col.notna())
+    return out.map(lambda v: v if v is None or isinstance(v, str) else _num_text(v))
+
+
+def _num_text(v: object) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def read_source(path: Path) -> Source:
+    """Read any supported file; ImportRejected for unreadable ones."""
+    if not path.exists():
+        raise file_error(path, "file not found", "file_not_found")
+    fmt = detect_format(path)
+    if fmt == "csv":
+        source = read_csv(path)
+    elif fmt == "xlsx":
+        source = read_xlsx(path)
+    else:
+        source = read_geo(path, fmt)
+    source.frame.columns = [str(c).strip() for c in source.frame.columns]
+    return source

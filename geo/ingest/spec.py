@@ -1,0 +1,214 @@
+"""What each import kind looks like: its fields, their types, aliases (Chinese and English), references."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+FieldType = Literal["text", "int", "float", "date", "datetime", "enum", "ref", "path"]
+GeomType = Literal["point", "polygon", "line"]
+
+LON_ALIASES = ("lon", "lng", "long", "longitude", "x", "经度", "东经", "坐标x", "x坐标")
+LAT_ALIASES = ("lat", "latitude", "y", "纬度", "北纬", "坐标y", "y坐标")
+CODE = ("code", "编码", "代码", "编号", "id")
+NAME = ("name", "名称", "名字")
+
+MEMBER_STATUS = {"正式": "正式", "正式党员": "正式", "预备": "预备", "预备党员": "预备"}
+MEMBER_STATUS |= {"流动": "流动", "流动党员": "流动", "full": "正式", "probationary": "预备"}
+MEMBER_STATUS |= {"mobile": "流动"}
+SERVICE_KINDS = {k: k for k in ("党群服务中心", "党群服务站", "党员活动室", "红色教育基地")}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of an import kind."""
+
+    name: str
+    type: FieldType = "text"
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+    ref: str | None = None  # referenced table for type "ref" (matched by its code)
+    enum: dict[str, str] | None = None  # accepted spellings -> stored value
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+@dataclass(frozen=True)
+class Spec:
+    """An import kind: target table, key column, fields and geometry."""
+
+    kind: str
+    table: str
+    key: str
+    fields: tuple[Field, ...]
+    geom: GeomType
+    geom_required: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def field(self, name: str) -> Field:
+        """The field called `name`."""
+        return next(f for f in self.fields if f.name == name)
+
+
+def _ref(name: str, table: str, aliases: tuple[str, ...], required: bool = False) -> Field:
+    return Field(name, "ref", required, aliases, ref=table)
+
+
+CAPACITY = Field(
+    "capacity", "int", aliases=("容量", "容纳人数", "可容纳人数", "人数上限"), minimum=0
+)
+
+SPECS: dict[str, Spec] = {
+    "organisations": Spec(
+        "organisations",
+        "organisations",
+        "code",
+        (
+            Field("code", required=True, aliases=(*CODE, "组织编码", "组织代码", "org_code")),
+            Field("name", required=True, aliases=(*NAME, "组织名称")),
+            Field("type", "enum", True, ("类型", "组织类型", "组织类别", "org_type", "kind")),
+            _ref(
+                "parent_code",
+                "organisations",
+                ("parent", "上级", "上级编码", "上级代码", "上级组织", "上级组织编码", "parent_id"),
+            ),
+            _ref("building_code", "buildings", ("building", "建筑", "建筑编码", "所在建筑")),
+            Field("founded", "date", aliases=("成立日期", "成立时间", "founded_on")),
+            Field("contact", aliases=("联系方式", "联系人", "联系电话")),
+        ),
+        "point",
+    ),
+    "members": Spec(
+        "members",
+        "members",
+        "external_id",
+        (
+            Field(
+                "external_id",
+                required=True,
+                aliases=("id", "member_id", "code", "编号", "党员编号", "编码", "外部编号"),
+            ),
+            Field("name", required=True, aliases=("姓名", "名字", "名称", "党员姓名")),
+            _ref(
+                "branch_code",
+                "organisations",
+                ("branch", "支部", "支部编码", "所在支部", "所属支部", "支部代码", "org_code"),
+                required=True,
+            ),
+            Field(
+                "status", "enum", True, ("状态", "党员状态", "类别", "党员类别"), enum=MEMBER_STATUS
+            ),
+            Field("joined", "date", aliases=("入党日期", "入党时间", "joined_on", "join_date")),
+        ),
+        "point",
+        geom_required=False,
+    ),
+    "service-points": Spec(
+        "service-points",
+        "service_points",
+        "code",
+        (
+            Field("code", required=True, aliases=(*CODE, "服务点编码")),
+            Field("name", required=True, aliases=(*NAME, "服务点名称")),
+            Field("kind", "enum", True, ("类型", "类别", "type", "服务点类型"), enum=SERVICE_KINDS),
+            _ref("org_code", "organisations", ("org", "组织编码", "所属组织", "所属党组织")),
+            Field("address", aliases=("地址", "详细地址")),
+            Field("opening_hours", aliases=("开放时间", "营业时间", "hours")),
+            CAPACITY,
+            Field("phone", aliases=("电话", "联系电话", "tel")),
+        ),
+        "point",
+    ),
+    "activities": Spec(
+        "activities",
+        "activities",
+        "code",
+        (
+            Field("code", required=True, aliases=(*CODE, "活动编码")),
+            Field("title", required=True, aliases=("name", "标题", "名称", "活动名称", "主题")),
+            Field("kind", required=True, aliases=("type", "类型", "活动类型", "类别")),
+            _ref(
+                "organiser_code",
+                "organisations",
+                (
+                    "organizer_code",
+                    "organiser",
+                    "organizer",
+                    "组织者",
+                    "主办",
+                    "主办单位",
+                    "组织单位",
+                ),
+                required=True,
+            ),
+            _ref(
+                "service_point_code",
+                "service_points",
+                ("service_point", "服务点", "服务点编码", "地点编码", "活动阵地"),
+            ),
+            Field("starts_at", "datetime", True, ("start", "start_time", "开始时间", "开始")),
+            Field("ends_at", "datetime", True, ("end", "end_time", "结束时间", "结束")),
+            CAPACITY,
+            Field("description", aliases=("描述", "内容", "说明", "活动内容")),
+        ),
+        "point",
+    ),
+    "buildings": Spec(
+        "buildings",
+        "buildings",
+        "code",
+        (
+            Field("code", required=True, aliases=(*CODE, "建筑编码")),
+            Field("name", aliases=(*NAME, "建筑名称")),
+            Field("use", aliases=("用途", "功能", "类型", "type")),
+            Field(
+                "height_m",
+                "float",
+                True,
+                ("height", "高度", "建筑高度", "高度米"),
+                minimum=0,
+                maximum=1000,
+            ),
+            Field("floors", "int", aliases=("层数", "楼层", "楼层数"), minimum=1, maximum=300),
+        ),
+        "polygon",
+    ),
+    "roads": Spec(
+        "roads",
+        "roads",
+        "code",
+        (
+            Field("code", required=True, aliases=(*CODE, "道路编码")),
+            Field("name", aliases=(*NAME, "道路名称")),
+            Field("kind", aliases=("type", "类型", "道路类型", "highway")),
+        ),
+        "line",
+    ),
+    "districts": Spec(
+        "districts",
+        "districts",
+        "code",
+        (
+            Field("code", required=True, aliases=(*CODE, "adcode", "行政区划代码", "区划代码")),
+            Field("name", required=True, aliases=(*NAME, "行政区名称")),
+            Field("level", aliases=("级别", "层级", "行政级别")),
+        ),
+        "polygon",
+    ),
+    "panoramas": Spec(
+        "panoramas",
+        "panoramas",
+        "code",
+        (
+            Field("code", required=True, aliases=(*CODE, "全景编码")),
+            Field("title", aliases=("name", "标题", "名称")),
+            Field("image", "path", True, ("image_path", "file", "图片", "图片路径", "文件")),
+            Field("heading", "float", aliases=("朝向", "方向", "方位角")),
+            _ref("service_point_code", "service_points", ("service_point", "服务点", "服务点编码")),
+            Field("captured_at", "datetime", aliases=("拍摄时间", "采集时间", "captured")),
+        ),
+        "point",
+    ),
+}
+
+KINDS = tuple(SPECS)

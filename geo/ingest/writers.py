@@ -1,0 +1,206 @@
+"""Write validated rows: COPY into a TEMP staging table, then one upsert per kind into the real table.
+
+Unchanged rows are not rewritten (`… DO UPDATE … WHERE row IS DISTINCT FROM excluded`), so a rerun
+of the same file changes nothing and bumps no data version.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+import psycopg
+import shapely
+from psycopg import sql
+
+CHUNK = 100_000
+POINT = "ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326)"
+
+# staging columns per table, in COPY order
+STAGING: dict[str, list[tuple[str, str]]] = {
+    "organisations": [
+        ("code", "text"), ("name", "text"), ("type", "text"), ("parent_code", "text"),
+        ("building_code", "text"), ("founded", "date"), ("contact", "text"),
+        ("lon", "float8"), ("lat", "float8"), ("depth", "int"),
+    ],
+    "members": [
+        ("external_id", "text"), ("name", "text"), ("branch_code", "text"), ("status", "text"),
+        ("joined", "date"), ("lon", "float8"), ("lat", "float8"),
+    ],
+    "service_points": [
+        ("code", "text"), ("name", "text"), ("kind", "text"), ("org_code", "text"),
+        ("address", "text"), ("opening_hours", "text"), ("capacity", "int"), ("phone", "text"),
+        ("lon", "float8"), ("lat", "float8"),
+    ],
+    "activities": [
+        ("code", "text"), ("title", "text"), ("kind", "text"), ("organiser_code", "text"),
+        ("service_point_code", "text"), ("starts_at", "timestamptz"), ("ends_at", "timestamptz"),
+        ("capacity", "int"), ("description", "text"), ("lon", "float8"), ("lat", "float8"),
+    ],
+    "buildings": [
+        ("code", "text"), ("name", "text"), ("use", "text"), ("height_m", "float8"),
+        ("floors", "int"), ("wkb", "text"),
+    ],
+    "roads": [("code", "text"), ("name", "text"), ("kind", "text"), ("wkb", "text")],
+    "districts": [("code", "text"), ("name", "text"), ("level", "text"), ("wkb", "text")],
+    "panoramas": [
+        ("code", "text"), ("title", "text"), ("image", "text"), ("width", "int"),
+        ("height", "int"), ("heading", "float8"), ("service_point_code", "text"),
+        ("captured_at", "timestamptz"), ("lon", "float8"), ("lat", "float8"),
+    ],
+}  # fmt: skip
+
+# (target columns, SELECT expressions, FROM/JOIN clause, conflict key)
+UPSERTS: dict[str, tuple[list[str], list[str], str, str]] = {
+    "organisations": (
+        ["code", "name", "type", "parent_id", "building_id", "founded", "contact", "geom"],
+        ["s.code", "s.name", "s.type", "p.id", "b.id", "s.founded", "s.contact", POINT],
+        "staging s LEFT JOIN organisations p ON p.code = s.parent_code "
+        "LEFT JOIN buildings b ON b.code = s.building_code WHERE s.depth = %(depth)s",
+        "code",
+    ),
+    "members": (
+        ["external_id", "name", "branch_id", "status", "joined", "home"],
+        ["s.external_id", "s.name", "o.id", "s.status", "s.joined",
+         f"CASE WHEN s.lon IS NULL THEN NULL ELSE {POINT} END"],
+        "staging s JOIN organisations o ON o.code = s.branch_code",
+        "external_id",
+    ),
+    "service_points": (
+        ["code", "name", "kind", "org_id", "address", "opening_hours", "capacity", "phone", "geom"],
+        ["s.code", "s.name", "s.kind", "o.id", "s.address", "s.opening_hours", "s.capacity",
+         "s.phone", POINT],
+        "staging s LEFT JOIN organisations o ON o.code = s.org_code",
+        "code",
+    ),
+    "activities": (
+        ["code", "title", "kind", "organiser_id", "service_point_id", "starts_at", "ends_at",
+         "capacity", "description", "geom"],
+        ["s.code", "s.title", "s.kind", "o.id", "sp.id", "s.starts_at", "s.ends_at", "s.capacity",
+         "s.description", POINT],
+        "staging s JOIN organisations o ON o.code = s.organiser_code "
+        "LEFT JOIN service_points sp ON sp.code = s.service_point_code",
+        "code",
+    ),
+    "buildings": (
+        ["code", "name", "use", "height_m", "floors", "geom"],
+        ["s.code", "s.name", "s.use", "s.height_m", "s.floors",
+         "ST_Multi(ST_SetSRID(s.wkb::geometry, 4326))"],
+        "staging s",
+        "code",
+    ),
+    "roads": (
+        ["code", "name", "kind", "geom"],
+        ["s.code", "s.name", "s.kind", "ST_SetSRID(s.wkb::geometry, 4326)"],
+        "staging s",
+        "code",
+    ),
+    "districts": (
+        ["code", "name", "level", "geom"],
+        ["s.code", "s.name", "s.level", "ST_Multi(ST_SetSRID(s.wkb::geometry, 4326))"],
+        "staging s",
+        "code",
+    ),
+    "panoramas": (
+        ["code", "title", "image_path", "width", "height", "heading", "service_point_id",
+         "captured_at", "geom"],
+        ["s.code", "s.title", "s.image", "s.width", "s.height", "coalesce(s.heading, 0)", "sp.id",
+         "s.captured_at", POINT],
+        "staging s LEFT JOIN service_points sp ON sp.code = s.service_point_code",
+        "code",
+    ),
+}  # fmt: skip
+
+
+@dataclass
+class WriteCounts:
+    """What an upsert did."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def upsert_sql(table: str) -> sql.Composed:
+    """INSERT … SELECT … ON CONFLICT DO UPDATE only where something differs; counts via RETURNING."""
+    targets, exprs, source, key = UPSERTS[table]
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in targets)
+    others = [c for c in targets if c != key]
+    sets = sql.SQL(", ").join(
+        sql.SQL("{c} = excluded.{c}").format(c=sql.Identifier(c)) for c in others
+    )
+    old = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in others)
+    new = sql.SQL(", ").join(sql.SQL("excluded.{}").format(sql.Identifier(c)) for c in others)
+    return sql.SQL(
+        "WITH up AS (INSERT INTO {table} AS t ({cols}) SELECT {exprs} FROM {source} "
+        "ON CONFLICT ({key}) DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new}) "
+        "RETURNING (xmax = 0) AS inserted) "
+        "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"
+    ).format(
+        table=sql.Identifier(table),
+        cols=cols,
+        exprs=sql.SQL(", ".join(exprs)),
+        source=sql.SQL(source),
+        key=sql.Identifier(key),
+        sets=sets,
+        old=old,
+        new=new,
+    )
+
+
+def _copy_frame(table: str, rows: pd.DataFrame) -> pd.DataFrame:
+    """The staging columns as COPY-ready values (dates ISO, geometries hex WKB)."""
+    out = pd.DataFrame(index=rows.index)
+    for name, typ in STAGING[table]:
+        if name == "wkb":
+            out[name] = shapely.to_wkb(rows["geom"].to_numpy(dtype=object), hex=True)
+        elif typ == "date":
+            out[name] = rows[name].dt.strftime("%Y-%m-%d")
+        elif typ == "timestamptz":
+            out[name] = rows[name].dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+        else:
+            out[name] = rows[name]
+    return out
+
+
+def create_staging(conn: psycopg.Connection, table: str) -> None:
+    """A TEMP table dropped at commit; no indexes, no WAL."""
+    cols = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in STAGING[table]
+    )
+    conn.execute(sql.SQL("CREATE TEMP TABLE staging ({}) ON COMMIT DROP").format(cols))
+
+
+def copy_rows(
+    conn: psycopg.Connection,
+    table: str,
+    rows: pd.DataFrame,
+    advance: Callable[[int], None] | None = None,
+) -> None:
+    """COPY rows into staging as CSV, in chunks (the progress bar advances per chunk)."""
+    names = sql.SQL(", ").join(sql.Identifier(n) for n, _ in STAGING[table])
+    stmt = sql.SQL("COPY staging ({}) FROM STDIN (FORMAT csv)").format(names)
+    with conn.cursor() as cur, cur.copy(stmt) as copy:
+        for start in range(0, len(rows), CHUNK):
+            chunk = _copy_frame(table, rows.iloc[start : start + CHUNK])
+            buf = io.StringIO()
+            chunk.to_csv(buf, header=False, index=False)
+            copy.write(buf.getvalue())
+            if advance:
+                advance(len(chunk))
+
+
+def upsert(conn: psycopg.Connection, table: str, rows: pd.DataFrame) -> WriteCounts:
+    """Staging → real table; organisations level by level so parents exist before children."""
+    counts = WriteCounts()
+    stmt = upsert_sql(table)
+    levels = sorted(set(rows["depth"].tolist())) if table == "organisations" else [None]
+    for depth in levels:
+        row = conn.execute(stmt, {"depth": depth}).fetchone()
+        assert row is not None
+        counts.inserted += int(row[0])
+        counts.updated += int(row[1])
+    counts.unchanged = len(rows) - counts.inserted - counts.updated
+    return counts
