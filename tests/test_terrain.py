@@ -127,8 +127,7 @@ def test_tilejson(client: TestClient) -> None:
     tj = r.json()
     assert tj["tilejson"] == "3.0.0" and tj["encoding"] == "mapbox"
     assert (tj["minzoom"], tj["maxzoom"]) == (10, 13)
-    west, south, east, north = tj["bounds"]
-    assert west == pytest.approx(WEST) and north == pytest.approx(NORTH)
+    assert tj["bounds"] == pytest.approx([WEST, NORTH - SIZE * RES, WEST + SIZE * RES, NORTH])
     url = tj["tiles"][0]
     assert "/api/terrain/{z}/{x}/{y}.png?v=" in url
     tile = TMS.tile(116.40, 39.90, 12)
