@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 
 MAX_SNAP_M = 500.0
+FRACTION_EPS = 1e-9
 
 _SNAP_SQL = """
 SELECT u.i, c.id AS edge_id, ST_LineLocatePoint(c.geom, u.g) AS fraction, c.d AS snap_m
@@ -123,7 +124,9 @@ async def snap(conn: asyncpg.Connection, points: list[tuple[float, float]]) -> l
         if r["edge_id"] is None:
             out.append(None)
         else:
-            out.append(Snap(lon, lat, int(r["edge_id"]), float(r["fraction"]), float(r["snap_m"])))
+            # pgRouting drops points lying exactly on a vertex (fraction 0 or 1): nudge them inside.
+            frac = min(max(float(r["fraction"]), FRACTION_EPS), 1.0 - FRACTION_EPS)
+            out.append(Snap(lon, lat, int(r["edge_id"]), frac, float(r["snap_m"])))
     return out
 
 
