@@ -52,8 +52,8 @@ def grid(clean_db: str) -> dict[str, object]:
     build_topology(clean_db)
     graph = nx.Graph()
     with psycopg.connect(clean_db) as conn:
-        for s, t, length, x0, y0, x1, y1 in conn.execute(
-            "SELECT source, target, length_m, ST_X(ST_StartPoint(geom)), ST_Y(ST_StartPoint(geom)), "
+        for length, x0, y0, x1, y1 in conn.execute(
+            "SELECT length_m, ST_X(ST_StartPoint(geom)), ST_Y(ST_StartPoint(geom)), "
             "ST_X(ST_EndPoint(geom)), ST_Y(ST_EndPoint(geom)) FROM roads"
         ):
             graph.add_edge(
