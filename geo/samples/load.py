@@ -1,0 +1,146 @@
+"""Load a generated sample folder into a database through the one ingest core, in dependency order.
+
+A load is recorded in the `imports` audit table as kind 'samples' with the generation's
+fingerprint; a rerun with the same fingerprint (and the rows still there) does nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from geo.samples.generate import LOAD_ORDER, Manifest, SampleSpec, generate, read_manifest
+
+AUDIT_KIND = "samples"
+# manifest count → table holding those rows
+TABLES = {
+    "districts": "districts",
+    "buildings": "buildings",
+    "roads": "roads",
+    "organisations": "organisations",
+    "service_points": "service_points",
+    "members": "members",
+    "activities": "activities",
+    "panoramas": "panoramas",
+}
+COUNTS_SQL = "SELECT " + ", ".join(f"(SELECT count(*) FROM {t})" for t in TABLES.values())
+FIND_LOAD = (
+    "SELECT 1 FROM imports WHERE kind = %s AND sha256 = %s AND status = 'written' "
+    "ORDER BY id DESC LIMIT 1"
+)
+RECORD_LOAD = (
+    "INSERT INTO imports (kind, source_name, sha256, actor, finished_at, status, rows_total, rows_written) "
+    "VALUES (%s, %s, %s, %s, now(), 'written', %s, %s)"
+)
+Hook = Callable[[str, int, int], None]  # (step name, index, total)
+
+
+@dataclass
+class LoadResult:
+    """What a load did: skipped (already loaded), per-step seconds, rows per table afterwards."""
+
+    skipped: bool
+    fingerprint: str
+    seconds: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def table_counts(url: str) -> dict[str, int]:
+    """Row counts of the tables a sample fills (keys as in the manifest)."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(COUNTS_SQL).fetchone()
+    assert row is not None
+    return {key: int(n) for key, n in zip(TABLES, row, strict=True)}
+
+
+def already_loaded(url: str, manifest: Manifest) -> bool:
+    """True when this generation was loaded before and its rows are all still there."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(FIND_LOAD, (AUDIT_KIND, manifest["fingerprint"])).fetchone()
+    if row is None:
+        return False
+    want = dict(manifest["counts"])
+    have = table_counts(url)
+    return all(have.get(k, 0) >= int(v) for k, v in want.items() if k in TABLES)
+
+
+def ensure_generated(folder: Path, spec: SampleSpec | None = None) -> Manifest:
+    """The folder's manifest, generating the sample there first when it has none."""
+    manifest = read_manifest(folder)
+    if manifest is None:
+        manifest = generate(spec or SampleSpec(), folder)
+    return manifest
+
+
+def stage_panoramas(folder: Path, target: Path) -> Path:
+    """Copy the panorama images to `target` with a CSV whose image paths are relative to it."""
+    target.mkdir(parents=True, exist_ok=True)
+    src_csv = folder / "panoramas.csv"
+    with src_csv.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        src = folder / row["image"]
+        dst = target / Path(row["image"]).name
+        if not dst.exists() or dst.stat().st_size != src.stat().st_size:
+            shutil.copyfile(src, dst)
+        row["image"] = dst.name
+    staged = target / "panoramas.csv"
+    with staged.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(
+            fh, fieldnames=list(rows[0].keys()) if rows else ["code"], lineterminator="\n"
+        )
+        writer.writeheader()
+        writer.writerows(rows)
+    return staged
+
+
+def load_samples(
+    url: str,
+    folder: Path,
+    panorama_dir: Path,
+    *,
+    force: bool = False,
+    progress: bool = True,
+    on_step: Hook | None = None,
+) -> LoadResult:
+    """Generate if needed, then import every file in dependency order and build the road topology."""
+    from geo.ingest import import_file  # the ingest core (owned by the ingest work)
+    from geo.network import build_topology
+
+    manifest = ensure_generated(folder)
+    fingerprint = str(manifest["fingerprint"])
+    if not force and already_loaded(url, manifest):
+        return LoadResult(True, fingerprint, counts=table_counts(url))
+    result = LoadResult(False, fingerprint)
+    steps = len(LOAD_ORDER) + 1
+    for i, (kind, name) in enumerate(LOAD_ORDER):
+        if on_step:
+            on_step(kind, i, steps)
+        started = time.perf_counter()
+        path = stage_panoramas(folder, panorama_dir) if kind == "panoramas" else folder / name
+        import_file(url, kind, path, actor="djmap samples load", progress=progress)
+        result.seconds[kind] = time.perf_counter() - started
+        if kind == "roads":
+            if on_step:
+                on_step("road topology", i, steps)
+            started = time.perf_counter()
+            build_topology(url)
+            result.seconds["road topology"] = time.perf_counter() - started
+    if on_step:
+        on_step("done", steps, steps)
+    result.counts = table_counts(url)
+    _record(url, folder, fingerprint, sum(int(v) for v in dict(manifest["counts"]).values()))
+    return result
+
+
+def _record(url: str, folder: Path, fingerprint: str, rows: int) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            RECORD_LOAD, (AUDIT_KIND, str(folder), fingerprint, "djmap samples load", rows, rows)
+        )
