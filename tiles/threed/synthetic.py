@@ -97,11 +97,14 @@ def insert_buildings(
 
 
 def insert_party_orgs(url: str, building_ids: list[int], prefix: str = "O") -> None:
-    """One 党支部 per given building, located at the building's centroid."""
+    """One 党支部 per given building, located on the building (one statement)."""
+    codes = [f"{prefix}{i:05d}" for i in range(len(building_ids))]
+    names = [f"第{i + 1}党支部" for i in range(len(building_ids))]
     with psycopg.connect(url) as conn:
-        for i, bid in enumerate(building_ids):
-            conn.execute(
-                "INSERT INTO organisations (code, name, type, building_id, geom) "
-                "SELECT %s, %s, '党支部', id, ST_PointOnSurface(geom) FROM buildings WHERE id = %s",
-                (f"{prefix}{i:05d}", f"第{i + 1}党支部", bid),
-            )
+        conn.execute(
+            "INSERT INTO organisations (code, name, type, building_id, geom) "
+            "SELECT o.code, o.name, '党支部', b.id, ST_PointOnSurface(b.geom) "
+            "FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS o(code, name, bid) "
+            "JOIN buildings b ON b.id = o.bid",
+            (codes, names, building_ids),
+        )
