@@ -12,12 +12,15 @@ from api.cli.common import cli_errors, console, database_url
 from geo import db as geodb
 from geo.settings import get_db_settings
 
-# Each step of `djmap demo` is a djmap command; each is idempotent and quick when nothing changed.
-DEMO_STEPS: tuple[tuple[str, list[str]], ...] = (
-    ("load the sample district", ["samples", "load"]),
-    ("build 3D Tiles of buildings", ["tiles", "3d", "build"]),
-    ("build terrain tiles", ["tiles", "terrain", "build"]),
-)
+
+def demo_steps() -> list[tuple[str, list[str]]]:
+    """The djmap commands `demo` runs; each is idempotent and quick when nothing changed."""
+    dem = get_db_settings().home / "samples" / "dem.tif"
+    return [
+        ("load the sample district", ["samples", "load"]),
+        ("build 3D Tiles of buildings", ["tiles", "3d", "build"]),
+        ("build terrain tiles", ["tiles", "terrain", "build", "--dem", str(dem)]),
+    ]
 
 
 def serve(
@@ -60,7 +63,7 @@ def demo(
         console.print(f"[green]✓[/green] database {url}")
         geodb.migrate(url)
         console.print(f"[green]✓[/green] schema at {geodb.current_revision(url)}")
-    for title, args in DEMO_STEPS:
+    for title, args in demo_steps():
         console.print(f"[bold]→[/bold] {title}: djmap {' '.join(args)}")
         code = _djmap(args)
         if code != 0:
