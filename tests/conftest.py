@@ -60,3 +60,32 @@ def output_dir() -> Path:
     path = Path(__file__).resolve().parent.parent / "test-output"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def sample_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample district generated once per run (default counts, seed 42, today's date)."""
+    from datetime import date
+
+    from geo.samples import SampleSpec, generate
+
+    out = tmp_path_factory.mktemp("samples")
+    generate(SampleSpec(seed=42, today=date.today().isoformat()), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def sample_url(
+    cluster: Cluster, sample_files: Path, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """URL of a second database, djmap_sample, holding the loaded sample district. Read-only: never write to it."""
+    from geo.samples.load import load_samples
+
+    admin = cluster.url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'djmap_sample'").fetchone():
+            conn.execute("CREATE DATABASE djmap_sample")
+    url = cluster.url.rsplit("/", 1)[0] + "/djmap_sample"
+    geodb.migrate(url)
+    load_samples(url, sample_files, tmp_path_factory.mktemp("panoramas"), progress=False)
+    return url
