@@ -1,0 +1,387 @@
+"""Vector tiles against the real database: every tile decoded with mapbox-vector-tile and checked."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+
+import mapbox_vector_tile
+import morecantile
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.deps import get_principal
+from api.settings import ApiSettings, Settings
+from geo.scope import Principal
+from geo.settings import DatabaseSettings
+
+TMS = morecantile.tms.get("WebMercatorQuad")
+LON, LAT = 116.40, 39.90  # the sample area (inside one z8 tile and away from its edges)
+KINDS = ("党群服务中心", "党群服务站", "党员活动室", "红色教育基地")
+
+
+def make_client(url: str, home: Path, cache: str = "on") -> TestClient:
+    settings = Settings(
+        DatabaseSettings(database_url=url, home=home), ApiSettings(tile_cache=cache)
+    )
+    return TestClient(create_app(settings))
+
+
+@pytest.fixture
+def client(clean_db: str, tmp_path: Path) -> Iterator[TestClient]:
+    with make_client(clean_db, tmp_path) as c:
+        yield c
+
+
+def execute(url: str, sql: str, *args: object) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql, args or None)
+
+
+def scalar(url: str, sql: str, *args: object) -> object:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(sql, args or None).fetchone()
+        assert row is not None
+        return row[0]
+
+
+def seed_orgs(url: str) -> None:
+    execute(
+        url,
+        "INSERT INTO organisations (code, name, type, parent_id, geom) VALUES "
+        "('o1', '街道党工委', '党委', NULL, ST_SetSRID(ST_MakePoint(116.40, 39.90), 4326)),"
+        "('o2', '社区党总支', '党总支', 1, ST_SetSRID(ST_MakePoint(116.41, 39.90), 4326)),"
+        "('o3', '第一支部', '党支部', 2, ST_SetSRID(ST_MakePoint(116.41, 39.91), 4326)),"
+        "('o4', '其他党委', '党委', NULL, ST_SetSRID(ST_MakePoint(116.39, 39.89), 4326))",
+    )
+
+
+def seed_points(url: str, n: int, spread: float = 0.03, seed: float = 0.42) -> None:
+    """n service points spread around the sample area, kinds and organisations cycling."""
+    seed_orgs(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT setseed(%s)", (seed,))
+        conn.execute(
+            "INSERT INTO service_points (code, name, kind, org_id, phone, geom) "
+            "SELECT 'sp' || i, '服务点' || i, (%s::text[])[1 + i %% 4], 1 + i %% 4, '010-' || i, "
+            "ST_SetSRID(ST_MakePoint(%s + (random() - 0.5) * %s, %s + (random() - 0.5) * %s), 4326) "
+            "FROM generate_series(1, %s) AS i",
+            (list(KINDS), LON, spread, LAT, spread, n),
+        )
+
+
+def decode(body: bytes) -> dict[str, list[dict[str, object]]]:
+    if not body:
+        return {}
+    tile = mapbox_vector_tile.decode(body)
+    return {name: layer["features"] for name, layer in tile.items()}
+
+
+def get_tile(client: TestClient, layer: str, tile: morecantile.Tile, query: str = "") -> bytes:
+    r = client.get(f"/api/tiles/{layer}/{tile.z}/{tile.x}/{tile.y}.mvt{query}")
+    assert r.status_code == 200, r.text
+    return r.content
+
+
+def ids_in_tile(url: str, table: str, tile: morecantile.Tile, where: str = "") -> set[int]:
+    b = TMS.bounds(tile)
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            f"SELECT id FROM {table} WHERE ST_X(geom) >= %s AND ST_X(geom) < %s "
+            f"AND ST_Y(geom) > %s AND ST_Y(geom) <= %s {where}",
+            (b.left, b.right, b.bottom, b.top),
+        ).fetchall()
+    return {int(r[0]) for r in rows}
+
+
+def covering(zoom: int, spread: float = 0.03) -> list[morecantile.Tile]:
+    h = spread / 2 + 0.001
+    return list(TMS.tiles(LON - h, LAT - h, LON + h, LAT + h, [zoom]))
+
+
+def counted(features: list[dict[str, object]]) -> int:
+    total = 0
+    for f in features:
+        props = f["properties"]
+        assert isinstance(props, dict)
+        total += int(props["count"]) if props.get("cluster") else 1
+    return total
+
+
+def test_high_zoom_features_equal_a_bbox_query(client: TestClient, clean_db: str) -> None:
+    seed_points(clean_db, 800)
+    tiles = covering(15)
+    assert len(tiles) > 4
+    seen: set[int] = set()
+    for tile in tiles:
+        features = decode(get_tile(client, "service_points", tile)).get("service_points", [])
+        ids = {int(str(f["id"])) for f in features}
+        assert ids == ids_in_tile(clean_db, "service_points", tile)
+        assert all(not f["properties"].get("cluster") for f in features)  # type: ignore[union-attr]
+        assert seen.isdisjoint(ids)
+        seen |= ids
+    assert len(seen) == 800
+
+
+def test_low_zoom_clusters_account_for_every_feature(client: TestClient, clean_db: str) -> None:
+    seed_points(clean_db, 3000, spread=0.2)
+    for zoom in (3, 6, 8):
+        total = 0
+        for tile in covering(zoom, 0.2):
+            features = decode(get_tile(client, "service_points", tile)).get("service_points", [])
+            for f in features:
+                props = f["properties"]
+                assert isinstance(props, dict) and props["cluster"] is True
+                kinds = sum(int(v) for k, v in props.items() if str(k).startswith("kind:"))
+                assert kinds == props["count"]
+            assert counted(features) == len(ids_in_tile(clean_db, "service_points", tile))
+            total += counted(features)
+        assert total == 3000
+
+
+def test_over_budget_tile_is_clustered_not_truncated(client: TestClient, clean_db: str) -> None:
+    seed_points(clean_db, 25_000, spread=0.004)  # > 20,000 points inside one z15 tile
+    tile = TMS.tile(LON, LAT, 15)
+    body = get_tile(client, "service_points", tile)
+    assert len(body) <= 500_000
+    features = decode(body)["service_points"]
+    assert features and all(f["properties"]["cluster"] for f in features)  # type: ignore[index]
+    assert counted(features) == len(ids_in_tile(clean_db, "service_points", tile))
+    by_kind: dict[str, int] = {}
+    for f in features:
+        for k, v in f["properties"].items():  # type: ignore[union-attr]
+            if str(k).startswith("kind:"):
+                by_kind[k[5:]] = by_kind.get(k[5:], 0) + int(v)
+    expected = {
+        kind: len(ids_in_tile(clean_db, "service_points", tile, f"AND kind = '{kind}'"))
+        for kind in KINDS
+    }
+    assert by_kind == {k: v for k, v in expected.items() if v}
+
+
+def test_polygons_and_lines(client: TestClient, clean_db: str) -> None:
+    execute(
+        clean_db,
+        "INSERT INTO buildings (code, name, use, height_m, geom) "
+        "SELECT 'b' || i, '楼' || i, (ARRAY['住宅', '办公'])[1 + i % 2], 10 + i % 50, "
+        "ST_Multi(ST_Expand(ST_SetSRID(ST_MakePoint(116.39 + (i % 40) * 0.0005, "
+        "39.895 + (i / 40) * 0.0005), 4326), 0.0001)) FROM generate_series(0, 799) AS i",
+    )
+    execute(
+        clean_db,
+        "INSERT INTO roads (code, name, kind, geom) SELECT 'r' || i, '路' || i, 'street', "
+        "ST_SetSRID(ST_MakeLine(ST_MakePoint(116.38, 39.89 + i * 0.001), "
+        "ST_MakePoint(116.42, 39.89 + i * 0.001)), 4326) FROM generate_series(0, 20) AS i",
+    )
+    for tile in covering(16, 0.02):
+        features = decode(get_tile(client, "buildings", tile)).get("buildings", [])
+        b = TMS.bounds(tile)
+        pad = (b.right - b.left) * 64 / 4096
+        with psycopg.connect(clean_db) as conn:
+            rows = conn.execute(
+                "SELECT id FROM buildings WHERE ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))",
+                (b.left - pad, b.bottom - pad, b.right + pad, b.top + pad),
+            ).fetchall()
+        assert {int(str(f["id"])) for f in features} == {int(r[0]) for r in rows}
+        assert all(f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in features)  # type: ignore[index]
+    total = sum(
+        counted(decode(get_tile(client, "buildings", t)).get("buildings", []))
+        for t in covering(10, 0.05)
+    )
+    assert total == 800
+    road_tile = TMS.tile(116.40, 39.90, 14)
+    roads = decode(get_tile(client, "roads", road_tile))["roads"]
+    assert {f["geometry"]["type"] for f in roads} <= {"LineString", "MultiLineString"}  # type: ignore[index]
+    assert len(roads) >= 5
+
+
+def test_filters_are_parameters_from_the_catalog(client: TestClient, clean_db: str) -> None:
+    seed_points(clean_db, 600)
+    tile = TMS.tile(LON, LAT, 12)
+    kind = KINDS[1]
+    features = decode(get_tile(client, "service_points", tile, f"?kind={kind}"))["service_points"]
+    assert {f["properties"]["kind"] for f in features} == {kind}  # type: ignore[index]
+    assert {int(str(f["id"])) for f in features} == ids_in_tile(
+        clean_db, "service_points", tile, f"AND kind = '{kind}'"
+    )
+    subtree = decode(get_tile(client, "service_points", tile, "?org=2"))["service_points"]
+    assert {f["properties"]["id"] for f in subtree} == ids_in_tile(  # type: ignore[index]
+        clean_db, "service_points", tile, "AND org_id IN (2, 3)"
+    )
+    injected = client.get(f"/api/tiles/service_points/12/{tile.x}/{tile.y}.mvt?kind=' OR 1=1 --")
+    assert injected.status_code == 400
+    for query in (
+        "?org=abc",
+        "?colour=red",
+        "?kind=x",
+        "?org=1&org=2",
+        "?org=99999999999999999999",
+    ):
+        r = client.get(f"/api/tiles/service_points/12/{tile.x}/{tile.y}.mvt{query}")
+        assert r.status_code == 400, query
+        assert r.json()["code"] == "InvalidParameterValue"
+
+
+def test_activities_time_window(client: TestClient, clean_db: str) -> None:
+    seed_orgs(clean_db)
+    execute(
+        clean_db,
+        "INSERT INTO activities (code, title, kind, organiser_id, starts_at, ends_at, geom) "
+        "SELECT 'a' || i, '活动' || i, '主题党日', 1, "
+        "timestamptz '2026-05-01 09:00+08' + i * interval '1 day', "
+        "timestamptz '2026-05-01 11:00+08' + i * interval '1 day', "
+        "ST_SetSRID(ST_MakePoint(116.40 + i * 0.0001, 39.90), 4326) FROM generate_series(0, 29) AS i",
+    )
+    tile = TMS.tile(LON, LAT, 14)
+    query = "?from=2026-05-10T00:00:00%2B08:00&to=2026-05-15T00:00:00%2B08:00"
+    features = decode(get_tile(client, "activities", tile, query))["activities"]
+    assert {f["properties"]["code"] for f in features} == {f"a{i}" for i in range(9, 14)}  # type: ignore[index]
+    assert (
+        client.get(f"/api/tiles/activities/14/{tile.x}/{tile.y}.mvt?from=yesterday").status_code
+        == 400
+    )
+    assert (
+        client.get(
+            f"/api/tiles/activities/14/{tile.x}/{tile.y}.mvt?from=2026-05-10T00:00"
+        ).status_code
+        == 400
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/api/tiles/service_points/25/0/0.mvt", 400),
+        ("/api/tiles/service_points/3/8/0.mvt", 400),
+        ("/api/tiles/service_points/3/0/-1.mvt", 400),
+        ("/api/tiles/service_points/a/0/0.mvt", 400),
+        ("/api/tiles/service_points/1/0/0.5.mvt", 400),
+        ("/api/tiles/no_such_layer/1/0/0.mvt", 404),
+        ("/api/tiles/no_such_layer/tilejson.json", 404),
+        ("/api/tiles/members/1/0/0.mvt", 403),
+        ("/api/tiles/member_heat/1/0/0.mvt", 403),
+    ],
+)
+def test_bad_requests_get_clear_errors(client: TestClient, path: str, status: int) -> None:
+    r = client.get(path)
+    assert r.status_code == status, r.text
+    assert r.json()["description"]
+
+
+def test_empty_tile_is_an_empty_200(client: TestClient) -> None:
+    r = client.get("/api/tiles/service_points/10/0/0.mvt", headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 200
+    assert r.content == b""
+    assert r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    assert "content-encoding" not in r.headers
+    assert r.headers["etag"]
+
+
+def test_http_gzip_etag_304_and_versioned_caching(client: TestClient, clean_db: str) -> None:
+    seed_points(clean_db, 300)
+    tile = TMS.tile(LON, LAT, 13)
+    path = f"/api/tiles/service_points/13/{tile.x}/{tile.y}.mvt"
+    plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    zipped = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.content == plain.content  # httpx decodes; the wire size is the gzip one
+    assert int(zipped.headers["content-length"]) < len(plain.content)
+    assert zipped.headers["etag"] != plain.headers["etag"]
+    assert not zipped.headers["etag"].startswith("W/")
+    assert "must-revalidate" in zipped.headers["cache-control"]
+    assert zipped.headers["vary"] == "Accept-Encoding"
+    again = client.get(
+        path, headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["etag"]}
+    )
+    assert again.status_code == 304 and again.content == b""
+    version = zipped.headers["x-data-version"]
+    versioned = client.get(f"{path}?v={version}")
+    assert "immutable" in versioned.headers["cache-control"]
+    assert "max-age=31536000" in versioned.headers["cache-control"]
+    layers = client.get("/api/layers").json()["layers"]
+    sp = next(layer for layer in layers if layer["id"] == "service_points")
+    assert sp["tiles"].endswith(f".mvt?v={version}")
+
+
+def test_a_write_makes_cached_tiles_stale_at_once(clean_db: str, tmp_path: Path) -> None:
+    seed_points(clean_db, 200)
+    tile = TMS.tile(LON, LAT, 12)
+    path = f"/api/tiles/service_points/12/{tile.x}/{tile.y}.mvt"
+    with make_client(clean_db, tmp_path) as client:
+        first = client.get(path)
+        assert client.get(path).content == first.content  # from the cache
+        renamed, deleted, kept = sorted(
+            int(str(f["id"])) for f in decode(first.content)["service_points"]
+        )[:3]
+        execute(clean_db, "UPDATE service_points SET name = '新名字' WHERE id = %s", renamed)
+        second = client.get(path)
+        assert second.headers["etag"] != first.headers["etag"]
+        names = {f["properties"]["name"] for f in decode(second.content)["service_points"]}  # type: ignore[index]
+        assert "新名字" in names
+        execute(clean_db, "DELETE FROM service_points WHERE id = %s", deleted)
+        ids = {f["id"] for f in decode(client.get(path).content)["service_points"]}
+        assert deleted not in ids and kept in ids
+    assert any((tmp_path / "tiles" / "service_points").rglob("*.gz"))
+    with make_client(clean_db, tmp_path) as fresh:  # new process: memory empty, disk warm
+        assert fresh.get(path).content == client_body(clean_db, tmp_path, path)
+
+
+def client_body(url: str, home: Path, path: str) -> bytes:
+    with make_client(url, home, cache="off") as cold:
+        return cold.get(path).content
+
+
+def test_cache_off_renders_every_time(clean_db: str, tmp_path: Path) -> None:
+    seed_points(clean_db, 50)
+    tile = TMS.tile(LON, LAT, 12)
+    with make_client(clean_db, tmp_path, cache="off") as client:
+        body = client.get(f"/api/tiles/service_points/12/{tile.x}/{tile.y}.mvt").content
+        assert counted(decode(body)["service_points"]) == len(
+            ids_in_tile(clean_db, "service_points", tile)
+        )
+    assert not (tmp_path / "tiles").exists()
+
+
+def test_tilejson(client: TestClient, clean_db: str) -> None:
+    seed_points(clean_db, 20)
+    doc = client.get("/api/tiles/service_points/tilejson.json?kind=党员活动室").json()
+    assert doc["tilejson"] == "3.0.0"
+    assert "kind=" in doc["tiles"][0] and "v=" in doc["tiles"][0]
+    west, south, east, north = doc["bounds"]
+    assert west < LON < east and south < LAT < north
+    fields = doc["vector_layers"][0]["fields"]
+    assert fields["name"] == "String" and fields["count"] == "Number"
+    assert "phone" not in fields  # member-only field
+    assert client.get("/api/tiles/service_points/tilejson.json?kind=nope").status_code == 400
+
+
+def test_audiences_see_their_fields(clean_db: str, tmp_path: Path) -> None:
+    seed_points(clean_db, 30)
+    tile = TMS.tile(LON, LAT, 13)
+    path = f"/api/tiles/service_points/13/{tile.x}/{tile.y}.mvt"
+    with make_client(clean_db, tmp_path) as client:
+        public = decode(client.get(path).content)["service_points"][0]["properties"]
+        client.app.dependency_overrides[get_principal] = lambda: Principal(role="member")  # type: ignore[attr-defined]
+        member = decode(client.get(path).content)["service_points"][0]["properties"]
+        listing = {layer["id"] for layer in client.get("/api/layers").json()["layers"]}
+    assert "phone" not in public and "phone" in member  # type: ignore[operator]
+    assert "org_id" not in member  # type: ignore[operator]
+    assert "members" not in listing and "member_heat" not in listing
+
+
+def test_gzip_body_on_the_wire_is_valid(client: TestClient, clean_db: str) -> None:
+    seed_points(clean_db, 100)
+    tile = TMS.tile(LON, LAT, 13)
+    with client.stream(
+        "GET",
+        f"/api/tiles/service_points/13/{tile.x}/{tile.y}.mvt",
+        headers={"Accept-Encoding": "gzip"},
+    ) as r:
+        wire = b"".join(r.iter_raw())
+    assert counted(decode(gzip.decompress(wire))["service_points"]) == len(
+        ids_in_tile(clean_db, "service_points", tile)
+    )
