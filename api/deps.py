@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import asyncpg
-from fastapi import Request
+from typing import Annotated
 
+import asyncpg
+from fastapi import Depends, Request
+
+from api.auth import oauth2_scheme, resolve_principal
 from api.settings import Settings
-from geo.scope import PUBLIC, Principal
+from geo.scope import Principal
 
 
 def get_pool(request: Request) -> asyncpg.Pool:
@@ -21,6 +24,8 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_principal(request: Request) -> Principal:
-    """The caller (public until the auth work resolves bearer tokens here)."""
-    return PUBLIC
+async def get_principal(
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Principal:
+    """The caller: public without a bearer token, else the token's active user (401 if invalid)."""
+    return await resolve_principal(request, token)

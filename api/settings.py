@@ -18,6 +18,12 @@ class ApiSettings(BaseSettings):
     tile_cache: str = Field(default="on", pattern="^(on|off)$", description="off = cold tiles")
     cors_origins: list[str] = Field(default_factory=list, description="explicit CORS allowlist")
     secret_key: str | None = Field(default=None, description="JWT signing key (required off local)")
+    env: str = Field(
+        default="local",
+        description="deployment: local | production (production refuses to start without DJMAP_SECRET_KEY)",
+    )
+    token_minutes: int = Field(default=720, ge=1, le=43200, description="JWT lifetime (minutes)")
+    max_upload_mb: int = Field(default=50, ge=1, le=2048, description="POST /api/imports size cap")
 
 
 class Settings:

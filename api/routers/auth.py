@@ -1,7 +1,93 @@
-"""Routes of the auth area (empty until that work lands)."""
+"""`POST /api/auth/token` (OAuth2 password flow → JWT) and `GET /api/auth/me`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter()
+import asyncpg
+from fastapi import APIRouter, Depends, Form, HTTPException
+from pydantic import BaseModel, Field
+
+from api.auth import issue_token
+from api.deps import get_pool, get_principal, get_settings
+from api.settings import Settings
+from geo.errors import Forbidden
+from geo.scope import Principal
+from geo.users import aauthenticate
+
+router = APIRouter(tags=["auth"])
+
+
+class Token(BaseModel):
+    """A bearer token for the Authorization header."""
+
+    access_token: str = Field(description="JWT (HS256); send as `Authorization: Bearer …`")
+    token_type: str = Field(default="bearer", examples=["bearer"])
+    expires_in: int = Field(description="seconds until the token expires", examples=[43200])
+    username: str
+    role: str = Field(examples=["leader"])
+
+
+class Me(BaseModel):
+    """Who the caller is and what it may see."""
+
+    username: str | None = Field(description="null for anonymous callers")
+    role: str = Field(examples=["public"])
+    audience: str = Field(description="catalog audience the caller reads layers as")
+    org_id: int | None = Field(description="root of the caller's organisation subtree")
+    member_id: int | None
+
+
+def _error(code: str, description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"example": {"code": code, "description": description}}},
+    }
+
+
+@router.post(
+    "/auth/token",
+    summary="Log in: OAuth2 password flow, answers a JWT",
+    response_model=Token,
+    responses={
+        400: _error("InvalidParameterValue", "username or password missing"),
+        401: _error("Unauthorized", "wrong username or password"),
+        403: _error("Forbidden", "this account is disabled"),
+    },
+)
+async def token(
+    username: Annotated[str, Form(description="user name", max_length=64)],
+    password: Annotated[str, Form(description="password", max_length=1024)],
+    pool: Annotated[asyncpg.Pool, Depends(get_pool)],
+    settings: Annotated[Settings, Depends(get_settings)],
+) -> Token:
+    """Check the password (argon2) and issue a bearer token; disabled users are refused."""
+    async with pool.acquire() as conn:
+        user = await aauthenticate(conn, username, password)
+    if user is None:
+        raise HTTPException(
+            status_code=401,
+            detail={"code": "Unauthorized", "description": "wrong username or password"},
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not user.active:
+        raise Forbidden("this account is disabled")
+    access, lifetime = issue_token(settings, user)
+    return Token(access_token=access, expires_in=lifetime, username=user.username, role=user.role)
+
+
+@router.get(
+    "/auth/me",
+    summary="The caller's identity, role and scope",
+    response_model=Me,
+    responses={401: _error("Unauthorized", "invalid token")},
+)
+async def me(principal: Annotated[Principal, Depends(get_principal)]) -> Me:
+    """Anonymous callers are the public role."""
+    return Me(
+        username=principal.username,
+        role=principal.role,
+        audience=principal.audience,
+        org_id=principal.org_id,
+        member_id=principal.member_id,
+    )

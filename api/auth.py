@@ -1,0 +1,154 @@
+"""Bearer tokens: the signing key, JWT issue/verify, and the dependencies that resolve the caller.
+
+Key: `DJMAP_SECRET_KEY`. With none set, a local install generates one and keeps it in
+`<DJMAP_HOME>/secret_key` (mode 0600, shared by every worker); `DJMAP_ENV=production` (or prod,
+staging) refuses to start without it, so no deployment runs on a key nobody chose.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any
+
+import asyncpg
+import jwt
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from api.settings import Settings
+from geo.errors import Forbidden
+from geo.scope import PUBLIC, Principal
+from geo.users import User, aget_user
+
+ALGORITHM = "HS256"
+ISSUER = "djmap"
+PRODUCTION_ENVS = frozenset({"production", "prod", "staging"})
+MIN_KEY_LENGTH = 32
+KEY_FILE = "secret_key"
+
+oauth2_scheme = OAuth2PasswordBearer(
+    tokenUrl="/api/auth/token",
+    auto_error=False,
+    description="JWT from POST /api/auth/token (OAuth2 password flow)",
+)
+
+
+class SecretKeyMissing(RuntimeError):
+    """Raised at start-up when a production deployment has no signing key."""
+
+
+def check_secret_key(settings: Settings) -> None:
+    """Refuse to start a production deployment with no (or a short) DJMAP_SECRET_KEY."""
+    key = settings.api.secret_key
+    if key is not None and len(key) < MIN_KEY_LENGTH:
+        raise SecretKeyMissing(f"DJMAP_SECRET_KEY must have at least {MIN_KEY_LENGTH} characters")
+    if key is None and settings.api.env.lower() in PRODUCTION_ENVS:
+        raise SecretKeyMissing(
+            "DJMAP_SECRET_KEY is required when DJMAP_ENV is production: set a random value of "
+            f"at least {MIN_KEY_LENGTH} characters (e.g. python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))')"
+        )
+
+
+def _local_key(home: Path) -> str:
+    """The generated key kept under the local home, made once with 0600 permissions."""
+    path = home / KEY_FILE
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker won the race
+            pass
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+    key = path.read_text().strip()
+    if len(key) < MIN_KEY_LENGTH:
+        raise SecretKeyMissing(f"{path} holds no usable key; delete it to make a new one")
+    return key
+
+
+def signing_key(settings: Settings) -> str:
+    """The JWT signing key (the configured one, else the local generated one)."""
+    check_secret_key(settings)
+    return settings.api.secret_key or _local_key(settings.db.home)
+
+
+def issue_token(settings: Settings, user: User) -> tuple[str, int]:
+    """A signed JWT for the user and its lifetime in seconds."""
+    now = int(time.time())
+    lifetime = settings.api.token_minutes * 60
+    claims = {
+        "iss": ISSUER,
+        "sub": str(user.id),
+        "name": user.username,
+        "role": user.role,
+        "iat": now,
+        "exp": now + lifetime,
+    }
+    return jwt.encode(claims, signing_key(settings), algorithm=ALGORITHM), lifetime
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(
+        status_code=401,
+        detail={"code": "Unauthorized", "description": message},
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def decode_token(settings: Settings, token: str) -> int:
+    """The user id a valid token names; 401 when it is invalid or expired."""
+    try:
+        claims = jwt.decode(
+            token,
+            signing_key(settings),
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub", "iss"]},
+        )
+        return int(claims["sub"])
+    except jwt.ExpiredSignatureError:
+        raise _unauthorized("token expired; ask for a new one at /api/auth/token") from None
+    except (jwt.InvalidTokenError, ValueError):
+        raise _unauthorized("invalid token") from None
+
+
+async def resolve_principal(request: Request, token: str | None) -> Principal:
+    """The caller of a request: public without a token, else the token's (still active) user."""
+    if not token:
+        return PUBLIC
+    settings: Settings = request.app.state.settings
+    user_id = decode_token(settings, token)
+    pool: asyncpg.Pool = request.app.state.pool
+    async with pool.acquire() as conn:
+        user = await aget_user(conn, user_id)
+    if user is None or not user.active:
+        raise _unauthorized("this user no longer exists or is disabled")
+    return user.principal()
+
+
+async def current_principal(
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Principal:
+    """FastAPI dependency: the resolved caller (api.deps.get_principal delegates here)."""
+    return await resolve_principal(request, token)
+
+
+def require_role(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """Dependency factory: the caller, who must hold one of `roles` (401 anonymous, 403 other)."""
+
+    async def dependency(
+        principal: Annotated[Principal, Depends(current_principal)],
+    ) -> Principal:
+        if principal.role in roles:
+            return principal
+        if principal.role == "public":
+            raise _unauthorized(f"log in as {' or '.join(roles)}")
+        raise Forbidden(f"role {principal.role!r} may not do this (needs {' or '.join(roles)})")
+
+    return dependency

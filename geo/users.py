@@ -1,0 +1,287 @@
+"""Users (roles scoped to an organisation subtree, argon2 password hashes) and embed keys.
+
+Sync functions take a database URL (the CLI); `a`-prefixed ones take an asyncpg connection (the
+API). No HTTP here: failures raise the core's errors.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import asyncpg
+import psycopg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from psycopg.rows import dict_row
+
+from geo.db import connect
+from geo.errors import Conflict, Forbidden, InvalidInput, NotFound
+from geo.scope import ROLES, Principal
+
+_HASHER = PasswordHasher()
+# Verified against when the user is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = _HASHER.hash("djmap-no-such-user")
+MIN_PASSWORD = 8
+
+USER_COLUMNS = """
+    u.id, u.username, u.password_hash, u.role, u.org_id, o.code AS org_code, u.member_id,
+    m.external_id AS member_external_id, u.active, u.created_at, u.last_login_at
+FROM users u
+LEFT JOIN organisations o ON o.id = u.org_id
+LEFT JOIN members m ON m.id = u.member_id
+"""
+SELECT_USERS = "SELECT" + USER_COLUMNS + "ORDER BY u.username"
+SELECT_USER_BY_NAME = "SELECT" + USER_COLUMNS + "WHERE u.username = $1"
+SELECT_USER_BY_ID = "SELECT" + USER_COLUMNS + "WHERE u.id = $1"
+INSERT_USER = """
+INSERT INTO users (username, password_hash, role, org_id, member_id)
+VALUES (%s, %s, %s, %s, %s) RETURNING id
+"""
+SELECT_EMBED_KEY = "SELECT id, key, name, allowed_origins, active FROM embed_keys WHERE key = $1"
+
+
+@dataclass(frozen=True)
+class User:
+    """A stored user (the password hash stays inside this module's callers)."""
+
+    id: int
+    username: str
+    role: str
+    org_id: int | None
+    org_code: str | None
+    member_id: int | None
+    member_external_id: str | None
+    active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+    password_hash: str = ""
+
+    def principal(self) -> Principal:
+        """The principal this user acts as."""
+        return Principal(
+            role=self.role, org_id=self.org_id, member_id=self.member_id, username=self.username
+        )
+
+
+@dataclass(frozen=True)
+class EmbedKey:
+    """A key the portal puts in its iframe URL, bound to the origins allowed to embed the map."""
+
+    id: int
+    key: str
+    name: str
+    allowed_origins: tuple[str, ...]
+    active: bool
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of a password."""
+    return _HASHER.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True when the password matches the hash."""
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _user(row: dict[str, object] | asyncpg.Record) -> User:
+    return User(**{k: row[k] for k in User.__dataclass_fields__})  # type: ignore[arg-type]
+
+
+def _check_new_user(username: str, password: str, role: str) -> None:
+    if role not in ROLES:
+        raise InvalidInput(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    if not username or len(username) > 64 or any(c.isspace() for c in username):
+        raise InvalidInput("username must be 1–64 characters without spaces")
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"password must have at least {MIN_PASSWORD} characters")
+
+
+def _resolve_refs(
+    conn: psycopg.Connection, role: str, org_code: str | None, member: str | None
+) -> tuple[int | None, int | None]:
+    org_id = member_id = None
+    if member is not None:
+        row = conn.execute(
+            "SELECT id, branch_id FROM members WHERE external_id = %s", (member,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no member with external id {member!r}")
+        member_id, org_id = int(row[0]), int(row[1])
+    if org_code is not None:
+        row = conn.execute("SELECT id FROM organisations WHERE code = %s", (org_code,)).fetchone()
+        if row is None:
+            raise NotFound(f"no organisation with code {org_code!r}")
+        if member_id is not None and role == "member" and int(row[0]) != org_id:
+            raise InvalidInput("a member user's organisation is their branch; leave --org out")
+        org_id = int(row[0])
+    if role == "member" and member_id is None:
+        raise InvalidInput("role member needs --member EXTERNAL_ID (their member record)")
+    if role == "admin" and org_id is not None:
+        raise InvalidInput("admin sees the whole district; leave --org out")
+    return org_id, member_id
+
+
+def add_user(
+    url: str,
+    username: str,
+    password: str,
+    role: str,
+    org_code: str | None = None,
+    member: str | None = None,
+) -> User:
+    """Create a user; `org_code` scopes it to that organisation's subtree (None = district)."""
+    _check_new_user(username, password, role)
+    with connect(url) as conn:
+        org_id, member_id = _resolve_refs(conn, role, org_code, member)
+        try:
+            row = conn.execute(
+                INSERT_USER, (username, hash_password(password), role, org_id, member_id)
+            ).fetchone()
+        except psycopg.errors.UniqueViolation:
+            raise Conflict(f"user {username!r} exists") from None
+        assert row is not None
+    return get_user(url, username)
+
+
+def get_user(url: str, username: str) -> User:
+    """The user called `username` (NotFound otherwise)."""
+    with connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(SELECT_USER_BY_NAME.replace("$1", "%s"), (username,)).fetchone()
+    if row is None:
+        raise NotFound(f"no user {username!r}")
+    return _user(row)
+
+
+def list_users(url: str) -> list[User]:
+    """Every user, by name."""
+    with connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
+        return [_user(row) for row in cur.execute(SELECT_USERS).fetchall()]
+
+
+def set_active(url: str, username: str, active: bool) -> User:
+    """Enable or disable a user (a disabled user's tokens stop working at once)."""
+    with connect(url) as conn:
+        cur = conn.execute("UPDATE users SET active = %s WHERE username = %s", (active, username))
+        if cur.rowcount == 0:
+            raise NotFound(f"no user {username!r}")
+    return get_user(url, username)
+
+
+async def aauthenticate(conn: asyncpg.Connection, username: str, password: str) -> User | None:
+    """The user when name and password match (disabled users included: the caller refuses)."""
+    row = await conn.fetchrow(SELECT_USER_BY_NAME, username)
+    if row is None:
+        verify_password(_DUMMY_HASH, password)
+        return None
+    user = _user(row)
+    if not verify_password(user.password_hash, password):
+        return None
+    if user.active:
+        await conn.execute("UPDATE users SET last_login_at = now() WHERE id = $1", user.id)
+    return user
+
+
+async def aget_user(conn: asyncpg.Connection, user_id: int) -> User | None:
+    """The user with this id, or None."""
+    row = await conn.fetchrow(SELECT_USER_BY_ID, user_id)
+    return _user(row) if row is not None else None
+
+
+# Embed keys ---------------------------------------------------------------------------------
+
+
+def normalise_origin(value: str) -> str:
+    """`scheme://host[:port]` of an origin or URL, lower-cased; InvalidInput when it has none."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f"not an http(s) origin: {value!r}")
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+
+
+def _caller_origin(origin: str | None, referer: str | None) -> str | None:
+    for value in (origin, referer):
+        if value and value != "null":
+            try:
+                return normalise_origin(value)
+            except (InvalidInput, ValueError):
+                return None
+    return None
+
+
+def origin_allowed(key: EmbedKey, origin: str | None, referer: str | None = None) -> bool:
+    """True when the key is active and the Origin (else the Referer's origin) is one it allows."""
+    caller = _caller_origin(origin, referer)
+    return key.active and caller is not None and caller in key.allowed_origins
+
+
+def add_embed_key(url: str, name: str, origins: list[str]) -> EmbedKey:
+    """Create an embed key bound to `origins` (at least one http(s) origin)."""
+    if not origins:
+        raise InvalidInput("an embed key needs at least one allowed origin")
+    allowed = sorted({normalise_origin(o) for o in origins})
+    key = secrets.token_urlsafe(24)
+    with connect(url) as conn:
+        row = conn.execute(
+            "INSERT INTO embed_keys (key, name, allowed_origins) VALUES (%s, %s, %s) RETURNING id",
+            (key, name, allowed),
+        ).fetchone()
+        assert row is not None
+    return EmbedKey(int(row[0]), key, name, tuple(allowed), True)
+
+
+def list_embed_keys(url: str) -> list[EmbedKey]:
+    """Every embed key."""
+    with connect(url) as conn:
+        rows = conn.execute(
+            "SELECT id, key, name, allowed_origins, active FROM embed_keys ORDER BY id"
+        ).fetchall()
+    return [EmbedKey(r[0], r[1], r[2], tuple(r[3]), r[4]) for r in rows]
+
+
+def set_embed_key_active(url: str, key: str, active: bool) -> None:
+    """Enable or disable an embed key."""
+    with connect(url) as conn:
+        cur = conn.execute("UPDATE embed_keys SET active = %s WHERE key = %s", (active, key))
+        if cur.rowcount == 0:
+            raise NotFound("no such embed key")
+
+
+def _checked(row: tuple[object, ...] | None, origin: str | None, referer: str | None) -> EmbedKey:
+    if row is None:
+        raise Forbidden("unknown embed key")
+    key = EmbedKey(int(row[0]), str(row[1]), str(row[2]), tuple(row[3]), bool(row[4]))  # type: ignore[arg-type, call-overload]
+    if not key.active:
+        raise Forbidden("this embed key is disabled")
+    if not origin_allowed(key, origin, referer):
+        raise Forbidden("this page may not embed the map with this key (origin not allowed)")
+    return key
+
+
+def check_embed_key(url: str, key: str, origin: str | None, referer: str | None = None) -> EmbedKey:
+    """The embed key when it is active and the caller's Origin/Referer is allowed; Forbidden if not.
+
+    An embedded map is served at the public audience only, whatever the key.
+    """
+    if not key or len(key) > 200:
+        raise Forbidden("missing or malformed embed key")
+    with connect(url) as conn:
+        row = conn.execute(SELECT_EMBED_KEY.replace("$1", "%s"), (key,)).fetchone()
+    return _checked(row, origin, referer)
+
+
+async def acheck_embed_key(
+    conn: asyncpg.Connection, key: str, origin: str | None, referer: str | None = None
+) -> EmbedKey:
+    """`check_embed_key` on an asyncpg connection."""
+    if not key or len(key) > 200:
+        raise Forbidden("missing or malformed embed key")
+    row = await conn.fetchrow(SELECT_EMBED_KEY, key)
+    return _checked(tuple(row) if row is not None else None, origin, referer)
