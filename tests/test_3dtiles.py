@@ -25,7 +25,7 @@ from pyproj import Transformer
 from typer.testing import CliRunner
 
 import tiles.threed.build as build_module
-from tiles.threed import build_buildings, current_manifest, is_stale
+from tiles.threed import BATCH_PROPERTIES, build_buildings, current_manifest, is_stale
 from tiles.threed.geometry import EnuFrame, extrude, geodetic_to_ecef
 from tiles.threed.source import current_versions
 from tiles.threed.synthetic import footprints, insert_buildings, insert_party_orgs
@@ -33,6 +33,7 @@ from tiles.threed.tiling import Plan
 
 ROOT = Path(__file__).resolve().parent.parent
 VALIDATOR = ROOT / "tiles" / "threed" / "validate.mjs"
+LOADERS_CHECK = ROOT / "tiles" / "threed" / "loaders_check.mjs"
 N = 200
 SMALL = Plan(leaf_max=40, keep=10)  # forces a few quadtree levels with 200 buildings
 ECEF_TO_GEO = Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
@@ -122,13 +123,13 @@ def test_tileset_structure(built: tuple[str, Path]) -> None:
     assert levels >= 2, "the small plan must give a multi-level tree"
 
 
-def decode_content(fmt: str, file: Path) -> tuple[np.ndarray, dict[str, list[Any]], int]:
+def decode_content(fmt: str, file: Path) -> tuple[np.ndarray, dict[str, Any], int]:
     """(glTF positions, batch properties, batch length) of one content, via py3dtiles' readers."""
     content = read_binary_tile_content(file)
     if fmt == "b3dm":
         assert isinstance(content, B3dm)
         gltf = content.body.gltf
-        props = dict(content.body.batch_table.header.data)
+        props: dict[str, Any] = dict(content.body.batch_table.header.data)
         length = int(content.body.feature_table.get_batch_length())
         ids = content.get_extra_field("batchid")
     else:
@@ -163,11 +164,8 @@ def property_table(gltf: pygltflib.GLTF2) -> dict[str, list[Any]]:
             offsets = np.frombuffer(view(p["stringOffsets"]), dtype=np.uint32)
             data = view(p["values"])
             out[name] = [data[offsets[i] : offsets[i + 1]].decode() for i in range(n)]
-        elif kind["type"] == "BOOLEAN":
-            bits = np.unpackbits(np.frombuffer(view(p["values"]), np.uint8), bitorder="little")
-            out[name] = [bool(b) for b in bits[:n]]
         else:
-            dtype = {"INT64": np.int64, "FLOAT64": np.float64}[kind["componentType"]]
+            dtype = {"UINT8": np.uint8, "FLOAT64": np.float64}[kind["componentType"]]
             out[name] = np.frombuffer(view(p["values"]), dtype=dtype)[:n].tolist()
     return out
 
@@ -205,7 +203,7 @@ def test_contents_parse_and_account_for_every_building(
         ):
             assert has == (bid in dataset["party"])
             assert org == dataset["party"].get(bid, "")
-        seen.extend(props["id"])
+        seen.extend(int(i) for i in props["id"])
     assert sorted(seen) == sorted(dataset["ids"]), "each building exactly once (ADD refinement)"
 
 
@@ -221,6 +219,29 @@ def test_every_gltf_passes_the_khronos_validator(built: tuple[str, Path]) -> Non
     assert [(f["file"], f["errors"]) for f in report["files"] if f["numErrors"]] == []
 
 
+def test_loaders_gl_reads_tileset_and_every_content(
+    built: tuple[str, Path], dataset: dict[str, Any]
+) -> None:
+    """What deck.gl's Tile3DLayer uses: loaders.gl's Tiles3DLoader and Tileset3D."""
+    fmt, path = built
+    out = subprocess.run(["node", str(LOADERS_CHECK), str(path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = json.loads(out.stdout)
+    w, s, e, n = json.loads((path / "tileset.json").read_text())["root"]["boundingVolume"][
+        "region"
+    ][:4]
+    lon, lat, _ = report["center"]
+    assert np.degrees(w) < lon < np.degrees(e) and np.degrees(s) < lat < np.degrees(n)
+    ids: list[int] = []
+    for content in report["contents"]:
+        assert content["type"] == ("b3dm" if fmt == "b3dm" else "glTF")
+        assert content["meshes"] == 1
+        assert set(content["properties"]) == set(BATCH_PROPERTIES)
+        assert len(content["ids"]) == content["batch"]
+        ids.extend(content["ids"])
+    assert sorted(ids) == sorted(dataset["ids"])
+
+
 def test_validator_catches_the_py3dtiles_unsigned_int_batchid(tmp_path: Path) -> None:
     """The reason for our FLOAT ids: py3dtiles' own `batchids=` is rejected by glTF 2.0."""
     mesh = GltfMesh(np.eye(3, dtype=np.float32), batchids=np.zeros(3, dtype=np.uint32))
@@ -231,6 +252,13 @@ def test_validator_catches_the_py3dtiles_unsigned_int_batchid(tmp_path: Path) ->
     )
     codes = [e["code"] for e in json.loads(out.stdout)["files"][0]["errors"]]
     assert "MESH_PRIMITIVE_ATTRIBUTES_ACCESSOR_UNSIGNED_INT" in codes
+
+
+def enu_xy(frame: EnuFrame, coords: Any) -> np.ndarray:
+    """Ground-level ENU x/y of lon/lat coordinates."""
+    lonlat = np.asarray(coords, dtype=np.float64)
+    zero = np.zeros(len(lonlat))
+    return frame.to_enu(geodetic_to_ecef(lonlat[:, 0], lonlat[:, 1], zero))[:, :2]
 
 
 def test_extrusion_roof_area_and_outward_walls() -> None:
@@ -265,21 +293,8 @@ def test_extrusion_roof_area_and_outward_walls() -> None:
     # winding agrees with the stored normals (front faces are counter-clockwise from outside)
     assert (np.einsum("ij,ij->i", face, mesh.normals[mesh.triangles[:, 0]]) > 0).all()
     for k, geom in enumerate(geoms):
-        xy = [
-            frame.to_enu(
-                geodetic_to_ecef(*np.array(p.exterior.coords).T, np.zeros(len(p.exterior.coords)))
-            )[:, :2]
-            for p in geom.geoms
-        ]
-        holes = [
-            [
-                frame.to_enu(geodetic_to_ecef(*np.array(r.coords).T, np.zeros(len(r.coords))))[
-                    :, :2
-                ]
-                for r in p.interiors
-            ]
-            for p in geom.geoms
-        ]
+        xy = [enu_xy(frame, p.exterior.coords) for p in geom.geoms]
+        holes = [[enu_xy(frame, r.coords) for r in p.interiors] for p in geom.geoms]
         local = shapely.MultiPolygon(
             [shapely.Polygon(s, h) for s, h in zip(xy, holes, strict=True)]
         )

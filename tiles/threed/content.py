@@ -123,18 +123,20 @@ def glb_bytes(mesh: Mesh, features: Features) -> bytes:
     return b"".join(gltf.save_to_bytes())
 
 
+# loaders.gl 4.5 (deck.gl's Tile3DLayer) decodes neither BOOLEAN nor, as plain JS numbers, INT64
+# columns: has_party_org is UINT8 0/1 and id FLOAT64 (exact below 2**53).
 SCHEMA: dict[str, Any] = {
     "id": "djmap",
     "classes": {
         "building": {
             "name": "Building",
             "properties": {
-                "id": {"type": "SCALAR", "componentType": "INT64"},
+                "id": {"type": "SCALAR", "componentType": "FLOAT64"},
                 "code": {"type": "STRING"},
                 "name": {"type": "STRING"},
                 "height": {"type": "SCALAR", "componentType": "FLOAT64"},
                 "use": {"type": "STRING"},
-                "has_party_org": {"type": "BOOLEAN"},
+                "has_party_org": {"type": "SCALAR", "componentType": "UINT8"},
                 "party_org": {"type": "STRING"},
             },
         }
@@ -148,9 +150,7 @@ def _column_bytes(kind: dict[str, str], values: list[Any]) -> list[bytes]:
         encoded = [str(v).encode("utf-8") for v in values]
         offsets = np.cumsum([0] + [len(e) for e in encoded], dtype=np.uint32)
         return [b"".join(encoded), offsets.tobytes()]
-    if kind["type"] == "BOOLEAN":
-        return [np.packbits(np.array(values, dtype=bool), bitorder="little").tobytes()]
-    dtype = {"INT64": np.int64, "FLOAT64": np.float64}[kind["componentType"]]
+    dtype = {"UINT8": np.uint8, "FLOAT64": np.float64}[kind["componentType"]]
     return [np.array(values, dtype=dtype).tobytes()]
 
 
