@@ -240,3 +240,20 @@ def test_second_load_is_skipped(sample_url: str, sample_files: Path, tmp_path: P
     result = load_samples(sample_url, sample_files, tmp_path, progress=False)
     assert result.skipped
     assert data_versions(sample_url) == before
+
+
+def test_forced_reload_changes_nothing(clean_db: str, sample_files: Path, tmp_path: Path) -> None:
+    first = load_samples(clean_db, sample_files, tmp_path, progress=False)
+    assert not first.skipped and "road topology" in first.seconds
+    snapshot = (
+        "SELECT md5(string_agg(id::text || code || ST_AsEWKB(geom)::text, ',' ORDER BY id)) FROM {}"
+    )
+    tables = ("organisations", "buildings", "roads", "service_points", "activities")
+    with psycopg.connect(clean_db) as conn:
+        before = [conn.execute(snapshot.format(t)).fetchone() for t in tables]
+    again = load_samples(clean_db, sample_files, tmp_path, force=True, progress=False)
+    assert again.counts == first.counts
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        assert [conn.execute(snapshot.format(t)).fetchone() for t in tables] == before
+        conn.execute("TRUNCATE districts, buildings, roads, organisations, members, service_points, "
+                     "activities, panoramas, imports RESTART IDENTITY CASCADE")  # fmt: skip

@@ -115,15 +115,26 @@ def load_cmd(
             console.print(
                 f"sample already loaded (fingerprint {result.fingerprint[:12]}); nothing to do"
             )
-        _print_counts(result.counts, f"{'checked' if result.skipped else 'loaded'} in {took:.1f} s")
+        _print_counts(
+            result.counts,
+            f"{'checked' if result.skipped else 'loaded'} in {took:.1f} s",
+            result.seconds,
+        )
 
 
-def _print_counts(counts: dict[str, int], title: str) -> None:
+def _print_counts(
+    counts: dict[str, int], title: str, seconds: dict[str, float] | None = None
+) -> None:
     table = Table(title=title)
     table.add_column("table")
     table.add_column("rows", justify="right")
+    if seconds:
+        table.add_column("import s", justify="right")
     for key, value in counts.items():
-        table.add_row(key, f"{value:,}")
+        took = (seconds or {}).get(key.replace("_", "-"))
+        table.add_row(
+            key, f"{value:,}", *([f"{took:.2f}" if took is not None else ""] if seconds else [])
+        )
     console.print(table)
 
 

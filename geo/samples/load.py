@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import psycopg
 from geo.samples.generate import LOAD_ORDER, Manifest, SampleSpec, generate, read_manifest
 
 AUDIT_KIND = "samples"
+TOPOLOGY_STEP = "road topology"
 # manifest count → table holding those rows
 TABLES = {
     "districts": "districts",
@@ -113,30 +115,49 @@ def load_samples(
     from geo.ingest import import_file  # the ingest core (owned by the ingest work)
     from geo.network import build_topology
 
-    manifest = ensure_generated(folder)
+    steps = _Steps(on_step, generating=read_manifest(folder) is None)
+    with steps.run("generate", skip=not steps.generating):
+        manifest = ensure_generated(folder)
     fingerprint = str(manifest["fingerprint"])
     if not force and already_loaded(url, manifest):
-        return LoadResult(True, fingerprint, counts=table_counts(url))
-    result = LoadResult(False, fingerprint)
-    steps = len(LOAD_ORDER) + 1
-    for i, (kind, name) in enumerate(LOAD_ORDER):
-        if on_step:
-            on_step(kind, i, steps)
-        started = time.perf_counter()
-        path = stage_panoramas(folder, panorama_dir) if kind == "panoramas" else folder / name
-        import_file(url, kind, path, actor="djmap samples load", progress=progress)
-        result.seconds[kind] = time.perf_counter() - started
+        return LoadResult(True, fingerprint, steps.seconds, table_counts(url))
+    for kind, name in LOAD_ORDER:
+        with steps.run(kind):
+            path = stage_panoramas(folder, panorama_dir) if kind == "panoramas" else folder / name
+            import_file(url, kind, path, actor="djmap samples load", progress=progress)
         if kind == "roads":
-            if on_step:
-                on_step("road topology", i, steps)
-            started = time.perf_counter()
-            build_topology(url)
-            result.seconds["road topology"] = time.perf_counter() - started
-    if on_step:
-        on_step("done", steps, steps)
-    result.counts = table_counts(url)
+            with steps.run(TOPOLOGY_STEP):
+                build_topology(url)  # the roads import builds it too; this makes sure of it
+    steps.done()
     _record(url, folder, fingerprint, sum(int(v) for v in dict(manifest["counts"]).values()))
-    return result
+    return LoadResult(False, fingerprint, steps.seconds, table_counts(url))
+
+
+class _Steps:
+    """Numbered steps, timed, reported to an optional hook (the CLI's progress bars)."""
+
+    def __init__(self, hook: Hook | None, generating: bool) -> None:
+        self.hook = hook
+        self.generating = generating
+        self.total = len(LOAD_ORDER) + 1 + int(generating)
+        self.index = 0
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def run(self, name: str, skip: bool = False) -> Iterator[None]:
+        if skip:
+            yield
+            return
+        if self.hook:
+            self.hook(name, self.index, self.total)
+        started = time.perf_counter()
+        yield
+        self.seconds[name] = time.perf_counter() - started
+        self.index += 1
+
+    def done(self) -> None:
+        if self.hook:
+            self.hook("done", self.total, self.total)
 
 
 def _record(url: str, folder: Path, fingerprint: str, rows: int) -> None:
