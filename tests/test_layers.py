@@ -1,0 +1,86 @@
+"""The layer catalog: its invariants and `GET /api/layers` per audience."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.deps import get_principal
+from api.settings import ApiSettings, Settings
+from geo.errors import NotFound
+from geo.scope import Principal
+from geo.settings import DatabaseSettings
+from layers import catalog
+from layers.catalog import AUDIENCES, FIELD_TYPES, FILTER_TYPES
+
+REQUIRED = {
+    "boundary",
+    "organisations",
+    "service_points",
+    "activities",
+    "buildings",
+    "roads",
+    "member_heat",
+    "activity_heat",
+}
+
+
+def test_catalog_has_every_required_layer_and_sane_entries() -> None:
+    assert REQUIRED <= set(catalog.LAYERS)
+    for layer in catalog.LAYERS.values():
+        assert layer.audience in AUDIENCES and layer.title_zh and layer.title_en
+        assert (layer.table is None) != (layer.source_sql is None)
+        assert 0 <= layer.minzoom <= layer.maxzoom <= 24
+        assert layer.version_tables and layer.deck["type"]
+        names = [f.name for f in layer.fields]
+        assert len(names) == len(set(names))
+        for f in layer.fields:
+            assert f.type in FIELD_TYPES and f.audience in AUDIENCES
+            assert catalog.audience_rank(f.audience) >= catalog.audience_rank(layer.audience)
+        for flt in layer.filters:
+            assert flt.type in FILTER_TYPES and flt.sql.count("$1") >= 1 and flt.description
+            assert (flt.type == "enum") == bool(flt.choices)
+
+
+def test_audiences_are_nested_and_members_stay_private() -> None:
+    seen: set[str] = set()
+    for audience in AUDIENCES:
+        ids = {layer.id for layer in catalog.visible(audience)}
+        assert seen <= ids
+        seen = ids
+    for audience in AUDIENCES[:-1]:
+        assert "members" not in {layer.id for layer in catalog.visible(audience)}
+    collections = {layer.id for layer in catalog.collections("admin")}
+    assert not {"members", "member_heat", "activity_heat"} & collections
+    assert {"organisations", "service_points", "activities", "buildings", "roads"} <= collections
+    assert catalog.get("member_heat").filters == ()  # filtered heat could be differenced
+    fields = {f.name for f in catalog.fields_for(catalog.get("service_points"), "public")}
+    assert "phone" not in fields
+    assert "phone" in {f.name for f in catalog.fields_for(catalog.get("service_points"), "member")}
+
+
+def test_get_unknown_layer_raises_not_found() -> None:
+    with pytest.raises(NotFound):
+        catalog.get("nope")
+
+
+@pytest.mark.parametrize("role", ["public", "member", "leader", "planner", "admin"])
+def test_api_layers_lists_what_the_audience_may_see(
+    clean_db: str, tmp_path: Path, role: str
+) -> None:
+    settings = Settings(DatabaseSettings(database_url=clean_db, home=tmp_path), ApiSettings())
+    app = create_app(settings)
+    app.dependency_overrides[get_principal] = lambda: Principal(role=role)
+    with TestClient(app) as client:
+        body = client.get("/api/layers").json()
+    assert body["audience"] == role
+    ids = [layer["id"] for layer in body["layers"]]
+    assert ids == [layer.id for layer in catalog.visible(role)]
+    for layer in body["layers"]:
+        assert "?v=" in layer["tiles"] and layer["version"] in layer["tiles"]
+        assert layer["deck"]["type"]
+        expected = {f.name for f in catalog.fields_for(catalog.get(layer["id"]), role)}
+        assert {f["name"] for f in layer["fields"]} == expected
