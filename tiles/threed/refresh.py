@@ -6,12 +6,15 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from tiles.threed.build import build_running, store_root
 
 _lock = threading.Lock()
 _procs: dict[Path, subprocess.Popen[bytes]] = {}
+_last_failure: dict[Path, float] = {}
+RETRY_AFTER_FAILURE = 30.0  # seconds before a failed rebuild is tried again
 
 
 def rebuilding(home: Path) -> bool:
@@ -26,6 +29,12 @@ def spawn_rebuild(home: Path, url: str, fmt: str = "b3dm") -> bool:
     with _lock:
         if rebuilding(home):
             return False
+        previous = _procs.get(root)
+        if previous is not None and previous.returncode not in (None, 0):
+            _last_failure[root] = time.monotonic()
+            _procs.pop(root)
+        if time.monotonic() - _last_failure.get(root, -RETRY_AFTER_FAILURE) < RETRY_AFTER_FAILURE:
+            return False  # see rebuild.log; do not hammer a failing build on every request
         root.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "DJMAP_DATABASE_URL": url, "DJMAP_HOME": str(home)}
         with (root / "rebuild.log").open("ab") as log:
