@@ -12,7 +12,6 @@ import pytest
 import rasterio
 from fastapi.testclient import TestClient
 from PIL import Image
-from rasterio.transform import from_origin
 from typer.testing import CliRunner
 
 from api.app import create_app
@@ -46,7 +45,7 @@ def dem(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "count": 1,
         "dtype": "float32",
         "crs": "EPSG:4326",
-        "transform": from_origin(WEST, NORTH, RES, RES),
+        "transform": rasterio.Affine(RES, 0, WEST, 0, -RES, NORTH),
         "nodata": -9999.0,
     }
     with rasterio.open(path, "w", **profile) as dst:

@@ -25,7 +25,6 @@ import numpy.typing as npt
 import rasterio
 from PIL import Image
 from rasterio.crs import CRS
-from rasterio.transform import from_bounds
 from rasterio.warp import Resampling, reproject, transform_bounds
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -112,7 +111,9 @@ def render_tile(dem: Dem, tile: morecantile.Tile, size: int) -> npt.NDArray[np.f
         src_transform=dem.transform,
         src_crs=dem.crs,
         src_nodata=dem.nodata,
-        dst_transform=from_bounds(xy.left, xy.bottom, xy.right, xy.top, size, size),
+        dst_transform=rasterio.Affine(
+            (xy.right - xy.left) / size, 0, xy.left, 0, -(xy.top - xy.bottom) / size, xy.top
+        ),
         dst_crs=MERCATOR,
         dst_nodata=np.nan,
         resampling=resampling,
