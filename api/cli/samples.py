@@ -47,7 +47,7 @@ def generate_cmd(
     ] = None,
     members: Count = 3000,
     buildings: Count = 3000,
-    organisations: Count = 120,
+    organisations: Count = 60,
     service_points: Count = 30,
     activities: Count = 300,
     panoramas: Count = 6,

@@ -87,7 +87,7 @@ class SampleSpec:
     today: str = field(default_factory=lambda: date.today().isoformat())
     members: int = 3000
     buildings: int = 3000
-    organisations: int = 120
+    organisations: int = 60
     service_points: int = 30
     activities: int = 300
     panoramas: int = 6

@@ -74,8 +74,8 @@ def _counts(n: int) -> tuple[int, int, int]:
     """How many committees, general branches and branches make up n organisations."""
     if n < 3:
         raise ValueError("at least 3 organisations are needed for three levels")
-    c = min(len(STREETS), max(1, n // 8))
-    z = max(c, round((n - c) * 0.28))
+    c = min(len(STREETS), max(1, n // 10))
+    z = max(c, round((n - c) * 0.26))
     if n - c - z < z:
         z = max(1, (n - c) // 2)
         c = min(c, z)

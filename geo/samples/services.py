@@ -37,17 +37,18 @@ HOURS_SPAN = {
 }
 
 
-def _sp_counts(n: int, centres: int) -> dict[str, int]:
-    """Split n service points over the kinds: a centre per 街道, stations fill the rest."""
+def _sp_counts(n: int, committees: int, communities: int) -> dict[str, int]:
+    """Split n service points: a centre per 街道, a station per 社区, then rooms, sites, more stations."""
     if n < 4:
         raise ValueError("at least 4 service points are needed for the four kinds")
-    c = min(centres, n - 3)
-    rest = n - c
-    bases = max(1, round(rest * 0.1))
-    rooms = max(1, round(rest * 0.25))
+    c = min(committees, n - 3)
+    st = max(1, min(communities, n - c - 2))
+    left = n - c - st
+    bases = max(1, round(left * 0.2))
+    rooms = max(1, round(left * 0.5))
     return {
         "党群服务中心": c,
-        "党群服务站": rest - bases - rooms,
+        "党群服务站": st + left - bases - rooms,
         "党员活动室": rooms,
         "红色教育基地": bases,
     }
@@ -94,7 +95,7 @@ def build_service_points(
     city: City, orgs: OrgTree, n: int, rng: np.random.Generator
 ) -> pd.DataFrame:
     """n service points of all four kinds, each in a building, owned by an organisation."""
-    counts = _sp_counts(n, int((orgs.level == 0).sum()))
+    counts = _sp_counts(n, int((orgs.level == 0).sum()), int((orgs.level == 1).sum()))
     frames = []
     for kind, org_idx, bld in _sp_seats(city, orgs, counts, rng):
         if len(org_idx) == 0:
