@@ -232,8 +232,20 @@ def test_loaders_gl_reads_tileset_and_every_content(
     ][:4]
     lon, lat, _ = report["center"]
     assert np.degrees(w) < lon < np.degrees(e) and np.degrees(s) < lat < np.degrees(n)
+    regions = {
+        str(path / t["content"]["uri"]): t["boundingVolume"]["region"]
+        for t, _ in tiles_of(json.loads((path / "tileset.json").read_text())["root"])
+        if "content" in t
+    }
     ids: list[int] = []
     for content in report["contents"]:
+        # placed the way deck.gl places it (root transform, glTF y-up → z-up): upright, in its region
+        w, s, e, n, lo, hi = regions[content["uri"]]
+        lon0, lat0, h0, lon1, lat1, h1 = content["bounds"]
+        assert np.degrees(w) <= lon0 and lon1 <= np.degrees(e)
+        assert np.degrees(s) <= lat0 and lat1 <= np.degrees(n)
+        assert lo <= h0 and h1 <= hi
+        assert abs(h0) < 0.01 and h1 == pytest.approx(content["maxHeight"], abs=0.01)
         assert content["type"] == ("b3dm" if fmt == "b3dm" else "glTF")
         assert content["meshes"] == 1
         assert set(content["properties"]) == set(BATCH_PROPERTIES)
