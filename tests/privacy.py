@@ -1,0 +1,153 @@
+"""Reusable privacy checks and a two-subtree data set for scoping tests.
+
+`assert_no_member_points(body, member_points)`: fails when a response body carries a member's home
+coordinates (both numbers, to 5 decimals, anywhere in the body). `two_subtrees(url)` inserts two
+organisation trees A and B (党委 → 党总支 → 党支部) with members, service points, activities and
+check-ins, and returns their ids and the member home points.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+NUMBER = re.compile(r"-?\d+\.\d+")
+
+
+def _numbers(body: Any) -> set[str]:
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")
+    if not isinstance(body, str):
+        body = json.dumps(body)
+    return {f"{float(n):.5f}" for n in NUMBER.findall(body)}
+
+
+def assert_no_member_points(body: Any, member_points: Iterable[tuple[float, float]]) -> None:
+    """Fail when both coordinates of any member home appear in `body` (text, bytes or JSON)."""
+    found = _numbers(body)
+    for lon, lat in member_points:
+        assert not (f"{lon:.5f}" in found and f"{lat:.5f}" in found), (
+            f"member home ({lon}, {lat}) appears in a response body"
+        )
+
+
+def _org(
+    cur: psycopg.Cursor, code: str, type_: str, parent: int | None, lon: float, lat: float
+) -> int:
+    row = cur.execute(
+        "INSERT INTO organisations (code, name, type, parent_id, contact, founded, geom) "
+        "VALUES (%s, %s, %s, %s, %s, '2001-07-01', ST_SetSRID(ST_MakePoint(%s, %s), 4326)) "
+        "RETURNING id",
+        (code, f"{code} 名称", type_, parent, f"contact-{code}", lon, lat),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _tree(cur: psycopg.Cursor, name: str, lon: float, lat: float, now: datetime) -> dict[str, Any]:
+    committee = _org(cur, f"{name}-W", "党委", None, lon, lat)
+    general = _org(cur, f"{name}-Z", "党总支", committee, lon + 0.002, lat + 0.002)
+    branch = _org(cur, f"{name}-B", "党支部", general, lon + 0.004, lat + 0.004)
+    members, homes = [], []
+    for i in range(12):
+        home = (round(lon + 0.0101 + i * 0.00037, 6), round(lat + 0.0103 + i * 0.00041, 6))
+        row = cur.execute(
+            "INSERT INTO members (external_id, name, branch_id, status, joined, home) "
+            "VALUES (%s, %s, %s, '正式', '2010-01-01', ST_SetSRID(ST_MakePoint(%s, %s), 4326)) "
+            "RETURNING id",
+            (f"{name}-M{i}", f"党员{name}{i}", branch, *home),
+        ).fetchone()
+        assert row is not None
+        members.append(int(row[0]))
+        homes.append(home)
+    row = cur.execute(
+        "INSERT INTO service_points (code, name, kind, org_id, address, phone, capacity, geom) "
+        "VALUES (%s, %s, '党群服务中心', %s, 'addr', 'phone-secret', 80, "
+        "ST_SetSRID(ST_MakePoint(%s, %s), 4326)) RETURNING id",
+        (f"{name}-SP", f"{name} 服务中心", committee, lon + 0.001, lat + 0.001),
+    ).fetchone()
+    assert row is not None
+    sp = int(row[0])
+    activities = []
+    for i, org in enumerate((committee, general, branch)):
+        start = now + timedelta(days=i * 3 - 2)
+        row = cur.execute(
+            "INSERT INTO activities (code, title, kind, organiser_id, service_point_id, starts_at, "
+            "ends_at, capacity, description, geom) VALUES (%s, %s, %s, %s, %s, %s, %s, 30, %s, "
+            "ST_SetSRID(ST_MakePoint(%s, %s), 4326)) RETURNING id",
+            (
+                f"{name}-A{i}",
+                f"{name} 活动 {i}",
+                ("三会一课", "主题党日", "学习")[i],
+                org,
+                sp,
+                start,
+                start + timedelta(hours=2),
+                f"secret description {name}{i}",
+                lon + 0.003 * i,
+                lat + 0.001,
+            ),
+        ).fetchone()
+        assert row is not None
+        activities.append(int(row[0]))
+    cur.execute(
+        "INSERT INTO checkins (activity_id, member_id, distance_m) VALUES (%s, %s, 12.5)",
+        (activities[0], members[0]),
+    )
+    return {
+        "committee": committee,
+        "general": general,
+        "branch": branch,
+        "orgs": [committee, general, branch],
+        "members": members,
+        "homes": homes,
+        "service_point": sp,
+        "activities": activities,
+        "member_external_ids": [f"{name}-M{i}" for i in range(12)],
+    }
+
+
+def two_subtrees(url: str) -> dict[str, dict[str, Any]]:
+    """Insert organisation trees A (around 116.30, 39.90) and B (around 116.50, 39.95)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        return {"A": _tree(cur, "A", 116.30, 39.90, now), "B": _tree(cur, "B", 116.50, 39.95, now)}
+
+
+def all_homes(data: dict[str, dict[str, Any]]) -> list[tuple[float, float]]:
+    """Every member home point of a `two_subtrees` data set."""
+    return [h for tree in data.values() for h in tree["homes"]]
+
+
+PASSWORD = "correct-horse-battery"
+
+
+def add_users(url: str) -> dict[str, str]:
+    """Users over a `two_subtrees` data set: leaders of A and B, a planner of B's general branch,
+    a steward, an admin and member A-M0; returns username → role. Password: PASSWORD."""
+    from geo.users import add_user
+
+    users = {
+        "leader_a": ("leader", "A-W", None),
+        "leader_b": ("leader", "B-W", None),
+        "planner_b": ("planner", "B-Z", None),
+        "steward_a": ("steward", "A-W", None),
+        "admin": ("admin", None, None),
+        "member_a": ("member", None, "A-M0"),
+        "member_b": ("member", None, "B-M0"),
+    }
+    for name, (role, org, member) in users.items():
+        add_user(url, name, PASSWORD, role, org, member)
+    return {name: spec[0] for name, spec in users.items()}
+
+
+def bearer(client: Any, username: str, password: str = PASSWORD) -> dict[str, str]:
+    """Authorization header for a user, logging in through POST /api/auth/token."""
+    r = client.post("/api/auth/token", data={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
