@@ -169,3 +169,32 @@ def test_cli_build(dem: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert list((tmp_path / "terrain" / "builds").rglob("*.png"))
     bad = runner.invoke(app, ["tiles", "terrain", "build", "--dem", str(dem), "--zooms", "x"])
     assert bad.exit_code == 1 and "zooms" in bad.output
+
+
+def test_projected_dem_is_reprojected(tmp_path: Path) -> None:
+    """A DEM in UTM 50N (EPSG:32650) lands at the right place: decoded heights match the plane."""
+    from pyproj import Transformer
+
+    x0, y0, res, n = 449_000.0, 4_412_000.0, 30.0, 400
+    cols, rows = np.meshgrid(np.arange(n), np.arange(n))
+    data = 100.0 + 0.005 * (cols + 0.5) * res + 0.004 * (n - rows - 0.5) * res
+    dem = tmp_path / "utm.tif"
+    with rasterio.open(
+        dem, "w", driver="GTiff", width=n, height=n, count=1, dtype="float32",
+        crs="EPSG:32650", transform=rasterio.Affine(res, 0, x0, 0, -res, y0 + n * res),
+    ) as dst:  # fmt: skip
+        dst.write(data.astype(np.float32), 1)
+    to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32650", always_xy=True)
+    build_terrain(dem, tmp_path, (13, 13), progress=False)
+    lon_c, lat_c = Transformer.from_crs("EPSG:32650", "EPSG:4326", always_xy=True).transform(
+        x0 + n * res / 2, y0 + n * res / 2
+    )
+    tile = TMS.tile(lon_c, lat_c, 13)
+    pngs = list((tmp_path / "terrain" / "builds").rglob(f"13/{tile.x}/{tile.y}.png"))
+    heights = tile_heights(pngs[0].read_bytes())
+    lon, lat = pixel_lonlat(tile)
+    x, y = to_utm.transform(lon, lat)
+    inner = (x > x0 + res) & (x < x0 + (n - 1) * res) & (y > y0 + res) & (y < y0 + (n - 1) * res)
+    expected = 100.0 + 0.005 * (x - x0) + 0.004 * (y - y0)
+    assert inner.sum() > 10_000
+    assert np.abs(heights[inner] - expected[inner]).max() <= 0.1
