@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 from fastapi import FastAPI
 
+from api.auth import add_cors, check_secret_key
 from api.errors import add_exception_handlers
 from api.routers import (
     auth,
@@ -60,6 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     add_exception_handlers(app)
+    check_secret_key(settings)  # production refuses to start without DJMAP_SECRET_KEY
+    add_cors(app, settings.api.cors_origins)  # explicit allowlist, never *
     for module in (
         health,
         layers,

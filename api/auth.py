@@ -16,13 +16,14 @@ from typing import Annotated, Any
 
 import asyncpg
 import jwt
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.security import OAuth2PasswordBearer
 
 from api.settings import Settings
 from geo.errors import Forbidden
 from geo.scope import PUBLIC, Principal
-from geo.users import User, aget_user
+from geo.users import User, aget_user, normalise_origin
 
 ALGORITHM = "HS256"
 ISSUER = "djmap"
@@ -152,3 +153,21 @@ def require_role(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
         raise Forbidden(f"role {principal.role!r} may not do this (needs {' or '.join(roles)})")
 
     return dependency
+
+
+def add_cors(app: FastAPI, origins: list[str]) -> None:
+    """CORS for an explicit allowlist of origins (never `*`; nothing when the list is empty)."""
+    if any(o.strip() == "*" for o in origins):
+        raise ValueError("DJMAP_CORS_ORIGINS must list origins explicitly; '*' is not allowed")
+    allowed = [normalise_origin(o) for o in origins]
+    if not allowed:
+        return
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=allowed,
+        allow_credentials=False,
+        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "If-None-Match", "Range"],
+        expose_headers=["ETag", "Content-Length", "Content-Range", "Cache-Control"],
+        max_age=600,
+    )
