@@ -111,6 +111,10 @@ def load_cmd(
                 url, target, get_db_settings().home / "panoramas", force=force, on_step=on_step
             )
         took = time.perf_counter() - started
+        console.print(
+            f"DEM for terrain tiles: {target / 'dem.tif'} "
+            f"(djmap tiles terrain build --dem {target / 'dem.tif'})"
+        )
         if result.skipped:
             console.print(
                 f"sample already loaded (fingerprint {result.fingerprint[:12]}); nothing to do"

@@ -79,9 +79,10 @@ def _block_weights(corners: np.ndarray, terrain: Terrain, rng: np.random.Generat
     """How built-up each block is: a few seeded urban cores, thinned on hills and river banks."""
     centre = corners.mean(axis=1)
     cores = centre[rng.choice(len(centre), size=min(6, len(centre)), replace=False)]
-    w = np.full(len(centre), 0.25)
+    w = np.full(len(centre), 0.15)
     for cx, cy in cores:
-        w += np.exp(-((centre[:, 0] - cx) ** 2 + (centre[:, 1] - cy) ** 2) / (2 * 2200.0**2))
+        w += np.exp(-((centre[:, 0] - cx) ** 2 + (centre[:, 1] - cy) ** 2) / (2 * 2000.0**2))
+    w = w**1.5  # denser cores, sparser outskirts
     z = terrain.elevation(centre[:, 0], centre[:, 1])
     w *= np.exp(-np.clip(z - 15.0, 0, None) / 25.0)
     return np.asarray(w)
@@ -170,7 +171,7 @@ def build_buildings(
 ) -> Buildings:
     """n building footprints in the blocks of the network."""
     corners, rc = _usable_blocks(net, area)
-    g = max(2, int(np.ceil(np.sqrt(1.6 * n / max(len(corners), 1)))))
+    g = max(3, int(np.ceil(np.sqrt(1.6 * n / max(len(corners), 1)))))
     block, ci, cj = _choose_slots(_block_weights(corners, terrain, rng), n, g, rng)
     quads = _footprints(corners[block], ci, cj, g, rng)
     uses = np.asarray(USES)[rng.choice(len(USES), size=n, p=USE_SHARE)]
