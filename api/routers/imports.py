@@ -1,7 +1,200 @@
-"""Routes of the imports area (empty until that work lands)."""
+"""`POST /api/imports`: a steward or admin uploads a file; the ingest core validates and writes it."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from api.auth import require_role
+from api.deps import get_settings
+from api.settings import Settings
+from geo.errors import ImportRejected, InvalidInput
+from geo.ingest import KINDS, import_file
+from geo.ingest.columns import parse_map_options
+from geo.scope import Principal
+
+router = APIRouter(tags=["imports"])
+SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".geojson", ".json", ".gpkg", ".zip"}
+TRUE = {"1", "true", "yes", "on"}
+
+
+class TooLarge(Exception):
+    """The upload passed the size cap."""
+
+
+def _error(code: str, description: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {"example": {"code": code, "description": description, **extra}}
+        },
+    }
+
+
+REPORT_EXAMPLE = {
+    "kind": "organisations",
+    "status": "rejected",
+    "row_convention": "row 1 is the first data row after the header",
+    "errors": [{"row": 3, "column": "lon", "code": "out_of_range", "message": "lon 200 > 180"}],
+}
+REQUEST_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "kind"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "CSV, XLSX, GeoJSON, GeoPackage or zipped Shapefile",
+                        },
+                        "kind": {"type": "string", "enum": list(KINDS)},
+                        "crs": {
+                            "type": "string",
+                            "description": "source CRS: EPSG:4326 (default), EPSG:3857, gcj02, bd09 …",
+                        },
+                        "skip_invalid": {
+                            "type": "boolean",
+                            "description": "write the good rows, report the bad ones",
+                            "default": False,
+                        },
+                        "china_only": {
+                            "type": "boolean",
+                            "description": "reject points outside China",
+                            "default": False,
+                        },
+                        "map": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "column mapping target=source (repeat)",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+async def _limited(request: Request, cap: int) -> AsyncIterator[bytes]:
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > cap:
+            raise TooLarge
+        yield chunk
+
+
+async def _form(request: Request, cap: int) -> FormData:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > cap:
+        raise TooLarge
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidInput("send multipart/form-data with a file and a kind")
+    parser = MultiPartParser(request.headers, _limited(request, cap), max_files=1, max_fields=20)
+    try:
+        return await parser.parse()
+    except MultiPartException as exc:
+        raise InvalidInput(f"malformed upload: {exc.message}") from None
+
+
+def _safe_name(name: str | None) -> str:
+    base = Path(name or "upload").name
+    suffix = Path(base).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise InvalidInput(
+            f"unsupported file type {suffix or '(none)'}: use {', '.join(sorted(SUFFIXES))}"
+        )
+    stem = re.sub(r"[^\w.-]+", "_", Path(base).stem)[:80] or "upload"
+    return stem + suffix
+
+
+def _options(form: FormData) -> dict[str, Any]:
+    kind = str(form.get("kind") or "")
+    if kind not in KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}")
+    crs = form.get("crs")
+    return {
+        "kind": kind,
+        "crs": str(crs) if crs else None,
+        "skip_invalid": str(form.get("skip_invalid", "")).lower() in TRUE,
+        "china_only": str(form.get("china_only", "")).lower() in TRUE,
+        "columns": parse_map_options([str(v) for v in form.getlist("map")]) or None,
+    }
+
+
+def _run(
+    url: str, upload: UploadFile, name: str, actor: str | None, opts: dict[str, Any]
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="djmap-upload-") as folder:
+        path = Path(folder) / name
+        with path.open("wb") as out:
+            upload.file.seek(0)
+            shutil.copyfileobj(upload.file, out, 1 << 20)
+        try:
+            result = import_file(url, path=path, actor=actor, progress=False, **opts)
+        except ImportRejected as exc:
+            exc.report["source"] = name
+            raise
+    report = dict(result.report)
+    report["source"] = name
+    return report
+
+
+@router.post(
+    "/imports",
+    summary="Import a data file (steward or admin)",
+    status_code=201,
+    openapi_extra=REQUEST_BODY,
+    responses={
+        201: {"description": "written; the row-numbered report"},
+        400: _error("InvalidParameterValue", "kind must be one of organisations, members, …"),
+        401: _error("Unauthorized", "log in as steward or admin"),
+        403: _error("Forbidden", "role 'leader' may not do this (needs steward or admin)"),
+        413: _error("PayloadTooLarge", "upload is larger than 50 MB"),
+        422: _error("ImportRejected", "3 rows are bad; nothing was written", report=REPORT_EXAMPLE),
+    },
+)
+async def create_import(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_role("steward", "admin"))],
+    settings: Annotated[Settings, Depends(get_settings)],
+) -> JSONResponse:
+    """Validate every row, then write all good rows in one transaction or nothing (422 with the
+    same report `djmap import` writes, rows numbered from the first data row)."""
+    cap = settings.api.max_upload_mb * 1024 * 1024
+    try:
+        form = await _form(request, cap)
+    except TooLarge:
+        return JSONResponse(
+            {
+                "code": "PayloadTooLarge",
+                "description": f"upload is larger than {settings.api.max_upload_mb} MB",
+            },
+            status_code=413,
+        )
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput("the form needs a file field")
+        name = _safe_name(upload.filename)
+        opts = _options(form)
+        report = await run_in_threadpool(
+            _run, settings.db.url, upload, name, principal.username, opts
+        )
+    finally:
+        await form.close()
+    return JSONResponse(report, status_code=201)
