@@ -229,6 +229,7 @@ def _write(
         report.update(
             status="written",
             rows_staged=len(rows),
+            bulk_load=counts.bulk,
             rows_inserted=counts.inserted,
             rows_updated=counts.updated,
             rows_unchanged=counts.unchanged,

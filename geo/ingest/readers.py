@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 from dataclasses import dataclass
@@ -10,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyogrio
 from pyogrio.errors import DataSourceError
 
@@ -96,23 +99,32 @@ def decode_csv(path: Path, data: bytes) -> tuple[str, str]:
 
 
 def read_csv(path: Path) -> Source:
-    """A CSV (comma, tab or semicolon separated) as text columns."""
+    """A CSV (comma, tab or semicolon separated) as Arrow-backed text columns."""
     data = path.read_bytes()
     text, encoding = decode_csv(path, data)
-    first = text.split("\n", 1)[0]
+    if encoding == "utf-8-sig":
+        data = data[3:]
+    elif encoding != "utf-8":
+        data = text.encode("utf-8")
+    first = text.split("\n", 1)[0].rstrip("\r")
     sep = max((",", "\t", ";"), key=first.count)
+    names = next(csv.reader([first], delimiter=sep)) if first else []
+    if not names:
+        raise file_error(path, "the file is empty (no header line)")
     try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            skipinitialspace=True,
-            engine="c",
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=True,
+                null_values=[""],
+                quoted_strings_can_be_null=True,
+            ),
         )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except pa.ArrowInvalid as exc:
         raise file_error(path, f"not a readable CSV: {exc}") from exc
+    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow", np.nan)}.get)
     return Source(frame, None, None, "csv", encoding, header_lines=1)
 
 
