@@ -86,7 +86,7 @@ class Aggregation:
     """
 
     method: str = "none"
-    cells: int = 64
+    cells: int = 32
     cluster_below: int = 0
     max_features: int = 20_000
     max_bytes: int = 500_000

@@ -385,3 +385,56 @@ def test_gzip_body_on_the_wire_is_valid(client: TestClient, clean_db: str) -> No
     assert counted(decode(gzip.decompress(wire))["service_points"]) == len(
         ids_in_tile(clean_db, "service_points", tile)
     )
+
+
+def live_tile(url: str, layer: str, tile: morecantile.Tile) -> bytes:
+    """The tile rendered straight from the source rows (no cluster tables, no cache)."""
+    import asyncio
+
+    import asyncpg
+
+    from layers import catalog
+    from tiles.mvt import TileRequest, render
+
+    async def run() -> bytes:
+        conn = await asyncpg.connect(url)
+        try:
+            return await render(conn, TileRequest(catalog.get(layer), tile.z, tile.x, tile.y))
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def cluster_summary(body: bytes, layer: str) -> dict[object, tuple[object, ...]]:
+    out: dict[object, tuple[object, ...]] = {}
+    for f in decode(body).get(layer, []):
+        props = dict(f["properties"])  # type: ignore[arg-type]
+        key = props.pop("cell") if props.get("cluster") else f["id"]
+        out[key] = (tuple(sorted(props.items())), tuple(f["geometry"]["coordinates"]))  # type: ignore[index]
+    return out
+
+
+def test_cluster_tables_match_live_rendering_and_follow_writes(
+    client: TestClient, clean_db: str
+) -> None:
+    seed_points(clean_db, 4000, spread=0.1)
+    client.get("/api/layers")
+    service = client.app.state.tiles  # type: ignore[attr-defined]
+    client.portal.call(service.prepare, "service_points")  # type: ignore[union-attr]
+    for zoom in (2, 8, 11, 13, 14, 16):
+        total = 0
+        for tile in covering(zoom, 0.1)[:40]:
+            served = get_tile(client, "service_points", tile)
+            assert cluster_summary(served, "service_points") == cluster_summary(
+                live_tile(clean_db, "service_points", tile), "service_points"
+            )
+            total += counted(decode(served).get("service_points", []))
+        if zoom <= 11:
+            assert total == 4000
+    execute(clean_db, "DELETE FROM service_points WHERE id % 2 = 0")
+    total = sum(
+        counted(decode(get_tile(client, "service_points", t)).get("service_points", []))
+        for t in covering(8, 0.1)
+    )
+    assert total == 2000  # right away, before the tables are rebuilt

@@ -122,6 +122,22 @@ def statement(layer_id: str, audience: str, filter_names: tuple[str, ...]) -> st
     return sql.GUARDED_MVT.format(count_rows=rows, features=features, clusters=clusters)
 
 
+@lru_cache(maxsize=64)
+def points_statement(layer_id: str, audience: str) -> str:
+    """Unfiltered features of a point layer, no guard ($1..$7): used when the count is known."""
+    layer = catalog.get(layer_id)
+    cols, props = _field_cols(TileRequest(layer, 0, 0, 0, (), audience))
+    rows = sql.POINT_ROWS.format(
+        cols=f"t.{layer.key_column} AS __fid, t.{layer.geom_column} AS __pt{cols}",
+        source=layer.source,
+        geom=layer.geom_column,
+        filters="",
+    )
+    return sql.FEATURES_MVT.format(
+        layer=layer.id, geom_expr="ST_Transform(r.__pt, 3857)", buffer=0, props=props, rows=rows
+    )
+
+
 def tile_args(req: TileRequest, budget: int) -> list[object]:
     """Parameters of the tile statement ($1..$8, then the filters')."""
     bounds = TMS.bounds(morecantile.Tile(req.x, req.y, req.z))

@@ -40,6 +40,7 @@ async def walk(
     service: TileService, layer: Layer, zooms: list[int], audience: str, filters: dict[str, str]
 ) -> AsyncIterator[tuple[morecantile.Tile, bytes]]:
     """Render every non-empty tile of the layer's extent at the zooms (children of empty tiles skipped)."""
+    await service.prepare(layer.id)
     token = await service.token(layer)
     west, south, east, north = await bounds(service, layer, token)
     frontier = list(TMS.tiles(west, south, east, north, [0]))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,10 +16,21 @@ from geo.errors import Forbidden
 from layers import catalog
 from layers import filters as lf
 from layers.catalog import Layer
-from tiles import heat
+from tiles import aggregate, heat
 from tiles.cache import CacheKey, Tile, TileCache, make_tile
-from tiles.mvt import TMS, TileRequest, check_tile, render
+from tiles.mvt import (
+    POINT_TYPES,
+    TMS,
+    TileRequest,
+    check_tile,
+    feature_budget,
+    points_statement,
+    render,
+    tile_args,
+)
 from tiles.versions import VERSIONS_SQL, VersionReader, layer_token
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,6 +48,9 @@ class TileService:
         self.pool = pool
         self.cache = TileCache(root) if cache else None
         self.versions = VersionReader(self._fetch_versions)
+        self._agg: dict[str, tuple[str, dict[tuple[int, int, int], int]]] = {}
+        self._agg_checked: dict[str, tuple[str, float]] = {}
+        self._building: dict[str, asyncio.Task[None]] = {}
 
     async def _fetch_versions(self) -> list[tuple[str, int, int]]:
         rows = await self.pool.fetch(VERSIONS_SQL)
@@ -72,10 +89,76 @@ class TileService:
         return Served(tile, token)
 
     async def _render(self, req: TileRequest, token: str) -> bytes:
+        agg = req.layer.aggregation
+        if agg.method == "cluster" and not req.filters and req.z <= aggregate.AGG_MAXZOOM:
+            counts = await self._counts(req.layer, token)
+            if counts is not None:
+                return await self._render_counted(req, token, counts)
         async with self.pool.acquire() as conn:
             if req.layer.is_heat:
                 return await render_heat(conn, req, token)
             return await render(conn, req)
+
+    async def _render_counted(
+        self, req: TileRequest, token: str, counts: dict[tuple[int, int, int], int]
+    ) -> bytes:
+        """Render knowing the tile's source count from the cluster tables (no guard query)."""
+        n = counts.get((req.z, req.x, req.y), 0)
+        is_point = req.layer.geom_type in POINT_TYPES
+        if is_point and n == 0:
+            return b""
+        async with self.pool.acquire() as conn:
+            if n > 0 and (req.z < req.layer.aggregation.cluster_below or n > feature_budget(req)):
+                return await self._agg_tile(conn, req, token)
+            if not is_point:
+                return await render(conn, req)
+            stmt = points_statement(req.layer.id, req.audience)
+            body = bytes(await conn.fetchval(stmt, *tile_args(req, 0)[:7]) or b"")
+            if len(body) > req.layer.aggregation.max_bytes:
+                return await self._agg_tile(conn, req, token)
+            return body
+
+    async def _agg_tile(self, conn: asyncpg.Connection, req: TileRequest, token: str) -> bytes:
+        stmt = aggregate.TILE_SQL.format(layer=req.layer.id)
+        return bytes(await conn.fetchval(stmt, req.z, req.x, req.y, req.layer.id, token) or b"")
+
+    async def _counts(self, layer: Layer, token: str) -> dict[tuple[int, int, int], int] | None:
+        """Tile counts of the layer's cluster tables when they match `token` (else start a build)."""
+        ready = self._agg.get(layer.id)
+        if ready is not None and ready[0] == token:
+            return ready[1]
+        checked = self._agg_checked.get(layer.id)
+        now = time.monotonic()
+        if layer.id in self._building or (checked and checked[0] == token and now - checked[1] < 1):
+            return None
+        self._agg_checked[layer.id] = (token, now)
+        async with self.pool.acquire() as conn:
+            built = await aggregate.built_token(conn, layer)
+        if built == token:
+            self._agg[layer.id] = (token, await aggregate.tile_counts(self.pool, layer, token))
+            return self._agg[layer.id][1]
+        task = asyncio.get_running_loop().create_task(self._build(layer))
+        self._building[layer.id] = task
+        return None
+
+    async def _build(self, layer: Layer) -> None:
+        try:
+            token = await aggregate.build(self.pool, layer)
+            self._agg[layer.id] = (token, await aggregate.tile_counts(self.pool, layer, token))
+        except Exception:  # the live path keeps serving; the next stale request retries
+            log.exception("building the cluster tables of %s failed", layer.id)
+        finally:
+            self._building.pop(layer.id, None)
+
+    async def prepare(self, layer_id: str) -> None:
+        """Build the layer's cluster (or heat) tables for its current data and wait for them."""
+        layer = catalog.get(layer_id)
+        token = await self.token(layer)
+        if layer.is_heat:
+            await heat.ensure_built(self.pool, layer, token)
+        elif layer.aggregation.method == "cluster":
+            built = await aggregate.build(self.pool, layer)
+            self._agg[layer.id] = (built, await aggregate.tile_counts(self.pool, layer, built))
 
 
 async def render_heat(conn: asyncpg.Connection, req: TileRequest, token: str) -> bytes:

@@ -1,4 +1,4 @@
-"""Tiles: the published privacy-safe heat cells (H3) and their build state.
+"""Tiles: precomputed cluster tables, the published privacy-safe heat cells (H3), build states.
 
 Revision ID: 0003
 Revises: 0002
@@ -27,6 +27,34 @@ CREATE TABLE heat_cells (
 COMMENT ON TABLE heat_cells IS
     'Published heat cells: merged = members of the cell not in any finer published cell (tiles/heat.py)';
 CREATE INDEX heat_cells_geom_gist ON heat_cells USING gist (geom);
+CREATE TABLE tile_agg (
+    layer   text NOT NULL,
+    token   text NOT NULL,
+    z       smallint NOT NULL,
+    x       integer NOT NULL,
+    y       integer NOT NULL,
+    cell    integer NOT NULL,
+    n       bigint NOT NULL,
+    mx      double precision NOT NULL,
+    my      double precision NOT NULL,
+    kinds   jsonb NOT NULL,
+    PRIMARY KEY (layer, token, z, x, y, cell)
+);
+COMMENT ON TABLE tile_agg IS 'Clusters of every tile up to z16 for one data version (tiles/aggregate.py)';
+CREATE TABLE tile_agg_count (
+    layer  text NOT NULL,
+    token  text NOT NULL,
+    z      smallint NOT NULL,
+    x      integer NOT NULL,
+    y      integer NOT NULL,
+    n      bigint NOT NULL,
+    PRIMARY KEY (layer, token, z, x, y)
+);
+CREATE TABLE tile_agg_state (
+    layer     text PRIMARY KEY,
+    token     text NOT NULL,
+    built_at  timestamptz NOT NULL DEFAULT now()
+);
 CREATE TABLE heat_state (
     layer     text PRIMARY KEY,
     token     text NOT NULL,
@@ -36,13 +64,14 @@ CREATE TABLE heat_state (
 
 
 def upgrade() -> None:
-    """Create the heat tables."""
+    """Create the tile tables."""
     for statement in UPGRADE.split(";"):
         if statement.strip():
             op.execute(statement)
 
 
 def downgrade() -> None:
-    """Drop the heat tables."""
-    op.execute("DROP TABLE IF EXISTS heat_cells")
+    """Drop the tile tables."""
+    for table in ("tile_agg", "tile_agg_count", "tile_agg_state", "heat_cells"):
+        op.execute(f"DROP TABLE IF EXISTS {table}")
     op.execute("DROP TABLE IF EXISTS heat_state")
