@@ -1,7 +1,153 @@
-"""Routes of the pages area (empty until that work lands)."""
+"""Pages (`/`, `/nearest`, `/coverage`, `/embed`, `/admin/embed`, `/api/docs`), their data and `/static`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter()
+import asyncpg
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from api.deps import get_pool, get_principal
+from geo.errors import InvalidInput, NotFound
+from geo.scope import Principal
+from web import assets, queries
+from web.pages import (
+    PageRequest,
+    coverage_page,
+    docs_page,
+    embed_admin_page,
+    embed_page,
+    leader_page,
+    nearest_page,
+    page_deck,
+    web_settings,
+)
+
+router = APIRouter(include_in_schema=False)
+Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
+Caller = Annotated[Principal, Depends(get_principal)]
+Lang = Annotated[str | None, Query(description="zh-CN (default) or en")]
+HTML_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+
+
+def _html(text: str, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
+    return HTMLResponse(text, status_code=status, headers={**HTML_HEADERS, **(headers or {})})
+
+
+@router.get("/")
+async def leader(request: Request, pool: Pool, who: Caller, lang: Lang = None) -> HTMLResponse:
+    """The leader view: 3D map, layer panel, organisation tree, stats, time slider."""
+    return _html(await leader_page(PageRequest(request, pool, who, lang)))
+
+
+@router.get("/nearest")
+async def nearest(request: Request, pool: Pool, who: Caller, lang: Lang = None) -> HTMLResponse:
+    """The member finder (phone first)."""
+    return _html(await nearest_page(PageRequest(request, pool, who, lang)))
+
+
+@router.get("/coverage")
+async def coverage(request: Request, pool: Pool, who: Caller, lang: Lang = None) -> HTMLResponse:
+    """The planner's coverage view."""
+    return _html(await coverage_page(PageRequest(request, pool, who, lang)))
+
+
+@router.get("/embed")
+async def embed(
+    request: Request,
+    pool: Pool,
+    who: Caller,
+    key: str = "",
+    layers: str = "",
+    center: str = "",
+    zoom: float | None = None,
+    pitch: float | None = None,
+    bearing: float | None = None,
+    lang: Lang = None,
+) -> HTMLResponse:
+    """Chrome-less public map for the portal's iframe; unknown keys are refused."""
+    view = {"center": center, "zoom": zoom, "pitch": pitch, "bearing": bearing}
+    text, status, headers = await embed_page(
+        PageRequest(request, pool, who, lang), key, layers, view
+    )
+    return _html(text, status, headers)
+
+
+@router.get("/admin/embed")
+async def embed_admin(request: Request, pool: Pool, who: Caller, lang: Lang = None) -> HTMLResponse:
+    """Copy-paste iframe snippet for an embed key."""
+    return _html(await embed_admin_page(PageRequest(request, pool, who, lang)))
+
+
+@router.get("/api/docs")
+async def api_docs(lang: Lang = None) -> HTMLResponse:
+    """Swagger UI for /api/openapi.json, from files served here."""
+    return _html(docs_page(lang))
+
+
+@router.get("/web/deck/{page}.json")
+async def deck_json(
+    request: Request, page: str, pool: Pool, who: Caller, lang: Lang = None
+) -> Response:
+    """A page's deck for the caller's audience (the page reloads it after a login)."""
+    body = await page_deck(PageRequest(request, pool, who, lang), page)
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/web/orgs.json")
+async def orgs_json(pool: Pool, who: Caller) -> dict[str, Any]:
+    """The organisation tree in the caller's scope (member counts under 10 masked)."""
+    async with pool.acquire() as conn:
+        return {"organisations": await queries.org_tree(conn, who.org_id)}
+
+
+@router.get("/web/stats.json")
+async def stats_json(
+    request: Request, pool: Pool, who: Caller, org: int | None = None
+) -> dict[str, Any]:
+    """Statistics cards of the leader view (optionally for one organisation's subtree)."""
+    radius = web_settings(request.app).coverage_radius_m
+    async with pool.acquire() as conn:
+        return await queries.stats(conn, org or who.org_id, radius)
+
+
+@router.get("/web/service-points/{sp_id}.json")
+async def service_point_json(sp_id: int, pool: Pool) -> dict[str, Any]:
+    """A service point's card: details, upcoming activities, panoramas."""
+    async with pool.acquire() as conn:
+        card = await queries.service_point(conn, sp_id)
+    if card is None:
+        raise NotFound(f"no service point {sp_id}")
+    return card
+
+
+@router.get("/web/search.json")
+async def search_json(pool: Pool, q: str = Query("", max_length=50)) -> dict[str, Any]:
+    """Service points whose name or address contains q."""
+    if not q.strip():
+        return {"results": []}
+    async with pool.acquire() as conn:
+        return {"results": await queries.search_service_points(conn, q.strip())}
+
+
+@router.get("/web/features/{layer}.geojson")
+async def features_geojson(layer: str, pool: Pool) -> Response:
+    """Transitional GeoJSON feed of a public layer, used only while vector tiles are missing."""
+    if layer not in queries.FEATURES_SQL:
+        raise InvalidInput(f"unknown layer {layer!r}")
+    async with pool.acquire() as conn:
+        body = await queries.features(conn, layer)
+    return Response(body, media_type="application/geo+json")
+
+
+@router.get("/static/{path:path}")
+async def static(path: str, request: Request) -> Response:
+    """Files under web/static (built bundle, vendor files, page scripts and styles)."""
+    found = assets.find(path, "gzip" in request.headers.get("accept-encoding", ""))
+    if found is None:
+        raise NotFound(f"no static file {path!r}")
+    headers = {"Cache-Control": "public, max-age=3600", "Vary": "Accept-Encoding"}
+    if found.gzipped:
+        headers["Content-Encoding"] = "gzip"
+    return FileResponse(found.path, media_type=found.media_type, headers=headers)

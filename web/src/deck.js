@@ -6,11 +6,9 @@ import {MVTLayer, TerrainLayer, Tile3DLayer, H3HexagonLayer, TileLayer} from '@d
 import {SimpleMeshLayer, ScenegraphLayer} from '@deck.gl/mesh-layers';
 import {HeatmapLayer, HexagonLayer, ScreenGridLayer} from '@deck.gl/aggregation-layers';
 import {JSONConverter, JSONConfiguration} from '@deck.gl/json';
-import {registerLoaders} from '@loaders.gl/core';
 import {MVTLoader} from '@loaders.gl/mvt';
 import {Tiles3DLoader} from '@loaders.gl/3d-tiles';
 
-registerLoaders([MVTLoader, Tiles3DLoader]);
 
 const classes = {
   ...layers,
@@ -20,8 +18,36 @@ const classes = {
   MapView, OrbitView, FlyToInterpolator, LinearInterpolator,
 };
 
+/** The value of `field` on a feature (GeoJSON/MVT `properties`, or the row itself). */
+function prop(f, field) {
+  const p = f && f.properties ? f.properties : f;
+  return p ? p[field] : undefined;
+}
+
+// Accessor factories usable from pydeck JSON as {"@@function": "colorBy", ...}.
+const functions = {
+  /** Colour by a categorical field: map[value] or fallback. */
+  colorBy: ({field, map, fallback = [128, 128, 128, 200]}) => f => map[prop(f, field)] || fallback,
+  /** Colour by a truthy field: on when set, off otherwise. */
+  colorIf: ({field, on, off}) => f => (prop(f, field) && prop(f, field) !== 'false' ? on : off),
+  /** A numeric field times a factor, with a fallback for missing values. */
+  numberOf: ({field, scale = 1, fallback = 0}) => f => {
+    const v = Number(prop(f, field));
+    return Number.isFinite(v) ? v * scale : fallback;
+  },
+  /** Colour ramp over a numeric field (domain [lo, hi], colours low..high). */
+  ramp: ({field, domain, colors}) => f => {
+    const v = Number(prop(f, field));
+    const t = Math.max(0, Math.min(0.9999, (v - domain[0]) / (domain[1] - domain[0] || 1)));
+    return colors[Math.floor(t * colors.length)];
+  },
+  /** A field read as-is (positions, weights, H3 indexes). */
+  field: ({field}) => f => prop(f, field),
+};
+
 const configuration = new JSONConfiguration({
   classes,
+  functions,
   enumerations: {COORDINATE_SYSTEM},
 });
 
@@ -32,5 +58,5 @@ function convert(json) {
 
 export {
   Deck, MapView, FlyToInterpolator, LinearInterpolator, WebMercatorViewport, COORDINATE_SYSTEM,
-  classes, convert, MVTLoader, Tiles3DLoader,
+  classes, functions, convert, MVTLoader, Tiles3DLoader,
 };

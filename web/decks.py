@@ -1,0 +1,249 @@
+"""The pydeck `Deck` of each page, built from the layer catalog and serialised with `to_json()`."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydeck as pdk
+
+from web.catalog import PageLayer
+from web.styles import ACTIVITY_HEAT_COLORS, HEAT_COLORS
+
+# Loaders run on the main thread: no worker script is ever fetched (from a CDN or anywhere).
+LOAD_OPTIONS: dict[str, Any] = {
+    "worker": False,
+    "mvt": {"workerUrl": None},
+    "fetch": {"credentials": "same-origin"},
+}
+DEFAULT_BOUNDS = (120.10, 30.22, 120.20, 30.30)  # Hangzhou, only when the database is empty
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Which data routes the running app has (pages degrade gracefully without them)."""
+
+    mvt: bool = False
+    tiles3d: bool = False
+    terrain: bool = False
+    heatmap: bool = False
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """Optional online raster basemap (off by default); crs 'gcj02' for Amap tiles."""
+
+    url: str | None = None
+    crs: str = "wgs84"
+    attribution: str = ""
+
+
+@dataclass(frozen=True)
+class View:
+    """Camera: centre, zoom, pitch, bearing."""
+
+    lon: float
+    lat: float
+    zoom: float = 13.5
+    pitch: float = 50.0
+    bearing: float = -15.0
+
+    def state(self) -> pdk.ViewState:
+        """As a pydeck ViewState."""
+        return pdk.ViewState(
+            longitude=self.lon,
+            latitude=self.lat,
+            zoom=self.zoom,
+            pitch=self.pitch,
+            bearing=self.bearing,
+            max_pitch=75,
+            min_zoom=3,
+            max_zoom=20,
+        )
+
+
+@dataclass
+class DeckSpec:
+    """A page's deck plus what the page script needs to drive it."""
+
+    deck: pdk.Deck
+    layers: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        """The page document: pydeck's deck JSON plus the layer panel entries."""
+        body = json.loads(self.deck.to_json())
+        body["layers"] = [_literal_strings(layer) for layer in body.get("layers", [])]
+        body["djmap"] = {"layers": self.layers}
+        return json.dumps(body, ensure_ascii=False)
+
+
+def _literal_strings(layer: dict[str, Any]) -> dict[str, Any]:
+    """pydeck turns every string prop into an `@@=` expression; only accessors (get*) are."""
+    out: dict[str, Any] = {}
+    for key, value in layer.items():
+        if isinstance(value, str) and value.startswith("@@=") and not key.startswith("get"):
+            value = value[3:]
+        out[key] = value
+    return out
+
+
+def view_of(bounds: tuple[float, float, float, float] | None, width_px: int = 1200) -> View:
+    """A view that frames the bounds (the district when there is one)."""
+    w, s, e, n = bounds or DEFAULT_BOUNDS
+    span = max(e - w, (n - s) * 1.3, 1e-4)
+    zoom = math.log2(360.0 * width_px / 256.0 / span) - 0.3
+    return View(lon=(w + e) / 2, lat=(s + n) / 2, zoom=round(min(max(zoom, 3.0), 17.0), 2))
+
+
+def _source(layer: str, sources: Sources) -> str:
+    if sources.mvt:
+        return f"/api/tiles/{layer}/tilejson.json"
+    return f"/web/features/{layer}.geojson"
+
+
+def _vector(pl: PageLayer, sources: Sources, **extra: Any) -> pdk.Layer:
+    """A catalog layer drawn from vector tiles (or the transitional GeoJSON feed)."""
+    props = {**pl.deck, **extra}
+    if sources.mvt:
+        return pdk.Layer(
+            "MVTLayer",
+            id=pl.id,
+            data=_source(pl.id, sources),
+            binary=False,
+            load_options=LOAD_OPTIONS,
+            unique_id_property="id",
+            **props,
+        )
+    return pdk.Layer("GeoJsonLayer", id=pl.id, data=_source(pl.id, sources), **props)
+
+
+def _buildings_3d() -> pdk.Layer:
+    return pdk.Layer(
+        "Tile3DLayer",
+        id="buildings_3d",
+        data="/api/3dtiles/buildings/tileset.json",
+        load_options={**LOAD_OPTIONS, "3d-tiles": {"loadGLTF": True}},
+        pickable=True,
+        point_size=2,
+    )
+
+
+def _terrain() -> pdk.Layer:
+    return pdk.Layer(
+        "TerrainLayer",
+        id="terrain",
+        elevation_data="/api/terrain/{z}/{x}/{y}.png",
+        elevation_decoder={"rScaler": 6553.6, "gScaler": 25.6, "bScaler": 0.1, "offset": -10000},
+        texture=None,
+        color=[236, 232, 224],
+        mesh_max_error=4,
+        load_options=LOAD_OPTIONS,
+        max_zoom=14,
+        operation="terrain+draw",
+    )
+
+
+def _basemap(basemap: Basemap) -> pdk.Layer:
+    return pdk.Layer(
+        "TileLayer",
+        id="basemap",
+        data=basemap.url,
+        min_zoom=0,
+        max_zoom=19,
+        tile_size=256,
+        gcj02=basemap.crs == "gcj02",
+    )
+
+
+def _member_heat() -> pdk.Layer:
+    return pdk.Layer(
+        "H3HexagonLayer",
+        id="member_heat",
+        data="/api/heatmap/members?format=cells",
+        get_hexagon={"@@function": "field", "field": "h3"},
+        get_fill_color={
+            "@@function": "ramp",
+            "field": "count",
+            "domain": [10, 200],
+            "colors": HEAT_COLORS,
+        },
+        extruded=False,
+        stroked=False,
+        opacity=0.55,
+        pickable=True,
+    )
+
+
+def _activity_heat(sources: Sources) -> pdk.Layer:
+    return pdk.Layer(
+        "HeatmapLayer",
+        id="activity_heat",
+        data=_source("activities", Sources(mvt=False)),
+        get_position="geometry.coordinates",
+        get_weight=1,
+        radius_pixels=45,
+        color_range=ACTIVITY_HEAT_COLORS,
+        opacity=0.6,
+    )
+
+
+def _panel_entry(pl: PageLayer, lang: str, visible: bool) -> dict[str, Any]:
+    return {
+        "id": pl.id,
+        "title": pl.title(lang),
+        "visible": visible,
+        "legend": [
+            {"color": c, "label": (en if lang == "en" else zh) or None} for c, zh, en in pl.legend
+        ],
+    }
+
+
+def _catalog_layer(pl: PageLayer, sources: Sources) -> pdk.Layer | None:
+    if pl.id == "member_heat":
+        return _member_heat() if sources.heatmap else None
+    if pl.id == "activity_heat":
+        return _activity_heat(sources)
+    return _vector(pl, sources)
+
+
+def map_deck(
+    catalog: list[PageLayer],
+    view: View,
+    lang: str,
+    sources: Sources,
+    basemap: Basemap | None = None,
+    hidden: tuple[str, ...] = (),
+    only: tuple[str, ...] | None = None,
+    flat: bool = False,
+) -> DeckSpec:
+    """The deck of a map page: basemap, terrain, catalog layers and 3D buildings, bottom first."""
+    layers: list[pdk.Layer] = []
+    panel: list[dict[str, Any]] = []
+    if basemap and basemap.url:
+        layers.append(_basemap(basemap))
+    if sources.terrain and not flat:
+        layers.append(_terrain())
+    for pl in catalog:
+        if only is not None and pl.id not in only:
+            continue
+        layer = _catalog_layer(pl, sources)
+        if layer is not None and flat and pl.id == "buildings":
+            layer.extruded = False
+        if layer is None:
+            continue
+        visible = pl.id not in hidden
+        layer.visible = visible
+        layers.append(layer)
+        panel.append(_panel_entry(pl, lang, visible))
+        if pl.id == "buildings" and sources.tiles3d and not flat:
+            layers.append(_buildings_3d())
+    deck = pdk.Deck(
+        layers=layers,
+        initial_view_state=view.state(),
+        views=[pdk.View(type="MapView", controller=True)],
+        map_provider=None,
+        map_style=None,
+    )
+    return DeckSpec(deck=deck, layers=panel)

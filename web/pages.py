@@ -1,0 +1,278 @@
+"""What each page needs: its deck for the caller's audience, its config, its HTML."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message
+
+from geo.scope import Principal
+from web import queries
+from web.catalog import page_layers
+from web.decks import Basemap, DeckSpec, Sources, View, map_deck, view_of
+from web.i18n import pick_lang, strings
+from web.render import render, script_json
+from web.settings import WebSettings
+
+_PROBE_TTL_S = 15.0
+# Routes whose presence turns a page feature on (other helpers build them).
+_ROUTES = {
+    "nearest": "/api/nearest",
+    "coverage": "/api/coverage",
+    "checkins": "/api/activities/{activity_id}/checkins",
+    "panoramas": "/api/panoramas/{panorama_id}/image",
+    "auth": "/api/auth/token",
+}
+
+
+@dataclass
+class PageRequest:
+    """A page request: the HTTP request, the pool, the caller and the language."""
+
+    request: Request
+    pool: asyncpg.Pool
+    who: Principal
+    lang_param: str | None
+
+    @property
+    def lang(self) -> str:
+        """Page language (`?lang=`, then the djmap_lang cookie, else zh-CN)."""
+        return pick_lang(self.lang_param or self.request.cookies.get("djmap_lang"))
+
+    @property
+    def app(self) -> Any:
+        """The FastAPI app."""
+        return self.request.app
+
+
+def web_settings(app: Any) -> WebSettings:
+    """The pages' settings, read once per app from the environment."""
+    if not hasattr(app.state, "web_settings"):
+        app.state.web_settings = WebSettings()
+    settings: WebSettings = app.state.web_settings
+    return settings
+
+
+async def _asgi_status(app: ASGIApp, path: str) -> int:
+    """Status of an in-process GET (no socket): how a page learns what the app can serve."""
+    sent: list[int] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            sent.append(int(message["status"]))
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"localhost")],
+        "client": ("127.0.0.1", 0),
+        "server": ("127.0.0.1", 80),
+    }
+    try:
+        await app(scope, receive, send)
+    except Exception:
+        return 500
+    return sent[0] if sent else 500
+
+
+async def sources(app: Any) -> Sources:
+    """Which data routes answer right now (cached for a few seconds)."""
+    cached = getattr(app.state, "web_sources", None)
+    if cached and time.monotonic() - cached[0] < _PROBE_TTL_S:
+        found: Sources = cached[1]
+        return found
+    found = Sources(
+        mvt=await _asgi_status(app, "/api/tiles/boundary/tilejson.json") == 200,
+        tiles3d=await _asgi_status(app, "/api/3dtiles/buildings/tileset.json") == 200,
+        terrain=await _asgi_status(app, "/api/terrain/tilejson.json") == 200,
+        heatmap=await _asgi_status(app, "/api/heatmap/members") == 200,
+    )
+    app.state.web_sources = (time.monotonic(), found)
+    return found
+
+
+def routes(app: Any) -> dict[str, bool]:
+    """Which API routes of other areas exist (features appear as they land)."""
+    paths = {getattr(r, "path", "") for r in app.routes}
+    return {name: path in paths for name, path in _ROUTES.items()}
+
+
+async def _view(pr: PageRequest) -> View:
+    async with pr.pool.acquire() as conn:
+        return view_of(await queries.district_view(conn))
+
+
+def _basemap(pr: PageRequest) -> Basemap:
+    ws = web_settings(pr.app)
+    return Basemap(
+        url=ws.basemap_template(), crs=ws.basemap_crs, attribution=ws.basemap_attribution
+    )
+
+
+async def _deck(pr: PageRequest, page: str) -> tuple[DeckSpec, Sources]:
+    src = await sources(pr.app)
+    view = await _view(pr)
+    catalog = page_layers(pr.who.audience)
+    basemap = _basemap(pr)
+    if page == "nearest":
+        spec = map_deck(
+            catalog,
+            View(view.lon, view.lat, view.zoom + 0.6, 0, 0),
+            pr.lang,
+            src,
+            basemap,
+            only=("boundary", "roads", "buildings", "service_points", "activities"),
+            hidden=("activities",),
+            flat=True,
+        )
+    elif page == "coverage":
+        spec = map_deck(
+            catalog,
+            View(view.lon, view.lat, view.zoom, 0, 0),
+            pr.lang,
+            src,
+            basemap,
+            only=("boundary", "roads", "buildings", "service_points"),
+            flat=True,
+        )
+    else:
+        spec = map_deck(
+            catalog, view, pr.lang, src, basemap, hidden=("roads", "member_heat", "activity_heat")
+        )
+    return spec, src
+
+
+async def page_deck(pr: PageRequest, page: str) -> str:
+    """A page's deck document as JSON (for the caller's audience)."""
+    spec, _ = await _deck(pr, page)
+    return spec.to_json()
+
+
+def _config(pr: PageRequest, spec: DeckSpec, src: Sources, **extra: Any) -> dict[str, Any]:
+    return {
+        "deck": "__DECK__",
+        "sources": src.__dict__,
+        "routes": routes(pr.app),
+        "basemap": _basemap(pr).__dict__,
+        "audience": pr.who.audience,
+        **extra,
+    }
+
+
+def _page(
+    pr: PageRequest, template: str, page: str, spec: DeckSpec, src: Sources, **extra: Any
+) -> str:
+    config = _config(pr, spec, src, **extra)
+    html = render(template, page, pr.lang, config)
+    return html.replace('"__DECK__"', script_json(spec.to_json()), 1)
+
+
+async def leader_page(pr: PageRequest) -> str:
+    """HTML of `/`."""
+    spec, src = await _deck(pr, "leader")
+    return _page(pr, "leader.html", "leader", spec, src)
+
+
+async def nearest_page(pr: PageRequest) -> str:
+    """HTML of `/nearest`."""
+    spec, src = await _deck(pr, "nearest")
+    return _page(pr, "nearest.html", "nearest", spec, src)
+
+
+async def coverage_page(pr: PageRequest) -> str:
+    """HTML of `/coverage`."""
+    spec, src = await _deck(pr, "coverage")
+    return _page(pr, "coverage.html", "coverage", spec, src)
+
+
+def _embed_check() -> Any | None:
+    """The auth area's embed-key check (geo/users.py), when it exists."""
+    try:
+        users = importlib.import_module("geo.users")
+    except ImportError:
+        return None
+    return getattr(users, "check_embed_key", None) or getattr(users, "embed_key", None)
+
+
+async def embed_page(
+    pr: PageRequest, key: str, layer_ids: str, view: dict[str, Any]
+) -> tuple[str, int, dict[str, str]]:
+    """HTML of `/embed` with its status and CSP, or a refusal for an unknown key."""
+    t = strings(pr.lang)
+    origins = await _embed_origins(pr, key)
+    if origins is None:
+        html = render(
+            "refused.html",
+            "embed",
+            pr.lang,
+            {},
+            title=t["embed_refused"],
+            message=t["embed_refused_body"],
+        )
+        return html, 403, {"Content-Security-Policy": "frame-ancestors 'none'"}
+    src = await sources(pr.app)
+    base = await _view(pr)
+    public = [p for p in page_layers("public") if p.public]
+    wanted = tuple(x for x in layer_ids.split(",") if x) or tuple(p.id for p in public)
+    spec = map_deck(public, _embed_view(base, view), pr.lang, src, _basemap(pr), only=wanted)
+    csp = "frame-ancestors " + (" ".join(origins) if origins else "'self'")
+    return _page(pr, "embed.html", "embed", spec, src), 200, {"Content-Security-Policy": csp}
+
+
+async def _embed_origins(pr: PageRequest, key: str) -> list[str] | None:
+    """The key's allowed origins, or None when the key is unknown (or keys are not set up)."""
+    check = _embed_check()
+    if check is None or not key:
+        return None
+    async with pr.pool.acquire() as conn:
+        result = check(conn, key)
+        if hasattr(result, "__await__"):
+            result = await result
+    if result is None:
+        return None
+    origins = getattr(result, "origins", result)
+    return [str(o) for o in origins]
+
+
+def _embed_view(base: View, view: dict[str, Any]) -> View:
+    lon, lat = base.lon, base.lat
+    parts = [p for p in str(view.get("center") or "").split(",") if p.strip()]
+    if len(parts) == 2:
+        with contextlib.suppress(ValueError):
+            lon, lat = float(parts[0]), float(parts[1])
+    return View(
+        lon=min(max(lon, -180.0), 180.0),
+        lat=min(max(lat, -85.0), 85.0),
+        zoom=float(view["zoom"]) if view.get("zoom") is not None else base.zoom,
+        pitch=float(view["pitch"]) if view.get("pitch") is not None else base.pitch,
+        bearing=float(view["bearing"]) if view.get("bearing") is not None else base.bearing,
+    )
+
+
+async def embed_admin_page(pr: PageRequest) -> str:
+    """HTML of `/admin/embed`: an iframe snippet builder with a live preview."""
+    public = [{"id": p.id, "title": p.title(pr.lang)} for p in page_layers("public") if p.public]
+    view = await _view(pr)
+    config = {"layers": public, "view": view.__dict__, "routes": routes(pr.app)}
+    return render("admin_embed.html", "admin", pr.lang, config)
+
+
+def docs_page(lang_param: str | None) -> str:
+    """HTML of `/api/docs` (Swagger UI from /static)."""
+    return render("docs.html", "docs", pick_lang(lang_param), {})

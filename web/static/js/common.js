@@ -1,0 +1,223 @@
+// Shared page code: config, i18n, auth token, JSON fetch, the deck.gl map made from the pydeck JSON.
+(function () {
+  'use strict';
+  const cfg = JSON.parse(document.getElementById('djmap-config').textContent);
+  const t = cfg.t;
+  const perf = (window.djmapPerf = {start: performance.now(), deckReady: null, firstData: null});
+  document.cookie = `djmap_lang=${cfg.lang}; path=/; SameSite=Lax`;
+
+  // ---- auth -------------------------------------------------------------------------------
+  const TOKEN = 'djmap_token';
+  const token = () => localStorage.getItem(TOKEN);
+  const authHeaders = () => (token() ? {Authorization: `Bearer ${token()}`} : {});
+
+  async function request(url, opts = {}) {
+    const res = await fetch(url, {...opts, headers: {...authHeaders(), ...(opts.headers || {})}});
+    const type = res.headers.get('content-type') || '';
+    const body = type.includes('json') ? await res.json().catch(() => null) : null;
+    if (!res.ok) {
+      const err = new Error((body && (body.description || body.detail)) || `HTTP ${res.status}`);
+      err.status = res.status;
+      err.body = body;
+      throw err;
+    }
+    return body;
+  }
+  const getJSON = (url) => request(url);
+  const postJSON = (url, data) =>
+    request(url, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(data)});
+
+  function setupLogin(onChange) {
+    const btn = document.getElementById('login-btn');
+    const dlg = document.getElementById('login-dialog');
+    if (!btn || !dlg || !cfg.routes || !cfg.routes.auth) return;
+    btn.hidden = false;
+    const paint = () => { btn.textContent = token() ? `${t.logout} (${localStorage.getItem('djmap_user') || ''})` : t.login; };
+    paint();
+    btn.addEventListener('click', () => {
+      if (token()) {
+        localStorage.removeItem(TOKEN);
+        localStorage.removeItem('djmap_user');
+        paint();
+        onChange && onChange();
+      } else dlg.showModal();
+    });
+    document.getElementById('login-cancel').addEventListener('click', () => dlg.close());
+    document.getElementById('login-form').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const form = new FormData(ev.target);
+      const res = await fetch('/api/auth/token', {method: 'POST', body: new URLSearchParams(form)});
+      const body = await res.json().catch(() => ({}));
+      document.getElementById('login-error').hidden = res.ok;
+      if (!res.ok) return;
+      localStorage.setItem(TOKEN, body.access_token);
+      localStorage.setItem('djmap_user', form.get('username'));
+      dlg.close();
+      paint();
+      onChange && onChange();
+    });
+  }
+
+  // ---- formatting -------------------------------------------------------------------------
+  const esc = (s) => String(s == null ? '' : s).replace(/[&<>"']/g, (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]));
+  const fmtDist = (m) => (m == null ? '' : m < 1000 ? `${Math.round(m)} ${t.metres}` : `${(m / 1000).toFixed(1)} ${t.km}`);
+  const fmtTime = (iso) => {
+    if (!iso) return '';
+    const d = new Date(iso);
+    return d.toLocaleString(cfg.lang === 'en' ? 'en-GB' : 'zh-CN', {month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit'});
+  };
+  const fmtNum = (n) => (n == null ? '—' : Number(n).toLocaleString(cfg.lang === 'en' ? 'en' : 'zh-CN'));
+  const rgb = (c) => `rgb(${c[0]},${c[1]},${c[2]})`;
+
+  function fill(template, props) {
+    return template.replace(/\{(\w+)\}/g, (_, k) => (props[k] == null ? '' : esc(props[k])));
+  }
+
+  // ---- GCJ-02 (Amap basemap): offset of a WGS84 point, to align raster tiles with our data --
+  function gcjOffset(lon, lat) {
+    const a = 6378245.0, ee = 0.00669342162296594323, PI = Math.PI;
+    const x = lon - 105.0, y = lat - 35.0;
+    let dLat = -100 + 2 * x + 3 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
+    dLat += ((20 * Math.sin(6 * x * PI) + 20 * Math.sin(2 * x * PI)) * 2) / 3;
+    dLat += ((20 * Math.sin(y * PI) + 40 * Math.sin((y / 3) * PI)) * 2) / 3;
+    dLat += ((160 * Math.sin((y / 12) * PI) + 320 * Math.sin((y * PI) / 30)) * 2) / 3;
+    let dLon = 300 + x + 2 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x));
+    dLon += ((20 * Math.sin(6 * x * PI) + 20 * Math.sin(2 * x * PI)) * 2) / 3;
+    dLon += ((20 * Math.sin(x * PI) + 40 * Math.sin((x / 3) * PI)) * 2) / 3;
+    dLon += ((150 * Math.sin((x / 12) * PI) + 300 * Math.sin((x / 30) * PI)) * 2) / 3;
+    const rad = (lat / 180) * PI;
+    let magic = Math.sin(rad);
+    magic = 1 - ee * magic * magic;
+    const sq = Math.sqrt(magic);
+    dLat = (dLat * 180) / (((a * (1 - ee)) / (magic * sq)) * PI);
+    dLon = (dLon * 180) / ((a / sq) * Math.cos(rad) * PI);
+    return [dLon, dLat];
+  }
+
+  function basemapLayer(layer) {
+    const gcj = cfg.basemap && cfg.basemap.crs === 'gcj02';
+    return layer.clone({
+      renderSubLayers: (props) => {
+        const {west, south, east, north} = props.tile.bbox;
+        // A GCJ-02 tile drawn at (w,s,e,n) really covers (w,s,e,n) - offset in WGS84.
+        const [dx, dy] = gcj ? gcjOffset((west + east) / 2, (south + north) / 2) : [0, 0];
+        return new deckgl.classes.BitmapLayer(props, {
+          data: null,
+          image: props.data,
+          bounds: [west - dx, south - dy, east - dx, north - dy],
+        });
+      },
+    });
+  }
+
+  // ---- the map ----------------------------------------------------------------------------
+  function tooltipOf(panel) {
+    const templates = {};
+    for (const p of panel || []) if (p.tooltip) templates[p.id] = p.tooltip;
+    return (info) => {
+      if (!info.object || !info.layer) return null;
+      const id = info.layer.root ? info.layer.root.id : info.layer.id;
+      const base = id.split('-')[0];
+      const props = info.object.properties || info.object;
+      if (props.cluster || props.count != null && props.cell == null && props.name == null) {
+        return {html: `<b>${esc(props.count)}</b>`, className: 'tip'};
+      }
+      const tpl = templates[id] || templates[base];
+      if (!tpl) return props.name ? {html: `<b>${esc(props.name)}</b>`, className: 'tip'} : null;
+      return {html: fill(tpl, props), className: 'tip'};
+    };
+  }
+
+  function rootId(layer) {
+    let l = layer;
+    while (l && l.parent) l = l.parent;
+    return l ? l.id : null;
+  }
+
+  /**
+   * Make the page's deck from the pydeck JSON. Returns helpers to change layers by id.
+   */
+  function createMap(container, doc, opts = {}) {
+    const props = deckgl.convert(doc);
+    const panel = (doc.djmap && doc.djmap.layers) || [];
+    const byId = new Map();
+    const order = [];
+    let extra = [];
+    for (let layer of props.layers || []) {
+      if (layer.id === 'basemap') layer = basemapLayer(layer);
+      // MVTLayer defaults to the worker-only MVT loader; we parse on the main thread.
+      if (layer.constructor.layerName === 'MVTLayer') layer = layer.clone({loaders: [deckgl.MVTLoader]});
+      const loadOptions = layer.props.loadOptions;
+      if (loadOptions && token()) {
+        layer = layer.clone({loadOptions: {...loadOptions, fetch: {...(loadOptions.fetch || {}), headers: authHeaders()}}});
+      }
+      layer = layer.clone({
+        onDataLoad: () => { if (perf.firstData == null) perf.firstData = performance.now(); },
+        onViewportLoad: () => { if (perf.firstData == null) perf.firstData = performance.now(); },
+      });
+      byId.set(layer.id, layer);
+      order.push(layer.id);
+    }
+    const layers = () => [...order.map((id) => byId.get(id)), ...extra];
+    const deck = new deckgl.Deck({
+      parent: container,
+      initialViewState: props.initialViewState,
+      views: props.views,
+      controller: {inertia: true, touchRotate: true},
+      layers: layers(),
+      getTooltip: opts.tooltip || tooltipOf(panel),
+      onClick: opts.onClick,
+      onHover: opts.onHover,
+      onLoad: () => { perf.deckReady = performance.now(); opts.onLoad && opts.onLoad(); },
+      onAfterRender: opts.onAfterRender || (() => {}),
+      getCursor: ({isHovering, isDragging}) => (isDragging ? 'grabbing' : isHovering ? 'pointer' : opts.cursor || 'grab'),
+      useDevicePixels: Math.min(window.devicePixelRatio || 1, 2),
+      onError: (err) => { console.warn('deck.gl:', err && err.message); },
+    });
+    let viewState = {...props.initialViewState};
+    const home = {...props.initialViewState};
+    deck.setProps({onViewStateChange: (p) => { viewState = p.viewState; opts.onViewStateChange && opts.onViewStateChange(p); return p.viewState; }});
+    const api = {
+      deck, panel, home,
+      has: (id) => byId.has(id),
+      layer: (id) => byId.get(id),
+      update(id, newProps) {
+        const l = byId.get(id);
+        if (!l) return;
+        byId.set(id, l.clone(newProps));
+        deck.setProps({layers: layers()});
+      },
+      setExtra(list) { extra = list; deck.setProps({layers: layers()}); },
+      viewState: () => viewState,
+      flyTo(target, duration = 1200) {
+        const vs = {...viewState, ...target, transitionDuration: duration,
+          transitionInterpolator: new deckgl.FlyToInterpolator()};
+        deck.setProps({initialViewState: vs});
+        viewState = vs;
+      },
+      fitBounds(bounds, extraView = {}) {
+        const {width, height} = deck;
+        const vp = new deckgl.WebMercatorViewport({width: width || 800, height: height || 600});
+        const pad = Math.min(80, Math.floor(Math.min(width, height) / 6));
+        const fit = vp.fitBounds(bounds, {padding: pad, maxZoom: 17});
+        api.flyTo({longitude: fit.longitude, latitude: fit.latitude, zoom: fit.zoom, ...extraView});
+      },
+    };
+    window.djmapMap = api;
+    return api;
+  }
+
+  /** Rebuild a tile/feature URL of a layer with filter parameters (org, from, to, kind …). */
+  function layerURL(id, params) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(params || {})) if (v != null && v !== '') q.set(k, v);
+    const qs = q.toString();
+    if (cfg.sources && cfg.sources.mvt) {
+      return qs ? `/api/tiles/${id}/{z}/{x}/{y}.mvt?${qs}` : `/api/tiles/${id}/tilejson.json`;
+    }
+    return `/web/features/${id}.geojson${qs ? `?${qs}` : ''}`;
+  }
+
+  window.djmap = {cfg, t, esc, fill, fmtDist, fmtTime, fmtNum, rgb, getJSON, postJSON, request,
+    token, authHeaders, setupLogin, createMap, layerURL, gcjOffset, perf};
+})();

@@ -1,0 +1,244 @@
+// The leader view: layer panel + legend, organisation tree, stats, time slider, service point card.
+(function () {
+  'use strict';
+  const {cfg, t, esc, fmtNum, fmtTime, rgb, getJSON, layerURL} = window.djmap;
+  const ORG_FILTERED = ['organisations', 'service_points', 'activities'];
+  const state = {org: null, from: null, to: null, orgs: [], byId: new Map(), viewer: null};
+
+  const map = window.djmap.createMap(document.getElementById('map'), cfg.deck, {onClick});
+
+  // ---- layer panel ------------------------------------------------------------------------
+  function renderLayers() {
+    const ul = document.getElementById('layer-list');
+    ul.innerHTML = '';
+    for (const entry of map.panel) {
+      const li = document.createElement('li');
+      const swatches = entry.legend
+        .map((l) => `<span class="sw" style="background:${rgb(l.color)}"></span>${l.label ? `<span class="lg">${esc(l.label)}</span>` : ''}`)
+        .join('');
+      const ramp = entry.legend.length && !entry.legend.some((l) => l.label)
+        ? `<span class="ramp">${t.heat_low}${entry.legend.map((l) => `<i style="background:${rgb(l.color)}"></i>`).join('')}${t.heat_high}</span>` : '';
+      li.innerHTML = `<label class="toggle"><input type="checkbox" data-layer="${esc(entry.id)}" ${entry.visible ? 'checked' : ''}>
+        <span class="name">${esc(entry.title)}</span></label>
+        <div class="legend">${ramp || swatches}</div>`;
+      ul.appendChild(li);
+    }
+    ul.addEventListener('change', (ev) => {
+      const id = ev.target.dataset.layer;
+      if (!id) return;
+      map.update(id, {visible: ev.target.checked});
+      if (id === 'buildings' && map.has('buildings_3d')) map.update('buildings_3d', {visible: ev.target.checked});
+    });
+  }
+
+  // ---- filters (organisation subtree, activity time window) --------------------------------
+  function applyFilters() {
+    for (const id of ORG_FILTERED) {
+      if (!map.has(id)) continue;
+      const params = {org: state.org};
+      if (id === 'activities') Object.assign(params, {from: state.from, to: state.to});
+      map.update(id, {data: layerURL(id, params)});
+    }
+  }
+
+  const DAY = 86400000;
+  function setTime() {
+    const all = document.getElementById('time-all').checked;
+    const slider = document.getElementById('time-slider');
+    const win = Number(document.getElementById('time-window').value);
+    slider.disabled = all;
+    const label = document.getElementById('time-label');
+    if (all) {
+      state.from = state.to = null;
+      label.textContent = t.all_time;
+    } else {
+      const mid = Date.now() + Number(slider.value) * DAY;
+      const from = new Date(mid - win * DAY), to = new Date(mid + win * DAY);
+      state.from = from.toISOString();
+      state.to = to.toISOString();
+      const f = (d) => d.toLocaleDateString(cfg.lang === 'en' ? 'en-GB' : 'zh-CN');
+      label.textContent = `${f(from)} – ${f(to)}`;
+    }
+  }
+  let timeTimer = null;
+  function onTime() {
+    setTime();
+    clearTimeout(timeTimer);
+    timeTimer = setTimeout(applyFilters, 150);
+  }
+  for (const id of ['time-all', 'time-slider', 'time-window']) {
+    document.getElementById(id).addEventListener('input', onTime);
+  }
+
+  // ---- statistics -------------------------------------------------------------------------
+  async function loadStats() {
+    const box = document.getElementById('stats');
+    try {
+      const s = await getJSON(`/web/stats.json${state.org ? `?org=${state.org}` : ''}`);
+      const cards = [
+        ['stat_orgs', fmtNum(s.organisations)],
+        ['stat_members', s.members == null ? '<10' : fmtNum(s.members)],
+        ['stat_service_points', fmtNum(s.service_points)],
+        ['stat_activities_month', fmtNum(s.activities_month)],
+        ['stat_coverage', s.coverage_pct == null ? '—' : `${s.coverage_pct}%`],
+        ['stat_inactive', fmtNum(s.inactive_90d), s.inactive_90d > 0 ? 'warn' : ''],
+      ];
+      box.innerHTML = cards.map(([k, v, cls]) => `<div class="stat ${cls || ''}" data-stat="${k}"><b>${esc(v)}</b><span>${esc(t[k])}</span></div>`).join('');
+    } catch (err) {
+      box.innerHTML = '';
+    }
+  }
+
+  // ---- organisation tree ------------------------------------------------------------------
+  const INACTIVE_MS = 90 * DAY;
+  function subtree(id) {
+    const out = [];
+    const walk = (o) => { out.push(o); for (const c of o.children) walk(c); };
+    const root = state.byId.get(id);
+    if (root) walk(root);
+    return out;
+  }
+
+  function orgNode(o) {
+    const inactive = !o.last_activity || Date.now() - Date.parse(o.last_activity) > INACTIVE_MS;
+    const members = o.members == null ? t.members_lt10 : fmtNum(o.members);
+    const kids = o.children.length ? `<ul>${o.children.map(orgNode).join('')}</ul>` : '';
+    return `<li data-org="${o.id}" class="type-${esc(o.type)}">
+      <button type="button" class="org ${state.org === o.id ? 'on' : ''}" data-org="${o.id}" title="${esc(o.name)}">
+        <span class="badge t${o.level}">${esc(o.type)}</span><span class="nm">${esc(o.name)}</span>
+        ${inactive ? `<span class="flag" title="${esc(t.stat_inactive)}">!</span>` : ''}
+        <span class="cnt" title="${esc(t.members_n)}">${members}</span>
+      </button>${kids}</li>`;
+  }
+
+  function renderTree() {
+    const q = document.getElementById('org-search').value.trim();
+    const box = document.getElementById('org-tree');
+    let roots = state.orgs.filter((o) => !o.parent_id || !state.byId.has(o.parent_id));
+    if (q) roots = state.orgs.filter((o) => o.name.includes(q) || o.code.includes(q)).map((o) => ({...o, children: []}));
+    if (!roots.length) {
+      box.innerHTML = `<p class="muted">${esc(t.no_data)}</p>`;
+      return;
+    }
+    box.innerHTML = `<button type="button" class="org all ${state.org ? '' : 'on'}" data-org="">${esc(t.all_orgs)}</button><ul class="root">${roots.map(orgNode).join('')}</ul>`;
+  }
+
+  async function loadOrgs() {
+    try {
+      const body = await getJSON('/web/orgs.json');
+      state.orgs = body.organisations;
+    } catch (err) {
+      state.orgs = [];
+    }
+    const level = {'党委': 1, '党总支': 2, '党支部': 3};
+    state.byId = new Map(state.orgs.map((o) => [o.id, Object.assign(o, {children: [], level: level[o.type] || 3})]));
+    for (const o of state.orgs) {
+      const parent = state.byId.get(o.parent_id);
+      if (parent) parent.children.push(o);
+    }
+    renderTree();
+  }
+
+  function selectOrg(id) {
+    state.org = id || null;
+    renderTree();
+    applyFilters();
+    loadStats();
+    if (!state.org) {
+      map.flyTo(map.home);
+      return;
+    }
+    const pts = subtree(state.org).filter((o) => o.lon != null);
+    if (pts.length === 1) {
+      map.flyTo({longitude: pts[0].lon, latitude: pts[0].lat, zoom: 16, pitch: 55});
+    } else if (pts.length > 1) {
+      const xs = pts.map((p) => p.lon), ys = pts.map((p) => p.lat);
+      map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], {pitch: 50});
+    }
+  }
+  document.getElementById('org-tree').addEventListener('click', (ev) => {
+    const btn = ev.target.closest('button[data-org]');
+    if (btn) selectOrg(btn.dataset.org ? Number(btn.dataset.org) : null);
+  });
+  document.getElementById('org-search').addEventListener('input', renderTree);
+
+  // ---- service point card with panorama ---------------------------------------------------
+  function closeCard() {
+    document.getElementById('sp-card').hidden = true;
+    if (state.viewer) { state.viewer.destroy(); state.viewer = null; }
+  }
+  document.getElementById('sp-close').addEventListener('click', closeCard);
+
+  async function openServicePoint(id) {
+    const card = document.getElementById('sp-card');
+    const body = document.getElementById('sp-body');
+    card.hidden = false;
+    body.innerHTML = `<p class="muted">${esc(t.loading)}</p>`;
+    let sp;
+    try {
+      sp = await getJSON(`/web/service-points/${id}.json`);
+    } catch (err) {
+      body.innerHTML = `<p class="muted">${esc(t.no_data)}</p>`;
+      return;
+    }
+    const row = (k, v) => (v == null || v === '' ? '' : `<dt>${esc(t[k])}</dt><dd>${esc(v)}</dd>`);
+    const upcoming = sp.upcoming.length
+      ? `<ol class="upcoming">${sp.upcoming.map((a) => `<li><time>${esc(fmtTime(a.starts_at))}</time> <span>${esc(a.title)}</span> <em>${esc(a.kind)}</em></li>`).join('')}</ol>`
+      : `<p class="muted">${esc(t.none_upcoming)}</p>`;
+    body.innerHTML = `<h2 class="sp-name" data-sp="${sp.id}">${esc(sp.name)}</h2>
+      <p class="kind-tag">${esc(sp.kind)}</p>
+      <dl class="facts">${row('address', sp.address)}${row('opening_hours', sp.opening_hours)}${row('capacity', sp.capacity)}${row('phone', sp.phone)}${row('organisation', sp.org_name)}</dl>
+      <h3>${esc(t.upcoming)}</h3>${upcoming}
+      <h3>${esc(t.panorama)}</h3>${sp.panoramas.length && cfg.routes.panoramas ? '' : `<p class="muted">${esc(t.no_panorama)}</p>`}`;
+    showPanorama(sp);
+  }
+
+  function showPanorama(sp) {
+    const box = document.getElementById('panorama');
+    if (state.viewer) { state.viewer.destroy(); state.viewer = null; }
+    box.hidden = true;
+    const pano = sp.panoramas[0];
+    if (!pano || !cfg.routes.panoramas || !window.pannellum) return;
+    box.hidden = false;
+    box.dataset.panorama = pano.id;
+    state.viewer = window.pannellum.viewer(box, {
+      type: 'equirectangular',
+      panorama: `/api/panoramas/${pano.id}/image`,
+      autoLoad: true,
+      showControls: true,
+      compass: true,
+      northOffset: pano.heading || 0,
+      title: pano.title || sp.name,
+      autoRotate: -2,
+      strings: cfg.lang === 'en' ? undefined : {loadButtonLabel: '点击加载全景', loadingLabel: '加载中…'},
+    });
+    state.viewer.on('load', () => box.classList.add('loaded'));
+  }
+
+  function onClick(info) {
+    if (!info.object) return;
+    const root = info.layer && (info.layer.root ? info.layer.root.id : info.layer.id);
+    const id = (info.layer && info.layer.id) || '';
+    const props = info.object.properties || info.object;
+    if (props.cluster || (props.count != null && props.name == null)) {
+      map.flyTo({longitude: info.coordinate[0], latitude: info.coordinate[1], zoom: map.viewState().zoom + 2});
+      return;
+    }
+    if (id.startsWith('service_points') || root === 'service_points') openServicePoint(props.id);
+    else if (id.startsWith('organisations') || root === 'organisations') selectOrg(props.id);
+  }
+
+  // ---- 3D / 2D / home ---------------------------------------------------------------------
+  const chips = {d3: document.getElementById('btn-3d'), d2: document.getElementById('btn-2d')};
+  chips.d3.addEventListener('click', () => { chips.d3.classList.add('on'); chips.d2.classList.remove('on'); map.flyTo({pitch: 50, bearing: -15}, 800); });
+  chips.d2.addEventListener('click', () => { chips.d2.classList.add('on'); chips.d3.classList.remove('on'); map.flyTo({pitch: 0, bearing: 0}, 800); });
+  document.getElementById('btn-home').addEventListener('click', () => selectOrg(null));
+
+  window.djmap.setupLogin(() => location.reload());
+  renderLayers();
+  document.getElementById('time-all').checked = true;
+  setTime();
+  loadStats();
+  loadOrgs();
+  window.djmapLeader = {selectOrg, openServicePoint, state};
+})();
