@@ -26,6 +26,7 @@ from tiles.mvt import (
     feature_budget,
     points_statement,
     render,
+    statement,
     tile_args,
 )
 from tiles.versions import VERSIONS_SQL, VersionReader, layer_token
@@ -103,24 +104,32 @@ class TileService:
         self, req: TileRequest, token: str, counts: dict[tuple[int, int, int], int]
     ) -> bytes:
         """Render knowing the tile's source count from the cluster tables (no guard query)."""
-        n = counts.get((req.z, req.x, req.y), 0)
-        is_point = req.layer.geom_type in POINT_TYPES
-        if is_point and n == 0:
+        plan = counted_plan(req, token, counts)
+        if plan is None:
             return b""
         async with self.pool.acquire() as conn:
-            if n > 0 and (req.z < req.layer.aggregation.cluster_below or n > feature_budget(req)):
-                return await self._agg_tile(conn, req, token)
-            if not is_point:
+            if plan[0] == "guarded":
                 return await render(conn, req)
-            stmt = points_statement(req.layer.id, req.audience)
-            body = bytes(await conn.fetchval(stmt, *tile_args(req, 0)[:7]) or b"")
-            if len(body) > req.layer.aggregation.max_bytes:
-                return await self._agg_tile(conn, req, token)
+            body = bytes(await conn.fetchval(plan[1], *plan[2]) or b"")
+            if plan[0] == "points" and len(body) > req.layer.aggregation.max_bytes:
+                _, stmt, args = agg_plan(req, token)
+                body = bytes(await conn.fetchval(stmt, *args) or b"")
             return body
 
-    async def _agg_tile(self, conn: asyncpg.Connection, req: TileRequest, token: str) -> bytes:
-        stmt = aggregate.TILE_SQL.format(layer=req.layer.id)
-        return bytes(await conn.fetchval(stmt, req.z, req.x, req.y, req.layer.id, token) or b"")
+    async def plan(self, req: TileRequest) -> tuple[str, str, list[object]] | None:
+        """(kind, statement, args) djmap runs for a tile now, None for a known-empty tile (bench floor)."""
+        token = await self.token(req.layer)
+        agg = req.layer.aggregation
+        if agg.method == "cluster" and not req.filters and req.z <= aggregate.AGG_MAXZOOM:
+            counts = await self._counts(req.layer, token)
+            if counts is not None:
+                return counted_plan(req, token, counts)
+        names = tuple(b.filter.name for b in req.filters)
+        return (
+            "guarded",
+            statement(req.layer.id, req.audience, names),
+            tile_args(req, feature_budget(req)),
+        )
 
     async def _counts(self, layer: Layer, token: str) -> dict[tuple[int, int, int], int] | None:
         """Tile counts of the layer's cluster tables when they match `token` (else start a build)."""
@@ -159,6 +168,27 @@ class TileService:
         elif layer.aggregation.method == "cluster":
             built = await aggregate.build(self.pool, layer)
             self._agg[layer.id] = (built, await aggregate.tile_counts(self.pool, layer, built))
+
+
+def agg_plan(req: TileRequest, token: str) -> tuple[str, str, list[object]]:
+    """The cluster tile read from the cluster tables."""
+    stmt = aggregate.TILE_SQL.format(layer=req.layer.id)
+    return "clusters", stmt, [req.z, req.x, req.y, req.layer.id, token]
+
+
+def counted_plan(
+    req: TileRequest, token: str, counts: dict[tuple[int, int, int], int]
+) -> tuple[str, str, list[object]] | None:
+    """What to run when the tile's source count is known (None: a point tile with nothing in it)."""
+    n = counts.get((req.z, req.x, req.y), 0)
+    is_point = req.layer.geom_type in POINT_TYPES
+    if is_point and n == 0:
+        return None
+    if n > 0 and (req.z < req.layer.aggregation.cluster_below or n > feature_budget(req)):
+        return agg_plan(req, token)
+    if not is_point:
+        return "guarded", "", []
+    return "points", points_statement(req.layer.id, req.audience), tile_args(req, 0)[:7]
 
 
 async def render_heat(conn: asyncpg.Connection, req: TileRequest, token: str) -> bytes:
