@@ -176,8 +176,10 @@ def _as_text(col: pd.Series) -> pd.Series:
     """A column as strings (missing stays missing); dates in ISO form."""
     if pd.api.types.is_datetime64_any_dtype(col):
         return col.dt.strftime("%Y-%m-%dT%H:%M:%S%z").where(col.notna())
-    out = col.astype(object).where(col.notna())
-    return out.map(lambda v: v if v is None or isinstance(v, str) else _num_text(v))
+    missing = col.isna().to_numpy()
+    out = col.astype(object).map(lambda v: v if isinstance(v, str) else _num_text(v))
+    out[missing] = None
+    return out
 
 
 def _num_text(v: object) -> str:
