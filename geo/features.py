@@ -31,7 +31,7 @@ SELECT json_build_object(
     'type', 'Feature',
     'id', t.{key},
     'geometry', ST_AsGeoJSON(t.{geom}, 7)::json,
-    'properties', json_build_object({props})
+    'properties', {props}
 )::text
 FROM {source}
 WHERE {where}
@@ -171,10 +171,17 @@ def queryables(layer: Layer, principal: Principal, scope: RowScope) -> dict[str,
 
 
 def _properties(layer: Layer, principal: Principal, scope: RowScope) -> str:
-    parts = []
-    for f in catalog.fields_for(layer, principal.audience):
-        parts.append(f"'{f.name}', {_masked(layer, scope, f, f.expr)}")
-    return ", ".join(parts)
+    """The properties object; fields masked on a row are left out of it, not sent as null."""
+    fields = catalog.fields_for(layer, principal.audience)
+    pairs = ", ".join(f"'{f.name}', {f.expr}" for f in fields)
+    masked = [f.name for f in fields if _masked(layer, scope, f, "x") != "x"]
+    if not masked:
+        return f"json_build_object({pairs})"
+    names = ", ".join(f"'{name}'" for name in masked)
+    return (
+        f"(jsonb_build_object({pairs}) - "
+        f"(CASE WHEN {scope.own} THEN '{{}}'::text[] ELSE ARRAY[{names}]::text[] END))"
+    )
 
 
 # WHERE ------------------------------------------------------------------------------------------

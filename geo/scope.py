@@ -5,8 +5,9 @@ Rules (DESIGN.md, issue 4 §7):
 - public sees every row of the layers its audience may see (the catalog gates layers and fields).
 - leader, planner and steward bound to an organisation see only the rows hanging on that
   organisation's subtree (`org_subtree`): organisations, activities (by organiser), members (by
-  branch) and check-ins (by the member's branch). Service points, buildings, roads, districts and
-  panoramas are public places and are not scoped.
+  branch) and check-ins (by the member's branch). Service points are public places: they see all of
+  them, but those of other subtrees with public fields only. Buildings, roads, districts and
+  panoramas are not scoped.
 - a member sees public data at the public audience, plus at the member audience: their own record,
   their own check-ins, and their branch's organisations and activities (the branch and the
   organisations above it, which invite it). Rows outside that stay visible only when the layer is
@@ -68,6 +69,7 @@ class _HasId(Protocol):
 # that belong to a member. Keys absent here are public places and are never scoped.
 ORG_LINK: dict[str, str] = {
     "organisations": "{a}.id",
+    "service_points": "{a}.org_id",
     "activities": "{a}.organiser_id",
     "members": "{a}.branch_id",
     "member_heat": "{a}.branch_id",
@@ -77,6 +79,8 @@ ORG_LINK: dict[str, str] = {
 # Layers whose rows are members themselves (a member sees only their own).
 SELF_ROWS = {"members": "{a}.id", "member_heat": "{a}.id"}
 PUBLIC_LAYERS_NEVER = frozenset({"members", "member_heat", "checkins"})
+# Public places: an org-bound role sees all of them, other subtrees' with public fields only.
+PUBLIC_PLACES = frozenset({"service_points"})
 
 SUBTREE = "SELECT s.id FROM org_subtree(${n}::bigint) AS s"
 MEMBERS_OF_SUBTREE = "SELECT sm.id FROM members sm WHERE sm.branch_id IN (SELECT s.id FROM org_subtree(${n}::bigint) AS s)"
@@ -138,13 +142,15 @@ def row_scope(
     if principal.is_admin or link is None:
         return RowScope("TRUE", (), False)
     if principal.role == "member":
+        if key in PUBLIC_PLACES:
+            return RowScope("TRUE", (), False)
         if principal.member_id is None:
             return RowScope("FALSE", (), key not in PUBLIC_LAYERS_NEVER)
         own = _member_own(key, link, alias, start)
         return RowScope(f"({own})", (principal.member_id,), key not in PUBLIC_LAYERS_NEVER)
     org = bound_org(principal)
     if org is not None:
-        return RowScope(f"({_org_bound(link, alias, start)})", (org,), False)
+        return RowScope(f"({_org_bound(link, alias, start)})", (org,), key in PUBLIC_PLACES)
     if principal.role == "public" and key in PUBLIC_LAYERS_NEVER:
         return RowScope("FALSE", (), False)
     return RowScope("TRUE", (), False)
