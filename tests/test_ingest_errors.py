@@ -134,7 +134,7 @@ def test_undecodable_file_names_the_encoding_and_line(base: str, tmp_path: Path)
 def test_missing_column_is_named(base: str, tmp_path: Path):
     path = tmp_path / "m.csv"
     path.write_text("external_id,name,status,lon,lat\nM1,张三,正式,120.1,30.2\n", "utf-8")
-    with pytest.raises(ImportRejected, match="missing column.*branch_code"):
+    with pytest.raises(ImportRejected, match=r"missing column.*branch_code"):
         import_file(base, "members", path, progress=False)
 
 
