@@ -7,6 +7,7 @@ import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -25,7 +26,7 @@ from geo.settings import DatabaseSettings
 KEY = "auth-test-key-" + "z" * 32
 
 
-def make_client(url: str, **api: object) -> TestClient:
+def make_client(url: str, **api: Any) -> TestClient:
     settings = Settings(
         db=DatabaseSettings(database_url=url), api=ApiSettings(secret_key=KEY, **api)
     )

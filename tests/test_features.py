@@ -180,9 +180,9 @@ def test_cql2_constructs_match_sql(
 
 def test_cql2_on_activities_time_and_filter_lang(client: TestClient, clean_db: str, data) -> None:
     with psycopg.connect(clean_db) as conn:
-        pivot = conn.execute("SELECT min(starts_at) + interval '1 day' FROM activities").fetchone()[
-            0
-        ]
+        row = conn.execute("SELECT min(starts_at) + interval '1 day' FROM activities").fetchone()
+        assert row is not None
+        pivot = row[0]
     cql = f"starts_at > TIMESTAMP('{pivot.isoformat().replace('+00:00', 'Z')}')"
     body = items(client, "activities", filter=cql, **{"filter-lang": "cql2-text"})
     assert ids(body) == sql_ids(
@@ -238,21 +238,21 @@ def test_single_feature_and_404(client: TestClient, data) -> None:
     )
 
 
-def test_queryables_follow_audience(client: TestClient, data) -> None:
+def test_queryables_follow_audience(client: TestClient, clean_db: str, data) -> None:
     public = client.get("/api/collections/service_points/queryables")
     assert public.status_code == 200
     props = public.json()["properties"]
     assert "phone" not in props and "org_id" not in props and "geometry" in props
-    add_users(client.app.state.settings.db.url)
+    add_users(clean_db)
     leader = client.get(
         "/api/collections/service_points/queryables", headers=bearer(client, "leader_a")
     ).json()["properties"]
     assert {"phone", "org_id"} <= set(leader)
 
 
-def test_no_member_points_in_any_feature_response(client: TestClient, data) -> None:
+def test_no_member_points_in_any_feature_response(client: TestClient, clean_db: str, data) -> None:
     homes = all_homes(data)
-    add_users(client.app.state.settings.db.url)
+    add_users(clean_db)
     for user in (None, "member_a", "leader_a", "planner_b", "steward_a"):
         headers = bearer(client, user) if user else {}
         for path in ["/api", "/api/collections"] + [

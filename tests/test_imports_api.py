@@ -64,7 +64,7 @@ def test_steward_import_written_201(client: TestClient, clean_db: str) -> None:
     assert {"C-W", "C-B"} <= orgs(clean_db)
     with psycopg.connect(clean_db) as conn:
         actor = conn.execute("SELECT actor FROM imports WHERE id = %s", (report["import_id"],))
-        assert actor.fetchone()[0] == "steward_a"
+        assert actor.fetchone() == ("steward_a",)
 
 
 def test_bad_rows_422_with_row_numbered_report_and_nothing_written(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -89,7 +89,7 @@ REQUEST_BODY = {
 }
 
 
-async def _limited(request: Request, cap: int) -> AsyncIterator[bytes]:
+async def _limited(request: Request, cap: int) -> AsyncGenerator[bytes, None]:
     seen = 0
     async for chunk in request.stream():
         seen += len(chunk)
