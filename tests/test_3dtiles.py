@@ -25,7 +25,13 @@ from pyproj import Transformer
 from typer.testing import CliRunner
 
 import tiles.threed.build as build_module
-from tiles.threed import BATCH_PROPERTIES, build_buildings, current_manifest, is_stale
+from tiles.threed import (
+    BATCH_PROPERTIES,
+    build_buildings,
+    current_manifest,
+    ground_id,
+    is_stale,
+)
 from tiles.threed.geometry import EnuFrame, extrude, geodetic_to_ecef
 from tiles.threed.source import current_versions
 from tiles.threed.synthetic import footprints, insert_buildings, insert_party_orgs
@@ -359,3 +365,44 @@ def test_empty_table_gives_a_valid_empty_tileset(db_url: str, tmp_path: Path) ->
     result = build_buildings(db_url, tmp_path, progress=False)
     doc = json.loads((result.path / "tileset.json").read_text())
     assert result.manifest["buildings"] == 0 and "content" not in doc["root"]
+
+
+def test_buildings_stand_on_the_terrain(db_url: str, tmp_path: Path) -> None:
+    """With terrain built, each building's base is the lowest DEM height under its footprint."""
+    import rasterio
+
+    from tiles.terrain import build_terrain
+
+    reset(db_url)
+    geoms, heights = footprints(30, seed=11)
+    ids = insert_buildings(db_url, geoms, heights)
+    res, west, north, n = 0.0002, 116.385, 39.91, 150
+    cols, rows = np.meshgrid(np.arange(n), np.arange(n))
+    dem = tmp_path / "dem.tif"
+    with rasterio.open(
+        dem, "w", driver="GTiff", width=n, height=n, count=1, dtype="float32",
+        crs="EPSG:4326", transform=rasterio.Affine(res, 0, west, 0, -res, north),
+    ) as dst:  # fmt: skip
+        dst.write((40.0 + 2.0 * cols + 1.0 * rows).astype(np.float32), 1)
+    first_terrain = build_terrain(dem, tmp_path, (12, 12), progress=False)
+    result = build_buildings(db_url, tmp_path, progress=False)
+    assert result.manifest["ground"] == first_terrain["build_id"]
+    doc = json.loads((result.path / "tileset.json").read_text())
+    expected = {}
+    for bid, geom in zip(ids, geoms, strict=True):
+        lon, lat = shapely.get_coordinates(geom).T
+        c, r = np.floor((lon - west) / res), np.floor((north - lat) / res)
+        expected[bid] = float((40.0 + 2.0 * c + 1.0 * r).min())
+    for tile, _ in tiles_of(doc["root"]):
+        positions, props, _ = decode_content("b3dm", result.path / tile["content"]["uri"])
+        content = read_binary_tile_content(result.path / tile["content"]["uri"])
+        batch = content.get_extra_field("batchid").astype(int)  # type: ignore[union-attr]
+        h = to_geodetic(positions, doc["root"]["transform"])[:, 2]
+        for k, bid in enumerate(props["id"]):
+            mine = h[batch == k]
+            assert mine.min() == pytest.approx(expected[bid], abs=0.01)
+            assert mine.max() == pytest.approx(expected[bid] + props["height"][k], abs=0.01)
+    assert not build_buildings(db_url, tmp_path, progress=False).built
+    build_terrain(dem, tmp_path, (12, 12), progress=False)  # a new terrain build
+    assert is_stale(current_manifest(tmp_path), current_versions(db_url), ground_id(tmp_path))
+    assert build_buildings(db_url, tmp_path, progress=False).built

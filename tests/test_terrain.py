@@ -140,7 +140,6 @@ def test_tilejson(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("z", "x", "y", "status"),
     [
-        (13, 0, 0, 404),  # in range, no DEM there
         (14, *TMS.tile(116.40, 39.90, 14)[:2], 404),  # above maxzoom
         (9, *TMS.tile(116.40, 39.90, 9)[:2], 404),  # below minzoom
         (3, 8, 0, 400),  # outside the grid
@@ -149,6 +148,12 @@ def test_tilejson(client: TestClient) -> None:
 )
 def test_missing_and_invalid_tiles(client: TestClient, z: int, x: int, y: int, status: int) -> None:
     assert client.get(f"/api/terrain/{z}/{x}/{y}.png").status_code == status
+
+
+def test_tile_without_dem_in_range_is_flat(client: TestClient) -> None:
+    r = client.get("/api/terrain/13/0/0.png")
+    assert r.status_code == 200 and r.headers["x-djmap-terrain"] == "flat"
+    assert (tile_heights(r.content) == 0).all()
 
 
 def test_parse_zooms() -> None:

@@ -3,8 +3,9 @@
 height = -10000 + (R·65536 + G·256 + B)·0.1 metres. Tiles are Web Mercator (morecantile
 WebMercatorQuad) PNGs, written to `settings.home/terrain/builds/<build_id>/{z}/{x}/{y}.png` with
 `current.json` naming the live build. Only tiles that touch the DEM are written; pixels of a written
-tile that fall outside the DEM (or on nodata) are sea level (0 m). A tile that was not written is
-answered 404 by the API.
+tile that fall outside the DEM (or on nodata) are sea level (0 m). Asked for a tile of the zoom range
+that was not written (no DEM there), the API answers a flat 0 m tile, so TerrainLayer draws no holes
+around the district; outside the zoom range it answers 404, outside the tile grid 400.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 import shutil
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,8 @@ import numpy.typing as npt
 import rasterio
 from PIL import Image
 from rasterio.crs import CRS
-from rasterio.warp import Resampling, reproject, transform_bounds
+from rasterio.transform import rowcol
+from rasterio.warp import Resampling, reproject, transform, transform_bounds
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from geo.errors import InvalidInput, NotFound
@@ -137,6 +140,29 @@ def current_build(home: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def current_ground(home: Path) -> tuple[str, Path] | None:
+    """(build id, DEM path) of the live terrain build while its DEM file still exists."""
+    meta = current_build(home)
+    if meta is None or not Path(str(meta.get("dem", ""))).is_file():
+        return None
+    return str(meta["build_id"]), Path(str(meta["dem"]))
+
+
+def sample_heights(
+    dem_path: Path, lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """DEM heights (nearest pixel) at lon/lat points; 0 outside the DEM and on nodata."""
+    with rasterio.open(dem_path) as src:
+        xs, ys = transform("EPSG:4326", src.crs, lon.tolist(), lat.tolist())
+        rows, cols = (np.asarray(a, dtype=np.int64) for a in rowcol(src.transform, xs, ys))
+        data = src.read(1, masked=True)
+    out = np.zeros(len(lon), dtype=np.float64)
+    inside = (rows >= 0) & (rows < data.shape[0]) & (cols >= 0) & (cols < data.shape[1])
+    values = data[rows[inside], cols[inside]]
+    out[inside] = np.ma.filled(values.astype(np.float64), 0.0)
+    return np.nan_to_num(out, nan=0.0)
+
+
 def _progress(enabled: bool) -> Progress:
     return Progress(
         TextColumn("[bold]terrain[/bold] tiles"),
@@ -214,6 +240,22 @@ def tile_file(home: Path, build_id: str, z: int, x: int, y: int) -> Path:
     if not path.is_file():
         raise NotFound(f"no terrain tile {z}/{x}/{y}")
     return path
+
+
+@lru_cache(maxsize=2)
+def flat_png(size: int) -> bytes:
+    """A terrain-RGB tile at 0 m everywhere."""
+    return png_bytes(encode(np.zeros((size, size))))
+
+
+def resolve_tile(home: Path, meta: dict[str, Any], z: int, x: int, y: int) -> Path | bytes:
+    """The built PNG of a tile, a flat tile inside the zoom range, NotFound outside it."""
+    try:
+        return tile_file(home, str(meta["build_id"]), z, x, y)
+    except NotFound:
+        if int(meta["minzoom"]) <= z <= int(meta["maxzoom"]):
+            return flat_png(int(meta["tile_size"]))
+        raise
 
 
 def tilejson(meta: dict[str, Any], tiles_url: str) -> dict[str, Any]:

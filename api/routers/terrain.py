@@ -1,13 +1,14 @@
 """Terrain-RGB tiles: `GET /api/terrain/tilejson.json` and `GET /api/terrain/{z}/{x}/{y}.png`.
 
-A tile outside the grid is 400; a tile the build did not write (no DEM there, or outside the
-zoom range) is 404, which deck.gl's TerrainLayer treats as no terrain. Tile URLs in the TileJSON
-carry `?v=<build_id>`; such requests are cacheable for a day, others must revalidate.
+A tile outside the grid is 400, outside the built zoom range 404; inside the range a tile with no
+DEM under it is a flat 0 m tile (header `X-Djmap-Terrain: flat`), so TerrainLayer shows no holes.
+Tile URLs in the TileJSON carry `?v=<build_id>`; such requests are cacheable for a day, others
+must revalidate.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -16,13 +17,13 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from api.deps import get_settings
 from api.settings import Settings
 from geo.errors import NotFound
-from tiles.terrain import current_build, tile_file, tilejson
+from tiles.terrain import current_build, resolve_tile, tilejson
 
 router = APIRouter(prefix="/terrain", tags=["terrain"])
 VERSIONED_CACHE = "public, max-age=86400"
 
 
-def _live(settings: Settings) -> dict[str, object]:
+def _live(settings: Settings) -> dict[str, Any]:
     meta = current_build(settings.db.home)
     if meta is None:
         raise NotFound("no terrain built yet: run `djmap tiles terrain build --dem PATH`")
@@ -49,13 +50,16 @@ async def terrain_tile(
     settings: Annotated[Settings, Depends(get_settings)],
     v: Annotated[str | None, Query(description="build id from the TileJSON (cache key)")] = None,
 ) -> Response:
-    """The PNG, 404 where no terrain was built, 400 outside the tile grid."""
+    """The PNG; flat where the DEM does not reach, 404 outside the zooms, 400 outside the grid."""
     meta = await run_in_threadpool(_live, settings)
     build_id = str(meta["build_id"])
-    path = await run_in_threadpool(tile_file, settings.db.home, build_id, z, x, y)
+    tile = await run_in_threadpool(resolve_tile, settings.db.home, meta, z, x, y)
     etag = f'"{build_id}-{z}-{x}-{y}"'
     cache = VERSIONED_CACHE if v == build_id else "no-cache"
     headers = {"ETag": etag, "Cache-Control": cache}
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
-    return FileResponse(path, media_type="image/png", headers=headers)
+    if isinstance(tile, bytes):
+        headers["X-Djmap-Terrain"] = "flat"
+        return Response(tile, media_type="image/png", headers=headers)
+    return FileResponse(tile, media_type="image/png", headers=headers)

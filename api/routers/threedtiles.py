@@ -2,7 +2,7 @@
 
 tileset.json always names the live build; its content URIs carry the build id
 (`{build_id}/tiles/{level}/{x}_{y}.b3dm`), so contents are immutable and cached for a year.
-When `buildings` or `organisations` changed since the live build, the stale tileset is still
+When `buildings`, `organisations` or the terrain changed since the live build, the stale tileset is still
 served (header `X-Djmap-Tileset-Stale: true`) while a rebuild runs in the background.
 """
 
@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, Response
 from api.deps import get_pool, get_settings
 from api.settings import Settings
 from geo.errors import NotFound
-from tiles.threed import VERSIONED, current_manifest, is_stale, spawn_rebuild
+from tiles.threed import VERSIONED, current_manifest, ground_id, is_stale, spawn_rebuild
 from tiles.threed.serve import content_file, served_tileset
 
 router = APIRouter(prefix="/3dtiles/buildings", tags=["3d tiles"])
@@ -47,7 +47,8 @@ async def tileset(
     """The live tileset; rebuilt in the background when the buildings data changed."""
     home = settings.db.home
     manifest = await run_in_threadpool(current_manifest, home)
-    stale = is_stale(manifest, await _versions(pool))
+    ground = await run_in_threadpool(ground_id, home)
+    stale = is_stale(manifest, await _versions(pool), ground)
     if stale:
         fmt = manifest["format"] if manifest else "b3dm"
         await run_in_threadpool(spawn_rebuild, home, settings.db.url, fmt)

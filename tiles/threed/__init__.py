@@ -5,6 +5,7 @@ from tiles.threed.build import (
     build_buildings,
     build_dir,
     current_manifest,
+    ground_id,
     is_stale,
     store_root,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "build_dir",
     "current_manifest",
     "current_versions",
+    "ground_id",
     "is_stale",
     "rebuilding",
     "spawn_rebuild",

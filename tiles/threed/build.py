@@ -33,6 +33,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from tiles.terrain import current_ground, sample_heights
 from tiles.threed.content import FORMATS, content_bytes
 from tiles.threed.geometry import EnuFrame, extrude
 from tiles.threed.source import Buildings, current_versions, read_buildings
@@ -75,15 +76,38 @@ def build_dir(home: Path, build_id: str) -> Path:
     return store_root(home) / "builds" / build_id
 
 
+def ground_id(home: Path) -> str | None:
+    """Id of the terrain build buildings stand on (None: flat ground at 0 m)."""
+    ground = current_ground(home)
+    return None if ground is None else ground[0]
+
+
 def is_stale(
-    manifest: dict[str, Any] | None, versions: dict[str, int], fmt: str | None = None
+    manifest: dict[str, Any] | None,
+    versions: dict[str, int],
+    ground: str | None = None,
+    fmt: str | None = None,
 ) -> bool:
-    """True when there is no build, it was made from older data, or in another format."""
+    """True when there is no build, or it was made from older data or terrain, or another format."""
     if manifest is None:
         return True
     if fmt is not None and manifest.get("format") != fmt:
         return True
-    return bool(manifest.get("versions") != versions)
+    return bool(manifest.get("versions") != versions or manifest.get("ground") != ground)
+
+
+def ground_heights(
+    buildings: Buildings, home: Path | None
+) -> tuple[npt.NDArray[np.float64], str | None]:
+    """Base height of every building (lowest DEM height under its footprint) and the terrain id."""
+    ground = current_ground(home) if home is not None else None
+    if ground is None or not len(buildings):
+        return np.zeros(len(buildings)), None
+    coords, owner = shapely.get_coordinates(buildings.geoms, return_index=True)
+    heights = sample_heights(ground[1], coords[:, 0], coords[:, 1])
+    base = np.full(len(buildings), np.inf)
+    np.minimum.at(base, owner, heights)
+    return base, ground[0]
 
 
 @contextmanager
@@ -120,7 +144,8 @@ def _write_content(job: tuple[str, npt.NDArray[np.int64]]) -> tuple[int, int]:
     """Extrude one tile's buildings and write its content file; returns (buildings, bytes)."""
     uri, members = job
     buildings: Buildings = _STATE["buildings"]
-    mesh = extrude(buildings.geoms[members], buildings.height[members], _STATE["frame"])
+    ground = _STATE["ground"][members]
+    mesh = extrude(buildings.geoms[members], buildings.height[members], _STATE["frame"], ground)
     data = content_bytes(_STATE["fmt"], mesh, buildings.features(members))
     path: Path = _STATE["target"] / uri
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,13 +194,15 @@ def _run_jobs(
     return written
 
 
-def _plan(buildings: Buildings, plan: Plan) -> tuple[Node, EnuFrame]:
+def _plan(
+    buildings: Buildings, ground: npt.NDArray[np.float64], plan: Plan
+) -> tuple[Node, EnuFrame]:
     bounds = shapely.bounds(buildings.geoms)
     center = np.column_stack(((bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2))
     importance = shapely.area(buildings.geoms) * buildings.height
     bbox = (*center.min(axis=0).tolist(), *center.max(axis=0).tolist())
     root = plan_quadtree(center, importance, bbox, plan)  # type: ignore[arg-type]
-    fill_regions(root, bounds, buildings.height)
+    fill_regions(root, bounds, ground, buildings.height)
     lon = np.degrees((root.region[0] + root.region[2]) / 2)
     lat = np.degrees((root.region[1] + root.region[3]) / 2)
     return root, EnuFrame(float(lon), float(lat))
@@ -189,24 +216,33 @@ def write_tileset(
     workers: int = 2,
     progress: bool = True,
     plan: Plan = Plan(),
+    home: Path | None = None,
 ) -> dict[str, Any]:
-    """Write tileset.json, build.json and every content under `target`; returns the manifest."""
+    """Write tileset.json, build.json and every content under `target` (on the terrain of
+    `home`, if any); returns the manifest."""
     started = time.perf_counter()
+    ground, ground_build = ground_heights(buildings, home)
     fmt = manifest["format"]
     target.mkdir(parents=True, exist_ok=True)
     root: Node | None = None
     frame = EnuFrame(0.0, 0.0)
     jobs: list[tuple[str, npt.NDArray[np.int64]]] = []
     if len(buildings):
-        root, frame = _plan(buildings, plan)
+        root, frame = _plan(buildings, ground, plan)
         nodes = [n for n in root.walk() if len(n.members)]
         jobs = [(n.uri(fmt), n.members) for n in sorted(nodes, key=lambda n: -len(n.members))]
-    _STATE.update(buildings=buildings, frame=frame, fmt=fmt, target=target)
+    _STATE.update(buildings=buildings, ground=ground, frame=frame, fmt=fmt, target=target)
     try:
         written = _run_jobs(jobs, len(buildings), workers, progress)
     finally:
         _STATE.clear()
-    manifest = {**manifest, "buildings": len(buildings), "tiles": len(jobs), "bytes": written}
+    manifest = {
+        **manifest,
+        "ground": ground_build,
+        "buildings": len(buildings),
+        "tiles": len(jobs),
+        "bytes": written,
+    }
     manifest["seconds"] = round(time.perf_counter() - started, 3)
     doc = tileset_dict(root, frame, fmt, {"djmap": manifest, "build_id": manifest["build_id"]})
     (target / "tileset.json").write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
@@ -252,11 +288,11 @@ def build_buildings(
     """(Re)build the buildings tileset when stale (or forced); `out` writes a standalone copy there."""
     workers = workers or min(2, os.cpu_count() or 1)
     if out is not None:
-        return _build_standalone(url, Path(out), fmt, force, workers, progress, plan)
+        return _build_standalone(url, home, Path(out), fmt, force, workers, progress, plan)
     root = store_root(home)
     with build_lock(root):
         manifest = current_manifest(home)
-        if not force and not is_stale(manifest, current_versions(url), fmt):
+        if not force and not is_stale(manifest, current_versions(url), ground_id(home), fmt):
             assert manifest is not None
             return BuildResult(False, manifest, build_dir(home, manifest["build_id"]))
         buildings, versions = read_buildings(url)
@@ -265,7 +301,7 @@ def build_buildings(
         staging = final.with_name(final.name + ".tmp")
         shutil.rmtree(staging, ignore_errors=True)
         manifest = write_tileset(
-            buildings, manifest, staging, workers=workers, progress=progress, plan=plan
+            buildings, manifest, staging, workers=workers, progress=progress, plan=plan, home=home
         )
         os.replace(staging, final)
         _swap_in(home, manifest)
@@ -273,12 +309,12 @@ def build_buildings(
 
 
 def _build_standalone(
-    url: str, out: Path, fmt: str, force: bool, workers: int, progress: bool, plan: Plan
+    url: str, home: Path, out: Path, fmt: str, force: bool, workers: int, progress: bool, plan: Plan
 ) -> BuildResult:
     """Write tileset.json + tiles/ straight into `out` (for static hosting)."""
     with build_lock(out):
         manifest = read_json(out / "build.json")
-        if not force and not is_stale(manifest, current_versions(url), fmt):
+        if not force and not is_stale(manifest, current_versions(url), ground_id(home), fmt):
             assert manifest is not None
             return BuildResult(False, manifest, out)
         buildings, versions = read_buildings(url)
@@ -290,5 +326,6 @@ def _build_standalone(
             workers=workers,
             progress=progress,
             plan=plan,
+            home=home,
         )
         return BuildResult(True, manifest, out)

@@ -188,13 +188,17 @@ def concat(meshes: list[Mesh]) -> Mesh:
     )
 
 
-def extrude(geoms: npt.NDArray[np.object_], heights: F64, frame: EnuFrame) -> Mesh:
-    """Walls and flat roofs of buildings; vertex `feature` is the index into `geoms`."""
+def extrude(
+    geoms: npt.NDArray[np.object_], heights: F64, frame: EnuFrame, ground: F64 | None = None
+) -> Mesh:
+    """Walls and flat roofs of buildings standing on `ground` (metres, default 0); vertex
+    `feature` is the index into `geoms`."""
     coords, ring, polygon, building = _rings(geoms)
     owner = np.asarray(building, dtype=np.int64)[np.asarray(polygon, dtype=np.int64)[ring]]
     lon, lat = coords[:, 0], coords[:, 1]
     h = np.asarray(heights, dtype=np.float64)[owner]
-    base = frame.to_enu(geodetic_to_ecef(lon, lat, np.zeros_like(h)))
-    top = frame.to_enu(geodetic_to_ecef(lon, lat, h))
+    z0 = np.zeros_like(h) if ground is None else np.asarray(ground, dtype=np.float64)[owner]
+    base = frame.to_enu(geodetic_to_ecef(lon, lat, z0))
+    top = frame.to_enu(geodetic_to_ecef(lon, lat, z0 + h))
     up = frame.vectors_to_enu(up_vectors(lon, lat))
     return concat([_walls(base, top, up, ring, owner), _roofs(top, up, ring, polygon, owner)])

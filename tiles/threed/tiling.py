@@ -100,15 +100,16 @@ def _split(
     return node
 
 
-def content_region(bounds: F64, heights: F64) -> list[float]:
-    """Region [w, s, e, n (radians), min h, max h] of footprints (lon/lat bounds) and heights."""
+def content_region(bounds: F64, ground: F64, heights: F64) -> list[float]:
+    """Region [w, s, e, n (radians), min h, max h] of footprints (lon/lat bounds) standing on
+    `ground` with `heights`."""
     return [
         float(np.radians(bounds[:, 0].min())) - PAD_RAD,
         float(np.radians(bounds[:, 1].min())) - PAD_RAD,
         float(np.radians(bounds[:, 2].max())) + PAD_RAD,
         float(np.radians(bounds[:, 3].max())) + PAD_RAD,
-        -PAD_H,
-        float(heights.max()) + PAD_H,
+        float(ground.min()) - PAD_H,
+        float((ground + heights).max()) + PAD_H,
     ]
 
 
@@ -123,11 +124,12 @@ def union(regions: list[list[float]]) -> list[float]:
     ]
 
 
-def fill_regions(node: Node, bounds: F64, heights: F64) -> list[float]:
+def fill_regions(node: Node, bounds: F64, ground: F64, heights: F64) -> list[float]:
     """Set every node's region to enclose its own buildings and all of its children."""
-    parts = [fill_regions(child, bounds, heights) for child in node.children]
+    parts = [fill_regions(child, bounds, ground, heights) for child in node.children]
     if len(node.members):
-        parts.append(content_region(bounds[node.members], heights[node.members]))
+        m = node.members
+        parts.append(content_region(bounds[m], ground[m], heights[m]))
     node.region = union(parts)
     return node.region
 
@@ -176,6 +178,5 @@ def tileset_dict(
     return {
         "asset": asset,
         "geometricError": error * 2,
-        "properties": {"height": {"minimum": 0.0, "maximum": root.region[5] - PAD_H}},
         "root": tile,
     }
