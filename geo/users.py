@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -75,6 +76,11 @@ class EmbedKey:
     name: str
     allowed_origins: tuple[str, ...]
     active: bool
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """The origins allowed to frame the map (CSP frame-ancestors)."""
+        return self.allowed_origins
 
 
 def hash_password(password: str) -> str:
@@ -243,7 +249,7 @@ def list_embed_keys(url: str) -> list[EmbedKey]:
         rows = conn.execute(
             "SELECT id, key, name, allowed_origins, active FROM embed_keys ORDER BY id"
         ).fetchall()
-    return [EmbedKey(r[0], r[1], r[2], tuple(r[3]), r[4]) for r in rows]
+    return [k for k in (_key_of(r) for r in rows) if k is not None]
 
 
 def set_embed_key_active(url: str, key: str, active: bool) -> None:
@@ -254,34 +260,57 @@ def set_embed_key_active(url: str, key: str, active: bool) -> None:
             raise NotFound("no such embed key")
 
 
-def _checked(row: tuple[object, ...] | None, origin: str | None, referer: str | None) -> EmbedKey:
-    if row is None:
-        raise Forbidden("unknown embed key")
-    key = EmbedKey(int(row[0]), str(row[1]), str(row[2]), tuple(row[3]), bool(row[4]))  # type: ignore[arg-type, call-overload]
-    if not key.active:
-        raise Forbidden("this embed key is disabled")
-    if not origin_allowed(key, origin, referer):
-        raise Forbidden("this page may not embed the map with this key (origin not allowed)")
-    return key
+def embed_refusal(
+    key: EmbedKey | None, origin: str | None, referer: str | None, require_origin: bool
+) -> str | None:
+    """Why an embed request is refused (None = accepted).
 
-
-def check_embed_key(url: str, key: str, origin: str | None, referer: str | None = None) -> EmbedKey:
-    """The embed key when it is active and the caller's Origin/Referer is allowed; Forbidden if not.
-
-    An embedded map is served at the public audience only, whatever the key.
+    The Origin header, else the Referer's origin, must be one the key allows. A browser may send
+    neither when it loads the iframe (referrer policy); with `require_origin` False that is
+    accepted, because the page's CSP `frame-ancestors` (the key's origins) still binds the frame.
     """
+    if key is None:
+        return "unknown embed key"
+    if not key.active:
+        return "this embed key is disabled"
+    sent = any(v and v != "null" for v in (origin, referer))
+    if not sent and not require_origin:
+        return None
+    if not origin_allowed(key, origin, referer):
+        return "this page may not embed the map with this key (origin not allowed)"
+    return None
+
+
+def _key_of(row: Any) -> EmbedKey | None:
+    if row is None:
+        return None
+    return EmbedKey(int(row[0]), str(row[1]), str(row[2]), tuple(row[3]), bool(row[4]))
+
+
+def verify_embed_key(
+    url: str, key: str, origin: str | None, referer: str | None = None
+) -> EmbedKey:
+    """The embed key when active and the caller's Origin/Referer is allowed; Forbidden if not."""
     if not key or len(key) > 200:
         raise Forbidden("missing or malformed embed key")
     with connect(url) as conn:
         row = conn.execute(SELECT_EMBED_KEY.replace("$1", "%s"), (key,)).fetchone()
-    return _checked(row, origin, referer)
+    found = _key_of(row)
+    reason = embed_refusal(found, origin, referer, require_origin=True)
+    if reason or found is None:
+        raise Forbidden(reason or "unknown embed key")
+    return found
 
 
-async def acheck_embed_key(
-    conn: asyncpg.Connection, key: str, origin: str | None, referer: str | None = None
-) -> EmbedKey:
-    """`check_embed_key` on an asyncpg connection."""
+async def check_embed_key(
+    conn: asyncpg.Connection, key: str, origin: str | None = None, referer: str | None = None
+) -> EmbedKey | None:
+    """The active embed key if the Origin/Referer (when sent) is allowed, else None (refuse).
+
+    Used by the `/embed` page: it serves public layers only and sends the key's origins as CSP
+    `frame-ancestors` (`EmbedKey.origins`).
+    """
     if not key or len(key) > 200:
-        raise Forbidden("missing or malformed embed key")
-    row = await conn.fetchrow(SELECT_EMBED_KEY, key)
-    return _checked(tuple(row) if row is not None else None, origin, referer)
+        return None
+    found = _key_of(await conn.fetchrow(SELECT_EMBED_KEY, key))
+    return None if embed_refusal(found, origin, referer, require_origin=False) else found

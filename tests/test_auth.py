@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 import time
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import jwt
 import pytest
 from fastapi.testclient import TestClient
@@ -147,16 +149,16 @@ def test_cli_users_add_list_disable(clean_db: str) -> None:
     )
     assert r.exit_code == 0, r.output
     key = r.stdout.strip().splitlines()[0]
-    assert users.check_embed_key(clean_db, key, "https://portal.example.cn").name == "portal"
+    assert users.verify_embed_key(clean_db, key, "https://portal.example.cn").name == "portal"
 
 
 def test_embed_key_checks(clean_db: str) -> None:
     key = users.add_embed_key(
         clean_db, "portal", ["https://portal.example.cn", "http://10.0.0.5:8080"]
     )
-    ok = users.check_embed_key(clean_db, key.key, "https://portal.example.cn")
+    ok = users.verify_embed_key(clean_db, key.key, "https://portal.example.cn")
     assert ok.allowed_origins == ("http://10.0.0.5:8080", "https://portal.example.cn")
-    assert users.check_embed_key(clean_db, key.key, None, "http://10.0.0.5:8080/news/1.html?x=1")
+    assert users.verify_embed_key(clean_db, key.key, None, "http://10.0.0.5:8080/news/1.html?x=1")
     for origin, referer in (
         ("https://evil.example.com", None),
         (None, "https://evil.example.com/page"),
@@ -166,12 +168,12 @@ def test_embed_key_checks(clean_db: str) -> None:
         ("null", None),
     ):
         with pytest.raises(Forbidden):
-            users.check_embed_key(clean_db, key.key, origin, referer)
+            users.verify_embed_key(clean_db, key.key, origin, referer)
     with pytest.raises(Forbidden):
-        users.check_embed_key(clean_db, "no-such-key-at-all", "https://portal.example.cn")
+        users.verify_embed_key(clean_db, "no-such-key-at-all", "https://portal.example.cn")
     users.set_embed_key_active(clean_db, key.key, False)
     with pytest.raises(Forbidden):
-        users.check_embed_key(clean_db, key.key, "https://portal.example.cn")
+        users.verify_embed_key(clean_db, key.key, "https://portal.example.cn")
     with pytest.raises(InvalidInput):
         users.add_embed_key(clean_db, "bad", ["ftp://x"])
 
@@ -216,3 +218,23 @@ def test_secret_key_rules(tmp_path: Path, clean_db: str) -> None:
     assert len(key) >= 32 and path.read_text().strip() == key
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert signing_key(local) == key  # kept, not regenerated
+
+
+def test_async_embed_check_used_by_the_embed_page(clean_db: str) -> None:
+    key = users.add_embed_key(clean_db, "portal", ["https://portal.example.cn"])
+
+    async def check(k: str, origin: str | None, referer: str | None) -> users.EmbedKey | None:
+        conn = await asyncpg.connect(clean_db)
+        try:
+            return await users.check_embed_key(conn, k, origin, referer)
+        finally:
+            await conn.close()
+
+    found = asyncio.run(check(key.key, None, "https://portal.example.cn/news"))
+    assert found is not None and found.origins == ("https://portal.example.cn",)
+    # no Origin/Referer sent (referrer policy): accepted, the CSP frame-ancestors still binds it
+    assert asyncio.run(check(key.key, None, None)) is not None
+    assert asyncio.run(check(key.key, "https://evil.example.com", None)) is None
+    assert asyncio.run(check("unknown-key-123456", "https://portal.example.cn", None)) is None
+    users.set_embed_key_active(clean_db, key.key, False)
+    assert asyncio.run(check(key.key, "https://portal.example.cn", None)) is None
