@@ -33,6 +33,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from geo.errors import InvalidInput
 from tiles.terrain import current_ground, sample_heights
 from tiles.threed.content import FORMATS, content_bytes
 from tiles.threed.geometry import EnuFrame, extrude
@@ -251,8 +252,6 @@ def write_tileset(
 
 
 def _new_manifest(versions: dict[str, int], fmt: str) -> dict[str, Any]:
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown 3D Tiles format {fmt!r}; use one of {FORMATS}")
     stamp = f"{time.time_ns():x}"
     build_id = f"{versions.get('buildings', 0)}-{versions.get('organisations', 0)}-{fmt}-{stamp}"
     return {
@@ -286,6 +285,8 @@ def build_buildings(
     plan: Plan = Plan(),
 ) -> BuildResult:
     """(Re)build the buildings tileset when stale (or forced); `out` writes a standalone copy there."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"unknown 3D Tiles format {fmt!r}; use one of {FORMATS}")
     workers = workers or min(2, os.cpu_count() or 1)
     if out is not None:
         return _build_standalone(url, home, Path(out), fmt, force, workers, progress, plan)

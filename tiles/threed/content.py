@@ -24,6 +24,7 @@ from py3dtiles.tileset.content.gltf_utils import (
     gltf_from_meshes,
 )
 
+from geo.errors import InvalidInput
 from tiles.threed.geometry import Mesh, enu_to_gltf
 
 # Colours baked into materials so any viewer shows party buildings red without reading metadata.
@@ -191,4 +192,4 @@ def content_bytes(fmt: str, mesh: Mesh, features: Features) -> bytes:
         return b3dm_bytes(mesh, features)
     if fmt == "glb":
         return glb_bytes(mesh, features)
-    raise ValueError(f"unknown 3D Tiles content format {fmt!r}; use one of {FORMATS}")
+    raise InvalidInput(f"unknown 3D Tiles content format {fmt!r}; use one of {FORMATS}")
