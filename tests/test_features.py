@@ -269,3 +269,35 @@ def test_no_member_points_in_any_feature_response(client: TestClient, clean_db: 
             r = client.get(path, headers=headers)
             assert r.status_code == 200, (path, r.text)
             assert_no_member_points(r.content, homes)
+
+
+def test_openapi_documents_owned_endpoints(client: TestClient) -> None:
+    doc = client.get("/api/openapi.json").json()
+    paths = doc["paths"]
+    owned = {
+        "/api": "get",
+        "/api/conformance": "get",
+        "/api/collections": "get",
+        "/api/collections/{collection_id}": "get",
+        "/api/collections/{collection_id}/queryables": "get",
+        "/api/collections/{collection_id}/items": "get",
+        "/api/collections/{collection_id}/items/{fid}": "get",
+        "/api/auth/token": "post",
+        "/api/auth/me": "get",
+        "/api/imports": "post",
+    }
+    for path, method in owned.items():
+        op = paths[path][method]
+        assert op.get("summary"), path
+        for param in op.get("parameters", []):
+            assert param.get("description"), (path, param["name"])
+    items_op = paths["/api/collections/{collection_id}/items"]["get"]
+    names = {p["name"] for p in items_op["parameters"]}
+    assert {"bbox", "datetime", "limit", "offset", "filter", "filter-lang"} <= names
+    assert "400" in items_op["responses"] and "404" in items_op["responses"]
+    example = items_op["responses"]["400"]["content"]["application/json"]["example"]
+    assert example["code"] == "InvalidParameterValue"
+    imports_op = paths["/api/imports"]["post"]
+    assert {"201", "401", "403", "413", "422"} <= set(imports_op["responses"])
+    assert "multipart/form-data" in imports_op["requestBody"]["content"]
+    assert "OAuth2PasswordBearer" in doc["components"]["securitySchemes"]
