@@ -67,10 +67,14 @@ def test_tileset_and_contents(client: TestClient) -> None:
     assert uris and all(u.startswith(build_id + "/tiles/") for u in uris)
     total = 0
     for uri in uris:
-        c = client.get(f"{BASE}/{uri}")
+        c = client.get(f"{BASE}/{uri}", headers={"Accept-Encoding": "gzip"})
         assert c.status_code == 200
         assert c.headers["content-type"] == "application/octet-stream"
+        assert c.headers["content-encoding"] == "gzip"
         assert "immutable" in c.headers["cache-control"]
+        plain = client.get(f"{BASE}/{uri}", headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.content == c.content
+        assert int(plain.headers["content-length"]) > int(c.headers["content-length"])
         b3dm = B3dm.from_bytes(c.content)
         total += int(b3dm.body.feature_table.get_batch_length())
         again = client.get(f"{BASE}/{uri}", headers={"If-None-Match": c.headers["etag"]})

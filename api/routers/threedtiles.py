@@ -77,10 +77,14 @@ async def content(
     request: Request,
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> Response:
-    """A content file; 404 for anything that is not a content of a kept build."""
-    file, media_type = content_file(settings.db.home, build_id, path)
-    etag = f'"{build_id}/{path}"'
-    headers = {"ETag": etag, "Cache-Control": IMMUTABLE}
+    """A content file (gzip-encoded when accepted); 404 for anything not a content of a build."""
+    accepts_gzip = "gzip" in request.headers.get("accept-encoding", "")
+    file, media_type = content_file(settings.db.home, build_id, path, accepts_gzip)
+    encoded = file.suffix == ".gz"
+    etag = f'"{build_id}/{path}{"+gzip" if encoded else ""}"'
+    headers = {"ETag": etag, "Cache-Control": IMMUTABLE, "Vary": "Accept-Encoding"}
     if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)
+    if encoded:
+        headers["Content-Encoding"] = "gzip"
     return FileResponse(file, media_type=media_type, headers=headers)

@@ -10,6 +10,7 @@ either has moved on.
 from __future__ import annotations
 
 import fcntl
+import gzip
 import json
 import multiprocessing
 import os
@@ -151,6 +152,8 @@ def _write_content(job: tuple[str, npt.NDArray[np.int64]]) -> tuple[int, int]:
     path: Path = _STATE["target"] / uri
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
+    # served as is to clients that accept gzip (about 60 % smaller)
+    path.with_name(path.name + ".gz").write_bytes(gzip.compress(data, compresslevel=6, mtime=0))
     return len(members), len(data)
 
 

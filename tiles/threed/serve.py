@@ -40,12 +40,15 @@ def served_tileset(home: Path, build_id: str) -> bytes:
     return _served(Path(home), build_id)
 
 
-def content_file(home: Path, build_id: str, path: str) -> tuple[Path, str]:
-    """File and media type of one content; NotFound for anything not a content of a kept build."""
+def content_file(home: Path, build_id: str, path: str, gzipped: bool = False) -> tuple[Path, str]:
+    """File (its .gz twin when asked and present) and media type of one content; NotFound for
+    anything that is not a content of a kept build."""
     if not BUILD_ID.match(build_id) or not CONTENT_PATH.match(path):
         raise NotFound("no such 3D Tiles content")
     base = build_dir(Path(home), build_id).resolve()
     file = (base / path).resolve()
     if not file.is_relative_to(base) or not file.is_file():
         raise NotFound("no such 3D Tiles content")
-    return file, MEDIA_TYPES[file.suffix[1:]]
+    media_type = MEDIA_TYPES[file.suffix[1:]]
+    twin = file.with_name(file.name + ".gz")
+    return (twin if gzipped and twin.is_file() else file), media_type
