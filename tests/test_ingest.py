@@ -380,3 +380,23 @@ def test_cli_exit_codes_and_report(orgs: str, tmp_path: Path):
     res = runner.invoke(app, ["import", "members", str(bad), "--skip-invalid"])
     assert res.exit_code == 0
     assert count(orgs, "members") == 3
+
+
+def test_zipped_gbk_shapefile_without_cpg(clean_db: str, tmp_path: Path):
+    gdf = gpd.GeoDataFrame(
+        {"code": ["330106"], "name": ["西湖区"], "level": ["区县"]},
+        geometry=[square(120.0, 30.1, 0.1)],
+        crs=4326,
+    )
+    shp_dir = tmp_path / "d"
+    shp_dir.mkdir()
+    gdf.to_file(shp_dir / "d.shp", encoding="gbk")
+    (shp_dir / "d.cpg").unlink(missing_ok=True)  # as many Chinese GIS exports: no code page file
+    path = tmp_path / "d.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for f in shp_dir.iterdir():
+            zf.write(f, f"d/{f.name}")
+    import_file(clean_db, "districts", path, progress=False)
+    assert fetch(clean_db, "SELECT code, name, level FROM districts") == [
+        ("330106", "西湖区", "区县")
+    ]

@@ -8,6 +8,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -152,8 +153,7 @@ def read_geo(path: Path, fmt: str) -> Source:
     """A GIS file (GeoJSON, GeoPackage, Shapefile, zipped Shapefile) via pyogrio."""
     target = _zip_target(path) if fmt == "zip" else str(path)
     try:
-        info = pyogrio.read_info(target)
-        frame = pyogrio.read_dataframe(target, encoding=_shp_encoding(target, info))
+        frame = _read_dataframe(target)
     except (DataSourceError, RuntimeError, ValueError) as exc:
         raise file_error(path, f"not a readable {fmt} file: {exc}") from exc
     crs = frame.crs.to_string() if frame.crs is not None else None
@@ -164,12 +164,15 @@ def read_geo(path: Path, fmt: str) -> Source:
     return Source(table, geometry, crs, "shp" if fmt == "zip" else fmt, None, header_lines=0)
 
 
-def _shp_encoding(target: str, info: dict[str, object]) -> str | None:
-    """Shapefiles without a .cpg are often GBK in China; GDAL would guess Latin-1."""
-    if ".shp" not in target.lower():
-        return None
-    enc = info.get("encoding")
-    return None if enc else "gb18030"
+def _read_dataframe(target: str) -> gpd.GeoDataFrame:
+    """pyogrio's reader; a Shapefile without a .cpg is tried as UTF-8, then GBK/GB18030."""
+    declared = pyogrio.read_info(target).get("encoding")
+    if ".shp" not in target.lower() or declared not in (None, "ISO-8859-1"):
+        return pyogrio.read_dataframe(target)
+    try:
+        return pyogrio.read_dataframe(target, encoding="utf-8")
+    except UnicodeDecodeError:
+        return pyogrio.read_dataframe(target, encoding="gb18030")
 
 
 def _as_text(col: pd.Series) -> pd.Series:
