@@ -25,6 +25,7 @@ from pygeofilter.parsers.cql2_text import parser as cql2_text
 
 MAX_FILTER_LENGTH = 4000
 MAX_IN_VALUES = 1000
+INT64 = (-(2**63), 2**63 - 1)
 GEOMETRY_TYPE = "geometry"
 
 COMPARISONS: dict[type, str] = {
@@ -204,6 +205,8 @@ class _Compiler:
             raise CqlError(f"LIKE needs a text property; {q.name!r} is {q.type}")
         if not isinstance(node.pattern, str):
             raise CqlError("LIKE needs a quoted pattern")
+        if "\x00" in node.pattern:
+            raise CqlError("text values may not contain NUL characters")
         op = "ILIKE" if node.nocase else "LIKE"
         neg = "NOT " if node.not_ else ""
         return f"({q.sql} {neg}{op} {self.params.add(node.pattern, 'text')})"
@@ -289,6 +292,10 @@ def _coerce(q: Queryable, raw: Any) -> object:
     if isinstance(raw, ast.Attribute):
         raise CqlError("comparing two properties is not supported")
     kind = q.type
+    if isinstance(raw, str) and "\x00" in raw:
+        raise CqlError("text values may not contain NUL characters")
+    if isinstance(raw, int) and not isinstance(raw, bool) and not INT64[0] <= raw <= INT64[1]:
+        raise CqlError(f"{raw} is out of the 64-bit integer range")
     if kind == "string" and isinstance(raw, str):
         return raw
     if kind == "string" and isinstance(raw, date):

@@ -23,6 +23,7 @@ from layers.catalog import Field, Layer
 
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
+MAX_OFFSET = 2**53
 COUNT_CAP = 100_000  # numberMatched is given when counting stops below this
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
@@ -116,8 +117,8 @@ def parse_limit(limit: int | None, offset: int | None) -> tuple[int, int]:
     offset = 0 if offset is None else offset
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
-    if offset < 0:
-        raise InvalidInput(f"offset must be 0 or more, got {offset}")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InvalidInput(f"offset must be between 0 and {MAX_OFFSET}, got {offset}")
     return limit, offset
 
 
@@ -259,10 +260,13 @@ async def items(
         where=cond,
     )
     sql += f"ORDER BY t.{layer.key_column} LIMIT {limit} OFFSET {offset}"
-    rows = await conn.fetch(sql, *params.values)
-    features = [r[0] for r in rows]
-    matched = await _count(conn, layer, cond, params.values[:-2])
-    return Page(features, matched)
+    try:
+        rows = await conn.fetch(sql, *params.values)
+        matched = await _count(conn, layer, cond, params.values[:-2])
+    except (asyncpg.DataError, OverflowError) as exc:
+        # a value PostgreSQL cannot take (e.g. a bad LIKE escape): the caller's input, not a fault
+        raise InvalidInput(f"invalid value in the query: {exc}") from None
+    return Page([r[0] for r in rows], matched)
 
 
 async def _count(

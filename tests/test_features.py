@@ -301,3 +301,26 @@ def test_openapi_documents_owned_endpoints(client: TestClient) -> None:
     assert {"201", "401", "403", "413", "422"} <= set(imports_op["responses"])
     assert "multipart/form-data" in imports_op["requestBody"]["content"]
     assert "OAuth2PasswordBearer" in doc["components"]["securitySchemes"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"filter": "capacity > 99999999999999999999999"},
+        {"filter": "capacity > 1e400"},
+        {"filter": "name = '\x00'"},
+        {"filter": "S_INTERSECTS(geometry, POLYGON((0 0, 1 1, 1 0, 0 1, 0 0)))"},
+        {"filter": "S_INTERSECTS(geometry, POINT(1 2 3 4 5))"},
+        {"filter": "name = '" + "x" * 5000 + "'"},
+        {"filter": " AND ".join(["capacity > 1"] * 600)},
+        {"offset": str(2**70)},
+        {"limit": str(2**70)},
+        {"datetime": "0000-01-01T00:00:00Z"},
+        {"bbox": "1e999,0,1,1"},
+    ],
+)
+def test_nasty_input_is_400_never_500(client: TestClient, data, params: dict[str, str]) -> None:
+    for collection in ("service_points", "activities"):
+        r = client.get(f"/api/collections/{collection}/items", params=params)
+        assert r.status_code == 400, (collection, r.status_code, r.text[:300])
+        assert r.json()["description"]
