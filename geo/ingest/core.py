@@ -88,6 +88,10 @@ class _Steps:
             return None
         return self.progress.add_task(description, total=total)
 
+    def done(self, task: Any) -> None:
+        if self.progress is not None and task is not None:
+            self.progress.update(task, total=1, completed=1)
+
     def advance(self, task: Any, n: int = 1) -> None:
         if self.progress is not None and task is not None:
             self.progress.advance(task, n)
@@ -158,6 +162,7 @@ def import_file(
     options = Options(crs=crs, china_only=china_only, columns=columns)
     steps = _Steps(progress)
     with steps.running():
+        reading = steps.task(f"reading and checking {path.name}", None)
         try:
             source = read_source(path)
             prepared = prepare(spec, source, options, lookups, path)
@@ -165,6 +170,7 @@ def import_file(
             errors: list[dict[str, object]] = exc.report.get("errors", [])  # type: ignore[assignment]
             report = rep.build(kind, path, "rejected", errors, [], rows_total=0)
             raise _reject(url, meta, report, out_path) from exc
+        steps.done(reading)
         report = _report(spec, path, prepared, source.format, source.encoding, source.header_lines)
         if report["errors"] and not skip_invalid:
             raise _reject(url, meta, report, out_path)
@@ -223,7 +229,10 @@ def _write(
     with psycopg.connect(url) as conn, conn.transaction():
         writers.create_staging(conn, spec.table)
         writers.copy_rows(conn, spec.table, rows, lambda k: steps.advance(task, k))
+        steps.done(task)
+        upserting = steps.task(f"writing {spec.table}", None) if task is not None else None
         counts = writers.upsert(conn, spec.table, rows)
+        steps.done(upserting)
         if spec.kind == "roads":
             report["topology"] = network.build_topology_in(conn)
         report.update(

@@ -106,6 +106,9 @@ def prepare(spec: Spec, source: Source, options: Options, lookups: Lookups, path
     n = len(frame)
     p = Problems(n)
     crs = source_crs(source, options, p)
+    unused = [h for h in source.frame.columns if h not in mapping.values()]
+    if unused:
+        p.file_warning("ignored_columns", f"columns not imported: {', '.join(map(str, unused))}")
     out = check_fields(spec, frame, mapping, lookups, path.parent, p)
     out[spec.key] = column(frame, spec.key)
     if spec.geom == "point":
