@@ -153,7 +153,7 @@ def _write_content(job: tuple[str, npt.NDArray[np.int64]]) -> tuple[int, int]:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     # served as is to clients that accept gzip (about 60 % smaller)
-    path.with_name(path.name + ".gz").write_bytes(gzip.compress(data, compresslevel=6, mtime=0))
+    path.with_name(path.name + ".gz").write_bytes(gzip.compress(data, compresslevel=1, mtime=0))
     return len(members), len(data)
 
 

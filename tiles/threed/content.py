@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pygltflib
-from py3dtiles.tileset.content import B3dm
+from py3dtiles.tileset.content.b3dm import B3dmHeader
 from py3dtiles.tileset.content.b3dm_feature_table import B3dmFeatureTable
 from py3dtiles.tileset.content.batch_table import BatchTable
 from py3dtiles.tileset.content.gltf_utils import (
@@ -107,8 +107,18 @@ def b3dm_bytes(mesh: Mesh, features: Features) -> bytes:
         table.add_property_as_json(name, values)
     ft = B3dmFeatureTable()
     ft.set_batch_length(len(features))
-    b3dm = B3dm.from_gltf(gltf, batch_table=table, feature_table=ft)
-    return bytes(b3dm.to_array().tobytes())
+    # B3dm.from_gltf(...).to_array() serialises the glTF three times; assemble the same layout
+    # (28-byte header, 8-byte aligned tables, glb padded to 8) from one serialisation instead.
+    gltf.set_min_alignment(8)
+    glb = b"".join(gltf.save_to_bytes())
+    ft_bytes = ft.to_array().tobytes()
+    bt_bytes = table.to_array().tobytes()
+    header = B3dmHeader()
+    header.tile_byte_length = B3dmHeader.BYTE_LENGTH + len(ft_bytes) + len(bt_bytes) + len(glb)
+    header.ft_json_byte_length = len(ft_bytes)
+    header.bt_json_byte_length = len(bt_bytes)
+    header.ft_bin_byte_length = header.bt_bin_byte_length = 0
+    return header.to_array().tobytes() + ft_bytes + bt_bytes + glb
 
 
 def glb_bytes(mesh: Mesh, features: Features) -> bytes:
