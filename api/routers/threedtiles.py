@@ -2,8 +2,8 @@
 
 tileset.json always names the live build; its content URIs carry the build id
 (`{build_id}/tiles/{level}/{x}_{y}.b3dm`), so contents are immutable and cached for a year.
-When `buildings`, `organisations` or the terrain changed since the live build, the stale tileset is still
-served (header `X-Djmap-Tileset-Stale: true`) while a rebuild runs in the background.
+When `buildings`, `organisations` or the terrain changed since the live build, the stale tileset
+is still served (header `X-Djmap-Tileset-Stale: true`) while a rebuild runs in the background.
 """
 
 from __future__ import annotations
@@ -23,13 +23,11 @@ from tiles.threed.serve import content_file, served_tileset
 
 router = APIRouter(prefix="/3dtiles/buildings", tags=["3d tiles"])
 IMMUTABLE = "public, max-age=31536000, immutable"
+VERSIONS_SQL = "SELECT table_name, version FROM data_versions WHERE table_name = ANY($1::text[])"
 
 
 async def _versions(pool: asyncpg.Pool) -> dict[str, int]:
-    rows = await pool.fetch(
-        "SELECT table_name, version FROM data_versions WHERE table_name = ANY($1::text[])",
-        list(VERSIONED),
-    )
+    rows = await pool.fetch(VERSIONS_SQL, list(VERSIONED))
     return {str(r["table_name"]): int(r["version"]) for r in rows}
 
 
