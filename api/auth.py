@@ -12,7 +12,7 @@ import secrets
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import asyncpg
 import jwt
@@ -133,19 +133,12 @@ async def resolve_principal(request: Request, token: str | None) -> Principal:
     return user.principal()
 
 
-async def current_principal(
-    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> Principal:
-    """FastAPI dependency: the resolved caller (api.deps.get_principal delegates here)."""
-    return await resolve_principal(request, token)
-
-
 def require_role(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """Dependency factory: the caller, who must hold one of `roles` (401 anonymous, 403 other)."""
+    from api.deps import get_principal  # late: api.deps imports this module
 
-    async def dependency(
-        principal: Annotated[Principal, Depends(current_principal)],
-    ) -> Principal:
+    # a default, not Annotated: the annotation is a string and get_principal is local here
+    async def dependency(principal: Principal = Depends(get_principal)) -> Principal:
         if principal.role in roles:
             return principal
         if principal.role == "public":
