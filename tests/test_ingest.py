@@ -400,3 +400,52 @@ def test_zipped_gbk_shapefile_without_cpg(clean_db: str, tmp_path: Path):
     assert fetch(clean_db, "SELECT code, name, level FROM districts") == [
         ("330106", "西湖区", "区县")
     ]
+
+
+SCHEMA_DEFS = (
+    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'members' UNION ALL "
+    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+    "WHERE conrelid = 'members'::regclass ORDER BY 1"
+)
+
+
+def test_bulk_path_rebuilds_indexes_and_keys_identically(
+    orgs: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from geo.ingest import writers
+
+    monkeypatch.setattr(writers, "BULK_MIN", 1)
+    before = fetch(orgs, SCHEMA_DEFS)
+    path = tmp_path / "m.csv"
+    members_frame().to_csv(path, index=False)
+    result = import_file(orgs, "members", path, progress=False)
+    assert result.report["bulk_load"] is True and result.rows_inserted == 3
+    assert fetch(orgs, SCHEMA_DEFS) == before
+    assert fetch(
+        orgs, "SELECT count(*) FROM members WHERE home && ST_MakeEnvelope(120, 30, 121, 31, 4326)"
+    ) == [(3,)]
+
+
+def test_bulk_path_falls_back_for_a_role_that_does_not_own_the_table(
+    orgs: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from geo.ingest import writers
+
+    monkeypatch.setattr(writers, "BULK_MIN", 1)
+    with psycopg.connect(orgs, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS djmap_importer")
+        conn.execute("CREATE ROLE djmap_importer LOGIN")
+        conn.execute(
+            "GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO djmap_importer"
+        )
+        conn.execute("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO djmap_importer")
+    url = orgs.replace("postgresql://postgres@", "postgresql://djmap_importer@")
+    path = tmp_path / "m.csv"
+    members_frame().to_csv(path, index=False)
+    try:
+        result = import_file(url, "members", path, progress=False)
+        assert result.report["bulk_load"] is False and result.rows_inserted == 3
+    finally:
+        with psycopg.connect(orgs, autocommit=True) as conn:
+            conn.execute("DROP OWNED BY djmap_importer")
+            conn.execute("DROP ROLE djmap_importer")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -164,14 +165,18 @@ def import_file(
     with steps.running():
         reading = steps.task(f"reading and checking {path.name}", None)
         try:
+            t0 = time.perf_counter()
             source = read_source(path)
+            t1 = time.perf_counter()
             prepared = prepare(spec, source, options, lookups, path)
+            timings = {"read": t1 - t0, "validate": time.perf_counter() - t1}
         except ImportRejected as exc:
             errors: list[dict[str, object]] = exc.report.get("errors", [])  # type: ignore[assignment]
             report = rep.build(kind, path, "rejected", errors, [], rows_total=0)
             raise _reject(url, meta, report, out_path) from exc
         steps.done(reading)
         report = _report(spec, path, prepared, source.format, source.encoding, source.header_lines)
+        report["timings_s"] = timings
         if report["errors"] and not skip_invalid:
             raise _reject(url, meta, report, out_path)
         try:
@@ -228,10 +233,13 @@ def _write(
     )
     with psycopg.connect(url) as conn, conn.transaction():
         writers.create_staging(conn, spec.table)
+        t0 = time.perf_counter()
         writers.copy_rows(conn, spec.table, rows, lambda k: steps.advance(task, k))
+        report["timings_s"]["copy_staging"] = time.perf_counter() - t0
         steps.done(task)
         upserting = steps.task(f"writing {spec.table}", None) if task is not None else None
         counts = writers.upsert(conn, spec.table, rows)
+        report["timings_s"].update(counts.timings)
         steps.done(upserting)
         if spec.kind == "roads":
             report["topology"] = network.build_topology_in(conn)
@@ -245,6 +253,8 @@ def _write(
             rows_written=counts.inserted + counts.updated,
         )
         import_id = _audit(conn, meta, "written", report)
+        t0 = time.perf_counter()
+    report["timings_s"]["commit"] = time.perf_counter() - t0
     report["import_id"] = import_id
     return ImportResult(
         kind=spec.kind,

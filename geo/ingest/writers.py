@@ -6,8 +6,9 @@ of the same file changes nothing and bumps no data version.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 import psycopg
@@ -132,6 +133,7 @@ class WriteCounts:
     updated: int = 0
     unchanged: int = 0
     bulk: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def upsert_sql(table: str) -> sql.Composed:
@@ -232,6 +234,18 @@ def _deferrable_ddl(conn: psycopg.Connection, table: str) -> list[tuple[str, str
     return out
 
 
+def _drop_deferrable(conn: psycopg.Connection, table: str) -> list[tuple[str, str]]:
+    """Drop what a bulk load rebuilds; nothing when the role may not (it then writes through)."""
+    deferred = _deferrable_ddl(conn, table)
+    try:
+        with conn.transaction():  # a savepoint: a refused DROP leaves the import going
+            for drop, _ in deferred:
+                conn.execute(drop)  # type: ignore[arg-type]
+    except psycopg.errors.InsufficientPrivilege:
+        return []
+    return deferred
+
+
 def upsert(conn: psycopg.Connection, table: str, rows: pd.DataFrame) -> WriteCounts:
     """Staging → real table; organisations level by level so parents exist before children.
 
@@ -240,11 +254,12 @@ def upsert(conn: psycopg.Connection, table: str, rows: pd.DataFrame) -> WriteCou
     foreign keys are dropped and rebuilt in the same transaction (same names and definitions; the
     foreign keys re-validated in one pass). Smaller imports write through the indexes.
     """
+    t0 = time.perf_counter()
     new_rows, existing = count_new(conn, table)
+    timings = {"count_new": time.perf_counter() - t0}
     bulk = table != "organisations" and new_rows >= BULK_MIN and new_rows >= existing
-    deferred = _deferrable_ddl(conn, table) if bulk else []
-    for drop, _ in deferred:
-        conn.execute(drop)  # type: ignore[arg-type]
+    t0 = time.perf_counter()
+    deferred = _drop_deferrable(conn, table) if bulk else []
     stmt = upsert_sql(table)
     written = 0
     if table == "organisations":
@@ -252,11 +267,15 @@ def upsert(conn: psycopg.Connection, table: str, rows: pd.DataFrame) -> WriteCou
             written += conn.execute(stmt, {"depth": depth}).rowcount
     else:
         written = conn.execute(stmt).rowcount
+    timings["upsert"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     for _, create in deferred:
         conn.execute(create)  # type: ignore[arg-type]
+    timings["rebuild_indexes"] = time.perf_counter() - t0
     return WriteCounts(
         inserted=new_rows,
         updated=written - new_rows,
         unchanged=len(rows) - written,
-        bulk=bulk,
+        bulk=bool(deferred),
+        timings=timings,
     )
