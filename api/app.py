@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await tiles.close_service(app)
             await app.state.pool.close()
 
     app = FastAPI(

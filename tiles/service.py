@@ -45,17 +45,44 @@ class Served:
 class TileService:
     """Renders, caches and versions the catalog's tiles over an asyncpg pool."""
 
-    def __init__(self, pool: asyncpg.Pool, cache: bool = True, root: Path | None = None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        cache: bool = True,
+        root: Path | None = None,
+        dsn: str | None = None,
+    ) -> None:
         self.pool = pool
         self.cache = TileCache(root) if cache else None
         self.versions = VersionReader(self._fetch_versions)
+        self._dsn = dsn
+        self._vconn: asyncpg.Connection | None = None
         self._agg: dict[str, tuple[str, dict[tuple[int, int, int], int]]] = {}
         self._agg_checked: dict[str, tuple[str, float]] = {}
         self._building: dict[str, asyncio.Task[None]] = {}
 
     async def _fetch_versions(self) -> list[tuple[str, int, int]]:
-        rows = await self.pool.fetch(VERSIONS_SQL)
+        # Reads are single-flight, so one dedicated connection serves them (no pool round trip).
+        if self._dsn is None:
+            rows = await self.pool.fetch(VERSIONS_SQL)
+        else:
+            if self._vconn is None or self._vconn.is_closed():
+                self._vconn = await asyncpg.connect(self._dsn)
+            try:
+                rows = await self._vconn.fetch(VERSIONS_SQL)
+            except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+                await self._vconn.close(timeout=1)
+                self._vconn = None
+                raise
         return [(r[0], r[1], r[2]) for r in rows]
+
+    async def close(self) -> None:
+        """Stop background builds and close the version connection."""
+        for task in list(self._building.values()):
+            task.cancel()
+        if self._vconn is not None:
+            await self._vconn.close(timeout=5)
+            self._vconn = None
 
     async def tokens(self, layers: tuple[Layer, ...]) -> dict[str, str]:
         """Current data-version token of each layer."""

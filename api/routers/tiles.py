@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 
 from api.deps import get_principal
 from geo.errors import Forbidden, InvalidInput
@@ -25,15 +25,23 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, max-age=0, must-revalidate"
 
 
-def get_tiles(request: Request) -> TileService:
+async def get_tiles(request: Request) -> TileService:
     """The app's tile service, made on first use from its settings and pool."""
     service: TileService | None = getattr(request.app.state, "tiles", None)
     if service is None:
         settings = request.app.state.settings
         root = settings.db.home / "tiles"
-        service = TileService(request.app.state.pool, settings.api.tile_cache == "on", root)
+        cache = settings.api.tile_cache == "on"
+        service = TileService(request.app.state.pool, cache, root, dsn=settings.db.url)
         request.app.state.tiles = service
     return service
+
+
+async def close_service(app: FastAPI) -> None:
+    """Release the tile service's own connection (called by the app's lifespan on shutdown)."""
+    service: TileService | None = getattr(app.state, "tiles", None)
+    if service is not None:
+        await service.close()
 
 
 def query_filters(request: Request) -> dict[str, str]:
