@@ -167,6 +167,7 @@ def test_cli_build(dem: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     from api.cli import app
 
     monkeypatch.setenv("DJMAP_HOME", str(tmp_path))
+    monkeypatch.setattr("tiles.terrain.PARALLEL_MIN", 0)  # exercise the worker pool
     runner = CliRunner()
     ok = runner.invoke(app, ["tiles", "terrain", "build", "--dem", str(dem), "--zooms", "11-12"])
     assert ok.exit_code == 0, ok.output

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -173,12 +174,45 @@ def _progress(enabled: bool) -> Progress:
     )
 
 
+_STATE: dict[str, Any] = {}  # shared with forked workers (copy-on-write)
+PARALLEL_MIN = 64  # fewer tiles than this are not worth forking for
+
+
+def _write_tile(tile: morecantile.Tile) -> bool:
+    """Render and write one tile; False when the DEM does not reach it."""
+    heights = render_tile(_STATE["dem"], tile, _STATE["size"])
+    if heights is None:
+        return False
+    path: Path = _STATE["staging"] / str(tile.z) / str(tile.x) / f"{tile.y}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png_bytes(encode(heights)))
+    return True
+
+
+def _write_tiles(tiles: list[morecantile.Tile], workers: int, progress: bool) -> int:
+    """Write every tile (in a fork pool when it pays); how many were written."""
+    written = 0
+    with _progress(progress) as bar:
+        task = bar.add_task("tiles", total=len(tiles))
+        if workers > 1 and len(tiles) >= PARALLEL_MIN:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for done in pool.imap_unordered(_write_tile, tiles, chunksize=8):
+                    written += done
+                    bar.advance(task)
+        else:
+            for tile in tiles:
+                written += _write_tile(tile)
+                bar.advance(task)
+    return written
+
+
 def build_terrain(
     dem_path: Path,
     home: Path,
     zooms: tuple[int, int] = (8, 15),
     tile_size: int = 256,
     progress: bool = True,
+    workers: int = 2,
 ) -> dict[str, Any]:
     """Write terrain-RGB tiles of the DEM for the zoom range and make them the live build."""
     if tile_size not in (256, 512):
@@ -189,17 +223,11 @@ def build_terrain(
     build_id = f"{time.time_ns():x}"
     root = terrain_root(home)
     staging = root / "builds" / f"{build_id}.tmp"
-    written = 0
-    with _progress(progress) as bar:
-        task = bar.add_task("tiles", total=len(tiles))
-        for tile in tiles:
-            heights = render_tile(dem, tile, tile_size)
-            if heights is not None:
-                path = staging / str(tile.z) / str(tile.x) / f"{tile.y}.png"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(png_bytes(encode(heights)))
-                written += 1
-            bar.advance(task)
+    _STATE.update(dem=dem, size=tile_size, staging=staging)
+    try:
+        written = _write_tiles(tiles, workers, progress)
+    finally:
+        _STATE.clear()
     meta = {
         "build_id": build_id,
         "dem": str(Path(dem_path).resolve()),
