@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -50,6 +51,13 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, {mem_kb / 1e6:.0f} GB RAM, {platform.platform()}"
 
 
+def cpu_seconds() -> float:
+    """User + system CPU of this process and its finished children (the forked workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def load(url: str, n: int) -> None:
     """Replace the buildings with `n` synthetic ones (and their party branches)."""
     with psycopg.connect(url, autocommit=True) as conn:
@@ -77,9 +85,11 @@ def run(url: str, n: int, fmt: str, workers: int, home: Path) -> dict[str, objec
     t0 = time.perf_counter()
     read_buildings(url)
     read_s = time.perf_counter() - t0
+    cpu0 = cpu_seconds()
     t0 = time.perf_counter()
     result = build_buildings(url, home, fmt=fmt, force=True, workers=workers, progress=True)
     build_s = time.perf_counter() - t0
+    build_cpu = cpu_seconds() - cpu0
     m = result.manifest
     return {
         "buildings": m["buildings"],
@@ -91,6 +101,8 @@ def run(url: str, n: int, fmt: str, workers: int, home: Path) -> dict[str, objec
         "read_seconds": round(read_s, 2),
         "build_seconds": round(build_s, 2),
         "buildings_per_second": round(n / build_s),
+        "build_cpu_seconds": round(build_cpu, 2),
+        "buildings_per_cpu_second": round(n / build_cpu),
         "validator_errors_in_20_largest": validate_sample(result.path, fmt),
         "machine": machine(),
         "load_average": os.getloadavg()[0],
