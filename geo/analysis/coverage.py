@@ -1,0 +1,540 @@
+"""Coverage of the 15-minute party service circle, uncovered cells and proposed sites.
+
+Demand points are member homes (weight 1), building points (weight 1) or building points weighted
+by estimated residents (residential floor area / 35 m²). A point is covered when a service point is
+within the radius: geodesic distance (straight) or inside the site's walking service area (walk).
+Only aggregates leave this module: no member point is ever part of a result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import psycopg
+import shapely
+from pyproj import Geod, Transformer
+from scipy.spatial import cKDTree
+from shapely.geometry import box as shapely_box
+from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
+
+from geo.analysis import cells, service_areas, sites
+from geo.analysis.scoping import scope_clause_psycopg
+from geo.errors import InvalidInput, NotFound
+from geo.scope import PUBLIC, Principal
+
+GEOD = Geod(ellps="WGS84")
+WEIGHTS = ("members", "buildings", "population")
+MODES = ("straight", "walk")
+CANDIDATES = ("auto", "buildings", "grid")
+M2_PER_RESIDENT = 35.0
+RESIDENTIAL_USES = ["住宅", "residential"]
+MAX_PROPOSE = 50
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class CoverageRequest:
+    """What a planner asks: distance, mode, weight, area, how many sites to propose and from where."""
+
+    meters: float | None = None
+    minutes: float | None = None
+    speed_m_per_min: float = 80.0
+    mode: str = "straight"
+    weight: str = "members"
+    district: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    propose: int = 0
+    candidates: str = "auto"
+    candidate_points: tuple[tuple[float, float], ...] | None = None
+    grid_m: float | None = None
+    h3_res: int = 9
+    max_candidates: int = 300
+    buffer_m: float = service_areas.ACCESS_BUFFER_M
+
+    @property
+    def radius_m(self) -> float:
+        """The limit in metres (minutes × walking speed when given in minutes; default 15 min)."""
+        if self.meters is not None:
+            return float(self.meters)
+        return float(self.minutes if self.minutes is not None else 15.0) * self.speed_m_per_min
+
+
+def validate(req: CoverageRequest) -> None:
+    """Raise InvalidInput for anything out of range."""
+    if req.meters is not None and req.minutes is not None:
+        raise InvalidInput("give meters or minutes, not both")
+    if not (0 < req.radius_m <= 20000) or not math.isfinite(req.radius_m):
+        raise InvalidInput(
+            "the distance must be between 0 and 20,000 m (or the minutes equivalent)"
+        )
+    if not 10 <= req.speed_m_per_min <= 500:
+        raise InvalidInput("speed must be between 10 and 500 m/min")
+    for name, value, allowed in (("mode", req.mode, MODES), ("weight", req.weight, WEIGHTS),
+                                 ("candidates", req.candidates, CANDIDATES)):  # fmt: skip
+        if value not in allowed:
+            raise InvalidInput(f"unknown {name} {value!r}; use one of {', '.join(allowed)}")
+    if not 0 <= req.propose <= MAX_PROPOSE:
+        raise InvalidInput(f"propose must be between 0 and {MAX_PROPOSE}")
+    if req.district is not None and req.bbox is not None:
+        raise InvalidInput("give a district or a bbox, not both")
+    if req.bbox is not None:
+        x0, y0, x1, y1 = req.bbox
+        if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
+            raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat within ±180/±90")
+    if not 5 <= req.h3_res <= 12:
+        raise InvalidInput("h3_res must be between 5 and 12")
+    if req.grid_m is not None and not 20 <= req.grid_m <= 20000:
+        raise InvalidInput("grid_m must be between 20 and 20,000 m")
+    for lon, lat in req.candidate_points or ():
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise InvalidInput("candidate points must be [lon, lat] within ±180/±90")
+
+
+@dataclass
+class Points:
+    """Lon/lat points with weights and labels (labels only for public things: sites, candidates)."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+    weight: np.ndarray
+    ids: list[Any] = field(default_factory=list)
+    labels: list[dict[str, Any]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.lon)
+
+
+def _area(conn: psycopg.Connection, req: CoverageRequest) -> BaseGeometry | None:
+    if req.bbox is not None:
+        return shapely_box(*req.bbox)
+    if req.district is None:
+        return None
+    row = conn.execute(
+        "SELECT ST_AsBinary(geom) FROM districts WHERE code = %s", (req.district,)
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"district {req.district!r} does not exist")
+    return shapely.from_wkb(bytes(row[0]))
+
+
+_IN_AREA = " AND ST_Intersects({col}, ST_GeomFromWKB(%s, 4326))"
+
+_MEMBERS_SQL = """
+SELECT ST_AsBinary(ST_Collect(m.home ORDER BY m.id)) FROM members m
+WHERE m.home IS NOT NULL{area}{scope}
+"""
+_BUILDINGS_SQL = """
+SELECT ST_AsBinary(ST_Collect(ST_PointOnSurface(b.geom) ORDER BY b.id)),
+       array_agg(CASE WHEN b.use = ANY(%s) THEN ST_Area(b.geom::geography)
+                      * coalesce(b.floors, greatest(1, round(b.height_m / 3))) / %s ELSE 0 END
+                 ORDER BY b.id),
+       array_agg(b.code ORDER BY b.id)
+FROM buildings b WHERE true{area}
+"""
+_SITES_SQL = """
+SELECT id, name, kind, ST_X(geom), ST_Y(geom) FROM service_points s
+WHERE s.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) ORDER BY id
+"""
+
+
+def _xy(wkb: bytes | None) -> tuple[np.ndarray, np.ndarray]:
+    if wkb is None:
+        return np.empty(0), np.empty(0)
+    coords = shapely.get_coordinates(shapely.from_wkb(bytes(wkb)))
+    return coords[:, 0].copy(), coords[:, 1].copy()
+
+
+def _area_args(area: BaseGeometry | None, col: str) -> tuple[str, list[object]]:
+    if area is None:
+        return "", []
+    return _IN_AREA.format(col=col), [shapely.to_wkb(area)]
+
+
+def load_members(
+    conn: psycopg.Connection, area: BaseGeometry | None, principal: Principal
+) -> Points:
+    """Member homes in the area and the caller's scope (weight 1 each); they stay in this process."""
+    where, args = _area_args(area, "m.home")
+    scope, scope_args = scope_clause_psycopg(principal, "members", "m")
+    row = conn.execute(
+        _MEMBERS_SQL.format(area=where, scope=scope), [*args, *scope_args]
+    ).fetchone()
+    lon, lat = _xy(row[0] if row else None)
+    return Points(lon, lat, np.ones(len(lon)))
+
+
+def load_buildings(conn: psycopg.Connection, area: BaseGeometry | None, population: bool) -> Points:
+    """Building points (on the footprint); weight 1, or estimated residents."""
+    where, args = _area_args(area, "b.geom")
+    row = conn.execute(
+        _BUILDINGS_SQL.format(area=where), [RESIDENTIAL_USES, M2_PER_RESIDENT, *args]
+    ).fetchone()
+    lon, lat = _xy(row[0] if row else None)
+    weight = np.asarray(row[1], dtype=np.float64) if population and row else np.ones(len(lon))
+    return Points(lon, lat, weight, ids=list(row[2] or []) if row else [])  # type: ignore[index]
+
+
+def expanded_bounds(
+    bounds: tuple[float, float, float, float], metres: float
+) -> tuple[float, float, float, float]:
+    """A lon/lat box grown by `metres` on every side."""
+    x0, y0, x1, y1 = bounds
+    dlat = metres / 110000.0
+    dlon = metres / (
+        111000.0 * max(0.01, math.cos(math.radians(min(89.0, max(abs(y0), abs(y1)) + dlat))))
+    )
+    return (max(-180, x0 - dlon), max(-90, y0 - dlat), min(180, x1 + dlon), min(90, y1 + dlat))
+
+
+def load_sites(conn: psycopg.Connection, box: tuple[float, float, float, float]) -> Points:
+    """Existing service points in the box (ordered by id)."""
+    rows = conn.execute(_SITES_SQL, box).fetchall()
+    labels = [
+        {"service_point_id": r[0], "name": r[1], "kind": r[2], "lon": r[3], "lat": r[4]}
+        for r in rows
+    ]
+    lon = np.array([r[3] for r in rows], dtype=float)
+    lat = np.array([r[4] for r in rows], dtype=float)
+    return Points(lon, lat, np.ones(len(rows)), ids=[r[0] for r in rows], labels=labels)
+
+
+class Metric:
+    """Local azimuthal equidistant projection plus exact geodesic checks near the limit."""
+
+    def __init__(self, lon: np.ndarray, lat: np.ndarray, radius_m: float) -> None:
+        lon0 = float((lon.min() + lon.max()) / 2) if len(lon) else 0.0
+        lat0 = float((lat.min() + lat.max()) / 2) if len(lat) else 0.0
+        self.tf = Transformer.from_crs(
+            "EPSG:4326",
+            f"+proj=aeqd +lat_0={lat0} +lon_0={lon0} +datum=WGS84 +units=m",
+            always_xy=True,
+        )
+        extent = float(np.hypot(*self.xy(lon, lat).T).max()) if len(lon) else 0.0
+        self.eps = (
+            0.005 + 2 * (extent / 6371000.0) ** 2
+        )  # projected distance error bound, with margin
+        self.r = radius_m
+
+    def xy(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """Projected metres, shape (n, 2)."""
+        x, y = self.tf.transform(lon, lat)
+        return np.column_stack([x, y])
+
+    def exact(
+        self, lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray
+    ) -> np.ndarray:
+        """Geodesic metres between paired points."""
+        if len(lon1) == 0:
+            return np.empty(0)
+        return np.asarray(GEOD.inv(lon1, lat1, lon2, lat2)[2])
+
+    def within(
+        self, p: Points, p_xy: np.ndarray, q_lon: np.ndarray, q_lat: np.ndarray
+    ) -> list[np.ndarray]:
+        """For each query point, the indices of p within the radius (exact geodesic)."""
+        if len(p) == 0 or len(q_lon) == 0:
+            return [np.empty(0, dtype=np.int64) for _ in range(len(q_lon))]
+        hits = cKDTree(p_xy).query_ball_point(self.xy(q_lon, q_lat), self.r * (1 + self.eps))
+        out = []
+        for k, idx in enumerate(hits):
+            idx = np.array(sorted(idx), dtype=np.int64)
+            d = self.exact(
+                p.lon[idx], p.lat[idx], np.full(len(idx), q_lon[k]), np.full(len(idx), q_lat[k])
+            )
+            out.append(idx[d <= self.r])
+        return out
+
+
+def covering_straight(
+    metric: Metric, demand: Points, d_xy: np.ndarray, sites_: Points
+) -> np.ndarray:
+    """Index of a site within the radius of each demand point (-1 = uncovered)."""
+    site = np.full(len(demand), -1, dtype=np.int64)
+    if len(sites_) == 0 or len(demand) == 0:
+        return site
+    tree = cKDTree(metric.xy(sites_.lon, sites_.lat))
+    r, eps = metric.r, metric.eps
+    d, j = tree.query(d_xy, k=1, distance_upper_bound=r * (1 + eps))
+    sure = d <= r * (1 - eps)
+    site[sure] = j[sure]
+    band = np.flatnonzero(np.isfinite(d) & ~sure)
+    if len(band):
+        k = min(8, len(sites_))
+        dk, jk = tree.query(d_xy[band], k=k, distance_upper_bound=r * (1 + eps))
+        dk, jk = dk.reshape(len(band), k), jk.reshape(len(band), k)
+        for col in range(k):
+            open_ = (site[band] < 0) & np.isfinite(dk[:, col])
+            rows = band[open_]
+            cand = jk[open_, col]
+            exact = metric.exact(
+                demand.lon[rows], demand.lat[rows], sites_.lon[cand], sites_.lat[cand]
+            )
+            site[rows[exact <= r]] = cand[exact <= r]
+    return site
+
+
+def covering_polygons(demand: Points, polygons: dict[int, BaseGeometry]) -> np.ndarray:
+    """Index of the first (lowest) site whose service area contains each demand point (-1 = none)."""
+    site = np.full(len(demand), -1, dtype=np.int64)
+    for j in sorted(polygons):
+        poly = polygons[j]
+        x0, y0, x1, y1 = poly.bounds
+        cand = np.flatnonzero(
+            (site < 0)
+            & (demand.lon >= x0)
+            & (demand.lon <= x1)
+            & (demand.lat >= y0)
+            & (demand.lat <= y1)
+        )
+        inside = shapely.contains_xy(poly, demand.lon[cand], demand.lat[cand])
+        site[cand[inside]] = j
+    return site
+
+
+def _demand(
+    conn: psycopg.Connection, req: CoverageRequest, area: BaseGeometry | None, principal: Principal
+) -> Points:
+    if req.weight == "members":
+        return load_members(conn, area, principal)
+    return load_buildings(conn, area, population=req.weight == "population")
+
+
+def _bounds(area: BaseGeometry | None, demand: Points) -> tuple[float, float, float, float] | None:
+    if area is not None:
+        return tuple(area.bounds)  # type: ignore[return-value]
+    if len(demand) == 0:
+        return None
+    return (
+        float(demand.lon.min()),
+        float(demand.lat.min()),
+        float(demand.lon.max()),
+        float(demand.lat.max()),
+    )
+
+
+def run(
+    url: str, req: CoverageRequest, principal: Principal = PUBLIC, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Compute coverage, uncovered cells and proposed sites; only aggregates are returned."""
+    validate(req)
+    step = progress or (lambda _: None)
+    with psycopg.connect(url) as conn:
+        step("area and demand")
+        area = _area(conn, req)
+        demand = _demand(conn, req, area, principal)
+        bounds = _bounds(area, demand)
+        box = expanded_bounds(bounds, req.radius_m) if bounds else (0.0, 0.0, 0.0, 0.0)
+        existing = load_sites(conn, box)
+        metric = Metric(
+            np.concatenate([demand.lon, existing.lon]),
+            np.concatenate([demand.lat, existing.lat]),
+            req.radius_m,
+        )
+        d_xy = metric.xy(demand.lon, demand.lat)
+        step("service areas")
+        polygons, notes = _service_areas(conn, req, existing, box)
+        step("coverage")
+        if req.mode == "straight":
+            covering = covering_straight(metric, demand, d_xy, existing)
+        else:
+            covering = covering_polygons(demand, polygons)
+        step("uncovered cells")
+        private = req.weight == "members"
+        unc = covering < 0
+        cell_df, suppressed = cells.aggregate(
+            demand.lon[unc], demand.lat[unc], demand.weight[unc], req.h3_res, private
+        )
+        step("proposed sites")
+        proposals = (
+            _propose(conn, req, area, metric, demand, d_xy, covering, box, notes)
+            if req.propose
+            else []
+        )
+    return _result(req, demand, existing, covering, polygons, cell_df, suppressed, proposals, notes)
+
+
+def _service_areas(
+    conn: psycopg.Connection,
+    req: CoverageRequest,
+    existing: Points,
+    box: tuple[float, float, float, float],
+) -> tuple[dict[int, BaseGeometry], list[str]]:
+    if req.mode == "straight":
+        return dict(enumerate(service_areas.circles(existing.lon, existing.lat, req.radius_m))), []
+    road_box = expanded_bounds(box, req.radius_m)
+    areas = service_areas.walk_areas(
+        conn, existing.lon, existing.lat, req.radius_m, road_box, req.buffer_m
+    )
+    notes = []
+    if areas.off_network:
+        ids = [existing.ids[i] for i in areas.off_network]
+        notes.append(
+            f"{len(ids)} service point(s) are not on the walking network and cover nothing: {ids[:20]}"
+        )
+    return areas.polygons, notes
+
+
+def _candidates(conn: psycopg.Connection, req: CoverageRequest, area: BaseGeometry | None,
+                bounds: tuple[float, float, float, float]) -> Points:  # fmt: skip
+    if req.candidate_points:
+        lon, lat = (np.array(v, dtype=float) for v in zip(*req.candidate_points, strict=True))
+        return Points(lon, lat, np.ones(len(lon)), labels=[{"source": "given"}] * len(lon))
+    if req.candidates in ("auto", "buildings"):
+        b = load_buildings(conn, area, population=False)
+        if len(b) or req.candidates == "buildings":
+            return Points(
+                b.lon,
+                b.lat,
+                b.weight,
+                labels=[{"source": "building", "building": c} for c in b.ids],
+            )
+    return grid(area, bounds, req.grid_m or req.radius_m / 2)
+
+
+def grid(
+    area: BaseGeometry | None, bounds: tuple[float, float, float, float], step_m: float
+) -> Points:
+    """Grid points every step_m over the bounds, kept inside the area."""
+    x0, y0, x1, y1 = bounds
+    dlat = step_m / 111000.0
+    dlon = step_m / (111000.0 * max(0.01, math.cos(math.radians((y0 + y1) / 2))))
+    xs, ys = np.meshgrid(np.arange(x0 + dlon / 2, x1, dlon), np.arange(y0 + dlat / 2, y1, dlat))
+    lon, lat = xs.ravel(), ys.ravel()
+    if area is not None and len(lon):
+        keep = shapely.contains_xy(area, lon, lat)
+        lon, lat = lon[keep], lat[keep]
+    return Points(lon, lat, np.ones(len(lon)), labels=[{"source": "grid"}] * len(lon))
+
+
+def _propose(conn: psycopg.Connection, req: CoverageRequest, area: BaseGeometry | None, metric: Metric,
+             demand: Points, d_xy: np.ndarray, covering: np.ndarray,
+             box: tuple[float, float, float, float], notes: list[str]) -> list[dict[str, Any]]:  # fmt: skip
+    unc = np.flatnonzero(covering < 0)
+    if len(unc) == 0 or demand.weight[unc].sum() <= 0:
+        notes.append("everything is covered: no site to propose")
+        return []
+    bounds = tuple(area.bounds) if area is not None else box
+    cand = _candidates(conn, req, area, bounds)  # type: ignore[arg-type]
+    u = sites.units(
+        d_xy[:, 0], d_xy[:, 1], demand.lon, demand.lat, demand.weight, covering, req.radius_m
+    )
+    cover = metric.within(
+        Points(u.lon, u.lat, u.weight), metric.xy(u.lon, u.lat), cand.lon, cand.lat
+    )
+    chosen = sites.shortlist(u, cover, req.max_candidates)
+    polys: dict[int, BaseGeometry] = {}
+    if req.mode == "walk" and chosen:
+        chosen, polys = _walk_cover(conn, req, cand, chosen, cover, u, box)
+    picked = sites.solve_mclp(u, cover, chosen, req.propose)
+    unc_pts = Points(demand.lon[unc], demand.lat[unc], demand.weight[unc])
+    if req.mode == "walk":
+        exact = {
+            c: np.flatnonzero(shapely.contains_xy(polys[c], unc_pts.lon, unc_pts.lat))
+            for c in picked
+        }
+    else:
+        hits = metric.within(unc_pts, d_xy[unc], cand.lon[picked], cand.lat[picked])
+        exact = dict(zip(picked, hits, strict=True))
+    ranked = sites.rank_gains(picked, exact, unc_pts.weight)
+    if len(ranked) < req.propose:
+        notes.append(f"only {len(ranked)} site(s) would cover anything uncovered")
+    return [_proposal(p, cand, req) for p in ranked if p.gain_weight > 0]
+
+
+def _walk_cover(conn: psycopg.Connection, req: CoverageRequest, cand: Points, chosen: list[int],
+                cover: list[np.ndarray], u: sites.Units,
+                box: tuple[float, float, float, float]) -> tuple[list[int], dict[int, BaseGeometry]]:  # fmt: skip
+    """Replace the straight-line cover of the shortlisted candidates by their walking service areas."""
+    road_box = expanded_bounds(box, req.radius_m)
+    idx = np.array(chosen)
+    areas = service_areas.walk_areas(
+        conn, cand.lon[idx], cand.lat[idx], req.radius_m, road_box, req.buffer_m
+    )
+    polys = {c: areas.polygons[k] for k, c in enumerate(chosen) if k in areas.polygons}
+    for c in chosen:
+        cover[c] = (
+            np.flatnonzero(shapely.contains_xy(polys[c], u.lon, u.lat))
+            if c in polys
+            else np.empty(0, int)
+        )
+    return sites.shortlist(u, cover, req.max_candidates), polys
+
+
+def _proposal(p: sites.Proposal, cand: Points, req: CoverageRequest) -> dict[str, Any]:
+    private = req.weight == "members"
+    out: dict[str, Any] = {
+        "lon": round(float(cand.lon[p.candidate]), 7),
+        "lat": round(float(cand.lat[p.candidate]), 7),
+        **cand.labels[p.candidate],
+        "gain_weight": cells.private_number(p.gain_weight, p.gain_count, private),
+    }
+    if not private:
+        out["gain_count"] = p.gain_count
+    return out
+
+
+def _pct(part: float, whole: float) -> float | None:
+    return round(100.0 * part / whole, 2) if whole > 0 else None
+
+
+def _result(req: CoverageRequest, demand: Points, existing: Points, covering: np.ndarray,
+            polygons: dict[int, BaseGeometry], cell_df: Any, suppressed: int,
+            proposals: list[dict[str, Any]], notes: list[str]) -> dict[str, Any]:  # fmt: skip
+    private = req.weight == "members"
+    cov = covering >= 0
+    w_total, w_cov = float(demand.weight.sum()), float(demand.weight[cov].sum())
+    n_total, n_cov = len(demand), int(cov.sum())
+    summary = {
+        "count_total": cells.private_number(n_total, n_total, private),
+        "count_covered": cells.private_number(n_cov, n_cov, private),
+        "coverage_pct_count": _pct(n_cov, n_total),
+        "weight_total": cells.private_number(w_total, n_total, private),
+        "weight_covered": cells.private_number(w_cov, n_cov, private),
+        "coverage_pct_weight": _pct(w_cov, w_total),
+        "uncovered_weight": cells.private_number(w_total - w_cov, n_total - n_cov, private),
+        "uncovered_count": cells.private_number(n_total - n_cov, n_total - n_cov, private),
+        "service_points": len(existing),
+        "suppressed_cells": suppressed,
+    }
+    gained = 0.0
+    for p in proposals:
+        gained += p["gain_weight"] or 0.0
+        p["coverage_pct_weight_after"] = _pct(w_cov + gained, w_total)
+    areas = [
+        {"type": "Feature", "geometry": mapping(polygons[j]),
+         "properties": {"layer": "service_area", **existing.labels[j]}}
+        for j in sorted(polygons)
+    ]  # fmt: skip
+    return {
+        "params": _params(req),
+        "summary": summary,
+        "service_areas": {"type": "FeatureCollection", "features": areas},
+        "uncovered_cells": {
+            "type": "FeatureCollection",
+            "features": cells.features(cell_df, counts=True),
+        },
+        "proposed": [{"rank": i + 1, **p} for i, p in enumerate(proposals)],
+        "notes": notes,
+    }
+
+
+def _params(req: CoverageRequest) -> dict[str, Any]:
+    return {
+        "radius_m": req.radius_m,
+        "meters": req.meters,
+        "minutes": req.minutes,
+        "speed_m_per_min": req.speed_m_per_min,
+        "mode": req.mode,
+        "weight": req.weight,
+        "district": req.district,
+        "bbox": list(req.bbox) if req.bbox else None,
+        "propose": req.propose,
+        "candidates": "given" if req.candidate_points else req.candidates,
+        "h3_res": req.h3_res,
+    }
