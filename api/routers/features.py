@@ -152,14 +152,21 @@ class ItemsParams:
         Query(alias="filter-lang", description="only cql2-text", examples=["cql2-text"]),
     ] = None
 
+    filter_crs: Annotated[
+        str | None,
+        Query(alias="filter-crs", description=f"only {core.CRS84} (longitude, latitude)"),
+    ] = None
+    f: Annotated[str | None, Query(description="output format: json or geojson (both GeoJSON)")] = (
+        None
+    )
+
     def query(self, request: Request) -> core.ItemsQuery:
         """The validated query; other parameters must be the layer's catalog filters."""
         if self.filter_lang not in (None, "cql2-text"):
             raise InvalidInput("filter-lang must be cql2-text")
-        crs = request.query_params.get("filter-crs")
-        if crs not in (None, core.CRS84):
+        if self.filter_crs not in (None, core.CRS84):
             raise InvalidInput(f"filter-crs must be {core.CRS84}")
-        if request.query_params.get("f") not in (None, "json", "geojson"):
+        if self.f not in (None, "json", "geojson"):
             raise InvalidInput("f must be json or geojson")
         limit, offset = core.parse_limit(self.limit, self.offset)
         extra = {k: v for k, v in request.query_params.items() if k not in STANDARD_PARAMS}
