@@ -176,3 +176,12 @@ def scope_filter_psycopg(
     """The same condition with psycopg `%s` placeholders (one parameter at most)."""
     sql, params = scope_filter(principal, layer, alias=alias, start=1)
     return sql.replace("$1", "%s"), params
+
+
+def masked(scope: RowScope, expr: str, public_field: bool) -> str:
+    """A field's SQL for rows served under `scope`: NULL on rows the caller sees only as public
+    (outside `scope.own`) unless the field itself is public. For tiles and exports that serve
+    `scope_filter` rows with the caller's audience fields."""
+    if scope.unrestricted or not scope.public_rest or public_field:
+        return expr
+    return f"(CASE WHEN {scope.own} THEN {expr} END)"
