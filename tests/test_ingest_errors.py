@@ -153,3 +153,35 @@ def test_geometry_that_cannot_be_repaired(clean_db: str, tmp_path: Path):
     errors = [(e["row"], e["code"], e["line"]) for e in info.value.report["errors"]]  # type: ignore[union-attr]
     assert errors == [(2, "invalid_geometry", None), (3, "out_of_range_value", None)]
     assert count(clean_db, "buildings") == 0
+
+
+def test_nul_character_is_named(base: str, tmp_path: Path):
+    path = tmp_path / "m.csv"
+    path.write_text(M_HEAD + M_OK + "M2,李\x00四,B1,正式,,120.1,30.2\n", "utf-8")
+    with pytest.raises(ImportRejected, match="NUL character on line 3"):
+        import_file(base, "members", path, progress=False)
+
+
+def test_database_failure_is_recorded_and_nothing_written(
+    base: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from geo.ingest import writers
+
+    real = writers.upsert
+
+    def upsert_then_fail(conn, table, rows):
+        real(conn, table, rows)
+        raise psycopg.errors.DataError("simulated: value out of range")
+
+    monkeypatch.setattr(writers, "upsert", upsert_then_fail)
+    path = tmp_path / "m.csv"
+    path.write_text(M_HEAD + M_OK, "utf-8")
+    with pytest.raises(ImportRejected, match="import failed, nothing was written") as info:
+        import_file(base, "members", path, progress=False)
+    assert info.value.report["status"] == "failed"
+    assert count(base, "members") == 0
+    with psycopg.connect(base) as conn:
+        row = conn.execute(
+            "SELECT status, report->>'failure' FROM imports ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    assert row is not None and row[0] == "failed" and "simulated" in row[1]

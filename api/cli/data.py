@@ -20,10 +20,14 @@ ImportKind = Enum("ImportKind", {k.replace("-", "_"): k for k in KINDS}, type=st
 
 def import_command(
     kind: Annotated[ImportKind, typer.Argument(help="what the file holds")],
-    path: Annotated[Path, typer.Argument(help="CSV, XLSX, GeoJSON, GeoPackage or zipped Shapefile")],
+    path: Annotated[
+        Path, typer.Argument(help="CSV, XLSX, GeoJSON, GeoPackage or zipped Shapefile")
+    ],
     crs: Annotated[
         str | None,
-        typer.Option(help="coordinates' CRS: EPSG:4326 (default), EPSG:3857, EPSG:4490 …, gcj02, bd09"),
+        typer.Option(
+            help="coordinates' CRS: EPSG:4326 (default), EPSG:3857, EPSG:4490 …, gcj02, bd09"
+        ),
     ] = None,
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="write the good rows, report the bad ones")
@@ -62,7 +66,8 @@ def import_command(
         )
     except ImportRejected as exc:
         print_summary(exc.report, console)  # type: ignore[arg-type]
-        console.print("[red]rejected:[/red] nothing was written" + _report_hint(report))
+        status = exc.report.get("status", "rejected")
+        console.print(f"[red]{status}:[/red] nothing was written" + _report_hint(report))
         raise typer.Exit(1) from exc
     except InvalidInput as exc:
         console.print(f"[red]error:[/red] {exc}")

@@ -135,6 +135,29 @@ def _reject(
     return ImportRejected(rep.summary_text(report), report)
 
 
+def _unreadable(exc: Exception) -> dict[str, object]:
+    message = f"the file could not be read: {type(exc).__name__}: {exc}"
+    return {"row": None, "line": None, "code": "unreadable_file", "message": message}
+
+
+def _fail(
+    url: str,
+    meta: dict[str, Any],
+    report: dict[str, Any],
+    report_path: Path | None,
+    exc: Exception,
+) -> ImportRejected:
+    """Record a failed run (nothing was written) and describe it as a rejection."""
+    report["status"] = "failed"
+    report["failure"] = f"{type(exc).__name__}: {str(exc).strip()}"
+    report["import_id"] = _audit_alone(url, meta, "failed", report)
+    if report_path:
+        rep.write_json(report, report_path)
+    return ImportRejected(
+        f"{meta['source']}: import failed, nothing was written: {report['failure']}", report
+    )
+
+
 def import_file(
     url: str,
     kind: str,
@@ -174,6 +197,11 @@ def import_file(
             errors: list[dict[str, object]] = exc.report.get("errors", [])  # type: ignore[assignment]
             report = rep.build(kind, path, "rejected", errors, [], rows_total=0)
             raise _reject(url, meta, report, out_path) from exc
+        except InvalidInput:
+            raise
+        except Exception as exc:  # a file our readers choke on is still the caller's bad input
+            report = rep.build(kind, path, "failed", [_unreadable(exc)], [], rows_total=0)
+            raise _fail(url, meta, report, out_path, exc) from exc
         steps.done(reading)
         report = _report(spec, path, prepared, source.format, source.encoding, source.header_lines)
         report["timings_s"] = timings
@@ -181,12 +209,10 @@ def import_file(
             raise _reject(url, meta, report, out_path)
         try:
             result = _write(url, spec, prepared, report, meta, steps)
+        except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
+            raise _fail(url, meta, report, out_path, exc) from exc
         except Exception as exc:
-            report["status"] = "failed"
-            report["failure"] = f"{type(exc).__name__}: {exc}"
-            _audit_alone(url, meta, "failed", report)
-            if out_path:
-                rep.write_json(report, out_path)
+            _fail(url, meta, report, out_path, exc)
             raise
     if out_path:
         rep.write_json(report, out_path)

@@ -88,6 +88,9 @@ def check_number(f: Field, col: pd.Series, header: str | None, p: Problems) -> p
     if f.type == "int":
         whole = (num % 1 == 0).fillna(False).to_numpy(dtype=bool)
         bad |= present & ~bad & ~whole
+    if f.type == "int":  # the columns are PostgreSQL integers
+        with np.errstate(invalid="ignore"):
+            bad |= present & ~bad & (np.abs(num.to_numpy(dtype=float, na_value=0.0)) > 2**31 - 1)
     kind = "a whole number" if f.type == "int" else "a number"
     p.error(bad, "bad_number", lambda v: [f"{f.name} {s!r} is not {kind}" for s in v], header, col)
     vals = num.to_numpy(dtype=float, na_value=np.nan)

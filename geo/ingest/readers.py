@@ -103,6 +103,10 @@ def read_csv(path: Path) -> Source:
     """A CSV (comma, tab or semicolon separated) as Arrow-backed text columns."""
     data = path.read_bytes()
     text, encoding = decode_csv(path, data)
+    nul = text.find("\x00")
+    if nul >= 0:  # PostgreSQL text cannot hold it; usually a UTF-16 file or a binary file
+        line = text.count("\n", 0, nul) + 1
+        raise file_error(path, f"NUL character on line {line} (UTF-16 or binary file?)", "bad_text")
     if encoding == "utf-8-sig":
         data = data[3:]
     elif encoding != "utf-8":

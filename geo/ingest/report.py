@@ -86,6 +86,21 @@ def print_summary(report: dict[str, Any], console: Console, limit: int = 20) -> 
     """The summary as rich tables on the given console."""
     status = report["status"]
     colour = {"written": "green", "rejected": "red", "failed": "red"}.get(status, "yellow")
+    if status != "written":
+        console.print(
+            f"[bold]{report['kind']}[/bold] from {Path(report['source']).name}: "
+            f"[{colour}]{status}[/{colour}] · rows {report.get('rows_total', 0)} · "
+            f"bad rows {report.get('rows_bad', 0)} · nothing written"
+        )
+        if report.get("failure"):
+            console.print(f"[red]{report['failure']}[/red]")
+    else:
+        _print_written(report, console, colour)
+    _print_items(report, console, limit)
+
+
+def _print_written(report: dict[str, Any], console: Console, colour: str) -> None:
+    status = report["status"]
     console.print(
         f"[bold]{report['kind']}[/bold] from {Path(report['source']).name}: "
         f"[{colour}]{status}[/{colour}] · rows {report.get('rows_total', 0)} · "
@@ -93,6 +108,9 @@ def print_summary(report: dict[str, Any], console: Console, limit: int = 20) -> 
         f"updated {report.get('rows_updated', 0)}) · unchanged {report.get('rows_unchanged', 0)}"
         f" · skipped {report.get('rows_skipped', 0)}"
     )
+
+
+def _print_items(report: dict[str, Any], console: Console, limit: int) -> None:
     for key, title in (("errors", "Bad rows"), ("warnings", "Warnings")):
         items = report.get(key) or []
         if not items:
