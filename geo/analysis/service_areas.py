@@ -38,6 +38,8 @@ ORDER BY u.i
 # pgr_withPointsDD from every site at once; then, per site, each street is cut to the part
 # whose network distance is within the limit (from either end, or along the site's own street),
 # and the pieces are wrapped in a concave hull buffered by the access distance.
+_EDGES = EDGES_SQL.replace("%", "%%")  # psycopg placeholders are %(name)s; format()'s are %%s
+_POINTS = POINTS_SQL.replace("%", "%%")
 _WALK_AREAS_SQL = f"""
 WITH pts AS (
     SELECT u.pid, u.edge_id, u.fraction FROM unnest(%(pids)s::bigint[], %(edges)s::bigint[],
@@ -45,8 +47,8 @@ WITH pts AS (
 ),
 dd AS (
     SELECT start_vid, node, agg_cost FROM pgr_withPointsDD(
-        format('{EDGES_SQL}', %(x0)s::float8, %(y0)s::float8, %(x1)s::float8, %(y1)s::float8),
-        format('{POINTS_SQL}', %(pids)s::bigint[], %(edges)s::bigint[], %(fracs)s::float8[]),
+        format('{_EDGES}', %(x0)s::float8, %(y0)s::float8, %(x1)s::float8, %(y1)s::float8),
+        format('{_POINTS}', %(pids)s::bigint[], %(edges)s::bigint[], %(fracs)s::float8[]),
         %(starts)s::bigint[], %(limit)s::float8, directed => false, details => false, equicost => false)
     WHERE node > 0
 ),
