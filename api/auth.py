@@ -164,3 +164,46 @@ def add_cors(app: FastAPI, origins: list[str]) -> None:
         expose_headers=["ETag", "Content-Length", "Content-Range", "Cache-Control"],
         max_age=600,
     )
+
+
+class LoginThrottle:
+    """A per-process brake on password guessing: after `max_failures` wrong passwords for one
+    username within `window` seconds, that username is refused for `lock` seconds (HTTP 429)."""
+
+    def __init__(self, max_failures: int = 5, window: float = 900, lock: float = 300) -> None:
+        self.max_failures, self.window, self.lock = max_failures, window, lock
+        self._failures: dict[str, list[float]] = {}
+        self._locked: dict[str, float] = {}
+
+    def wait(self, username: str) -> int:
+        """Seconds the username must wait before trying again (0 = go ahead)."""
+        until = self._locked.get(username, 0.0)
+        left = until - time.monotonic()
+        if left <= 0:
+            self._locked.pop(username, None)
+            return 0
+        return int(left) + 1
+
+    def failed(self, username: str) -> None:
+        """Record a wrong password; lock the username when it has failed too often."""
+        now = time.monotonic()
+        if len(self._failures) > 10_000:  # bounded memory under a spray of names
+            self._failures.clear()
+        recent = [t for t in self._failures.get(username, []) if now - t < self.window]
+        recent.append(now)
+        self._failures[username] = recent
+        if len(recent) >= self.max_failures:
+            self._locked[username] = now + self.lock
+            self._failures.pop(username, None)
+
+    def succeeded(self, username: str) -> None:
+        """Forget the failures of a username that logged in."""
+        self._failures.pop(username, None)
+
+
+def login_throttle(request: Request) -> LoginThrottle:
+    """The app's throttle (made on first use)."""
+    throttle = getattr(request.app.state, "login_throttle", None)
+    if throttle is None:
+        throttle = request.app.state.login_throttle = LoginThrottle()
+    return throttle

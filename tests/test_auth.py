@@ -238,3 +238,12 @@ def test_async_embed_check_used_by_the_embed_page(clean_db: str) -> None:
     assert asyncio.run(check("unknown-key-123456", "https://portal.example.cn", None)) is None
     users.set_embed_key_active(clean_db, key.key, False)
     assert asyncio.run(check(key.key, "https://portal.example.cn", None)) is None
+
+
+def test_password_guessing_is_throttled(client: TestClient) -> None:
+    for _ in range(5):
+        r = client.post("/api/auth/token", data={"username": "leader_a", "password": "guess-guess"})
+        assert r.status_code == 401
+    r = client.post("/api/auth/token", data={"username": "leader_a", "password": PASSWORD})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    assert bearer(client, "leader_b")  # other names are not affected

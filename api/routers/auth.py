@@ -8,7 +8,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, Form, HTTPException
 from pydantic import BaseModel, Field
 
-from api.auth import issue_token
+from api.auth import LoginThrottle, issue_token, login_throttle
 from api.deps import get_pool, get_principal, get_settings
 from api.settings import Settings
 from geo.errors import Forbidden
@@ -53,6 +53,7 @@ def _error(code: str, description: str) -> dict[str, Any]:
         400: _error("InvalidParameterValue", "username or password missing"),
         401: _error("Unauthorized", "wrong username or password"),
         403: _error("Forbidden", "this account is disabled"),
+        429: _error("TooManyRequests", "too many failed logins; retry in 300 s"),
     },
 )
 async def token(
@@ -60,11 +61,24 @@ async def token(
     password: Annotated[str, Form(description="password", max_length=1024)],
     pool: Annotated[asyncpg.Pool, Depends(get_pool)],
     settings: Annotated[Settings, Depends(get_settings)],
+    throttle: Annotated[LoginThrottle, Depends(login_throttle)],
 ) -> Token:
-    """Check the password (argon2) and issue a bearer token; disabled users are refused."""
+    """Check the password (argon2) and issue a bearer token; disabled users are refused; five
+    wrong passwords in 15 minutes lock the name for 5 minutes (429)."""
+    wait = throttle.wait(username)
+    if wait:
+        raise HTTPException(
+            status_code=429,
+            detail={
+                "code": "TooManyRequests",
+                "description": f"too many failed logins; retry in {wait} s",
+            },
+            headers={"Retry-After": str(wait)},
+        )
     async with pool.acquire() as conn:
         user = await aauthenticate(conn, username, password)
     if user is None:
+        throttle.failed(username)
         raise HTTPException(
             status_code=401,
             detail={"code": "Unauthorized", "description": "wrong username or password"},
@@ -72,6 +86,7 @@ async def token(
         )
     if not user.active:
         raise Forbidden("this account is disabled")
+    throttle.succeeded(username)
     access, lifetime = issue_token(settings, user)
     return Token(access_token=access, expires_in=lifetime, username=user.username, role=user.role)
 
