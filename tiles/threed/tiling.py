@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from tiles.threed.geometry import EnuFrame
 
-PAD_RAD = 1e-8  # about 6 cm: covers float32 rounding of vertices up to a few hundred km out
+PAD_RAD = 5e-8  # about 30 cm: covers float32 rounding of vertices up to ~3,000 km from the origin
 PAD_H = 0.1  # metres
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
