@@ -88,7 +88,7 @@ class Aggregation:
     method: str = "none"
     cells: int = 32
     cluster_below: int = 0
-    max_features: int = 20_000
+    max_features: int = 5_000
     max_bytes: int = 500_000
     breakdown: str | None = None
     simplify_px: float = 1.0

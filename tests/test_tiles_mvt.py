@@ -143,7 +143,7 @@ def test_low_zoom_clusters_account_for_every_feature(client: TestClient, clean_d
 
 
 def test_over_budget_tile_is_clustered_not_truncated(client: TestClient, clean_db: str) -> None:
-    seed_points(clean_db, 25_000, spread=0.004)  # > 20,000 points inside one z15 tile
+    seed_points(clean_db, 25_000, spread=0.004)  # far over the feature budget in one z15 tile
     tile = TMS.tile(LON, LAT, 15)
     body = get_tile(client, "service_points", tile)
     assert len(body) <= 500_000

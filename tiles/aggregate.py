@@ -5,7 +5,7 @@ grouping the source rows (same cells, counts, breakdowns and mean positions as t
 `tiles/sql.py`). Each build is tagged with the layer's data-version token read in the same
 snapshot as the data, and used only while that token is current: after a write, tiles are rendered
 live (always exact) until the rebuild, started in the background, lands. `tile_agg_count` holds
-each tile's source count, so the service knows empty tiles and over-budget tiles without a query.
+each tile's source count (up to `COUNT_MAXZOOM`), so the service knows empty tiles and over-budget tiles without a query.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ import asyncpg
 from layers.catalog import Layer
 from tiles.versions import VERSIONS_SQL, layer_token
 
-AGG_MAXZOOM = 16
+AGG_MAXZOOM = 14  # clusters are precomputed up to this zoom
+COUNT_MAXZOOM = 16  # tile counts up to this one (≤ AGG_MAXZOOM + log2(cells))
 HALF = 20037508.342789244  # half the Web Mercator world width in metres
 
 # Level-L grid cells of every point (L = AGG_MAXZOOM + log2(cells)), summed by kind.
 FINEST_SQL = """
-    CREATE TEMP TABLE __agg_l ON COMMIT DROP AS
+    CREATE TEMP TABLE __agg_{z} ON COMMIT DROP AS
     SELECT floor((ST_X(ll) + 180.0) / 360.0 * {n})::bigint AS gx,
            floor(({half} - ST_Y(g)) / ({world} / {n}))::bigint AS gy,
            k, count(*)::bigint AS n, sum(ST_X(g)) AS sx, sum(ST_Y(g)) AS sy
@@ -32,16 +33,25 @@ FINEST_SQL = """
     WHERE ST_X(ll) >= -180 AND ST_X(ll) < 180 AND abs(ST_Y(g)) < {half}
     GROUP BY 1, 2, 3
 """
-# One zoom: cells of `shift` levels coarser, grouped per tile cell with the breakdown as jsonb.
+# The next coarser level: each cell's four children summed.
+ROLLUP_SQL = """
+    CREATE TEMP TABLE __agg_{z} ON COMMIT DROP AS
+    SELECT gx >> 1 AS gx, gy >> 1 AS gy, k, sum(n)::bigint AS n, sum(sx) AS sx, sum(sy) AS sy
+    FROM __agg_{finer} GROUP BY 1, 2, 3
+"""
+# One zoom's clusters: the level's cells grouped per tile cell with the breakdown as jsonb.
 LEVEL_SQL = """
     INSERT INTO tile_agg (layer, token, z, x, y, cell, n, mx, my, kinds)
-    SELECT $1, $2, $3::smallint, (cgx >> {bits})::int, (cgy >> {bits})::int,
-           ((cgx & {mask}) * {cells} + (cgy & {mask}))::int,
+    SELECT $1, $2, $3::smallint, (gx >> {bits})::int, (gy >> {bits})::int,
+           ((gx & {mask}) * {cells} + (gy & {mask}))::int,
            sum(n), sum(sx) / sum(n), sum(sy) / sum(n),
            jsonb_object_agg('{breakdown_name}:' || coalesce(k, ''), n)
-    FROM (SELECT gx >> {shift} AS cgx, gy >> {shift} AS cgy, k, sum(n) AS n, sum(sx) AS sx,
-                 sum(sy) AS sy FROM __agg_l GROUP BY 1, 2, 3) AS c
-    GROUP BY cgx, cgy
+    FROM __agg_{z} GROUP BY gx, gy
+"""
+FINE_COUNT_SQL = """
+    INSERT INTO tile_agg_count (layer, token, z, x, y, n)
+    SELECT $1, $2, $3::smallint, (gx >> {shift})::int, (gy >> {shift})::int, sum(n)
+    FROM __agg_{finest} GROUP BY 4, 5
 """
 COUNT_SQL = """
     INSERT INTO tile_agg_count (layer, token, z, x, y, n)
@@ -102,6 +112,7 @@ async def build(pool: asyncpg.Pool, layer: Layer) -> str:
             return token
         await conn.execute(
             FINEST_SQL.format(
+                z=AGG_MAXZOOM,
                 half=HALF,
                 world=2 * HALF,
                 n=1 << level,
@@ -113,16 +124,21 @@ async def build(pool: asyncpg.Pool, layer: Layer) -> str:
         )
         await conn.execute("DELETE FROM tile_agg WHERE layer = $1", layer.id)
         await conn.execute("DELETE FROM tile_agg_count WHERE layer = $1", layer.id)
-        for z in range(AGG_MAXZOOM + 1):
+        for z in range(AGG_MAXZOOM, -1, -1):
+            if z < AGG_MAXZOOM:
+                await conn.execute(ROLLUP_SQL.format(z=z, finer=z + 1))
             stmt = LEVEL_SQL.format(
+                z=z,
                 bits=bits,
                 mask=(1 << bits) - 1,
                 cells=1 << bits,
-                shift=level - z - bits,
                 breakdown_name=layer.aggregation.breakdown or "kind",
             )
             await conn.execute(stmt, layer.id, token, z)
         await conn.execute(COUNT_SQL, layer.id, token)
+        for z in range(AGG_MAXZOOM + 1, COUNT_MAXZOOM + 1):
+            stmt = FINE_COUNT_SQL.format(shift=level - z, finest=AGG_MAXZOOM)
+            await conn.execute(stmt, layer.id, token, z)
         await conn.execute(
             "INSERT INTO tile_agg_state (layer, token) VALUES ($1, $2) ON CONFLICT (layer) "
             "DO UPDATE SET token = EXCLUDED.token, built_at = now()",

@@ -118,7 +118,7 @@ class TileService:
 
     async def _render(self, req: TileRequest, token: str) -> bytes:
         agg = req.layer.aggregation
-        if agg.method == "cluster" and not req.filters and req.z <= aggregate.AGG_MAXZOOM:
+        if agg.method == "cluster" and not req.filters and req.z <= aggregate.COUNT_MAXZOOM:
             counts = await self._counts(req.layer, token)
             if counts is not None:
                 return await self._render_counted(req, token, counts)
@@ -139,6 +139,8 @@ class TileService:
                 return await render(conn, req)
             body = bytes(await conn.fetchval(plan[1], *plan[2]) or b"")
             if plan[0] == "points" and len(body) > req.layer.aggregation.max_bytes:
+                if req.z > aggregate.AGG_MAXZOOM:
+                    return await render(conn, req)  # clusters it after the same byte check
                 _, stmt, args = agg_plan(req, token)
                 body = bytes(await conn.fetchval(stmt, *args) or b"")
             return body
@@ -147,10 +149,12 @@ class TileService:
         """(kind, statement, args) djmap runs for a tile now, None for a known-empty tile (bench floor)."""
         token = await self.token(req.layer)
         agg = req.layer.aggregation
-        if agg.method == "cluster" and not req.filters and req.z <= aggregate.AGG_MAXZOOM:
+        if agg.method == "cluster" and not req.filters and req.z <= aggregate.COUNT_MAXZOOM:
             counts = await self._counts(req.layer, token)
             if counts is not None:
-                return counted_plan(req, token, counts)
+                plan = counted_plan(req, token, counts)
+                if plan is None or plan[0] != "guarded":
+                    return plan
         names = tuple(b.filter.name for b in req.filters)
         return (
             "guarded",
@@ -212,7 +216,7 @@ def counted_plan(
     if is_point and n == 0:
         return None
     if n > 0 and (req.z < req.layer.aggregation.cluster_below or n > feature_budget(req)):
-        return agg_plan(req, token)
+        return agg_plan(req, token) if req.z <= aggregate.AGG_MAXZOOM else ("guarded", "", [])
     if not is_point:
         return "guarded", "", []
     return "points", points_statement(req.layer.id, req.audience), tile_args(req, 0)[:7]
