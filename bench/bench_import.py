@@ -112,7 +112,10 @@ def floor(url: str, path: Path) -> float:
         return time.perf_counter() - t0
 
 
-def timed_import(url: str, path: Path, rows: int) -> float:
+PHASES: dict[str, dict[str, float]] = {}
+
+
+def timed_import(url: str, path: Path, rows: int, label: str = "bulk") -> float:
     """Seconds for import_file of the members CSV into an empty members table."""
     with psycopg.connect(url) as conn:
         conn.execute("TRUNCATE members CASCADE")
@@ -120,6 +123,7 @@ def timed_import(url: str, path: Path, rows: int) -> float:
     result = import_file(url, "members", path, progress=False)
     elapsed = time.perf_counter() - t0
     assert result.rows_inserted == rows, result
+    PHASES[label] = result.report["timings_s"]
     return elapsed
 
 
@@ -159,7 +163,9 @@ def main() -> None:
             t_rerun = time.perf_counter() - t0
             assert again.rows_unchanged == args.rows, again
             writers.BULK_MIN = 10**12  # write through the indexes, as a small import does
-            t_through = min(timed_import(url, path, args.rows) for _ in range(args.repeat))
+            t_through = min(
+                timed_import(url, path, args.rows, "through") for _ in range(args.repeat)
+            )
         r_floor, r_import = args.rows / t_floor, args.rows / t_import
         print(f"machine: {machine()}")
         print("| run | seconds | rows/s | ratio to floor |")
@@ -179,6 +185,11 @@ def main() -> None:
             f"| rerun of the same file (all rows unchanged) | {t_rerun:.1f} | {r_rerun:,.0f} "
             f"| {r_rerun / r_floor:.2f} |"
         )
+        for label, phases in PHASES.items():
+            print(
+                f"phases ({label}, last run): "
+                + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
+            )
     finally:
         if not args.keep:
             with psycopg.connect(base, autocommit=True) as conn:
