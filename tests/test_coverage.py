@@ -308,3 +308,20 @@ def test_cli_writes_geojson_csv_and_png(data, tmp_path, output_dir) -> None:
     (output_dir / "coverage.png").write_bytes((out / "coverage.png").read_bytes())
     bad = CliRunner().invoke(app, ["coverage", "--mode", "fly", "--out", str(out)])
     assert bad.exit_code == 1 and "unknown mode" in bad.output
+
+
+def test_member_weights_respect_the_callers_subtree(data, clean_db) -> None:
+    with psycopg.connect(clean_db) as conn:
+        other = conn.execute(
+            "INSERT INTO organisations (code, name, type, geom) VALUES "
+            "('x', '其他党委', '党委', ST_SetSRID(ST_MakePoint(116.4, 39.9), 4326)) RETURNING id"
+        ).fetchone()[0]
+        mine = conn.execute("SELECT id FROM organisations WHERE code = 'b'").fetchone()[0]
+    req = {"meters": R, "district": "D1"}
+    with _client(data["url"], Principal(role="planner", org_id=mine)) as c:
+        own = c.post("/api/coverage", json=req).json()["summary"]
+    with _client(data["url"], Principal(role="planner", org_id=other)) as c:
+        body = c.post("/api/coverage", json=req).json()
+    total, _ = _reference_members(data)
+    assert own["count_total"] == total
+    assert body["summary"]["count_total"] == 0 and body["uncovered_cells"]["features"] == []

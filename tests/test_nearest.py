@@ -186,3 +186,41 @@ def test_bad_input_is_400(client: TestClient, params) -> None:
 def test_empty_table_answers_empty(client: TestClient) -> None:
     r = client.get("/api/nearest", params={"lon": 116.4, "lat": 39.9})
     assert r.status_code == 200 and r.json()["results"] == []
+
+
+def test_activities_respect_the_callers_subtree(clean_db: str) -> None:
+    from api.deps import get_principal
+    from geo.scope import Principal
+
+    now = datetime.now(UTC)
+    with psycopg.connect(clean_db) as conn:
+        orgs = [
+            conn.execute(
+                "INSERT INTO organisations (code, name, type, geom) VALUES "
+                "(%s, %s, '党委', ST_SetSRID(ST_MakePoint(116.4, 39.9), 4326)) RETURNING id",
+                (code, code),
+            ).fetchone()[0]
+            for code in ("A", "B")
+        ]
+        for i in range(6):
+            conn.execute(
+                "INSERT INTO activities (code, title, kind, organiser_id, starts_at, ends_at, geom) "
+                "VALUES (%s, %s, '学习', %s, %s, %s, ST_SetSRID(ST_MakePoint(%s, 39.9), 4326))",
+                (
+                    f"a{i}",
+                    f"{'AB'[i % 2]}{i}",
+                    orgs[i % 2],
+                    now,
+                    now + timedelta(hours=2),
+                    116.4 + 0.001 * i,
+                ),
+            )
+    params = {"lon": 116.4, "lat": 39.9, "target": "activities", "k": 10}
+    for org, letter in zip(orgs, "AB", strict=True):
+        app = create_app(Settings(db=DatabaseSettings(database_url=clean_db)))
+        app.dependency_overrides[get_principal] = lambda org=org: Principal(
+            role="planner", org_id=org
+        )
+        with TestClient(app) as c:
+            names = [x["name"] for x in c.get("/api/nearest", params=params).json()["results"]]
+        assert len(names) == 3 and all(n.startswith(letter) for n in names)
