@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import geopandas as gpd
 import psycopg
@@ -58,6 +59,10 @@ CASES = {
 }  # fmt: skip
 
 
+def errors_of(report: dict[str, object]) -> list[dict[str, Any]]:
+    return cast(list[dict[str, Any]], report["errors"])
+
+
 def count(url: str, table: str) -> int:
     with psycopg.connect(url) as conn:
         return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
@@ -80,8 +85,8 @@ def test_bad_rows_are_named_and_nothing_is_written(base: str, tmp_path: Path, ca
     with pytest.raises(ImportRejected) as info:
         import_file(base, kind, path, china_only=china_only, progress=False)
     report = info.value.report
-    assert [(e["row"], e["code"]) for e in report["errors"]] == expected  # type: ignore[index, union-attr]
-    for e in report["errors"]:  # type: ignore[union-attr]
+    assert [(e["row"], e["code"]) for e in errors_of(report)] == expected
+    for e in errors_of(report):
         assert e["line"] == e["row"] + 1 and e["message"]
     assert count(base, TABLE[kind]) == before
     with psycopg.connect(base) as conn:
@@ -125,7 +130,7 @@ def test_undecodable_file_names_the_encoding_and_line(base: str, tmp_path: Path)
     path.write_bytes(good + b"M2,\xff\xfe\xff\xfe,B1,\xe6\xad,,120.1,30.2\n")
     with pytest.raises(ImportRejected) as info:
         import_file(base, "members", path, progress=False)
-    (err,) = info.value.report["errors"]  # type: ignore[misc]
+    (err,) = errors_of(info.value.report)
     assert err["code"] == "bad_encoding"
     assert "not UTF-8 (line 3" in err["message"] and "GB18030" in err["message"]
     assert count(base, "members") == 0
@@ -150,7 +155,7 @@ def test_geometry_that_cannot_be_repaired(clean_db: str, tmp_path: Path):
     gdf.to_file(path, driver="GeoJSON")
     with pytest.raises(ImportRejected) as info:
         import_file(clean_db, "buildings", path, progress=False)
-    errors = [(e["row"], e["code"], e["line"]) for e in info.value.report["errors"]]  # type: ignore[union-attr]
+    errors = [(e["row"], e["code"], e["line"]) for e in errors_of(info.value.report)]
     assert errors == [(2, "invalid_geometry", None), (3, "out_of_range_value", None)]
     assert count(clean_db, "buildings") == 0
 
