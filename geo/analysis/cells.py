@@ -74,8 +74,8 @@ def features(cells: pd.DataFrame, counts: bool) -> list[dict[str, Any]]:
     return out
 
 
-def private_number(value: float, count: int, private: bool) -> float | None:
-    """A member aggregate as reported: None when 1..9 members are behind it."""
+def private_number(value: float, count: int, private: bool) -> float | int | None:
+    """A member aggregate as reported: None when 1..9 members are behind it (integers stay ints)."""
     if private and 0 < count < PRIVACY_MIN:
         return None
-    return round(float(value), 2)
+    return int(value) if float(value).is_integer() else round(float(value), 2)

@@ -463,7 +463,8 @@ def _walk_cover(conn: psycopg.Connection, req: CoverageRequest, cand: Points, ch
             if c in polys
             else np.empty(0, int)
         )
-    return sites.shortlist(u, cover, req.max_candidates), polys
+    walked = [c for c in sites.shortlist(u, cover, len(cover)) if c in polys]
+    return walked[: req.max_candidates], polys
 
 
 def _proposal(p: sites.Proposal, cand: Points, req: CoverageRequest) -> dict[str, Any]:
