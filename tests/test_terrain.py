@@ -204,3 +204,13 @@ def test_projected_dem_is_reprojected(tmp_path: Path) -> None:
     expected = 100.0 + 0.005 * (x - x0) + 0.004 * (y - y0)
     assert inner.sum() > 10_000
     assert np.abs(heights[inner] - expected[inner]).max() <= 0.1
+
+
+def test_rebuild_of_the_same_dem_is_skipped(dem: Path, tmp_path: Path) -> None:
+    first = build_terrain(dem, tmp_path, (10, 10), progress=False, workers=1)
+    again = build_terrain(dem, tmp_path, (10, 10), progress=False, workers=1)
+    assert again["skipped"] is True and again["build_id"] == first["build_id"]
+    other_zooms = build_terrain(dem, tmp_path, (10, 11), progress=False, workers=1)
+    assert "skipped" not in other_zooms and other_zooms["build_id"] != first["build_id"]
+    forced = build_terrain(dem, tmp_path, (10, 11), progress=False, workers=1, force=True)
+    assert "skipped" not in forced and forced["build_id"] != other_zooms["build_id"]

@@ -10,6 +10,7 @@ around the district; outside the zoom range it answers 404, outside the tile gri
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import multiprocessing
@@ -206,6 +207,15 @@ def _write_tiles(tiles: list[morecantile.Tile], workers: int, progress: bool) ->
     return written
 
 
+def source_fingerprint(dem_path: Path, zooms: tuple[int, int], tile_size: int) -> str:
+    """What a build is made from: the DEM's bytes, the zoom range and the tile size."""
+    digest = hashlib.sha256(f"{zooms[0]}-{zooms[1]}-{tile_size}:".encode())
+    with Path(dem_path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:32]
+
+
 def build_terrain(
     dem_path: Path,
     home: Path,
@@ -213,10 +223,24 @@ def build_terrain(
     tile_size: int = 256,
     progress: bool = True,
     workers: int = 2,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Write terrain-RGB tiles of the DEM for the zoom range and make them the live build."""
+    """Write terrain-RGB tiles of the DEM for the zoom range and make them the live build.
+
+    When the live build was made from the same DEM bytes, zooms and tile size, nothing is
+    written (the result carries ``skipped: True``) unless ``force``.
+    """
     if tile_size not in (256, 512):
         raise InvalidInput("tile size must be 256 or 512")
+    fingerprint = source_fingerprint(Path(dem_path), zooms, tile_size)
+    live = current_build(home)
+    if (
+        not force
+        and live is not None
+        and live.get("source") == fingerprint
+        and (terrain_root(home) / "builds" / str(live["build_id"])).is_dir()
+    ):
+        return {**live, "skipped": True}
     dem = read_dem(Path(dem_path))
     west, south, east, north = dem.bounds
     tiles = list(TMS.tiles(west, south, east, north, zooms=list(range(zooms[0], zooms[1] + 1))))
@@ -236,6 +260,7 @@ def build_terrain(
         "maxzoom": zooms[1],
         "tile_size": tile_size,
         "tiles": written,
+        "source": fingerprint,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     staging.mkdir(parents=True, exist_ok=True)

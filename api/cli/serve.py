@@ -18,8 +18,9 @@ def demo_steps() -> list[tuple[str, list[str]]]:
     dem = get_db_settings().home / "samples" / "dem.tif"
     return [
         ("load the sample district", ["samples", "load"]),
-        ("build 3D Tiles of buildings", ["tiles", "3d", "build"]),
+        # Terrain first: buildings are set on the ground it gives.
         ("build terrain tiles", ["tiles", "terrain", "build", "--dem", str(dem)]),
+        ("build 3D Tiles of buildings", ["tiles", "3d", "build"]),
     ]
 
 

@@ -52,12 +52,20 @@ def build_terrain_cmd(
     zooms: Annotated[str, typer.Option(help="zoom range, e.g. 8-15")] = "8-15",
     tile_size: Annotated[int, typer.Option(help="256 or 512 pixels")] = 256,
     workers: Annotated[int, typer.Option(help="worker processes", min=1)] = 2,
+    force: Annotated[bool, typer.Option("--force", help="rebuild even when up to date")] = False,
 ) -> None:
     """Encode the DEM as terrain-RGB PNG tiles served at /api/terrain/{z}/{x}/{y}.png."""
     from tiles.terrain import build_terrain, parse_zooms
 
     home = get_db_settings().home
-    meta = run(lambda: build_terrain(dem, home, parse_zooms(zooms), tile_size, workers=workers))
+    meta = run(
+        lambda: build_terrain(
+            dem, home, parse_zooms(zooms), tile_size, workers=workers, force=force
+        )
+    )
+    if meta.get("skipped"):
+        console.print(f"terrain tiles up to date ({meta['build_id']}); --force rebuilds")
+        return
     console.print(
         f"wrote {meta['tiles']} terrain tiles, zooms {meta['minzoom']}-{meta['maxzoom']} "
         f"({meta['build_id']})"
