@@ -190,3 +190,22 @@ def test_database_failure_is_recorded_and_nothing_written(
             "SELECT status, report->>'failure' FROM imports ORDER BY id DESC LIMIT 1"
         ).fetchone()
     assert row is not None and row[0] == "failed" and "simulated" in row[1]
+
+
+def test_row_with_wrong_field_count_is_named_by_line(base: str, tmp_path: Path):
+    path = tmp_path / "m.csv"
+    path.write_text(M_HEAD + M_OK + '"M2",李四,B1,正式,,120.1,30.2,多余\n', "utf-8")
+    with pytest.raises(ImportRejected, match="line 3 has 8 fields, not 7"):
+        import_file(base, "members", path, progress=False)
+    assert count(base, "members") == 0
+
+
+def test_empty_file_and_header_only(base: str, tmp_path: Path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(ImportRejected, match="empty"):
+        import_file(base, "members", empty, progress=False)
+    header = tmp_path / "header.csv"
+    header.write_text(M_HEAD, "utf-8")
+    result = import_file(base, "members", header, progress=False)
+    assert (result.rows_total, result.rows_written) == (0, 0)

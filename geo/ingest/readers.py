@@ -116,10 +116,18 @@ def read_csv(path: Path) -> Source:
     names = next(csv.reader([first], delimiter=sep)) if first else []
     if not names:
         raise file_error(path, "the file is empty (no header line)")
+    ragged: list[tuple[int, int, str]] = []
+
+    def on_ragged(row: pacsv.InvalidRow) -> str:
+        ragged.append((row.expected_columns, row.actual_columns, row.text))
+        return "skip"
+
     try:
         table = pacsv.read_csv(
             io.BytesIO(data),
-            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+            parse_options=pacsv.ParseOptions(
+                delimiter=sep, newlines_in_values=True, invalid_row_handler=on_ragged
+            ),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
                 strings_can_be_null=True,
@@ -129,8 +137,23 @@ def read_csv(path: Path) -> Source:
         )
     except pa.ArrowInvalid as exc:
         raise file_error(path, f"not a readable CSV: {exc}") from exc
+    if ragged:
+        raise _ragged_error(path, text, ragged)
     frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow", np.nan)}.get)
     return Source(frame, None, None, "csv", encoding, header_lines=1)
+
+
+def _ragged_error(path: Path, text: str, ragged: list[tuple[int, int, str]]) -> ImportRejected:
+    """Rows with the wrong number of fields, named by line (found by their text)."""
+    parts = []
+    for expected, actual, row_text in ragged[:10]:
+        at = text.find(row_text)
+        line = text.count("\n", 0, at) + 1 if at >= 0 else "?"
+        parts.append(f"line {line} has {actual} fields, not {expected}")
+    more = f" (and {len(ragged) - 10} more)" if len(ragged) > 10 else ""
+    return file_error(
+        path, "; ".join(parts) + more + "; check separators and quotes", "bad_row_shape"
+    )
 
 
 def read_xlsx(path: Path) -> Source:

@@ -111,7 +111,7 @@ def _print_written(report: dict[str, Any], console: Console, colour: str) -> Non
 
 
 def _print_items(report: dict[str, Any], console: Console, limit: int) -> None:
-    for key, title in (("errors", "Bad rows"), ("warnings", "Warnings")):
+    for key, title in (("errors", "Errors"), ("warnings", "Warnings")):
         items = report.get(key) or []
         if not items:
             continue
