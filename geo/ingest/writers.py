@@ -161,17 +161,25 @@ def upsert_sql(table: str) -> sql.Composed:
     )
 
 
-def count_new(conn: psycopg.Connection, table: str) -> tuple[int, int]:
-    """(staged rows whose key is not in the table yet, rows the table holds now)."""
+def count_new(conn: psycopg.Connection, table: str) -> int:
+    """Staged rows whose key is not in the table yet."""
     key = sql.Identifier(UPSERTS[table][3])
     row = conn.execute(
         sql.SQL(
-            "SELECT (SELECT count(*) FROM staging s WHERE NOT EXISTS "
-            "(SELECT 1 FROM {t} x WHERE x.{k} = s.{k})), (SELECT count(*) FROM {t})"
+            "SELECT count(*) FROM staging s WHERE NOT EXISTS (SELECT 1 FROM {t} x WHERE x.{k} = s.{k})"
         ).format(t=sql.Identifier(table), k=key)
     ).fetchone()
     assert row is not None
-    return int(row[0]), int(row[1])
+    return int(row[0])
+
+
+def _is_bulk(conn: psycopg.Connection, table: str, new_rows: int) -> bool:
+    """At least BULK_MIN new rows, and at least as many as the table holds already."""
+    if table == "organisations" or new_rows < BULK_MIN:
+        return False
+    query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
+    row = conn.execute(query).fetchone()
+    return row is not None and new_rows >= int(row[0])
 
 
 def _copy_frame(table: str, rows: pd.DataFrame) -> pd.DataFrame:
@@ -255,9 +263,9 @@ def upsert(conn: psycopg.Connection, table: str, rows: pd.DataFrame) -> WriteCou
     foreign keys re-validated in one pass). Smaller imports write through the indexes.
     """
     t0 = time.perf_counter()
-    new_rows, existing = count_new(conn, table)
+    new_rows = count_new(conn, table)
+    bulk = _is_bulk(conn, table, new_rows)
     timings = {"count_new": time.perf_counter() - t0}
-    bulk = table != "organisations" and new_rows >= BULK_MIN and new_rows >= existing
     t0 = time.perf_counter()
     deferred = _drop_deferrable(conn, table) if bulk else []
     stmt = upsert_sql(table)
