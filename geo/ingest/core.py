@@ -78,6 +78,7 @@ class _Steps:
 
     @contextmanager
     def running(self) -> Iterator[_Steps]:
+        """Show the bar (if any) while the block runs."""
         if self.progress is None:
             yield self
             return
@@ -85,15 +86,18 @@ class _Steps:
             yield self
 
     def task(self, description: str, total: int | None) -> Any:
+        """A new bar line (total None: indeterminate)."""
         if self.progress is None:
             return None
         return self.progress.add_task(description, total=total)
 
     def done(self, task: Any) -> None:
+        """Mark a bar line complete."""
         if self.progress is not None and task is not None:
             self.progress.update(task, total=1, completed=1)
 
     def advance(self, task: Any, n: int = 1) -> None:
+        """Move a bar line on by n rows."""
         if self.progress is not None and task is not None:
             self.progress.advance(task, n)
 
