@@ -37,27 +37,28 @@ _FILTER = {
 # KNN on the GiST index finds k rows in degree order; the k-th of them bounds the true k-th geodesic
 # distance D from above, so every true top-k row lies within D: take all rows in a degree window
 # that surely contains the D-circle and rank them by spheroid distance (= brute-force ranking).
-_STRAIGHT_SQL = """
-WITH pt AS (SELECT ST_SetSRID(ST_MakePoint($1, $2), 4326) AS g),
-knn AS (
-    SELECT t.geom FROM {table} t, pt
-    WHERE {filter}{scope}
-    ORDER BY t.geom <-> pt.g
+_PT = "ST_SetSRID(ST_MakePoint($1, $2), 4326)"
+# The point is written out (not taken from a CTE) so `<->` sees a constant and walks the index.
+_STRAIGHT_SQL = f"""
+WITH knn AS (
+    SELECT t.geom FROM {{table}} t
+    WHERE {{filter}}{{scope}}
+    ORDER BY t.geom <-> {_PT}
     LIMIT $4
 ),
-r AS (SELECT max(ST_Distance(knn.geom::geography, pt.g::geography)) AS d FROM knn, pt),
+r AS (SELECT max(ST_Distance(knn.geom::geography, {_PT}::geography)) AS d FROM knn),
 w AS (
     SELECT r.d, r.d / 110000.0 + 1e-7 AS dlat,
            CASE WHEN abs($2) + r.d / 110000.0 >= 89 THEN 360.0
                 ELSE 1.01 * r.d / (111000.0 * cos(radians(abs($2) + r.d / 110000.0))) + 1e-7 END AS dlon
     FROM r
 )
-SELECT {columns}, ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat,
-       ST_Distance(t.geom::geography, pt.g::geography) AS distance_m
-FROM {table} t, pt, w
-WHERE {filter}{scope}
-  AND t.geom && ST_Expand(pt.g, w.dlon, w.dlat)
-  AND ST_DWithin(t.geom::geography, pt.g::geography, w.d + 0.001)
+SELECT {{columns}}, ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat,
+       ST_Distance(t.geom::geography, {_PT}::geography) AS distance_m
+FROM {{table}} t, w
+WHERE {{filter}}{{scope}}
+  AND t.geom && ST_Expand({_PT}, w.dlon, w.dlat)
+  AND ST_DWithin(t.geom::geography, {_PT}::geography, w.d + 0.001)
 ORDER BY distance_m, t.id
 LIMIT $4
 """

@@ -63,27 +63,40 @@ def shortlist(u: Units, cover: list[np.ndarray], limit: int) -> list[int]:
     return [int(i) for i in order[:limit] if gains[i] > 0]
 
 
+def _model_rows(
+    u: Units, cover: list[np.ndarray], chosen: list[int]
+) -> tuple[np.ndarray, list[int], np.ndarray]:
+    """Uncovered units in reach of the candidates, the existing sites covering units in reach, and
+    the weight each of those sites already covers there (one row per site: candidates add nothing
+    to it, so the model stays small without changing its optimum)."""
+    reach = np.unique(np.concatenate([cover[c] for c in chosen]))
+    open_ = reach[u.site[reach] < 0]
+    held = reach[u.site[reach] >= 0]
+    existing = sorted({int(s) for s in u.site[held]})
+    held_w = np.array([u.weight[held][u.site[held] == s].sum() for s in existing])
+    return open_, existing, held_w
+
+
 def solve_mclp(u: Units, cover: list[np.ndarray], chosen: list[int], propose: int) -> list[int]:
     """Run MCLP (existing sites locked in); return the candidates (indices into cover) it picks."""
-    in_reach = (
-        np.unique(np.concatenate([cover[c] for c in chosen])) if chosen else np.array([], int)
-    )
-    if len(in_reach) == 0 or propose <= 0:
+    if not chosen or propose <= 0:
         return []
-    existing = sorted({int(s) for s in u.site[in_reach] if s >= 0})
-    col_of_existing = {s: i for i, s in enumerate(existing)}
-    row_of_unit = {int(k): i for i, k in enumerate(in_reach)}
-    n_cols = len(existing) + len(chosen)
-    # a binary cost matrix: 0 where the column covers the unit, 2 where it does not (radius = 1)
-    cost = np.full((len(in_reach), n_cols), 2.0)
-    for k, unit in enumerate(in_reach):
-        if u.site[unit] >= 0:
-            cost[k, col_of_existing[int(u.site[unit])]] = 0.0
+    open_, existing, held_w = _model_rows(u, cover, chosen)
+    if len(open_) == 0:
+        return []
+    row_of_unit = {int(k): i for i, k in enumerate(open_)}
+    n_rows, n_cols = len(open_) + len(existing), len(existing) + len(chosen)
+    # a binary cost matrix: 0 where the column covers the row, 2 where it does not (radius = 1)
+    cost = np.full((n_rows, n_cols), 2.0)
+    for k in range(len(existing)):
+        cost[len(open_) + k, k] = 0.0
     for j, c in enumerate(chosen):
-        cost[[row_of_unit[int(i)] for i in cover[c]], len(existing) + j] = 0.0
+        rows = [row_of_unit[int(i)] for i in cover[c] if int(i) in row_of_unit]
+        cost[rows, len(existing) + j] = 0.0
+    weights = np.concatenate([u.weight[open_], held_w])
     locked = np.array([1] * len(existing) + [0] * len(chosen))
     model = MCLP.from_cost_matrix(
-        cost, u.weight[in_reach], service_radius=1.0,
+        cost, weights, service_radius=1.0,
         p_facilities=len(existing) + min(propose, len(chosen)),
         predefined_facilities_arr=locked, name="djmap_sites",
     )  # fmt: skip
