@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geo.ingest.problems import Problems
+from geo.ingest.problems import Problems, to_float
 from geo.ingest.spec import Field, Spec
 
 LOCAL_TZ = "Asia/Shanghai"  # naive times in a file are Beijing time
@@ -82,7 +82,7 @@ def check_required(f: Field, col: pd.Series, header: str | None, p: Problems) ->
 
 def check_number(f: Field, col: pd.Series, header: str | None, p: Problems) -> pd.Series:
     """Numbers (ints must be whole), with the field's range."""
-    num = pd.to_numeric(col, errors="coerce")
+    num = to_float(col)
     present = col.notna().to_numpy()
     bad = present & ~np.isfinite(num.to_numpy(dtype=float, na_value=np.nan))
     if f.type == "int":

@@ -10,7 +10,7 @@ import pandas as pd
 import shapely
 
 from geo import crs as crsmod
-from geo.ingest.problems import Problems
+from geo.ingest.problems import Problems, to_float
 
 Floats = npt.NDArray[np.float64]
 Objects = npt.NDArray[np.object_]
@@ -42,8 +42,8 @@ def check_points(
         if required:
             problems.error(np.ones(n, bool), "missing_coordinates", "no coordinates")
         return np.full(n, np.nan), np.full(n, np.nan)
-    x = pd.to_numeric(x_raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    y = pd.to_numeric(y_raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    x = to_float(x_raw).to_numpy(dtype=np.float64, na_value=np.nan)
+    y = to_float(y_raw).to_numpy(dtype=np.float64, na_value=np.nan)
     x_missing = x_raw.isna().to_numpy()
     y_missing = y_raw.isna().to_numpy()
     both_missing = x_missing & y_missing
