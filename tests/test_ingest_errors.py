@@ -209,3 +209,20 @@ def test_empty_file_and_header_only(base: str, tmp_path: Path):
     header.write_text(M_HEAD, "utf-8")
     result = import_file(base, "members", header, progress=False)
     assert (result.rows_total, result.rows_written) == (0, 0)
+
+
+def test_cycle_through_the_database_is_caught(base: str, tmp_path: Path):
+    path = tmp_path / "o.csv"
+    path.write_text(O_HEAD + "W1,党委,党委,B1,120.16,30.26\n", "utf-8")  # B1's parent is W1
+    with pytest.raises(ImportRejected) as info:
+        import_file(base, "organisations", path, progress=False)
+    (err,) = errors_of(info.value.report)
+    assert (err["row"], err["code"]) == (1, "parent_cycle") and "W1 → B1 → W1" in err["message"]
+
+
+def test_member_without_home_is_allowed(base: str, tmp_path: Path):
+    path = tmp_path / "m.csv"
+    path.write_text(M_HEAD + "M9,赵六,B1,流动,,,\n", "utf-8")
+    assert import_file(base, "members", path, progress=False).rows_inserted == 1
+    with psycopg.connect(base) as conn:
+        assert conn.execute("SELECT home IS NULL FROM members").fetchone() == (True,)
