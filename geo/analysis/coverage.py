@@ -427,7 +427,7 @@ def _propose(conn: psycopg.Connection, req: CoverageRequest, area: BaseGeometry 
     cover = metric.within(
         Points(u.lon, u.lat, u.weight), metric.xy(u.lon, u.lat), cand.lon, cand.lat
     )
-    chosen = sites.shortlist(u, cover, req.max_candidates)
+    chosen = sites.shortlist(u, cover, _shortlist_size(req))
     polys: dict[int, BaseGeometry] = {}
     if req.mode == "walk" and chosen:
         chosen, polys = _walk_cover(conn, req, cand, chosen, cover, u, box)
@@ -447,6 +447,11 @@ def _propose(conn: psycopg.Connection, req: CoverageRequest, area: BaseGeometry 
     return [_proposal(p, cand, req) for p in ranked if p.gain_weight > 0]
 
 
+def _shortlist_size(req: CoverageRequest) -> int:
+    """How many candidates (best by standalone uncovered weight) go into the MCLP model."""
+    return min(req.max_candidates, max(120, 25 * req.propose))
+
+
 def _walk_cover(conn: psycopg.Connection, req: CoverageRequest, cand: Points, chosen: list[int],
                 cover: list[np.ndarray], u: sites.Units,
                 box: tuple[float, float, float, float]) -> tuple[list[int], dict[int, BaseGeometry]]:  # fmt: skip
@@ -464,7 +469,7 @@ def _walk_cover(conn: psycopg.Connection, req: CoverageRequest, cand: Points, ch
             else np.empty(0, int)
         )
     walked = [c for c in sites.shortlist(u, cover, len(cover)) if c in polys]
-    return walked[: req.max_candidates], polys
+    return walked[: _shortlist_size(req)], polys
 
 
 def _proposal(p: sites.Proposal, cand: Points, req: CoverageRequest) -> dict[str, Any]:

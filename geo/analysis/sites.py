@@ -85,15 +85,19 @@ def solve_mclp(u: Units, cover: list[np.ndarray], chosen: list[int], propose: in
     if len(open_) == 0:
         return []
     row_of_unit = {int(k): i for i, k in enumerate(open_)}
-    n_rows, n_cols = len(open_) + len(existing), len(existing) + len(chosen)
+    hits = np.zeros((len(open_), len(chosen)), dtype=bool)
+    for j, c in enumerate(chosen):
+        hits[[row_of_unit[int(i)] for i in cover[c] if int(i) in row_of_unit], j] = True
+    # Units reached by exactly the same candidates are one row to the model (same optimum, fewer rows).
+    sig, inv = np.unique(hits, axis=0, return_inverse=True)
+    open_w = np.bincount(inv.ravel(), weights=u.weight[open_], minlength=len(sig))
+    n_rows, n_cols = len(sig) + len(existing), len(existing) + len(chosen)
     # a binary cost matrix: 0 where the column covers the row, 2 where it does not (radius = 1)
     cost = np.full((n_rows, n_cols), 2.0)
+    cost[: len(sig), len(existing) :][sig] = 0.0
     for k in range(len(existing)):
-        cost[len(open_) + k, k] = 0.0
-    for j, c in enumerate(chosen):
-        rows = [row_of_unit[int(i)] for i in cover[c] if int(i) in row_of_unit]
-        cost[rows, len(existing) + j] = 0.0
-    weights = np.concatenate([u.weight[open_], held_w])
+        cost[len(sig) + k, k] = 0.0
+    weights = np.concatenate([open_w, held_w])
     locked = np.array([1] * len(existing) + [0] * len(chosen))
     model = MCLP.from_cost_matrix(
         cost, weights, service_radius=1.0,
