@@ -16,6 +16,11 @@ class ApiSettings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="address `djmap serve` binds")
     port: int = Field(default=8000, ge=1, le=65535, description="port `djmap serve` binds")
     tile_cache: str = Field(default="on", pattern="^(on|off)$", description="off = cold tiles")
+    tile_freshness: str = Field(
+        default="strict",
+        pattern="^(strict|notify)$",
+        description="strict: data versions read per request (coalesced); notify: kept by LISTEN/NOTIFY",
+    )
     cors_origins: list[str] = Field(default_factory=list, description="explicit CORS allowlist")
     secret_key: str | None = Field(default=None, description="JWT signing key (required off local)")
     env: str = Field(

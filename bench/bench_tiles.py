@@ -412,8 +412,9 @@ def main() -> None:
         else:
             proc = start_djmap(url, port, args.workers, "off" if "cold" in name else "on", home)
         try:
+            run_wrk(port, [p for z in zooms for p in paths[z]], 8, 2)  # every process up and warm
             for z in zooms:
-                q = quality(port, paths[z], lists[z], counts)  # also warms the cache
+                q = quality(port, paths[z], lists[z], counts)  # also fills the tile cache
                 for c in concs:
                     rows.append(
                         {

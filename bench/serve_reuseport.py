@@ -15,14 +15,13 @@ import socket
 
 
 def listener(host: str, port: int) -> socket.socket:
-    """A bound, listening TCP socket with SO_REUSEPORT and TCP_NODELAY."""
+    """A bound TCP socket with SO_REUSEPORT and TCP_NODELAY (uvicorn calls listen on it)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
-    sock.listen(4096)
-    return sock
+    return sock  # uvicorn listens once the app is loaded, so no connection waits on a cold worker
 
 
 def worker(host: str, port: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from collections.abc import Iterator
 from pathlib import Path
@@ -438,3 +439,25 @@ def test_cluster_tables_match_live_rendering_and_follow_writes(
         for t in covering(8, 0.1)
     )
     assert total == 2000  # right away, before the tables are rebuilt
+
+
+def test_notify_freshness_follows_writes(clean_db: str, tmp_path: Path) -> None:
+    seed_points(clean_db, 100)
+    tile = TMS.tile(LON, LAT, 12)
+    path = f"/api/tiles/service_points/12/{tile.x}/{tile.y}.mvt"
+    settings = Settings(
+        DatabaseSettings(database_url=clean_db, home=tmp_path),
+        ApiSettings(tile_freshness="notify"),
+    )
+    with TestClient(create_app(settings)) as client:
+        first = client.get(path)
+        assert client.get(path).headers["etag"] == first.headers["etag"]
+        service = client.app.state.tiles  # type: ignore[attr-defined]
+        assert service._known is not None  # versions kept in memory, no per-request read
+        execute(clean_db, "DELETE FROM service_points")
+        for _ in range(200):  # the notification arrives within milliseconds of the commit
+            body = client.get(path).content
+            if body == b"":
+                break
+            client.portal.call(asyncio.sleep, 0.01)  # type: ignore[union-attr]
+        assert body == b""

@@ -33,7 +33,7 @@ class Tile:
 
 def make_tile(raw: bytes) -> Tile:
     """Compress a rendered body once (deterministic gzip) and name it by its content."""
-    gz = gzip.compress(raw, compresslevel=6, mtime=0) if raw else b""
+    gz = gzip.compress(raw, compresslevel=1, mtime=0) if raw else b""
     digest = hashlib.blake2b(raw, digest_size=12).hexdigest()
     return Tile(gz, f'"{digest}"', len(raw))
 

@@ -51,8 +51,12 @@ class TileService:
         cache: bool = True,
         root: Path | None = None,
         dsn: str | None = None,
+        freshness: str = "strict",
     ) -> None:
         self.pool = pool
+        self.freshness = freshness if dsn else "strict"
+        self._known: dict[str, tuple[int, int]] | None = None
+        self._generation = 0
         self.cache = TileCache(root) if cache else None
         self.versions = VersionReader(self._fetch_versions)
         self._dsn = dsn
@@ -61,6 +65,29 @@ class TileService:
         self._agg_checked: dict[str, tuple[str, float]] = {}
         self._building: dict[str, asyncio.Task[None]] = {}
 
+    async def current_versions(self) -> dict[str, tuple[int, int]]:
+        """Data versions: read for this request (strict), or as kept by notifications (notify)."""
+        if self._known is not None:
+            return self._known
+        generation = self._generation
+        versions = await self.versions.current()
+        if (
+            self.freshness == "notify"
+            and self._vconn is not None
+            and generation == self._generation
+        ):
+            self._known = versions  # no notification arrived since before the read began
+        return versions
+
+    def _notified(self, *_: object) -> None:
+        self._generation += 1
+        self._known = None
+
+    def _lost(self, *_: object) -> None:
+        self._generation += 1
+        self._known = None
+        self._vconn = None
+
     async def _fetch_versions(self) -> list[tuple[str, int, int]]:
         # Reads are single-flight, so one dedicated connection serves them (no pool round trip).
         if self._dsn is None:
@@ -68,11 +95,13 @@ class TileService:
         else:
             if self._vconn is None or self._vconn.is_closed():
                 self._vconn = await asyncpg.connect(self._dsn)
+                if self.freshness == "notify":
+                    await self._vconn.add_listener("djmap_data_versions", self._notified)
+                    self._vconn.add_termination_listener(self._lost)
             try:
                 rows = await self._vconn.fetch(VERSIONS_SQL)
             except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
-                await self._vconn.close(timeout=1)
-                self._vconn = None
+                self._lost()
                 raise
         return [(r[0], r[1], r[2]) for r in rows]
 
@@ -80,18 +109,18 @@ class TileService:
         """Stop background builds and close the version connection."""
         for task in list(self._building.values()):
             task.cancel()
-        if self._vconn is not None:
-            await self._vconn.close(timeout=5)
-            self._vconn = None
+        conn, self._vconn = self._vconn, None
+        if conn is not None:
+            await conn.close(timeout=5)
 
     async def tokens(self, layers: tuple[Layer, ...]) -> dict[str, str]:
         """Current data-version token of each layer."""
-        versions = await self.versions.current()
+        versions = await self.current_versions()
         return {layer.id: layer_token(layer, versions) for layer in layers}
 
     async def token(self, layer: Layer) -> str:
         """Current data-version token of one layer."""
-        return layer_token(layer, await self.versions.current())
+        return layer_token(layer, await self.current_versions())
 
     async def tile(
         self, layer_id: str, z: int, x: int, y: int, params: dict[str, str], audience: str

@@ -32,7 +32,8 @@ async def get_tiles(request: Request) -> TileService:
         settings = request.app.state.settings
         root = settings.db.home / "tiles"
         cache = settings.api.tile_cache == "on"
-        service = TileService(request.app.state.pool, cache, root, dsn=settings.db.url)
+        freshness = settings.api.tile_freshness
+        service = TileService(request.app.state.pool, cache, root, settings.db.url, freshness)
         request.app.state.tiles = service
     return service
 

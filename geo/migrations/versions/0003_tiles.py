@@ -1,4 +1,5 @@
-"""Tiles: precomputed cluster tables, the published privacy-safe heat cells (H3), build states.
+"""Tiles: precomputed cluster tables, published privacy-safe heat cells (H3), build states, and a
+NOTIFY on `djmap_data_versions` whenever a table's data version moves.
 
 Revision ID: 0003
 Revises: 0002
@@ -55,6 +56,13 @@ CREATE TABLE tile_agg_state (
     token     text NOT NULL,
     built_at  timestamptz NOT NULL DEFAULT now()
 );
+CREATE FUNCTION notify_data_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('djmap_data_versions', NEW.table_name);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER data_versions_notify AFTER INSERT OR UPDATE ON data_versions
+    FOR EACH ROW EXECUTE FUNCTION notify_data_version();
 CREATE TABLE heat_state (
     layer     text PRIMARY KEY,
     token     text NOT NULL,
@@ -64,10 +72,10 @@ CREATE TABLE heat_state (
 
 
 def upgrade() -> None:
-    """Create the tile tables."""
-    for statement in UPGRADE.split(";"):
-        if statement.strip():
-            op.execute(statement)
+    """Create the tile tables and the data-version notification."""
+    raw = op.get_bind().connection.driver_connection
+    assert raw is not None
+    raw.execute(UPGRADE)  # straight to the driver: a dollar-quoted function body
 
 
 def downgrade() -> None:
@@ -75,3 +83,5 @@ def downgrade() -> None:
     for table in ("tile_agg", "tile_agg_count", "tile_agg_state", "heat_cells"):
         op.execute(f"DROP TABLE IF EXISTS {table}")
     op.execute("DROP TABLE IF EXISTS heat_state")
+    op.execute("DROP TRIGGER IF EXISTS data_versions_notify ON data_versions")
+    op.execute("DROP FUNCTION IF EXISTS notify_data_version()")
