@@ -9,7 +9,8 @@ random positions in the district's box. For each zoom and concurrency (1, 8):
   one asyncpg connection (8 connections at concurrency 8);
 - tipg (PyPI, its own venv, defaults, one uvicorn process) on the same table;
 - djmap, cold (DJMAP_TILE_CACHE=off; cluster tables built beforehand, as allowed) and warm
-  (cache on, every tile requested once first), served by bench/serve_reuseport.py.
+  (cache on, every tile requested once first), served by bench/serve_reuseport.py, with data
+  versions read per request (strict, the default) and kept by LISTEN/NOTIFY (notify).
 Throughput and latency come from wrk (bench/tiles.lua cycles the list, Accept-Encoding: gzip).
 Per zoom it also reports tile bytes (gzip on the wire and raw MVT) and the share of the source
 points in each tile that the tile's features account for (clusters count their members).
@@ -229,8 +230,18 @@ def start_djmap(
     return proc
 
 
+def ensure_tipg(python: str) -> None:
+    """Install tipg from PyPI into its own venv (never into djmap's) when missing."""
+    if Path(python).exists():
+        return
+    venv = Path(python).parent.parent
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([python, "-m", "pip", "install", "-q", "tipg", "uvicorn[standard]"], check=True)
+
+
 def start_tipg(python: str, url: str, port: int) -> subprocess.Popen[bytes]:
     """tipg with its defaults (one uvicorn process) on `port`."""
+    ensure_tipg(python)
     env = {**os.environ, "DATABASE_URL": url}
     cmd = [
         python,
@@ -354,6 +365,7 @@ def main() -> None:
     ap.add_argument("--tipg-python", default="/tmp/tipgvenv/bin/python")
     ap.add_argument("--skip-tipg", action="store_true")
     ap.add_argument("--reload", action="store_true", help="reload the points even if present")
+    ap.add_argument("--freshness", default="strict,notify", help="djmap DJMAP_TILE_FRESHNESS modes")
     ap.add_argument("--out", type=Path, default=ROOT / "test-output" / "bench_tiles.json")
     args = ap.parse_args()
     zooms = [int(z) for z in args.zooms.split(",")]
@@ -402,7 +414,9 @@ def main() -> None:
             for z in zooms
         }
         servers.append(("tipg", tipg_paths))
-    servers += [("djmap cold", djmap_paths), ("djmap warm", djmap_paths)]
+    for freshness in args.freshness.split(","):
+        suffix = "" if freshness == "strict" else f" ({freshness})"
+        servers += [(f"djmap cold{suffix}", djmap_paths), (f"djmap warm{suffix}", djmap_paths)]
     port = 8190
     for name, paths in servers:
         port += 1
@@ -410,7 +424,9 @@ def main() -> None:
         if name == "tipg":
             proc = start_tipg(args.tipg_python, url, port)
         else:
-            proc = start_djmap(url, port, args.workers, "off" if "cold" in name else "on", home)
+            freshness = "notify" if "notify" in name else "strict"
+            cache = "off" if "cold" in name else "on"
+            proc = start_djmap(url, port, args.workers, cache, home, freshness)
         try:
             run_wrk(port, [p for z in zooms for p in paths[z]], 8, 2)  # every process up and warm
             for z in zooms:
