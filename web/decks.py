@@ -10,7 +10,7 @@ from typing import Any
 import pydeck as pdk
 
 from web.catalog import PageLayer
-from web.styles import ACTIVITY_HEAT_COLORS, HEAT_COLORS
+from web.styles import ACTIVITY_HEAT_COLORS, HEAT_COLORS, RED, color_if, number_of
 
 # Loaders run on the main thread: no worker script is ever fetched (from a CDN or anywhere).
 LOAD_OPTIONS: dict[str, Any] = {
@@ -27,7 +27,7 @@ class Sources:
 
     mvt: bool = False
     tiles3d: bool = False
-    terrain: bool = False
+    terrain: dict[str, Any] | None = None  # TileJSON digest: url, bounds, minzoom, maxzoom
     heatmap: bool = False
 
 
@@ -83,6 +83,8 @@ def _literal_strings(layer: dict[str, Any]) -> dict[str, Any]:
     """pydeck turns every string prop into an `@@=` expression; only accessors (get*) are."""
     out: dict[str, Any] = {}
     for key, value in layer.items():
+        # pydeck would read `elevation_data` as a local image file; it is a tile URL template.
+        key = "elevationData" if key == "elevationUrl" else key
         if isinstance(value, str) and value.startswith("@@=") and not key.startswith("get"):
             value = value[3:]
         out[key] = value
@@ -130,17 +132,26 @@ def _buildings_3d() -> pdk.Layer:
     )
 
 
-def _terrain() -> pdk.Layer:
+def _terrain(tj: dict[str, Any]) -> pdk.Layer:
+    # pydeck reads a string ending in ".png" as a local image file: keep a query mark after it.
+    url = tj["url"] if "?" in tj["url"] else tj["url"] + "?"
     return pdk.Layer(
         "TerrainLayer",
         id="terrain",
-        elevation_data="/api/terrain/{z}/{x}/{y}.png",
-        elevation_decoder={"rScaler": 6553.6, "gScaler": 25.6, "bScaler": 0.1, "offset": -10000},
+        elevation_url=url,
+        extent=tj["bounds"],
+        min_zoom=tj["minzoom"],
+        elevation_decoder={
+            "rScaler": 6553.6,
+            "gScaler": 25.6,
+            "bScaler": 0.1,
+            "offset": -10000 - float(tj.get("base_m", 0.0)),
+        },
         texture=None,
         color=[236, 232, 224],
         mesh_max_error=4,
         load_options=LOAD_OPTIONS,
-        max_zoom=14,
+        max_zoom=tj["maxzoom"],
         operation="terrain+draw",
     )
 
@@ -157,35 +168,27 @@ def _basemap(basemap: Basemap) -> pdk.Layer:
     )
 
 
-def _member_heat() -> pdk.Layer:
+def _heat(layer_id: str, metric: str, colors: list[list[int]], res: int = 9) -> pdk.Layer:
+    """Published H3 heat cells (counts of at least 10) from /api/heatmap/{metric}."""
     return pdk.Layer(
         "H3HexagonLayer",
-        id="member_heat",
-        data="/api/heatmap/members?format=cells",
-        get_hexagon={"@@function": "field", "field": "h3"},
+        id=layer_id,
+        data=f"/api/heatmap/{metric}?res={res}",
+        data_transform={"@@function": "pluck", "field": "cells"},
+        get_hexagon={"@@function": "field", "field": "cell"},
         get_fill_color={
             "@@function": "ramp",
             "field": "count",
-            "domain": [10, 200],
-            "colors": HEAT_COLORS,
+            "domain": [10, 120],
+            "colors": colors,
         },
         extruded=False,
-        stroked=False,
-        opacity=0.55,
-        pickable=True,
-    )
-
-
-def _activity_heat(sources: Sources) -> pdk.Layer:
-    return pdk.Layer(
-        "HeatmapLayer",
-        id="activity_heat",
-        data=_source("activities", Sources(mvt=False)),
-        get_position="geometry.coordinates",
-        get_weight=1,
-        radius_pixels=45,
-        color_range=ACTIVITY_HEAT_COLORS,
+        stroked=True,
+        get_line_color=[255, 255, 255, 90],
+        line_width_min_pixels=1,
         opacity=0.6,
+        pickable=True,
+        load_options=LOAD_OPTIONS,
     )
 
 
@@ -194,17 +197,22 @@ def _panel_entry(pl: PageLayer, lang: str, visible: bool) -> dict[str, Any]:
         "id": pl.id,
         "title": pl.title(lang),
         "visible": visible,
+        "tooltip": pl.tooltip,
         "legend": [
             {"color": c, "label": (en if lang == "en" else zh) or None} for c, zh, en in pl.legend
         ],
     }
 
 
-def _catalog_layer(pl: PageLayer, sources: Sources) -> pdk.Layer | None:
+def _catalog_layer(pl: PageLayer, sources: Sources, flat: bool = False) -> pdk.Layer | None:
     if pl.id == "member_heat":
-        return _member_heat() if sources.heatmap else None
+        return _heat(pl.id, "members", HEAT_COLORS) if sources.heatmap else None
     if pl.id == "activity_heat":
-        return _activity_heat(sources)
+        return _heat(pl.id, "activities", ACTIVITY_HEAT_COLORS) if sources.heatmap else None
+    if pl.id == "buildings" and sources.tiles3d and not flat:
+        # The 3D Tiles draw every building; this layer lifts party buildings in red above them.
+        return _vector(pl, sources, get_fill_color=color_if("has_org", [*RED, 255], [0, 0, 0, 0]),
+                       get_elevation=number_of("height_m", 1.0, 12.0, offset=0.6))
     return _vector(pl, sources)
 
 
@@ -224,11 +232,11 @@ def map_deck(
     if basemap and basemap.url:
         layers.append(_basemap(basemap))
     if sources.terrain and not flat:
-        layers.append(_terrain())
+        layers.append(_terrain(sources.terrain))
     for pl in catalog:
         if only is not None and pl.id not in only:
             continue
-        layer = _catalog_layer(pl, sources)
+        layer = _catalog_layer(pl, sources, flat)
         if layer is not None and flat and pl.id == "buildings":
             layer.extruded = False
         if layer is None:

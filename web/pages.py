@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import asyncio
 import importlib
+import io
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
+import morecantile
+import numpy as np
+from PIL import Image
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message
 
@@ -59,16 +66,29 @@ def web_settings(app: Any) -> WebSettings:
     return settings
 
 
-async def _asgi_status(app: ASGIApp, path: str) -> int:
-    """Status of an in-process GET (no socket): how a page learns what the app can serve."""
+async def _asgi_get(app: ASGIApp, path: str) -> tuple[int, bytes]:
+    """Status and body of an in-process GET (no socket): how a page learns what the app serves."""
     sent: list[int] = []
+    body: list[bytes] = []
+
+    requested = False
+    done = asyncio.Event()
 
     async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await done.wait()  # streaming responses listen for a disconnect until they finish
+        return {"type": "http.disconnect"}
 
     async def send(message: Message) -> None:
         if message["type"] == "http.response.start":
             sent.append(int(message["status"]))
+        elif message["type"] == "http.response.body":
+            body.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                done.set()
 
     scope = {
         "type": "http",
@@ -87,8 +107,50 @@ async def _asgi_status(app: ASGIApp, path: str) -> int:
     try:
         await app(scope, receive, send)
     except Exception:
-        return 500
-    return sent[0] if sent else 500
+        return 500, b""
+    return (sent[0] if sent else 500), b"".join(body)
+
+
+async def _asgi_status(app: ASGIApp, path: str) -> int:
+    return (await _asgi_get(app, path))[0]
+
+
+async def _terrain_base(app: ASGIApp, tj: dict[str, Any]) -> float:
+    """Low ground of the terrain (5th percentile of the coarsest tile at the centre), in metres.
+
+    Buildings (3D Tiles) stand at height 0: the relief is drawn relative to this base so the
+    city floor sits at 0 and hills rise from it.
+    """
+    z = int(tj.get("minzoom", 0))
+    lon, lat = tj["center"][0], tj["center"][1]
+    tile = morecantile.tms.get("WebMercatorQuad").tile(lon, lat, z)
+    status, body = await _asgi_get(app, f"/api/terrain/{z}/{tile.x}/{tile.y}.png")
+    if status != 200:
+        return 0.0
+    rgb = np.asarray(Image.open(io.BytesIO(body)).convert("RGB"), dtype=np.float64)
+    heights = -10000 + (rgb[..., 0] * 65536 + rgb[..., 1] * 256 + rgb[..., 2]) * 0.1
+    land = heights[heights > 0.05]  # pixels outside the DEM are written as 0 m
+    return round(float(np.percentile(land, 5)), 1) if land.size else 0.0
+
+
+async def _terrain(app: ASGIApp) -> dict[str, Any] | None:
+    """The terrain TileJSON (bounds, zooms, versioned URL) when terrain tiles are built."""
+    status, body = await _asgi_get(app, "/api/terrain/tilejson.json")
+    if status != 200:
+        return None
+    try:
+        tj = json.loads(body)
+        url = urlsplit(tj["tiles"][0])
+        base = await _terrain_base(app, tj)
+        return {
+            "base_m": base,
+            "url": url.path + (f"?{url.query}" if url.query else ""),
+            "bounds": [float(v) for v in tj["bounds"]],
+            "minzoom": int(tj.get("minzoom", 0)),
+            "maxzoom": int(tj.get("maxzoom", 15)),
+        }
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
 
 
 async def sources(app: Any) -> Sources:
@@ -100,8 +162,8 @@ async def sources(app: Any) -> Sources:
     found = Sources(
         mvt=await _asgi_status(app, "/api/tiles/boundary/tilejson.json") == 200,
         tiles3d=await _asgi_status(app, "/api/3dtiles/buildings/tileset.json") == 200,
-        terrain=await _asgi_status(app, "/api/terrain/tilejson.json") == 200,
-        heatmap=await _asgi_status(app, "/api/heatmap/members") == 200,
+        terrain=await _terrain(app),
+        heatmap="/api/heatmap/{metric}" in app.openapi().get("paths", {}),
     )
     app.state.web_sources = (time.monotonic(), found)
     return found
@@ -109,7 +171,7 @@ async def sources(app: Any) -> Sources:
 
 def routes(app: Any) -> dict[str, bool]:
     """Which API routes of other areas exist (features appear as they land)."""
-    paths = {getattr(r, "path", "") for r in app.routes}
+    paths = set(app.openapi().get("paths", {}))  # routers are included lazily: ask the schema
     return {name: path in paths for name, path in _ROUTES.items()}
 
 

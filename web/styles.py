@@ -40,9 +40,17 @@ def color_by(field: str, mapping: dict[str, Any], fallback: Any) -> dict[str, An
     return {"@@function": "colorBy", "field": field, "map": mapping, "fallback": fallback}
 
 
-def number_of(field: str, scale: float = 1.0, fallback: float = 0.0) -> dict[str, Any]:
-    """A JSON accessor reading a numeric field."""
-    return {"@@function": "numberOf", "field": field, "scale": scale, "fallback": fallback}
+def number_of(
+    field: str, scale: float = 1.0, fallback: float = 0.0, offset: float = 0.0
+) -> dict[str, Any]:
+    """A JSON accessor reading a numeric field (value × scale + offset)."""
+    return {
+        "@@function": "numberOf",
+        "field": field,
+        "scale": scale,
+        "fallback": fallback,
+        "offset": offset,
+    }
 
 
 def color_if(field: str, on: list[int], off: list[int]) -> dict[str, Any]:
@@ -86,6 +94,7 @@ STYLES: dict[str, dict[str, Any]] = {
         "line_width_min_pixels": 1,
         "get_point_radius": color_by("type", ORG_RADIUS, 6),
         "point_radius_units": "pixels",
+        "point_billboard": True,
         "pickable": True,
         "auto_highlight": True,
         "highlight_color": [*GOLD, 255],
@@ -98,6 +107,7 @@ STYLES: dict[str, dict[str, Any]] = {
         "line_width_min_pixels": 2,
         "get_point_radius": 9,
         "point_radius_units": "pixels",
+        "point_billboard": True,
         "pickable": True,
         "auto_highlight": True,
         "highlight_color": [*GOLD, 255],
@@ -110,6 +120,7 @@ STYLES: dict[str, dict[str, Any]] = {
         "line_width_min_pixels": 1,
         "get_point_radius": 5,
         "point_radius_units": "pixels",
+        "point_billboard": True,
         "pickable": True,
         "auto_highlight": True,
     },

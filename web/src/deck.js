@@ -6,8 +6,10 @@ import {MVTLayer, TerrainLayer, Tile3DLayer, H3HexagonLayer, TileLayer} from '@d
 import {SimpleMeshLayer, ScenegraphLayer} from '@deck.gl/mesh-layers';
 import {HeatmapLayer, HexagonLayer, ScreenGridLayer} from '@deck.gl/aggregation-layers';
 import {JSONConverter, JSONConfiguration} from '@deck.gl/json';
+import {_TerrainExtension as TerrainExtension} from '@deck.gl/extensions';
 import {MVTLoader} from '@loaders.gl/mvt';
 import {Tiles3DLoader} from '@loaders.gl/3d-tiles';
+import {TerrainLoader} from '@loaders.gl/terrain';
 
 
 const classes = {
@@ -31,9 +33,9 @@ const functions = {
   /** Colour by a truthy field: on when set, off otherwise. */
   colorIf: ({field, on, off}) => f => (prop(f, field) && prop(f, field) !== 'false' ? on : off),
   /** A numeric field times a factor, with a fallback for missing values. */
-  numberOf: ({field, scale = 1, fallback = 0}) => f => {
+  numberOf: ({field, scale = 1, fallback = 0, offset = 0}) => f => {
     const v = Number(prop(f, field));
-    return Number.isFinite(v) ? v * scale : fallback;
+    return (Number.isFinite(v) ? v * scale : fallback) + offset;
   },
   /** Colour ramp over a numeric field (domain [lo, hi], colours low..high). */
   ramp: ({field, domain, colors}) => f => {
@@ -41,6 +43,8 @@ const functions = {
     const t = Math.max(0, Math.min(0.9999, (v - domain[0]) / (domain[1] - domain[0] || 1)));
     return colors[Math.floor(t * colors.length)];
   },
+  /** A data transform picking one member of a JSON body (e.g. the `cells` of a heat answer). */
+  pluck: ({field}) => body => (body && body[field]) || [],
   /** A field read as-is (positions, weights, H3 indexes). */
   field: ({field}) => f => prop(f, field),
 };
@@ -58,5 +62,5 @@ function convert(json) {
 
 export {
   Deck, MapView, FlyToInterpolator, LinearInterpolator, WebMercatorViewport, COORDINATE_SYSTEM,
-  classes, functions, convert, MVTLoader, Tiles3DLoader,
+  classes, functions, convert, MVTLoader, Tiles3DLoader, TerrainLoader, TerrainExtension,
 };

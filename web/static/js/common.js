@@ -147,6 +147,7 @@
       if (layer.id === 'basemap') layer = basemapLayer(layer);
       // MVTLayer defaults to the worker-only MVT loader; we parse on the main thread.
       if (layer.constructor.layerName === 'MVTLayer') layer = layer.clone({loaders: [deckgl.MVTLoader]});
+      if (layer.constructor.layerName === 'TerrainLayer') layer = layer.clone({loaders: [deckgl.TerrainLoader]});
       const loadOptions = layer.props.loadOptions;
       if (loadOptions && token()) {
         layer = layer.clone({loadOptions: {...loadOptions, fetch: {...(loadOptions.fetch || {}), headers: authHeaders()}}});
@@ -157,6 +158,15 @@
       });
       byId.set(layer.id, layer);
       order.push(layer.id);
+    }
+    // With terrain tiles, flat layers are draped on the relief and extrusions stand on it.
+    if (byId.has('terrain')) {
+      const terrain = new deckgl.TerrainExtension();
+      for (const id of order) {
+        const l = byId.get(id);
+        if (id === 'terrain' || id === 'basemap' || l.constructor.layerName === 'Tile3DLayer') continue;
+        byId.set(id, l.clone({extensions: [...(l.props.extensions || []), terrain]}));
+      }
     }
     const layers = () => [...order.map((id) => byId.get(id)), ...extra];
     const deck = new deckgl.Deck({

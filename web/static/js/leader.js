@@ -1,11 +1,13 @@
 // The leader view: layer panel + legend, organisation tree, stats, time slider, service point card.
-(function () {
+(async function () {
   'use strict';
   const {cfg, t, esc, fmtNum, fmtTime, rgb, getJSON, layerURL} = window.djmap;
   const ORG_FILTERED = ['organisations', 'service_points', 'activities'];
   const state = {org: null, from: null, to: null, orgs: [], byId: new Map(), viewer: null};
 
-  const map = window.djmap.createMap(document.getElementById('map'), cfg.deck, {onClick});
+  // Logged in: the deck for the caller's audience (e.g. member heat for leaders).
+  const doc = window.djmap.token() ? await getJSON('/web/deck/leader.json').catch(() => cfg.deck) : cfg.deck;
+  const map = window.djmap.createMap(document.getElementById('map'), doc, {onClick});
 
   // ---- layer panel ------------------------------------------------------------------------
   function renderLayers() {
