@@ -68,6 +68,17 @@ class NearestParams:
 @router.get(
     "/nearest",
     summary="Nearest service points or activities",
+    description=(
+        "straight: exact geodesic (WGS84 spheroid) ranking, found with the GiST KNN index. "
+        "walk: the KNN candidates re-ranked by walking metres on the roads network "
+        "(pgr_withPointsCost, origin and candidates snapped onto their nearest street), widened "
+        "until the top k is exact; a point more than 500 m from any street answers in straight "
+        "mode with a `note`. `links.amap` is Amap's web navigation URI "
+        "(`https://uri.amap.com/navigation?to=LON,LAT,NAME&mode=walk&coordinate=gaode&callnative=1`) "
+        "with GCJ-02 coordinates: it opens the Amap app on phones (callnative) and the web map "
+        "elsewhere, unlike `amapuri://` which only works where the app is installed. `links.geo` is "
+        "an RFC 5870 `geo:LAT,LON` URI in WGS84 for any other map app."
+    ),
     responses={
         200: {"content": {"application/json": {"example": _EXAMPLE}}},
         400: {"description": "lat/lon out of range, k > 50, unknown target or mode, bad window"},
