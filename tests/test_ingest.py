@@ -424,6 +424,16 @@ def test_bulk_path_rebuilds_indexes_and_keys_identically(
     assert fetch(
         orgs, "SELECT count(*) FROM members WHERE home && ST_MakeEnvelope(120, 30, 121, 31, 4326)"
     ) == [(3,)]
+    # a second bulk load with existing keys (one changed) and new ones
+    frame = members_frame()
+    frame.loc[0, "name"] = "张三丰"
+    extra = frame.assign(external_id=frame["external_id"] + "b")
+    pd.concat([frame, extra, extra.assign(external_id="X9")[:1]]).to_csv(path, index=False)
+    second = import_file(orgs, "members", path, progress=False)
+    assert second.report["bulk_load"] is True
+    assert (second.rows_inserted, second.rows_updated, second.rows_unchanged) == (4, 1, 2)
+    assert fetch(orgs, "SELECT name FROM members WHERE external_id = 'M1'") == [("张三丰",)]
+    assert fetch(orgs, SCHEMA_DEFS) == before
 
 
 def test_bulk_path_falls_back_for_a_role_that_does_not_own_the_table(
@@ -449,3 +459,12 @@ def test_bulk_path_falls_back_for_a_role_that_does_not_own_the_table(
         with psycopg.connect(orgs, autocommit=True) as conn:
             conn.execute("DROP OWNED BY djmap_importer")
             conn.execute("DROP ROLE djmap_importer")
+
+
+def test_3d_polygons_are_stored_2d(clean_db: str, tmp_path: Path):
+    poly = Polygon([(120.1, 30.2, 5), (120.101, 30.2, 5), (120.101, 30.201, 6), (120.1, 30.2, 5)])
+    gdf = gpd.GeoDataFrame({"code": ["B3D"], "height_m": [9.0]}, geometry=[poly], crs=4326)
+    path = tmp_path / "b3d.geojson"
+    gdf.to_file(path, driver="GeoJSON")
+    import_file(clean_db, "buildings", path, progress=False)
+    assert fetch(clean_db, "SELECT ST_NDims(geom) FROM buildings") == [(2,)]

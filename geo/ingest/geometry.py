@@ -146,7 +146,8 @@ def check_shapes(
     )
     usable = ~missing & ~wrong
     out = np.full(len(geoms), None, dtype=object)
-    out[usable] = crsmod.geometries_to_wgs84(geoms[usable], crs)
+    # stored columns are 2D: drop Z/M (3D GeoJSON, PolygonZ shapefiles)
+    out[usable] = shapely.force_2d(crsmod.geometries_to_wgs84(geoms[usable], crs))
     _check_bounds(out, usable, china_only, problems)
     return _repair(out, usable, want, problems)
 
@@ -183,7 +184,8 @@ def _repair(geoms: Objects, rows: npt.NDArray[np.bool_], want: str, p: Problems)
     if invalid.any():
         idx = np.flatnonzero(invalid)
         reasons = shapely.is_valid_reason(geoms[idx])
-        fixed = np.array([_same_dimension(shapely.make_valid(g), want) for g in geoms[idx]])
+        fixed = np.empty(len(idx), dtype=object)
+        fixed[:] = [_same_dimension(shapely.make_valid(g), want) for g in geoms[idx]]
         ok = np.array([g is not None for g in fixed], dtype=bool)
         geoms[idx[ok]] = fixed[ok]
         reason = pd.Series(reasons, index=idx)

@@ -136,8 +136,12 @@ class WriteCounts:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def upsert_sql(table: str) -> sql.Composed:
-    """INSERT … SELECT … ON CONFLICT DO UPDATE, only where something differs."""
+def upsert_sql(table: str, only: str | None = None) -> sql.Composed:
+    """INSERT … SELECT … ON CONFLICT DO UPDATE, only where something differs.
+
+    only="new": a plain INSERT of the staged keys the table lacks (bulk loads, under the table's
+    exclusive lock); only="existing": the upsert restricted to keys the table has.
+    """
     targets, exprs, source, key = UPSERTS[table]
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in targets)
     others = [c for c in targets if c != key]
@@ -146,18 +150,24 @@ def upsert_sql(table: str) -> sql.Composed:
     )
     old = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in others)
     new = sql.SQL(", ").join(sql.SQL("excluded.{}").format(sql.Identifier(c)) for c in others)
+    where: sql.Composable = sql.SQL("")
+    if only:
+        exists = sql.SQL("EXISTS (SELECT 1 FROM {t} x WHERE x.{k} = s.{k})").format(
+            t=sql.Identifier(table), k=sql.Identifier(key)
+        )
+        where = sql.SQL(" WHERE NOT {}" if only == "new" else " WHERE {}").format(exists)
+    conflict = sql.SQL(
+        " ON CONFLICT ({key}) DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})"
+    ).format(key=sql.Identifier(key), sets=sets, old=old, new=new)
     return sql.SQL(
-        "INSERT INTO {table} AS t ({cols}) SELECT {exprs} FROM {source} "
-        "ON CONFLICT ({key}) DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})"
+        "INSERT INTO {table} AS t ({cols}) SELECT {exprs} FROM {source}{where}{conflict}"
     ).format(
         table=sql.Identifier(table),
         cols=cols,
         exprs=sql.SQL(", ".join(exprs)),
         source=sql.SQL(source),
-        key=sql.Identifier(key),
-        sets=sets,
-        old=old,
-        new=new,
+        where=where,
+        conflict=sql.SQL("") if only == "new" else conflict,
     )
 
 
@@ -260,7 +270,8 @@ def upsert(conn: psycopg.Connection, table: str, rows: pd.DataFrame) -> WriteCou
     A bulk load (at least BULK_MIN new rows, and at least as many as the table holds) follows the
     PostgreSQL manual's advice for populating a database: the table's non-unique indexes and its
     foreign keys are dropped and rebuilt in the same transaction (same names and definitions; the
-    foreign keys re-validated in one pass). Smaller imports write through the indexes.
+    foreign keys re-validated in one pass). Smaller imports write through the indexes with the
+    single upsert statement.
     """
     t0 = time.perf_counter()
     new_rows = count_new(conn, table)
@@ -268,13 +279,18 @@ def upsert(conn: psycopg.Connection, table: str, rows: pd.DataFrame) -> WriteCou
     timings = {"count_new": time.perf_counter() - t0}
     t0 = time.perf_counter()
     deferred = _drop_deferrable(conn, table) if bulk else []
-    stmt = upsert_sql(table)
     written = 0
     if table == "organisations":
+        stmt = upsert_sql(table)
         for depth in sorted(set(rows["depth"].tolist())):
             written += conn.execute(stmt, {"depth": depth}).rowcount
+    elif deferred:
+        # ON CONFLICT's speculative insertion costs ~45% more per row than a plain INSERT; under
+        # the exclusive lock the bulk path holds, new keys cannot race, so they go in plainly.
+        written = conn.execute(upsert_sql(table, "existing")).rowcount  # before the new ones
+        written += conn.execute(upsert_sql(table, "new")).rowcount
     else:
-        written = conn.execute(stmt).rowcount
+        written = conn.execute(upsert_sql(table)).rowcount
     timings["upsert"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     for _, create in deferred:
