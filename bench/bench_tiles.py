@@ -208,7 +208,7 @@ def wait_http(url: str, timeout: float = 60) -> None:
 
 
 def start_djmap(
-    url: str, port: int, workers: int, cache: str, home: Path
+    url: str, port: int, workers: int, cache: str, home: Path, freshness: str
 ) -> subprocess.Popen[bytes]:
     """djmap on `port` (bench/serve_reuseport.py)."""
     env = {
@@ -216,6 +216,7 @@ def start_djmap(
         "DJMAP_DATABASE_URL": url,
         "DJMAP_TILE_CACHE": cache,
         "DJMAP_HOME": str(home),
+        "DJMAP_TILE_FRESHNESS": freshness,
     }
     cmd = [
         sys.executable,
