@@ -325,3 +325,13 @@ def test_member_weights_respect_the_callers_subtree(data, clean_db) -> None:
     total, _ = _reference_members(data)
     assert own["count_total"] == total
     assert body["summary"]["count_total"] == 0 and body["uncovered_cells"]["features"] == []
+
+
+@pytest.mark.parametrize("mode", ["straight", "walk"])
+def test_empty_database_answers_with_zeros(clean_db: str, mode: str) -> None:
+    with _client(clean_db, Principal(role="planner")) as c:
+        r = c.post("/api/coverage", json={"minutes": 15, "mode": mode, "propose": 3})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["summary"]["count_total"] == 0 and body["summary"]["coverage_pct_weight"] is None
+    assert body["proposed"] == [] and body["uncovered_cells"]["features"] == []

@@ -160,3 +160,17 @@ def test_outside_the_network_answers_straight_with_a_note(client: TestClient, gr
     assert r.status_code == 200
     assert body["mode"] == "straight" and "outside" in body["note"]
     assert len(body["results"]) == 2
+
+
+def test_no_network_answers_straight(clean_db: str) -> None:
+    with psycopg.connect(clean_db) as conn:
+        conn.execute(
+            "INSERT INTO service_points (code, name, kind, geom) VALUES "
+            "('s', '站', '党群服务站', ST_SetSRID(ST_MakePoint(116.4, 39.9), 4326))"
+        )
+    with TestClient(create_app(Settings(db=DatabaseSettings(database_url=clean_db)))) as c:
+        body = c.get(
+            "/api/nearest", params={"lon": 116.41, "lat": 39.9, "mode": "walk", "route": "true"}
+        ).json()
+    assert body["mode"] == "straight" and "no walkable road network" in body["note"]
+    assert len(body["results"]) == 1
