@@ -14,6 +14,27 @@ from geo.scope import Principal
 
 router = APIRouter(tags=["coverage"])
 
+_EXAMPLE = {
+    "params": {"radius_m": 1200.0, "minutes": 15, "mode": "walk", "weight": "members", "district": "330102"},
+    "summary": {
+        "count_total": 3000, "count_covered": 2682, "coverage_pct_count": 89.4,
+        "weight_total": 3000, "weight_covered": 2682, "coverage_pct_weight": 89.4,
+        "uncovered_weight": 318, "uncovered_count": 318, "service_points": 30, "suppressed_cells": 8,
+    },
+    "service_areas": {"type": "FeatureCollection", "features": ["… one polygon per service point …"]},
+    "uncovered_cells": {
+        "type": "FeatureCollection",
+        "features": [{
+            "type": "Feature", "geometry": {"type": "Polygon", "coordinates": ["…"]},
+            "properties": {"layer": "uncovered_cell", "h3": "8930e1d8a4bffff", "resolution": 9,
+                           "weight": 14, "count": 14, "merged": False},
+        }],
+    },
+    "proposed": [{"rank": 1, "lon": 120.265, "lat": 30.327, "source": "building", "building": "B002421",
+                  "gain_weight": 81, "coverage_pct_weight_after": 92.1}],
+    "notes": [],
+}  # fmt: skip
+
 # Member-weighted coverage is about members (aggregated, but still): planners and up.
 MEMBER_WEIGHT_ROLES = ("leader", "planner", "steward", "admin")
 
@@ -90,6 +111,7 @@ def check_weight_allowed(weight: str, principal: Principal) -> None:
     "/coverage",
     summary="Coverage of the 15-minute circle, uncovered cells and proposed sites",
     responses={
+        200: {"content": {"application/json": {"example": _EXAMPLE}}},
         400: {"description": "bad limit, mode, weight, bbox, propose or candidates"},
         401: {"description": "member weights need a login"},
         403: {"description": "member weights need a planner, leader, steward or admin"},
