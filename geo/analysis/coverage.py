@@ -10,29 +10,32 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import psycopg
 import shapely
-from pyproj import Geod, Transformer
-from scipy.spatial import cKDTree
-from shapely.geometry import box as shapely_box
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from geo.analysis import cells, service_areas, sites
-from geo.analysis.scoping import scope_clause_psycopg
-from geo.errors import InvalidInput, NotFound
+from geo.analysis.demand import (
+    Points,
+    expanded_bounds,
+    grid,
+    load_area,
+    load_buildings,
+    load_members,
+    load_sites,
+)
+from geo.analysis.metric import Metric, covering_polygons, covering_straight
+from geo.errors import InvalidInput
 from geo.scope import PUBLIC, Principal
 
-GEOD = Geod(ellps="WGS84")
 WEIGHTS = ("members", "buildings", "population")
 MODES = ("straight", "walk")
 CANDIDATES = ("auto", "buildings", "grid")
-M2_PER_RESIDENT = 35.0
-RESIDENTIAL_USES = ["住宅", "residential"]
 MAX_PROPOSE = 50
 
 Progress = Callable[[str], None]
@@ -96,213 +99,6 @@ def validate(req: CoverageRequest) -> None:
             raise InvalidInput("candidate points must be [lon, lat] within ±180/±90")
 
 
-@dataclass
-class Points:
-    """Lon/lat points with weights and labels (labels only for public things: sites, candidates)."""
-
-    lon: np.ndarray
-    lat: np.ndarray
-    weight: np.ndarray
-    ids: list[Any] = field(default_factory=list)
-    labels: list[dict[str, Any]] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.lon)
-
-
-def _area(conn: psycopg.Connection, req: CoverageRequest) -> BaseGeometry | None:
-    if req.bbox is not None:
-        return shapely_box(*req.bbox)
-    if req.district is None:
-        return None
-    row = conn.execute(
-        "SELECT ST_AsBinary(geom) FROM districts WHERE code = %s", (req.district,)
-    ).fetchone()
-    if row is None:
-        raise NotFound(f"district {req.district!r} does not exist")
-    return shapely.from_wkb(bytes(row[0]))
-
-
-_IN_AREA = " AND ST_Intersects({col}, ST_GeomFromWKB(%s, 4326))"
-# For points a bbox test is exact, and much cheaper than ST_Intersects on a million rows.
-_IN_BOX = " AND {col} && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
-
-_MEMBERS_SQL = """
-SELECT ST_AsBinary(ST_Collect(m.home)) FROM members m
-WHERE m.home IS NOT NULL{area}{scope}
-"""
-_BUILDINGS_SQL = """
-SELECT ST_AsBinary(ST_Collect(ST_PointOnSurface(b.geom) ORDER BY b.id)),
-       array_agg(CASE WHEN b.use = ANY(%s) THEN ST_Area(b.geom::geography)
-                      * coalesce(b.floors, greatest(1, round(b.height_m / 3))) / %s ELSE 0 END
-                 ORDER BY b.id),
-       array_agg(b.code ORDER BY b.id)
-FROM buildings b WHERE true{area}
-"""
-_SITES_SQL = """
-SELECT id, name, kind, ST_X(geom), ST_Y(geom) FROM service_points s
-WHERE s.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) ORDER BY id
-"""
-
-
-def _xy(wkb: bytes | None) -> tuple[np.ndarray, np.ndarray]:
-    if wkb is None:
-        return np.empty(0), np.empty(0)
-    coords = shapely.get_coordinates(shapely.from_wkb(bytes(wkb)))
-    return coords[:, 0].copy(), coords[:, 1].copy()
-
-
-def _area_args(
-    area: BaseGeometry | None, col: str, points: bool = False
-) -> tuple[str, list[object]]:
-    if area is None:
-        return "", []
-    if points and shapely.equals(area, shapely_box(*area.bounds)):
-        return _IN_BOX.format(col=col), list(area.bounds)
-    return _IN_AREA.format(col=col), [shapely.to_wkb(area)]
-
-
-def load_members(
-    conn: psycopg.Connection, area: BaseGeometry | None, principal: Principal
-) -> Points:
-    """Member homes in the area and the caller's scope (weight 1 each); they stay in this process."""
-    where, args = _area_args(area, "m.home", points=True)
-    scope, scope_args = scope_clause_psycopg(principal, "members", "m")
-    row = conn.execute(
-        _MEMBERS_SQL.format(area=where, scope=scope), [*args, *scope_args]
-    ).fetchone()
-    lon, lat = _xy(row[0] if row else None)
-    return Points(lon, lat, np.ones(len(lon)))
-
-
-def load_buildings(conn: psycopg.Connection, area: BaseGeometry | None, population: bool) -> Points:
-    """Building points (on the footprint); weight 1, or estimated residents."""
-    where, args = _area_args(area, "b.geom")
-    row = conn.execute(
-        _BUILDINGS_SQL.format(area=where), [RESIDENTIAL_USES, M2_PER_RESIDENT, *args]
-    ).fetchone()
-    lon, lat = _xy(row[0] if row else None)
-    weight = np.asarray(row[1], dtype=np.float64) if population and row else np.ones(len(lon))
-    return Points(lon, lat, weight, ids=list(row[2] or []) if row else [])  # type: ignore[index]
-
-
-def expanded_bounds(
-    bounds: tuple[float, float, float, float], metres: float
-) -> tuple[float, float, float, float]:
-    """A lon/lat box grown by `metres` on every side."""
-    x0, y0, x1, y1 = bounds
-    dlat = metres / 110000.0
-    dlon = metres / (
-        111000.0 * max(0.01, math.cos(math.radians(min(89.0, max(abs(y0), abs(y1)) + dlat))))
-    )
-    return (max(-180, x0 - dlon), max(-90, y0 - dlat), min(180, x1 + dlon), min(90, y1 + dlat))
-
-
-def load_sites(conn: psycopg.Connection, box: tuple[float, float, float, float]) -> Points:
-    """Existing service points in the box (ordered by id)."""
-    rows = conn.execute(_SITES_SQL, box).fetchall()
-    labels = [
-        {"service_point_id": r[0], "name": r[1], "kind": r[2], "lon": r[3], "lat": r[4]}
-        for r in rows
-    ]
-    lon = np.array([r[3] for r in rows], dtype=float)
-    lat = np.array([r[4] for r in rows], dtype=float)
-    return Points(lon, lat, np.ones(len(rows)), ids=[r[0] for r in rows], labels=labels)
-
-
-class Metric:
-    """Local azimuthal equidistant projection plus exact geodesic checks near the limit."""
-
-    def __init__(self, lon: np.ndarray, lat: np.ndarray, radius_m: float) -> None:
-        lon0 = float((lon.min() + lon.max()) / 2) if len(lon) else 0.0
-        lat0 = float((lat.min() + lat.max()) / 2) if len(lat) else 0.0
-        self.tf = Transformer.from_crs(
-            "EPSG:4326",
-            f"+proj=aeqd +lat_0={lat0} +lon_0={lon0} +datum=WGS84 +units=m",
-            always_xy=True,
-        )
-        extent = float(np.hypot(*self.xy(lon, lat).T).max()) if len(lon) else 0.0
-        self.eps = (
-            0.005 + 2 * (extent / 6371000.0) ** 2
-        )  # projected distance error bound, with margin
-        self.r = radius_m
-
-    def xy(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-        """Projected metres, shape (n, 2)."""
-        x, y = self.tf.transform(lon, lat)
-        return np.column_stack([x, y])
-
-    def exact(
-        self, lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray
-    ) -> np.ndarray:
-        """Geodesic metres between paired points."""
-        if len(lon1) == 0:
-            return np.empty(0)
-        return np.asarray(GEOD.inv(lon1, lat1, lon2, lat2)[2])
-
-    def within(
-        self, p: Points, p_xy: np.ndarray, q_lon: np.ndarray, q_lat: np.ndarray
-    ) -> list[np.ndarray]:
-        """For each query point, the indices of p within the radius (exact geodesic)."""
-        if len(p) == 0 or len(q_lon) == 0:
-            return [np.empty(0, dtype=np.int64) for _ in range(len(q_lon))]
-        hits = cKDTree(p_xy).query_ball_point(self.xy(q_lon, q_lat), self.r * (1 + self.eps))
-        out = []
-        for k, idx in enumerate(hits):
-            idx = np.array(sorted(idx), dtype=np.int64)
-            d = self.exact(
-                p.lon[idx], p.lat[idx], np.full(len(idx), q_lon[k]), np.full(len(idx), q_lat[k])
-            )
-            out.append(idx[d <= self.r])
-        return out
-
-
-def covering_straight(
-    metric: Metric, demand: Points, d_xy: np.ndarray, sites_: Points
-) -> np.ndarray:
-    """Index of a site within the radius of each demand point (-1 = uncovered)."""
-    site = np.full(len(demand), -1, dtype=np.int64)
-    if len(sites_) == 0 or len(demand) == 0:
-        return site
-    tree = cKDTree(metric.xy(sites_.lon, sites_.lat))
-    r, eps = metric.r, metric.eps
-    d, j = tree.query(d_xy, k=1, distance_upper_bound=r * (1 + eps))
-    sure = d <= r * (1 - eps)
-    site[sure] = j[sure]
-    band = np.flatnonzero(np.isfinite(d) & ~sure)
-    if len(band):
-        k = min(8, len(sites_))
-        dk, jk = tree.query(d_xy[band], k=k, distance_upper_bound=r * (1 + eps))
-        dk, jk = dk.reshape(len(band), k), jk.reshape(len(band), k)
-        for col in range(k):
-            open_ = (site[band] < 0) & np.isfinite(dk[:, col])
-            rows = band[open_]
-            cand = jk[open_, col]
-            exact = metric.exact(
-                demand.lon[rows], demand.lat[rows], sites_.lon[cand], sites_.lat[cand]
-            )
-            site[rows[exact <= r]] = cand[exact <= r]
-    return site
-
-
-def covering_polygons(demand: Points, polygons: dict[int, BaseGeometry]) -> np.ndarray:
-    """Index of the first (lowest) site whose service area contains each demand point (-1 = none)."""
-    site = np.full(len(demand), -1, dtype=np.int64)
-    for j in sorted(polygons):
-        poly = polygons[j]
-        x0, y0, x1, y1 = poly.bounds
-        cand = np.flatnonzero(
-            (site < 0)
-            & (demand.lon >= x0)
-            & (demand.lon <= x1)
-            & (demand.lat >= y0)
-            & (demand.lat <= y1)
-        )
-        inside = shapely.contains_xy(poly, demand.lon[cand], demand.lat[cand])
-        site[cand[inside]] = j
-    return site
-
-
 def _demand(
     conn: psycopg.Connection, req: CoverageRequest, area: BaseGeometry | None, principal: Principal
 ) -> Points:
@@ -332,7 +128,7 @@ def run(
     step = progress or (lambda _: None)
     with psycopg.connect(url) as conn:
         step("area and demand")
-        area = _area(conn, req)
+        area = load_area(conn, req.district, req.bbox)
         demand = _demand(conn, req, area, principal)
         bounds = _bounds(area, demand)
         box = expanded_bounds(bounds, req.radius_m) if bounds else (0.0, 0.0, 0.0, 0.0)
@@ -401,21 +197,6 @@ def _candidates(conn: psycopg.Connection, req: CoverageRequest, area: BaseGeomet
                 labels=[{"source": "building", "building": c} for c in b.ids],
             )
     return grid(area, bounds, req.grid_m or req.radius_m / 2)
-
-
-def grid(
-    area: BaseGeometry | None, bounds: tuple[float, float, float, float], step_m: float
-) -> Points:
-    """Grid points every step_m over the bounds, kept inside the area."""
-    x0, y0, x1, y1 = bounds
-    dlat = step_m / 111000.0
-    dlon = step_m / (111000.0 * max(0.01, math.cos(math.radians((y0 + y1) / 2))))
-    xs, ys = np.meshgrid(np.arange(x0 + dlon / 2, x1, dlon), np.arange(y0 + dlat / 2, y1, dlat))
-    lon, lat = xs.ravel(), ys.ravel()
-    if area is not None and len(lon):
-        keep = shapely.contains_xy(area, lon, lat)
-        lon, lat = lon[keep], lat[keep]
-    return Points(lon, lat, np.ones(len(lon)), labels=[{"source": "grid"}] * len(lon))
 
 
 def _propose(conn: psycopg.Connection, req: CoverageRequest, area: BaseGeometry | None, metric: Metric,
