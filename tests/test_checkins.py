@@ -144,3 +144,27 @@ def test_bad_position_is_400(member1: TestClient, world, body) -> None:
 
 def test_unknown_activity_is_404(member1: TestClient) -> None:
     assert member1.post("/api/activities/999999/checkins", json=_at(0)).status_code == 404
+
+
+def test_end_to_end_with_a_real_login(clean_db: str, world, tmp_path) -> None:
+    from uuid import uuid4
+
+    from geo.users import add_user
+
+    name = f"m1-{uuid4().hex[:8]}"
+    add_user(clean_db, name, "correct horse battery staple", "member", member="m1")
+    app = create_app(Settings(db=DatabaseSettings(database_url=clean_db, home=tmp_path)))
+    with TestClient(app) as c:
+        token = c.post(
+            "/api/auth/token", data={"username": name, "password": "correct horse battery staple"}
+        )
+        assert token.status_code == 200, token.text
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        url = f"/api/activities/{world['running']}/checkins"
+        assert c.post(url, json=_at(20), headers=headers).status_code == 201
+        assert c.post(url, json=_at(20), headers=headers).status_code == 200
+        assert c.post(url, json=_at(20)).status_code == 401
+        assert (
+            c.post(url, json=_at(20), headers={"Authorization": "Bearer nonsense"}).status_code
+            == 401
+        )
