@@ -174,3 +174,52 @@ def test_no_network_answers_straight(clean_db: str) -> None:
         ).json()
     assert body["mode"] == "straight" and "no walkable road network" in body["note"]
     assert len(body["results"]) == 1
+
+
+_SAMPLE_SNAP = """
+SELECT s.id, c.id, c.source, c.target, c.length_m, ST_LineLocatePoint(c.geom, s.geom), c.d
+FROM service_points s
+CROSS JOIN LATERAL (
+    SELECT r.id, r.source, r.target, r.length_m, r.geom, ST_Distance(r.geom::geography, s.geom::geography) AS d
+    FROM roads r WHERE ST_DWithin(r.geom::geography, s.geom::geography, 2000)
+    ORDER BY d, r.id LIMIT 1
+) c
+"""
+
+
+def test_sample_district_walk_equals_networkx(sample_url: str) -> None:
+    """On the real sample network: every walk distance = networkx on the same edges + snap model."""
+    graph = nx.Graph()
+    with psycopg.connect(sample_url) as conn:
+        for s, t, length in conn.execute("SELECT source, target, length_m FROM roads"):
+            if not graph.has_edge(s, t) or graph[s][t]["weight"] > length:
+                graph.add_edge(s, t, weight=length)
+        vertex = dict(
+            (int(v), (x, y))
+            for v, x, y in conn.execute(
+                "SELECT source, ST_X(ST_StartPoint(geom)), ST_Y(ST_StartPoint(geom)) FROM roads"
+            )
+        )
+        snaps = conn.execute(_SAMPLE_SNAP).fetchall()
+    rng = np.random.default_rng(99)
+    with TestClient(create_app(Settings(db=DatabaseSettings(database_url=sample_url)))) as client:
+        for v in rng.choice(sorted(vertex), 12, replace=False):
+            dist = nx.single_source_dijkstra_path_length(graph, int(v), weight="weight")
+            expected = sorted(
+                (
+                    min(dist.get(s, np.inf) + f * length, dist.get(t, np.inf) + (1 - f) * length)
+                    + d,
+                    sid,
+                )
+                for sid, _, s, t, length, f, d in snaps
+            )
+            expected = [e for e in expected if np.isfinite(e[0])][:5]
+            lon, lat = vertex[int(v)]
+            body = client.get(
+                "/api/nearest", params={"lon": lon, "lat": lat, "k": 5, "mode": "walk"}
+            ).json()
+            assert body["mode"] == "walk"
+            assert [r["id"] for r in body["results"]] == [e[1] for e in expected]
+            assert np.allclose(
+                [r["distance_m"] for r in body["results"]], [e[0] for e in expected], atol=0.05
+            )
