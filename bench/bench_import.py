@@ -156,8 +156,18 @@ def main() -> None:
                 f"generated {args.rows} rows ({path.stat().st_size / 1e6:.1f} MB) "
                 f"in {time.perf_counter() - t0:.1f} s"
             )
-            t_floor = min(floor(url, path) for _ in range(args.repeat))
-            t_import = min(timed_import(url, path, args.rows) for _ in range(args.repeat))
+            floors, imports = [], []
+            for _ in range(args.repeat):  # interleaved, so a change of load hits both alike
+                floors.append(floor(url, path))
+                imports.append(timed_import(url, path, args.rows))
+            print(
+                "floor runs: "
+                + ", ".join(f"{t:.1f}" for t in floors)
+                + " s; import runs: "
+                + ", ".join(f"{t:.1f}" for t in imports)
+                + " s"
+            )
+            t_floor, t_import = min(floors), min(imports)
             t0 = time.perf_counter()
             again = import_file(url, "members", path, progress=False)
             t_rerun = time.perf_counter() - t0

@@ -18,6 +18,7 @@ import shapely
 from psycopg import sql
 
 CHUNK = 100_000
+SESSION_SETTINGS = ("SET temp_buffers = '256MB'", "SET LOCAL maintenance_work_mem = '256MB'")
 BULK_MIN = 50_000
 BULK_INDEXES_SQL = (
     "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
@@ -209,6 +210,10 @@ def _copy_frame(table: str, rows: pd.DataFrame) -> pd.DataFrame:
 
 def create_staging(conn: psycopg.Connection, table: str) -> None:
     """A TEMP table dropped at commit; no indexes, no WAL."""
+    # session memory for this one connection: the staging table stays in RAM (the default 8 MB
+    # spills a million rows to temp files) and the bulk path's index rebuild sorts in memory
+    for setting in SESSION_SETTINGS:
+        conn.execute(setting)
     cols = sql.SQL(", ").join(
         sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t)) for n, t in STAGING[table]
     )
