@@ -10,7 +10,7 @@ from typing import Any
 import pydeck as pdk
 
 from web.catalog import PageLayer
-from web.styles import ACTIVITY_HEAT_COLORS, HEAT_COLORS, RED, color_if, number_of
+from web.styles import ACTIVITY_HEAT_COLORS, HEAT_COLORS
 
 # Loaders run on the main thread: no worker script is ever fetched (from a CDN or anywhere).
 LOAD_OPTIONS: dict[str, Any] = {
@@ -29,6 +29,7 @@ class Sources:
     tiles3d: bool = False
     terrain: dict[str, Any] | None = None  # TileJSON digest: url, bounds, minzoom, maxzoom
     heatmap: bool = False
+    features: bool = False  # OGC API Features (the boundary is drawn from it: one small layer)
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def view_of(bounds: tuple[float, float, float, float] | None, width_px: int = 12
     """A view that frames the bounds (the district when there is one)."""
     w, s, e, n = bounds or DEFAULT_BOUNDS
     span = max(e - w, (n - s) * 1.3, 1e-4)
-    zoom = math.log2(360.0 * width_px / 256.0 / span) - 0.3
+    zoom = math.log2(360.0 * width_px / 256.0 / span) - 0.8  # room for the panels and pitch
     return View(lon=(w + e) / 2, lat=(s + n) / 2, zoom=round(min(max(zoom, 3.0), 17.0), 2))
 
 
@@ -145,10 +146,10 @@ def _terrain(tj: dict[str, Any]) -> pdk.Layer:
             "rScaler": 6553.6,
             "gScaler": 25.6,
             "bScaler": 0.1,
-            "offset": -10000 - float(tj.get("base_m", 0.0)),
+            "offset": -10000,  # true heights: the 3D Tiles stand on the same DEM
         },
         texture=None,
-        color=[236, 232, 224],
+        color=[242, 240, 234],
         mesh_max_error=4,
         load_options=LOAD_OPTIONS,
         max_zoom=tj["maxzoom"],
@@ -204,16 +205,29 @@ def _panel_entry(pl: PageLayer, lang: str, visible: bool) -> dict[str, Any]:
     }
 
 
+# Drawn over the terrain surface rather than hidden in it (points, lines, the boundary).
+OVER_TERRAIN = {"depthCompare": "always", "depthWriteEnabled": False}
+_OVERLAYS = ("boundary", "roads", "organisations", "service_points", "activities")
+
+
 def _catalog_layer(pl: PageLayer, sources: Sources, flat: bool = False) -> pdk.Layer | None:
+    extra: dict[str, Any] = {}
+    if sources.terrain and not flat and pl.id in _OVERLAYS:
+        extra["parameters"] = OVER_TERRAIN
+    if pl.id == "boundary" and sources.features:
+        return pdk.Layer(
+            "GeoJsonLayer",
+            id=pl.id,
+            data="/api/collections/boundary/items?limit=1000",
+            **{**pl.deck, **extra},
+        )
     if pl.id == "member_heat":
         return _heat(pl.id, "members", HEAT_COLORS) if sources.heatmap else None
     if pl.id == "activity_heat":
         return _heat(pl.id, "activities", ACTIVITY_HEAT_COLORS) if sources.heatmap else None
     if pl.id == "buildings" and sources.tiles3d and not flat:
-        # The 3D Tiles draw every building; this layer lifts party buildings in red above them.
-        return _vector(pl, sources, get_fill_color=color_if("has_org", [*RED, 255], [0, 0, 0, 0]),
-                       get_elevation=number_of("height_m", 1.0, 12.0, offset=0.6))
-    return _vector(pl, sources)
+        return None  # the 3D Tiles draw them (party buildings baked red); the toggle drives them
+    return _vector(pl, sources, **extra)
 
 
 def map_deck(
@@ -236,17 +250,17 @@ def map_deck(
     for pl in catalog:
         if only is not None and pl.id not in only:
             continue
+        visible = pl.id not in hidden
         layer = _catalog_layer(pl, sources, flat)
-        if layer is not None and flat and pl.id == "buildings":
-            layer.extruded = False
+        if pl.id == "buildings" and sources.tiles3d and not flat:
+            layer = _buildings_3d()
         if layer is None:
             continue
-        visible = pl.id not in hidden
+        if flat and pl.id == "buildings":
+            layer.extruded = False
         layer.visible = visible
         layers.append(layer)
         panel.append(_panel_entry(pl, lang, visible))
-        if pl.id == "buildings" and sources.tiles3d and not flat:
-            layers.append(_buildings_3d())
     deck = pdk.Deck(
         layers=layers,
         initial_view_state=view.state(),

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import asyncio
-import importlib
-import io
+import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -13,12 +11,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
-import morecantile
-import numpy as np
-from PIL import Image
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message
 
+from geo import users
 from geo.scope import Principal
 from web import queries
 from web.catalog import page_layers
@@ -115,24 +111,6 @@ async def _asgi_status(app: ASGIApp, path: str) -> int:
     return (await _asgi_get(app, path))[0]
 
 
-async def _terrain_base(app: ASGIApp, tj: dict[str, Any]) -> float:
-    """Low ground of the terrain (5th percentile of the coarsest tile at the centre), in metres.
-
-    Buildings (3D Tiles) stand at height 0: the relief is drawn relative to this base so the
-    city floor sits at 0 and hills rise from it.
-    """
-    z = int(tj.get("minzoom", 0))
-    lon, lat = tj["center"][0], tj["center"][1]
-    tile = morecantile.tms.get("WebMercatorQuad").tile(lon, lat, z)
-    status, body = await _asgi_get(app, f"/api/terrain/{z}/{tile.x}/{tile.y}.png")
-    if status != 200:
-        return 0.0
-    rgb = np.asarray(Image.open(io.BytesIO(body)).convert("RGB"), dtype=np.float64)
-    heights = -10000 + (rgb[..., 0] * 65536 + rgb[..., 1] * 256 + rgb[..., 2]) * 0.1
-    land = heights[heights > 0.05]  # pixels outside the DEM are written as 0 m
-    return round(float(np.percentile(land, 5)), 1) if land.size else 0.0
-
-
 async def _terrain(app: ASGIApp) -> dict[str, Any] | None:
     """The terrain TileJSON (bounds, zooms, versioned URL) when terrain tiles are built."""
     status, body = await _asgi_get(app, "/api/terrain/tilejson.json")
@@ -141,9 +119,7 @@ async def _terrain(app: ASGIApp) -> dict[str, Any] | None:
     try:
         tj = json.loads(body)
         url = urlsplit(tj["tiles"][0])
-        base = await _terrain_base(app, tj)
         return {
-            "base_m": base,
             "url": url.path + (f"?{url.query}" if url.query else ""),
             "bounds": [float(v) for v in tj["bounds"]],
             "minzoom": int(tj.get("minzoom", 0)),
@@ -164,6 +140,7 @@ async def sources(app: Any) -> Sources:
         tiles3d=await _asgi_status(app, "/api/3dtiles/buildings/tileset.json") == 200,
         terrain=await _terrain(app),
         heatmap="/api/heatmap/{metric}" in app.openapi().get("paths", {}),
+        features="/api/collections/{collection_id}/items" in app.openapi().get("paths", {}),
     )
     app.state.web_sources = (time.monotonic(), found)
     return found
@@ -263,15 +240,6 @@ async def coverage_page(pr: PageRequest) -> str:
     return _page(pr, "coverage.html", "coverage", spec, src)
 
 
-def _embed_check() -> Any | None:
-    """The auth area's embed-key check (geo/users.py), when it exists."""
-    try:
-        users = importlib.import_module("geo.users")
-    except ImportError:
-        return None
-    return getattr(users, "check_embed_key", None) or getattr(users, "embed_key", None)
-
-
 async def embed_page(
     pr: PageRequest, key: str, layer_ids: str, view: dict[str, Any]
 ) -> tuple[str, int, dict[str, str]]:
@@ -293,23 +261,27 @@ async def embed_page(
     public = [p for p in page_layers("public") if p.public]
     wanted = tuple(x for x in layer_ids.split(",") if x) or tuple(p.id for p in public)
     spec = map_deck(public, _embed_view(base, view), pr.lang, src, _basemap(pr), only=wanted)
-    csp = "frame-ancestors " + (" ".join(origins) if origins else "'self'")
+    csp = "frame-ancestors " + " ".join(origins or ["'self'"])
     return _page(pr, "embed.html", "embed", spec, src), 200, {"Content-Security-Policy": csp}
 
 
 async def _embed_origins(pr: PageRequest, key: str) -> list[str] | None:
-    """The key's allowed origins, or None when the key is unknown (or keys are not set up)."""
-    check = _embed_check()
-    if check is None or not key:
-        return None
+    """The key's allowed origins when the key is known, active and the embedding page allowed.
+
+    The embedding page is named by Origin, else Referer (an iframe navigation sends the parent's
+    origin as Referer). Our own origin may preview any active key (the admin page does).
+    """
+    headers = pr.request.headers
+    origin, referer = headers.get("origin"), headers.get("referer")
+    own = f"{pr.request.url.scheme}://{pr.request.url.netloc}"
     async with pr.pool.acquire() as conn:
-        result = check(conn, key)
-        if hasattr(result, "__await__"):
-            result = await result
-    if result is None:
-        return None
-    origins = getattr(result, "origins", result)
-    return [str(o) for o in origins]
+        found = await users.check_embed_key(conn, key, origin, referer)
+        if found is not None:
+            return list(found.origins)
+        if not (referer or "").startswith(own + "/"):
+            return None
+        found = await users.check_embed_key(conn, key)  # the admin page's preview
+    return None if found is None else [*found.origins, "'self'"]
 
 
 def _embed_view(base: View, view: dict[str, Any]) -> View:

@@ -61,7 +61,7 @@ def color_if(field: str, on: list[int], off: list[int]) -> dict[str, Any]:
 # Per layer id: the props of a GeoJsonLayer (or of the GeoJSON sub-layers of an MVTLayer).
 STYLES: dict[str, dict[str, Any]] = {
     "boundary": {
-        "filled": True,
+        "filled": False,
         "stroked": True,
         "get_fill_color": [200, 16, 46, 14],
         "get_line_color": [*RED, 230],

@@ -159,15 +159,6 @@
       byId.set(layer.id, layer);
       order.push(layer.id);
     }
-    // With terrain tiles, flat layers are draped on the relief and extrusions stand on it.
-    if (byId.has('terrain')) {
-      const terrain = new deckgl.TerrainExtension();
-      for (const id of order) {
-        const l = byId.get(id);
-        if (id === 'terrain' || id === 'basemap' || l.constructor.layerName === 'Tile3DLayer') continue;
-        byId.set(id, l.clone({extensions: [...(l.props.extensions || []), terrain]}));
-      }
-    }
     const layers = () => [...order.map((id) => byId.get(id)), ...extra];
     const deck = new deckgl.Deck({
       parent: container,

@@ -28,8 +28,7 @@
     ul.addEventListener('change', (ev) => {
       const id = ev.target.dataset.layer;
       if (!id) return;
-      map.update(id, {visible: ev.target.checked});
-      if (id === 'buildings' && map.has('buildings_3d')) map.update('buildings_3d', {visible: ev.target.checked});
+      map.update(id === 'buildings' && map.has('buildings_3d') ? 'buildings_3d' : id, {visible: ev.target.checked});
     });
   }
 

@@ -1,0 +1,316 @@
+"""The pages in a real browser (Debian's Chromium): offline, no console errors, real interactions.
+
+A uvicorn server runs against the sample district (terrain and 3D Tiles built into a private
+home); every request the page makes is recorded and any other host is refused and reported.
+Screenshots of every page go to test-output/.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from web_browser import Browser, PageLog, canvas_variance, serve, wait_for_map
+
+pytestmark = pytest.mark.skipif(
+    not os.access("/usr/bin/chromium", os.X_OK), reason="Debian chromium is not installed"
+)
+PHONE = {"width": 375, "height": 812}
+
+
+@pytest.fixture(scope="module")
+def web_home(sample_files: Path, sample_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A djmap home with the sample's panoramas, terrain tiles and 3D Tiles of its buildings."""
+    from geo.samples.load import stage_panoramas
+    from tiles.terrain import build_terrain
+    from tiles.threed import build_buildings
+
+    home = tmp_path_factory.mktemp("webhome")
+    stage_panoramas(sample_files, home / "panoramas")
+    build_terrain(sample_files / "dem.tif", home, zooms=(10, 14), progress=False, workers=1)
+    build_buildings(sample_url, home, progress=False, workers=1)
+    return home
+
+
+@pytest.fixture(scope="module")
+def base(sample_url: str, web_home: Path) -> Iterator[str]:
+    """The server on the sample district."""
+    with serve(sample_url, {"DJMAP_HOME": str(web_home)}) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One Chromium for the module."""
+    b = Browser()
+    yield b
+    b.close()
+
+
+def _clean(log: PageLog) -> None:
+    assert log.problems() == [], "\n".join(log.problems())
+    assert log.requests, "the page made no requests"
+
+
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as res:
+            return res.status, dict(res.headers), res.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
+
+
+def _sample_row(url: str, sql: str) -> tuple[Any, ...]:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(sql).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+# ---- HTTP (no browser) -------------------------------------------------------------------
+
+
+def test_pages_and_assets_over_http(base: str) -> None:
+    """Pages answer HTML with their deck; assets come gzipped from here; no CDN anywhere."""
+    for path in ("/", "/nearest", "/coverage", "/admin/embed", "/api/docs", "/?lang=en"):
+        status, headers, body = _get(base + path)
+        assert status == 200, path
+        assert headers["content-type"].startswith("text/html")
+        text = body.decode()
+        assert "cdn" not in text.lower() and "unpkg" not in text and "googleapis" not in text
+    status, headers, body = _get(base + "/static/dist/deck.js", {"Accept-Encoding": "gzip"})
+    assert status == 200 and headers.get("content-encoding") == "gzip"
+    assert b"Deck" in gzip.decompress(body)
+    assert _get(base + "/static/../api/app.py")[0] == 404
+    assert _get(base + "/static/dist/nothing.js")[0] == 404
+    en = _get(base + "/?lang=en")[2].decode()
+    assert "Leader view" in en and "Party-Building Map" in en
+    assert "领导驾驶舱" in _get(base + "/")[2].decode()
+
+
+def test_deck_document_is_built_from_the_catalog(base: str) -> None:
+    """The leader deck is pydeck JSON with the catalog's public layers drawn from our own routes."""
+    status, _, body = _get(base + "/web/deck/leader.json")
+    assert status == 200
+    doc = json.loads(body)
+    ids = [layer["id"] for layer in doc["layers"]]
+    for lid in ("boundary", "buildings_3d", "organisations", "service_points", "activities"):
+        assert lid in ids
+    assert "member_heat" not in ids  # leaders only
+    assert "buildings_3d" in ids and "terrain" in ids
+    assert {layer["@@type"] for layer in doc["layers"]} >= {
+        "MVTLayer",
+        "Tile3DLayer",
+        "TerrainLayer",
+    }
+    for layer in doc["layers"]:
+        for key in ("data", "elevationData"):
+            if isinstance(layer.get(key), str):
+                assert layer[key].startswith("/"), layer[key]  # same origin, never another host
+        if "loadOptions" in layer:
+            assert layer["loadOptions"]["worker"] is False  # no worker script fetched from a CDN
+    assert doc["initialViewState"]["pitch"] > 0
+
+
+def test_member_counts_under_ten_never_leave(base: str) -> None:
+    """The organisation tree masks member counts under 10."""
+    orgs = json.loads(_get(base + "/web/orgs.json")[2])["organisations"]
+    assert orgs
+    assert all(o["members"] is None or o["members"] >= 10 for o in orgs)
+    assert {"党委", "党总支", "党支部"} <= {o["type"] for o in orgs}
+
+
+# ---- in the browser ----------------------------------------------------------------------
+
+
+def test_leader_view_renders_offline(browser: Browser, base: str, output_dir: Path) -> None:
+    """`/`: deck.gl draws tiles, 3D buildings and terrain with no console error, nothing elsewhere."""
+    page, log = browser.open(base, "/")
+    wait_for_map(page)
+    page.wait_for_function(
+        "() => { const l = window.djmapMap.layer('buildings_3d'); return l && l.isLoaded; }",
+        timeout=60_000,
+    )
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(output_dir / "web-leader.png"))
+    assert canvas_variance(page) > 50
+    assert page.locator("#stats .stat").count() == 6
+    assert page.locator("#org-tree button[data-org]").count() > 10
+    kinds = {u.split("/api/")[1].split("/")[0] for u in log.requests if "/api/" in u}
+    assert {"tiles", "3dtiles", "terrain"} <= kinds
+    assert any(".b3dm" in u or ".glb" in u for u in log.requests)
+    _clean(log)
+    page.close()
+
+
+def test_toggle_a_layer(browser: Browser, base: str) -> None:
+    """Unticking a layer hides it on the map."""
+    page, log = browser.open(base, "/")
+    wait_for_map(page)
+    visible = "id => window.djmapMap.layer(id).props.visible"
+    assert page.evaluate(visible, "service_points") is True
+    page.uncheck("input[data-layer=service_points]")
+    assert page.evaluate(visible, "service_points") is False
+    page.check("input[data-layer=roads]")
+    assert page.evaluate(visible, "roads") is True
+    page.wait_for_function("() => window.djmapMap.layer('roads').isLoaded", timeout=60_000)
+    _clean(log)
+    page.close()
+
+
+def test_select_an_organisation_filters_and_flies(
+    browser: Browser, base: str, sample_url: str
+) -> None:
+    """Choosing a 党委 filters points to its subtree (org= on the tiles), flies, updates stats."""
+    org_id, name = _sample_row(
+        sample_url, "SELECT id, name FROM organisations WHERE type = '党委' ORDER BY code LIMIT 1"
+    )
+    page, log = browser.open(base, "/")
+    wait_for_map(page)
+    before = page.evaluate("() => window.djmapMap.viewState().longitude")
+    page.click(f"#org-tree button[data-org='{org_id}']")
+    page.wait_for_function("id => window.djmapLeader.state.org === id", arg=org_id, timeout=10_000)
+    page.wait_for_function("() => window.djmapMap.layer('service_points').isLoaded", timeout=60_000)
+    page.wait_for_timeout(1500)
+    data = page.evaluate("() => window.djmapMap.layer('service_points').props.data")
+    assert f"org={org_id}" in data
+    assert any(f"org={org_id}" in u and "/service_points/" in u for u in log.requests)
+    assert page.evaluate("() => window.djmapMap.viewState().longitude") != before
+    assert "on" in (page.get_attribute(f"#org-tree button[data-org='{org_id}']", "class") or "")
+    assert name in page.text_content("#org-tree")
+    _clean(log)
+    page.close()
+
+
+def test_clicking_a_service_point_opens_its_panorama(
+    browser: Browser, base: str, sample_url: str, output_dir: Path
+) -> None:
+    """Click the point on the map: the card shows details, upcoming activities and the panorama."""
+    sp_id, name, lon, lat, pano_id = _sample_row(
+        sample_url,
+        "SELECT s.id, s.name, ST_X(s.geom), ST_Y(s.geom), p.id FROM service_points s "
+        "JOIN panoramas p ON p.service_point_id = s.id ORDER BY s.id LIMIT 1",
+    )
+    page, log = browser.open(base, "/")
+    wait_for_map(page)
+    page.uncheck("input[data-layer=organisations]")
+    page.uncheck("input[data-layer=activities]")
+    page.evaluate(
+        "([lon, lat]) => window.djmapMap.flyTo({longitude: lon, latitude: lat, zoom: 17.5, pitch: 0, bearing: 0}, 0)",
+        [lon, lat],
+    )
+    page.wait_for_function(
+        "() => { const l = window.djmapMap.layer('service_points'); return l.isLoaded; }",
+        timeout=60_000,
+    )
+    page.wait_for_timeout(2000)
+    x, y = page.evaluate(
+        "([lon, lat]) => window.djmapMap.deck.getViewports()[0].project([lon, lat])", [lon, lat]
+    )
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    page.wait_for_selector(f"#sp-body .sp-name[data-sp='{sp_id}']", timeout=20_000)
+    assert name in page.text_content("#sp-body")
+    page.wait_for_selector(f"#panorama[data-panorama='{pano_id}'].loaded", timeout=60_000)
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(output_dir / "web-leader-panorama.png"))
+    assert any(f"/api/panoramas/{pano_id}/image" in u for u in log.requests)
+    assert canvas_variance(page, "#panorama canvas") > 50
+    _clean(log)
+    page.close()
+
+
+def test_nearest_on_a_phone(browser: Browser, base: str, output_dir: Path) -> None:
+    """`/nearest` at 375×812: tap the map, get a list sorted by walking distance with directions."""
+    page, log = browser.open(base, "/nearest", viewport=PHONE)
+    wait_for_map(page)
+    box = page.locator("#map").bounding_box()
+    assert box is not None and box["width"] <= 375
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.wait_for_selector("#results li[data-id]", timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(output_dir / "web-nearest-phone.png"))
+    first = page.locator("#results li[data-id]")
+    n = min(first.count(), 10)
+    dists = [float(first.nth(i).get_attribute("data-distance") or "nan") for i in range(n)]
+    assert n >= 3
+    assert dists == sorted(dists)
+    assert page.locator("#results a[href^='https://uri.amap.com/navigation']").count() >= n
+    assert "分钟" in page.text_content("#results")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scroll
+    _clean(log)
+    page.close()
+
+
+def test_nearest_search_by_name(browser: Browser, base: str, sample_url: str) -> None:
+    """Searching a service point's name locates there: it comes first, at 0 m."""
+    (name,) = _sample_row(sample_url, "SELECT name FROM service_points ORDER BY id LIMIT 1")
+    page, log = browser.open(base, "/nearest", viewport=PHONE)
+    wait_for_map(page)
+    page.fill("#sp-search", name)
+    page.press("#sp-search", "Enter")
+    page.wait_for_selector("#results li[data-id]", timeout=60_000)
+    assert page.locator("#results li[data-id] .title").first.text_content() == name
+    _clean(log)
+    page.close()
+
+
+def test_coverage_run_shows_its_result(browser: Browser, base: str, output_dir: Path) -> None:
+    """`/coverage`: a run draws service areas and proposals and offers the downloads."""
+    page, log = browser.open(base, "/coverage")
+    wait_for_map(page)
+    page.select_option("#cov-weight", "buildings")
+    page.fill("#cov-limit", "5")
+    page.fill("#cov-propose", "3")
+    page.click("#cov-run")
+    page.wait_for_selector("body[data-coverage=done]", timeout=120_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(output_dir / "web-coverage.png"))
+    result = page.evaluate("() => window.djmapCoverage.state.result")
+    assert result["service_areas"]["features"]
+    assert "%" in page.text_content("#cov-figures")
+    ranks = page.locator("#cov-proposals li[data-rank]")
+    assert ranks.count() == len(result["proposed"])
+    with page.expect_download() as dl:
+        page.click("#dl-geojson")
+    fc = json.loads(Path(dl.value.path()).read_text())
+    assert fc["type"] == "FeatureCollection" and fc["features"]
+    with page.expect_download() as dl:
+        page.click("#dl-png")
+    assert Path(dl.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _clean(log)
+    page.close()
+
+
+def test_embed_refuses_an_unknown_key(browser: Browser, base: str, output_dir: Path) -> None:
+    """`/embed` with a key nobody issued: 403, a refusal page, and no map."""
+    page, log = browser.open(base, "/embed?key=nobody-issued-this")
+    page.screenshot(path=str(output_dir / "web-embed-refused.png"))
+    assert page.locator("#refused-title").is_visible()
+    assert page.locator("canvas").count() == 0
+    status, headers, _ = _get(base + "/embed?key=nobody-issued-this")
+    assert status == 403
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert [u for u in log.foreign] == []
+    page.close()
+
+
+def test_api_docs_offline(browser: Browser, base: str, output_dir: Path) -> None:
+    """`/api/docs`: Swagger UI from local files shows the OpenAPI document."""
+    page, log = browser.open(base, "/api/docs")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=30_000)
+    page.screenshot(path=str(output_dir / "web-api-docs.png"))
+    assert page.locator(".opblock").count() > 10
+    _clean(log)
+    page.close()
