@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import get_pool, get_principal
 from geo.analysis import checkin as core
+from geo.errors import Forbidden
 from geo.scope import Principal
 
 router = APIRouter(tags=["check-in"])
@@ -38,8 +39,12 @@ def member_id_of(principal: Principal) -> int:
     if principal.member_id is not None:
         return principal.member_id
     if principal.role == "public":
-        raise HTTPException(401, "log in to check in", headers={"WWW-Authenticate": "Bearer"})
-    raise HTTPException(403, "only members can check in")
+        raise HTTPException(
+            401,
+            detail={"code": "Unauthorized", "description": "log in to check in"},
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    raise Forbidden("only members can check in: this account has no member record")
 
 
 @router.post(

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from api.deps import get_principal, get_settings
 from api.settings import Settings
 from geo.analysis import coverage as core
+from geo.errors import Forbidden
 from geo.scope import Principal
 
 router = APIRouter(tags=["coverage"])
@@ -100,11 +101,11 @@ def check_weight_allowed(weight: str, principal: Principal) -> None:
         return
     if principal.role == "public":
         raise HTTPException(
-            401, "log in to weigh coverage by members", headers={"WWW-Authenticate": "Bearer"}
+            401,
+            detail={"code": "Unauthorized", "description": "log in to weigh coverage by members"},
+            headers={"WWW-Authenticate": "Bearer"},
         )
-    raise HTTPException(
-        403, "member-weighted coverage is for planners, leaders, stewards and admins"
-    )
+    raise Forbidden("member-weighted coverage is for planners, leaders, stewards and admins")
 
 
 @router.post(

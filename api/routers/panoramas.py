@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 
-from api.deps import get_pool, get_principal, get_settings
+from api.auth import require_role
+from api.deps import get_pool, get_settings
 from api.settings import Settings
 from geo import panoramas as core
 from geo.scope import Principal
@@ -111,7 +112,7 @@ async def upload_panorama(
     ],
     pool: Annotated[asyncpg.Pool, Depends(get_pool)],
     settings: Annotated[Settings, Depends(get_settings)],
-    principal: Annotated[Principal, Depends(get_principal)],
+    principal: Annotated[Principal, Depends(require_role(*UPLOAD_ROLES))],
     code: Annotated[
         str | None, Form(description="unique code (default from the content hash)")
     ] = None,
@@ -127,10 +128,6 @@ async def upload_panorama(
     captured_at: Annotated[datetime | None, Form()] = None,
 ) -> JSONResponse:
     """Checked by content; EXIF stripped except orientation and GPS; placed and linked."""
-    if principal.role not in UPLOAD_ROLES:
-        if principal.role == "public":
-            raise HTTPException(401, "log in to upload", headers={"WWW-Authenticate": "Bearer"})
-        raise HTTPException(403, "only stewards and admins upload panoramas")
     data = await file.read(core.MAX_BYTES + 1)
     try:
         image = await run_in_threadpool(core.check_image, data)
