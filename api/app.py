@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_size=settings.db.pool_max,
             init=_init_connection,
         )
+        await tiles.open_service(app)
         try:
             yield
         finally:

@@ -34,6 +34,22 @@ from tiles.versions import VERSIONS_SQL, VersionReader, layer_token
 log = logging.getLogger(__name__)
 
 
+async def _session(conn: asyncpg.Connection) -> None:
+    await conn.execute("SET jit = off")
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Tile statements leave no session state, so skip asyncpg's per-release reset round trip."""
+
+
+async def tile_pool(dsn: str, size: int) -> asyncpg.Pool:
+    """The tile service's pool: JIT off, and no reset query when a connection goes back."""
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        dsn, min_size=1, max_size=size, init=_session, reset=_keep_session
+    )
+    return pool
+
+
 @dataclass(frozen=True)
 class Served:
     """A tile and the data-version token it was made from."""
@@ -52,8 +68,10 @@ class TileService:
         root: Path | None = None,
         dsn: str | None = None,
         freshness: str = "strict",
+        own_pool: bool = False,
     ) -> None:
         self.pool = pool
+        self._own_pool = own_pool
         self.freshness = freshness if dsn else "strict"
         self._known: dict[str, tuple[int, int]] | None = None
         self._generation = 0
@@ -112,6 +130,8 @@ class TileService:
         conn, self._vconn = self._vconn, None
         if conn is not None:
             await conn.close(timeout=5)
+        if self._own_pool:
+            await self.pool.close()
 
     async def tokens(self, layers: tuple[Layer, ...]) -> dict[str, str]:
         """Current data-version token of each layer."""

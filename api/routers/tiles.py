@@ -16,7 +16,7 @@ from geo.errors import Forbidden, InvalidInput
 from geo.scope import Principal
 from layers import catalog
 from layers import filters as lf
-from tiles.service import TileService
+from tiles.service import TileService, tile_pool
 from tiles.tilejson import tilejson
 
 router = APIRouter(tags=["tiles"])
@@ -25,23 +25,35 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, max-age=0, must-revalidate"
 
 
+async def open_service(app: FastAPI) -> TileService:
+    """Make the app's tile service with its own pool (called by the app's lifespan at start-up)."""
+    settings = app.state.settings
+    pool = await tile_pool(settings.db.url, settings.db.pool_max)
+    service = TileService(
+        pool,
+        cache=settings.api.tile_cache == "on",
+        root=settings.db.home / "tiles",
+        dsn=settings.db.url,
+        freshness=settings.api.tile_freshness,
+        own_pool=True,
+    )
+    app.state.tiles = service
+    return service
+
+
 async def get_tiles(request: Request) -> TileService:
-    """The app's tile service, made on first use from its settings and pool."""
+    """The app's tile service (made on first use when the lifespan did not make it)."""
     service: TileService | None = getattr(request.app.state, "tiles", None)
     if service is None:
-        settings = request.app.state.settings
-        root = settings.db.home / "tiles"
-        cache = settings.api.tile_cache == "on"
-        freshness = settings.api.tile_freshness
-        service = TileService(request.app.state.pool, cache, root, settings.db.url, freshness)
-        request.app.state.tiles = service
+        service = await open_service(request.app)
     return service
 
 
 async def close_service(app: FastAPI) -> None:
-    """Release the tile service's own connection (called by the app's lifespan on shutdown)."""
+    """Close the tile service's pool and connection (called by the app's lifespan on shutdown)."""
     service: TileService | None = getattr(app.state, "tiles", None)
     if service is not None:
+        app.state.tiles = None
         await service.close()
 
 
