@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import typer
 
 from api.cli.common import cli_errors, console, database_url
 from geo import db as geodb
+from geo import users
 from geo.settings import get_db_settings
 
 
@@ -47,6 +50,44 @@ def serve(
     )
 
 
+DEMO_ORIGINS = ["http://127.0.0.1:8000", "http://localhost:8000"]
+
+
+def _demo_accounts(url: str) -> Path | None:
+    """On a database with no users, create one user per role with random passwords (local demo).
+
+    The passwords are written once to `<home>/demo-credentials.txt` (mode 0600), never printed
+    into logs, and there is no default password anywhere in the code.
+    """
+    if users.list_users(url):
+        return None
+    with geodb.connect(url) as conn:
+        root = conn.execute(
+            "SELECT code FROM organisations WHERE parent_id IS NULL ORDER BY code LIMIT 1"
+        ).fetchone()
+        member = conn.execute(
+            "SELECT external_id FROM members WHERE status <> '流动' ORDER BY external_id LIMIT 1"
+        ).fetchone()
+    wanted: list[tuple[str, str, str | None, str | None]] = [("admin", "admin", None, None)]
+    wanted.append(("planner", "planner", None, None))
+    if root:
+        wanted.append(("leader", "leader", str(root[0]), None))
+    if member:
+        wanted.append(("member", "member", None, str(member[0])))
+    lines = ["# djmap demo accounts (local only; change or disable them with `djmap users`)"]
+    for name, role, org, ext in wanted:
+        password = secrets.token_urlsafe(12)
+        users.add_user(url, name, password, role, org_code=org, member=ext)
+        lines.append(f"{name}\t{role}\t{password}")
+    key = users.add_embed_key(url, "demo portal", DEMO_ORIGINS)
+    lines.append(f"# embed: http://127.0.0.1:8000/embed?key={key.key}")
+    path = get_db_settings().home / "demo-credentials.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
 def _djmap(args: list[str]) -> int:
     """Run one djmap command in a child process (so each step has its own clean state)."""
     return subprocess.call([sys.executable, "-m", "api.cli", *args])
@@ -70,6 +111,10 @@ def demo(
         if code != 0:
             console.print(f"[red]✗ {title} failed (exit {code})[/red]")
             raise typer.Exit(code)
+    with cli_errors():
+        creds = _demo_accounts(url)
+    if creds is not None:
+        console.print(f"[green]✓[/green] demo accounts (admin, planner, leader, member) in {creds}")
     console.print(f"[green]✓[/green] ready in {time.monotonic() - started:.1f} s")
     if get_db_settings().embedded:
         console.print("  the embedded database keeps running; `djmap db down` stops it")
