@@ -226,3 +226,18 @@ def test_member_without_home_is_allowed(base: str, tmp_path: Path):
     assert import_file(base, "members", path, progress=False).rows_inserted == 1
     with psycopg.connect(base) as conn:
         assert conn.execute("SELECT home IS NULL FROM members").fetchone() == (True,)
+
+
+def test_member_reports_do_not_repeat_home_coordinates(base: str, tmp_path: Path):
+    path = tmp_path / "m.csv"
+    path.write_text(M_HEAD + "M2,李四,B1,正式,,30.251234,120.151234\n", "utf-8")
+    with pytest.raises(ImportRejected) as info:
+        import_file(base, "members", path, progress=False)
+    (err,) = errors_of(info.value.report)
+    assert err["code"] == "lonlat_swapped" and "value" not in err
+    assert "30.25" not in str(info.value) and "30.25" not in str(info.value.report)
+    with psycopg.connect(base) as conn:
+        stored = conn.execute(
+            "SELECT report::text FROM imports ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    assert stored is not None and "30.25" not in stored[0]

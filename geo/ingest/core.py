@@ -232,6 +232,8 @@ def _report(
     numbers = np.arange(1, prepared.rows_total + 1)
     errors = records(p.errors, numbers, header)
     warnings = p.file_warnings + records(p.warnings, numbers, header)
+    if spec.table == "members":
+        errors = rep.redact_coordinates(errors)
     return rep.build(
         spec.kind,
         path,

@@ -18,6 +18,23 @@ ROW_CONVENTION = (
 MAX_STORED = 1000  # errors kept in the audit table's copy of the report
 
 
+REDACTED = {
+    "non_numeric_coordinates": "longitude or latitude is not a number",
+    "lonlat_swapped": "coordinates look like (lat, lon): longitude and latitude swapped?",
+    "out_of_range": "coordinates are outside lon ±180 / lat ±90",
+    "outside_china": "coordinates are outside China",
+}
+
+
+def redact_coordinates(items: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Reports about members never repeat home coordinates (they are sensitive, PIPL Art. 28)."""
+    for item in items:
+        if item.get("column") == "lon/lat":
+            item.pop("value", None)
+            item["message"] = REDACTED.get(str(item["code"]), "coordinates are not usable")
+    return items
+
+
 def build(
     kind: str,
     path: Path,
