@@ -403,6 +403,6 @@ def test_buildings_stand_on_the_terrain(db_url: str, tmp_path: Path) -> None:
             assert mine.min() == pytest.approx(expected[bid], abs=0.01)
             assert mine.max() == pytest.approx(expected[bid] + props["height"][k], abs=0.01)
     assert not build_buildings(db_url, tmp_path, progress=False).built
-    build_terrain(dem, tmp_path, (12, 12), progress=False)  # a new terrain build
+    build_terrain(dem, tmp_path, (12, 12), progress=False, force=True)  # a new terrain build
     assert is_stale(current_manifest(tmp_path), current_versions(db_url), ground_id(tmp_path))
     assert build_buildings(db_url, tmp_path, progress=False).built
