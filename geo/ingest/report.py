@@ -13,7 +13,7 @@ from rich.table import Table
 ROW_CONVENTION = (
     "row = 1-based data row (the first row after the header is row 1; for GIS files the "
     "1-based feature number); line = the CSV line / spreadsheet row number (row + 1 for the "
-    "header line; CSV fields with embedded newlines shift it)"
+    "header line; blank lines are skipped and CSV fields with embedded newlines shift it)"
 )
 MAX_STORED = 1000  # errors kept in the audit table's copy of the report
 
