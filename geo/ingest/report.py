@@ -111,6 +111,9 @@ def print_summary(report: dict[str, Any], console: Console, limit: int = 20) -> 
         )
         if report.get("failure"):
             console.print(f"[red]{report['failure']}[/red]")
+        counts = sorted(report.get("error_counts", {}).items(), key=lambda kv: -kv[1])
+        if counts:
+            console.print("reasons: " + ", ".join(f"{code} × {n}" for code, n in counts))
     else:
         _print_written(report, console, colour)
     _print_items(report, console, limit)
