@@ -215,3 +215,27 @@ def test_activity_heat_counts_checkins(heat_db: str, tmp_path: Path) -> None:
         # coarser cell holding both is published (as a merged remainder of 31).
         assert body["total"] == 31
         assert [(c["count"], c["merged"]) for c in body["cells"]] == [(31, True)]
+
+
+def test_no_heat_response_carries_a_member_home(leader: TestClient, heat_db: str) -> None:
+    from privacy import assert_no_member_points
+
+    with psycopg.connect(heat_db) as conn:
+        homes = [
+            (float(x), float(y))
+            for x, y in conn.execute("SELECT ST_X(home), ST_Y(home) FROM members")
+        ]
+    for res in (0, 5, 8, 10):
+        assert_no_member_points(leader.get(f"/api/heatmap/members?res={res}").json(), homes)
+        # GeoJSON holds only hexagon corners (too many numbers for the digit check above)
+        for f in leader.get(f"/api/heatmap/members?res={res}&format=geojson").json()["features"]:
+            ring = f["geometry"]["coordinates"][0]
+            corners = [(lng, lat) for lat, lng in h3.cell_to_boundary(f["properties"]["cell"])]
+            assert len(ring) == len(corners) + 1
+            for (x, y), (cx, cy) in zip(ring, corners, strict=False):
+                assert abs(x - cx) < 1e-6 and abs(y - cy) < 1e-6
+    assert_no_member_points(leader.get("/api/tiles/member_heat/tilejson.json").json(), homes)
+    assert_no_member_points(leader.get("/api/layers").json(), homes)
+    doc = leader.get("/api/openapi.json").json()
+    assert "/api/tiles/{layer}/{z}/{x}/{y}.mvt" in doc["paths"]
+    assert "/api/heatmap/{metric}" in doc["paths"]
