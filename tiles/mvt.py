@@ -124,18 +124,19 @@ def statement(layer_id: str, audience: str, filter_names: tuple[str, ...]) -> st
 
 @lru_cache(maxsize=64)
 def points_statement(layer_id: str, audience: str) -> str:
-    """Unfiltered features of a point layer, no guard ($1..$7): used when the count is known."""
+    """Unfiltered features of a point layer with no guard: used when the tile's count is known."""
     layer = catalog.get(layer_id)
-    cols, props = _field_cols(TileRequest(layer, 0, 0, 0, (), audience))
-    rows = sql.POINT_ROWS.format(
-        cols=f"t.{layer.key_column} AS __fid, t.{layer.geom_column} AS __pt{cols}",
-        source=layer.source,
-        geom=layer.geom_column,
-        filters="",
+    cols, _ = _field_cols(TileRequest(layer, 0, 0, 0, (), audience))
+    return sql.POINTS_MVT.format(
+        layer=layer.id, key=layer.key_column, geom=layer.geom_column, cols=cols, source=layer.source
     )
-    return sql.FEATURES_MVT.format(
-        layer=layer.id, geom_expr="ST_Transform(r.__pt, 3857)", buffer=0, props=props, rows=rows
-    )
+
+
+def points_args(req: TileRequest) -> list[object]:
+    """Parameters of `points_statement`: bounds in degrees, then Mercator bottom and top."""
+    tile = morecantile.Tile(req.x, req.y, req.z)
+    b, m = TMS.bounds(tile), TMS.xy_bounds(tile)
+    return [b.left, b.bottom, b.right, b.top, m.bottom, m.top]
 
 
 def tile_args(req: TileRequest, budget: int) -> list[object]:

@@ -24,6 +24,7 @@ from tiles.mvt import (
     TileRequest,
     check_tile,
     feature_budget,
+    points_args,
     points_statement,
     render,
     statement,
@@ -268,7 +269,7 @@ def counted_plan(
         return agg_plan(req, token) if req.z <= aggregate.AGG_MAXZOOM else ("guarded", "", [])
     if not is_point:
         return "guarded", "", []
-    return "points", points_statement(req.layer.id, req.audience), tile_args(req, 0)[:7]
+    return "points", points_statement(req.layer.id, req.audience), points_args(req)
 
 
 async def render_heat(conn: asyncpg.Connection, req: TileRequest, token: str) -> bytes:
