@@ -214,6 +214,10 @@ def test_zipped_shapefile_roads_utm_split_and_topology(clean_db: str, tmp_path: 
     assert rows[0][7] == pytest.approx(a[0], abs=1e-7) and rows[0][8] == pytest.approx(
         a[1], abs=1e-7
     )
+    version = data_versions(clean_db)["roads"]
+    again = import_file(clean_db, "roads", path, progress=False)
+    assert (again.rows_unchanged, again.report["topology"]["edges_updated"]) == (3, 0)
+    assert data_versions(clean_db)["roads"] == version
 
 
 def test_point_geojson_service_points(orgs: str, tmp_path: Path):
@@ -280,6 +284,7 @@ def test_rerun_changes_nothing_then_updates_one(orgs: str, tmp_path: Path):
     again = import_file(orgs, "members", path, progress=False)
     assert (again.rows_inserted, again.rows_updated, again.rows_unchanged) == (0, 0, 3)
     assert again.rows_written == 0
+    assert data_versions(orgs)["members"] == before  # nothing written: caches stay valid
     assert fetch(orgs, "SELECT max(id) FROM members") == [(3,)]
     frame = members_frame()
     frame.loc[1, "status"] = "正式"

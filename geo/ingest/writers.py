@@ -172,6 +172,36 @@ def upsert_sql(table: str, only: str | None = None) -> sql.Composed:
     )
 
 
+def changed_sql(table: str) -> sql.Composed:
+    """How many staged rows would insert or change a row (the upsert's own test, read-only)."""
+    targets, exprs, source, key = UPSERTS[table]
+    source = source.split(" WHERE ")[0]  # organisations: every level at once
+    named = ", ".join(
+        f"{e} AS {sql.Identifier(c).as_string()}" for c, e in zip(targets, exprs, strict=True)
+    )
+    others = [c for c in targets if c != key]
+    old = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in others)
+    new = sql.SQL(", ").join(sql.SQL("n.{}").format(sql.Identifier(c)) for c in others)
+    return sql.SQL(
+        "SELECT count(*) FROM (SELECT {named} FROM {source}) n LEFT JOIN {table} t ON t.{key} = n.{key} "
+        "WHERE t.{key} IS NULL OR ({old}) IS DISTINCT FROM ({new})"
+    ).format(
+        named=sql.SQL(named),
+        source=sql.SQL(source),
+        table=sql.Identifier(table),
+        key=sql.Identifier(key),
+        old=old,
+        new=new,
+    )
+
+
+def count_changed(conn: psycopg.Connection, table: str) -> int:
+    """Staged rows that are new or differ from the stored row."""
+    row = conn.execute(changed_sql(table)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def count_new(conn: psycopg.Connection, table: str) -> int:
     """Staged rows whose key is not in the table yet."""
     key = sql.Identifier(UPSERTS[table][3])
@@ -282,6 +312,10 @@ def upsert(conn: psycopg.Connection, table: str, rows: pd.DataFrame) -> WriteCou
     new_rows = count_new(conn, table)
     bulk = _is_bulk(conn, table, new_rows)
     timings = {"count_new": time.perf_counter() - t0}
+    if not bulk and count_changed(conn, table) == 0:
+        # nothing to write: run no statement at all, so no data version moves and caches stay
+        timings["count_changed"] = time.perf_counter() - t0 - timings["count_new"]
+        return WriteCounts(unchanged=len(rows), timings=timings)
     t0 = time.perf_counter()
     deferred = _drop_deferrable(conn, table) if bulk else []
     written = 0
