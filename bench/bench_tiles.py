@@ -430,6 +430,7 @@ def main() -> None:
             proc = start_djmap(url, port, args.workers, cache, home, freshness)
         try:
             run_wrk(port, [p for z in zooms for p in paths[z]], 8, 2)  # every process up and warm
+            time.sleep(3)  # let the warm-up's last requests drain
             for z in zooms:
                 q = quality(port, paths[z], lists[z], counts)  # also fills the tile cache
                 for c in concs:
