@@ -83,6 +83,8 @@ class TileService:
         self._agg: dict[str, tuple[str, dict[tuple[int, int, int], int]]] = {}
         self._agg_checked: dict[str, tuple[str, float]] = {}
         self._building: dict[str, asyncio.Task[None]] = {}
+        self._heat: dict[str, tuple[str, str]] = {}  # layer → (data token asked, cells token)
+        self._heat_locks: dict[str, asyncio.Lock] = {}
 
     async def current_versions(self) -> dict[str, tuple[int, int]]:
         """Data versions: read for this request (strict), or as kept by notifications (notify)."""
@@ -124,6 +126,16 @@ class TileService:
                 raise
         return [(r[0], r[1], r[2]) for r in rows]
 
+    async def heat_built(self, layer: Layer, token: str) -> str:
+        """Token of the heat cells published for `token`'s data (one build at a time per process)."""
+        if self._heat.get(layer.id, ("", ""))[0] == token:
+            return self._heat[layer.id][1]
+        lock = self._heat_locks.setdefault(layer.id, asyncio.Lock())
+        async with lock:
+            if self._heat.get(layer.id, ("", ""))[0] != token:
+                self._heat[layer.id] = (token, await heat.ensure_built(self.pool, layer, token))
+            return self._heat[layer.id][1]
+
     async def close(self) -> None:
         """Stop background builds and close the version connection."""
         for task in list(self._building.values()):
@@ -154,7 +166,7 @@ class TileService:
         bound = lf.parse(layer, params)
         token = await self.token(layer)
         if layer.is_heat:
-            token = await heat.ensure_built(self.pool, layer, token)
+            token = await self.heat_built(layer, token)
         key = CacheKey(layer.id, token, audience, lf.cache_key(bound), z, x, y)
         if self.cache is not None:
             hit = await self.cache.get(key)
@@ -245,7 +257,7 @@ class TileService:
         layer = catalog.get(layer_id)
         token = await self.token(layer)
         if layer.is_heat:
-            await heat.ensure_built(self.pool, layer, token)
+            await self.heat_built(layer, token)
         elif layer.aggregation.method == "cluster":
             built = await aggregate.build(self.pool, layer)
             self._agg[layer.id] = (built, await aggregate.tile_counts(self.pool, layer, built))
@@ -282,9 +294,9 @@ async def render_heat(conn: asyncpg.Connection, req: TileRequest, token: str) ->
 
 
 async def heat_cells(
-    pool: asyncpg.Pool, layer: Layer, token: str, res: int
+    service: TileService, layer: Layer, token: str, res: int
 ) -> list[dict[str, Any]]:
     """Published heat items at resolution `res` as plain dicts (cell, res, count, merged, geometry)."""
-    built = await heat.ensure_built(pool, layer, token)
-    rows = await pool.fetch(heat.CELLS_SQL, layer.id, built, res)
+    built = await service.heat_built(layer, token)
+    rows = await service.pool.fetch(heat.CELLS_SQL, layer.id, built, res)
     return [dict(r) for r in rows]

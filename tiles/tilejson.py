@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from layers.catalog import Layer, fields_for
-from tiles import heat
 
 if TYPE_CHECKING:
     from tiles.service import TileService
@@ -43,7 +42,7 @@ async def bounds(service: TileService, layer: Layer, token: str) -> tuple[float,
     cache: dict[tuple[str, str], tuple[float, ...]] = service.__dict__.setdefault("_bounds", {})
     if (layer.id, token) not in cache:
         if layer.is_heat:
-            built = await heat.ensure_built(service.pool, layer, token)
+            built = await service.heat_built(layer, token)
             row = await service.pool.fetchrow(HEAT_EXTENT_SQL, layer.id, built)
         else:
             sql = EXTENT_SQL.format(geom=layer.geom_column, source=layer.source)

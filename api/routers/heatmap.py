@@ -34,7 +34,7 @@ async def heatmap(
     if not catalog.can_see(layer, principal.audience):
         raise Forbidden(f"{metric} heat is not available to the {principal.audience} audience")
     token = await tiles.token(layer)
-    cells = await heat_cells(tiles.pool, layer, token, res)
+    cells = await heat_cells(tiles, layer, token, res)
     meta = {"metric": metric, "layer": layer.id, "res": res, "threshold": K, "version": token}
     if format == "geojson":
         features = [
