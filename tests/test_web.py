@@ -18,7 +18,6 @@ from typing import Any
 
 import psycopg
 import pytest
-
 from web_browser import Browser, PageLog, canvas_variance, serve, wait_for_map
 
 pytestmark = pytest.mark.skipif(
@@ -68,6 +67,18 @@ def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str
             return res.status, dict(res.headers), res.read()
     except urllib.error.HTTPError as err:
         return err.code, dict(err.headers), err.read()
+
+
+def tap(page: Any, x: float, y: float, done: str, tries: int = 4) -> None:
+    """Click the map until `done` holds (a click that lands while deck.gl is busy may be lost)."""
+    for _ in range(tries):
+        page.mouse.click(x, y)
+        try:
+            page.wait_for_function(done, timeout=8_000)
+            return
+        except Exception:
+            continue
+    page.wait_for_function(done, timeout=1)
 
 
 def _sample_row(url: str, sql: str) -> tuple[Any, ...]:
@@ -209,18 +220,27 @@ def test_clicking_a_service_point_opens_its_panorama(
         "([lon, lat]) => window.djmapMap.flyTo({longitude: lon, latitude: lat, zoom: 17.5, pitch: 0, bearing: 0}, 0)",
         [lon, lat],
     )
-    page.wait_for_function(
-        "() => { const l = window.djmapMap.layer('service_points'); return l.isLoaded; }",
+    hit = page.wait_for_function(  # until the point's tile is drawn where it projects
+        """([lon, lat, id]) => {
+            const d = window.djmapMap.deck;
+            const vp = d.getViewports()[0];
+            if (!vp || Math.abs(vp.zoom - 17.5) > 0.01) return null;
+            const [x, y] = vp.project([lon, lat]);
+            const i = d.pickObject({x, y, radius: 4});
+            const p = i && i.object && i.object.properties;
+            return p && p.id === id ? [x, y] : null; }""",
+        arg=[lon, lat, sp_id],
         timeout=60_000,
     )
-    page.wait_for_timeout(2000)
-    x, y = page.evaluate(
-        "([lon, lat]) => window.djmapMap.deck.getViewports()[0].project([lon, lat])", [lon, lat]
-    )
+    x, y = hit.json_value()
     box = page.locator("#map").bounding_box()
     assert box is not None
-    page.mouse.click(box["x"] + x, box["y"] + y)
-    page.wait_for_selector(f"#sp-body .sp-name[data-sp='{sp_id}']", timeout=20_000)
+    tap(
+        page,
+        box["x"] + x,
+        box["y"] + y,
+        f"() => !!document.querySelector(\"#sp-body .sp-name[data-sp='{sp_id}']\")",
+    )
     assert name in page.text_content("#sp-body")
     page.wait_for_selector(f"#panorama[data-panorama='{pano_id}'].loaded", timeout=60_000)
     page.wait_for_timeout(800)
@@ -237,8 +257,17 @@ def test_nearest_on_a_phone(browser: Browser, base: str, output_dir: Path) -> No
     wait_for_map(page)
     box = page.locator("#map").bounding_box()
     assert box is not None and box["width"] <= 375
-    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
-    page.wait_for_selector("#results li[data-id]", timeout=60_000)
+    tap(
+        page,
+        box["x"] + box["width"] * 0.5,
+        box["y"] + box["height"] * 0.5,
+        "() => window.djmapNearest.state.origin !== null",
+    )
+    page.wait_for_function(
+        "() => !document.getElementById('status').textContent.endsWith('…')", timeout=60_000
+    )
+    status = page.text_content("#status")
+    assert page.locator("#results li[data-id]").count() > 0, (status, log.problems())
     page.wait_for_timeout(1500)
     page.screenshot(path=str(output_dir / "web-nearest-phone.png"))
     first = page.locator("#results li[data-id]")

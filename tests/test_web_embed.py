@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 import web_data
 from web_browser import Browser, canvas_variance, serve, wait_for_map
 
@@ -24,7 +23,6 @@ PORTAL = "https://portal.example.org"
 def small_db(db_url: str) -> str:
     """The test database emptied and holding the small district."""
     import psycopg
-
     from conftest import DATA_TABLES
 
     with psycopg.connect(db_url, autocommit=True) as conn:

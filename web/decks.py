@@ -100,26 +100,19 @@ def view_of(bounds: tuple[float, float, float, float] | None, width_px: int = 12
     return View(lon=(w + e) / 2, lat=(s + n) / 2, zoom=round(min(max(zoom, 3.0), 17.0), 2))
 
 
-def _source(layer: str, sources: Sources) -> str:
-    if sources.mvt:
-        return f"/api/tiles/{layer}/tilejson.json"
-    return f"/web/features/{layer}.geojson"
-
-
-def _vector(pl: PageLayer, sources: Sources, **extra: Any) -> pdk.Layer:
-    """A catalog layer drawn from vector tiles (or the transitional GeoJSON feed)."""
-    props = {**pl.deck, **extra}
-    if sources.mvt:
-        return pdk.Layer(
-            "MVTLayer",
-            id=pl.id,
-            data=_source(pl.id, sources),
-            binary=False,
-            load_options=LOAD_OPTIONS,
-            unique_id_property="id",
-            **props,
-        )
-    return pdk.Layer("GeoJsonLayer", id=pl.id, data=_source(pl.id, sources), **props)
+def _vector(pl: PageLayer, sources: Sources, **extra: Any) -> pdk.Layer | None:
+    """A catalog layer drawn from its vector tiles (left out while the tile route is missing)."""
+    if not sources.mvt:
+        return None
+    return pdk.Layer(
+        "MVTLayer",
+        id=pl.id,
+        data=f"/api/tiles/{pl.id}/tilejson.json",
+        binary=False,
+        load_options=LOAD_OPTIONS,
+        unique_id_property="id",
+        **{**pl.deck, **extra},
+    )
 
 
 def _buildings_3d() -> pdk.Layer:

@@ -78,25 +78,6 @@ WHERE name ILIKE '%' || $1 || '%' OR address ILIKE '%' || $1 || '%'
 ORDER BY length(name), id LIMIT $2
 """
 
-# Transitional page feed (issue 2 §6) used only while the vector-tile route is not there.
-FEATURES_SQL: dict[str, str] = {
-    "boundary": "SELECT code, name, level, geom FROM districts",
-    "roads": "SELECT code, name, kind, geom FROM roads",
-    "buildings": """SELECT b.id, b.code, b.name, b.use, b.height_m, b.floors,
-        EXISTS (SELECT 1 FROM organisations o WHERE o.building_id = b.id) AS has_org,
-        b.geom FROM buildings b""",
-    "organisations": "SELECT id, code, name, type, parent_id, geom FROM organisations",
-    "service_points": """SELECT id, code, name, kind, address, opening_hours, capacity,
-        org_id, geom FROM service_points""",
-    "activities": """SELECT id, code, title, kind, organiser_id, service_point_id,
-        starts_at, ends_at, geom FROM activities""",
-}
-_FC_SQL = """
-SELECT json_build_object('type', 'FeatureCollection', 'features',
-       COALESCE(json_agg(ST_AsGeoJSON(t.*, 'geom', 6)::json), '[]'))::text
-FROM ({inner}) t
-"""
-
 
 def _count(n: int | None) -> int | None:
     return n if n is not None and n >= MIN_COUNT else None
@@ -154,9 +135,3 @@ async def search_service_points(
 ) -> list[dict[str, Any]]:
     """Service points whose name or address contains the text."""
     return [dict(r) for r in await conn.fetch(SEARCH_SQL, text, limit)]
-
-
-async def features(conn: asyncpg.Connection, layer: str) -> str:
-    """A layer as a GeoJSON FeatureCollection string (transitional feed)."""
-    value: str = await conn.fetchval(_FC_SQL.format(inner=FEATURES_SQL[layer]))
-    return value

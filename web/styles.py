@@ -71,8 +71,8 @@ STYLES: dict[str, dict[str, Any]] = {
     },
     "roads": {
         "stroked": True,
-        "get_line_color": [150, 156, 170, 220],
-        "get_line_width": 2,
+        "get_line_color": [150, 156, 170, 160],
+        "get_line_width": 1,
         "line_width_units": "pixels",
         "line_width_min_pixels": 1,
         "pickable": False,

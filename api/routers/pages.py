@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from api.deps import get_pool, get_principal
-from geo.errors import InvalidInput, NotFound
+from geo.errors import NotFound
 from geo.scope import Principal
 from web import assets, queries
 from web.pages import (
@@ -129,16 +129,6 @@ async def search_json(pool: Pool, q: str = Query("", max_length=50)) -> dict[str
         return {"results": []}
     async with pool.acquire() as conn:
         return {"results": await queries.search_service_points(conn, q.strip())}
-
-
-@router.get("/web/features/{layer}.geojson")
-async def features_geojson(layer: str, pool: Pool) -> Response:
-    """Transitional GeoJSON feed of a public layer, used only while vector tiles are missing."""
-    if layer not in queries.FEATURES_SQL:
-        raise InvalidInput(f"unknown layer {layer!r}")
-    async with pool.acquire() as conn:
-        body = await queries.features(conn, layer)
-    return Response(body, media_type="application/geo+json")
 
 
 @router.get("/static/{path:path}")

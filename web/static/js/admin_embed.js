@@ -5,7 +5,7 @@
   const $ = (id) => document.getElementById(id);
   const v = cfg.view;
   $('embed-center').value = `${v.lon.toFixed(5)},${v.lat.toFixed(5)}`;
-  $('embed-zoom').value = v.zoom;
+  $('embed-zoom').value = Math.round(v.zoom * 10) / 10;
   $('embed-pitch').value = v.pitch;
   $('embed-bearing').value = v.bearing;
   $('embed-layers').insertAdjacentHTML('beforeend', cfg.layers

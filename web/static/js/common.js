@@ -208,15 +208,12 @@
     return api;
   }
 
-  /** Rebuild a tile/feature URL of a layer with filter parameters (org, from, to, kind …). */
+  /** Rebuild a tile URL of a layer with filter parameters (org, from, to, kind …). */
   function layerURL(id, params) {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(params || {})) if (v != null && v !== '') q.set(k, v);
     const qs = q.toString();
-    if (cfg.sources && cfg.sources.mvt) {
-      return qs ? `/api/tiles/${id}/{z}/{x}/{y}.mvt?${qs}` : `/api/tiles/${id}/tilejson.json`;
-    }
-    return `/web/features/${id}.geojson${qs ? `?${qs}` : ''}`;
+    return qs ? `/api/tiles/${id}/{z}/{x}/{y}.mvt?${qs}` : `/api/tiles/${id}/tilejson.json`;
   }
 
   window.djmap = {cfg, t, esc, fill, fmtDist, fmtTime, fmtNum, rgb, getJSON, postJSON, request,
