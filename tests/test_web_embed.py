@@ -164,3 +164,68 @@ def test_online_basemap_is_off_by_default_and_configurable() -> None:
     amap = Basemap(url="https://webrd01.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}", crs="gcj02")
     doc = map_deck(catalog, view, "zh-CN", Sources(mvt=True), amap).to_json()
     assert '"id": "basemap"' in doc and '"gcj02": true' in doc
+
+
+def _login(page: object, username: str, password: str) -> None:
+    page.evaluate("() => localStorage.clear()")  # type: ignore[attr-defined]
+    page.click("#login-btn")  # type: ignore[attr-defined]
+    page.fill("#login-form input[name=username]", username)  # type: ignore[attr-defined]
+    page.fill("#login-form input[name=password]", password)  # type: ignore[attr-defined]
+    page.click("#login-form button[type=submit]")  # type: ignore[attr-defined]
+
+
+def test_a_leader_sees_member_heat_after_login(
+    browser: Browser, base: str, small_db: str, output_dir: Path
+) -> None:
+    """After a leader logs in, `/` reloads its deck for the leader audience: member heat appears."""
+    from geo.users import add_user
+
+    add_user(small_db, "web-leader", "leader-pass-123", "leader", org_code="O1")
+    page, log = browser.open(base, "/")
+    wait_for_map(page)
+    assert "member_heat" not in page.evaluate("() => window.djmapMap.panel.map(p => p.id)")
+    with page.expect_navigation():
+        _login(page, "web-leader", "leader-pass-123")
+    wait_for_map(page)
+    page.wait_for_function("() => window.djmapMap.panel.some(p => p.id === 'member_heat')")
+    page.check("input[data-layer=member_heat]")
+    page.wait_for_function("() => window.djmapMap.layer('member_heat').isLoaded", timeout=60_000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(output_dir / "web-leader-member-heat.png"))
+    cells = page.evaluate("() => window.djmapMap.layer('member_heat').props.data")
+    assert cells and all(c["count"] >= 10 for c in cells)  # aggregated cells only, none under 10
+    assert any("/api/heatmap/members" in u for u in log.requests)
+    assert log.problems() == [], log.problems()
+    page.evaluate("() => localStorage.clear()")
+    page.close()
+
+
+def test_a_member_checks_in_from_the_finder(
+    browser: Browser, base: str, small_db: str, output_dir: Path
+) -> None:
+    """A logged-in member at a running activity's site checks in and sees the answer."""
+    import psycopg
+
+    from geo.users import add_user
+
+    add_user(small_db, "web-member", "member-pass-123", "member", member="M0001")
+    with psycopg.connect(small_db) as conn:
+        lon, lat = conn.execute(
+            "SELECT ST_X(geom), ST_Y(geom) FROM activities WHERE code = 'ANOW'"
+        ).fetchone()  # type: ignore[misc]
+    page, log = browser.open(base, "/nearest", viewport={"width": 375, "height": 812})
+    wait_for_map(page)
+    _login(page, "web-member", "member-pass-123")
+    page.wait_for_function("() => !!localStorage.getItem('djmap_token')")
+    page.click("#target button[data-v=activities]")
+    page.evaluate("([lon, lat]) => window.djmapNearest.locate(lon + 0.0003, lat)", [lon, lat])
+    button = page.locator("#results button.checkin").first
+    button.wait_for(timeout=60_000)
+    button.click()
+    answer = page.locator("#results .answer.ok").first
+    answer.wait_for(timeout=30_000)
+    assert "签到" in answer.text_content()
+    page.screenshot(path=str(output_dir / "web-nearest-checkin.png"))
+    assert log.problems() == [], log.problems()
+    page.evaluate("() => localStorage.clear()")
+    page.close()

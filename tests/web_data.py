@@ -54,6 +54,8 @@ def load(url: str) -> dict[str, int]:
         org_ids = _orgs(cur, bids)
         sp_ids = _service_points(cur, org_ids)
         _activities(cur, org_ids, sp_ids, now)
+        _members(cur, org_ids)
+        _running_activity(cur, org_ids[0], sp_ids[0], now)
         conn.commit()
     return {"organisations": len(org_ids), "service_points": len(sp_ids)}
 
@@ -134,3 +136,33 @@ def _activities(cur: psycopg.Cursor, org_ids: list[int], sp_ids: list[int], now:
                 sp,
             ),
         )
+
+
+def _members(cur: psycopg.Cursor, org_ids: list[int]) -> None:
+    """40 members of the first branch living close together (one heat cell of at least 10)."""
+    branch = org_ids[2]
+    rows = [
+        (
+            f"M{i:04d}",
+            f"党员{i}",
+            branch,
+            W + 0.006 + (i % 8) * 0.0002,
+            S + 0.006 + (i // 8) * 0.0002,
+        )
+        for i in range(1, 41)
+    ]
+    cur.executemany(
+        "INSERT INTO members (external_id, name, branch_id, status, home) VALUES "
+        "(%s, %s, %s, '正式', ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
+        rows,
+    )
+
+
+def _running_activity(cur: psycopg.Cursor, organiser: int, sp: int, now: datetime) -> None:
+    """An activity running now at the first service point, organised by the 党委 (all invited)."""
+    cur.execute(
+        "INSERT INTO activities (code, title, kind, organiser_id, service_point_id, starts_at, "
+        "ends_at, capacity, description, geom) SELECT 'ANOW', '正在进行的主题党日', '主题党日', %s, "
+        "s.id, %s, %s, 40, '测试签到', s.geom FROM service_points s WHERE s.id = %s",
+        (organiser, now - timedelta(minutes=10), now + timedelta(hours=2), sp),
+    )
