@@ -140,7 +140,7 @@ class Browser:
         """A new page on base+path with its log; waits for the network to settle."""
         page = self.context.new_page()
         if viewport:
-            page.set_viewport_size(viewport)
+            page.set_viewport_size(viewport)  # type: ignore[arg-type]
         log = PageLog(base)
         host = urlsplit(base).netloc
 
