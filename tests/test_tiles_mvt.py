@@ -461,3 +461,16 @@ def test_notify_freshness_follows_writes(clean_db: str, tmp_path: Path) -> None:
                 break
             client.portal.call(asyncio.sleep, 0.01)  # type: ignore[union-attr]
         assert body == b""
+
+
+def test_boundary_layer_without_aggregation(client: TestClient, clean_db: str) -> None:
+    execute(
+        clean_db,
+        "INSERT INTO districts (code, name, level, geom) VALUES ('330102', '上城区', 'district', "
+        "ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(116.40, 39.90), 4326), 0.05, 64)))",
+    )
+    for zoom in (3, 6, 10, 13):  # at z0–2 the 11 km disc is under a tile unit and vanishes
+        features = decode(get_tile(client, "boundary", TMS.tile(LON, LAT, zoom)))["boundary"]
+        assert [f["properties"]["name"] for f in features] == ["上城区"]  # type: ignore[index]
+        assert features[0]["geometry"]["type"] in ("Polygon", "MultiPolygon")  # type: ignore[index]
+    assert client.get("/api/tiles/boundary/tilejson.json").json()["bounds"][0] < LON

@@ -90,6 +90,6 @@ POINTS_MVT = """
 
 # One statement: features when the tile holds at most $8 of them, else clusters.
 GUARDED_MVT = """
-    SELECT CASE WHEN (SELECT count(*) FROM (SELECT 1 FROM ({count_rows}) AS c LIMIT $8 + 1) AS n) <= $8
+    SELECT CASE WHEN (SELECT count(*) FROM (SELECT 1 FROM ({count_rows}) AS c LIMIT $8::bigint + 1) AS n) <= $8::bigint
            THEN ({features}) ELSE ({clusters}) END
 """
