@@ -165,7 +165,7 @@ def test_leader_view_renders_offline(browser: Browser, base: str, output_dir: Pa
 
 
 def test_toggle_a_layer(browser: Browser, base: str) -> None:
-    """Unticking a layer hides it on the map."""
+    """Unticking a layer hides it on the map; the time slider filters activities."""
     page, log = browser.open(base, "/")
     wait_for_map(page)
     visible = "id => window.djmapMap.layer(id).props.visible"
@@ -175,6 +175,13 @@ def test_toggle_a_layer(browser: Browser, base: str) -> None:
     page.check("input[data-layer=roads]")
     assert page.evaluate(visible, "roads") is True
     page.wait_for_function("() => window.djmapMap.layer('roads').isLoaded", timeout=60_000)
+    # the time slider narrows activities to a window around the chosen day
+    page.uncheck("#time-all")
+    page.wait_for_function(
+        "() => /from=.*&to=/.test(window.djmapMap.layer('activities').props.data)", timeout=10_000
+    )
+    assert page.text_content("#time-label") != ""
+    page.wait_for_function("() => window.djmapMap.layer('activities').isLoaded", timeout=60_000)
     _clean(log)
     page.close()
 

@@ -46,9 +46,16 @@ def free_port() -> int:
         return port
 
 
+def ensure_built() -> None:
+    """The front-end bundle exists (`make` builds it; build it here when only pytest was run)."""
+    if not (ROOT / "web" / "static" / "dist" / "deck.js").exists():
+        subprocess.run(["npm", "run", "build", "--silent"], cwd=ROOT / "web", check=True)
+
+
 @contextmanager
 def serve(db_url: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """Run `uvicorn api.app:create_app` against db_url; yields the base URL."""
+    ensure_built()
     port = free_port()
     fd, log_name = tempfile.mkstemp(prefix="djmap-web-", suffix=".log")
     log = os.fdopen(fd, "wb")

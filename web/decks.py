@@ -173,14 +173,14 @@ def _heat(layer_id: str, metric: str, colors: list[list[int]], res: int = 9) -> 
         get_fill_color={
             "@@function": "ramp",
             "field": "count",
-            "domain": [10, 120],
+            "domain": [10, 80],
             "colors": colors,
         },
         extruded=False,
         stroked=True,
         get_line_color=[255, 255, 255, 90],
         line_width_min_pixels=1,
-        opacity=0.6,
+        opacity=0.75,
         pickable=True,
         load_options=LOAD_OPTIONS,
     )
