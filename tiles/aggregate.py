@@ -58,11 +58,13 @@ COUNT_SQL = """
     SELECT layer, token, z, x, y, sum(n) FROM tile_agg WHERE layer = $1 AND token = $2
     GROUP BY layer, token, z, x, y
 """
-# The cluster tile read from the table (parameters: $1 z, $2 x, $3 y, $4 layer, $5 token).
+# The cluster tile read from the table ($1 z, $2 x, $3 y, $4 layer, $5 token, $6..$9 the tile's
+# Mercator west, south, east, north): positions go to tile units by arithmetic, the same integers
+# ST_AsMVTGeom would give.
 TILE_SQL = """
     SELECT ST_AsMVT(q, '{layer}', 4096, 'geom') FROM (
-        SELECT ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(a.mx, a.my), 3857), ST_TileEnvelope($1, $2, $3),
-                            4096, 0, false) AS geom,
+        SELECT ST_MakePoint(round((a.mx - $6) / ($8 - $6) * 4096),
+                            round(($9 - a.my) / ($9 - $7) * 4096)) AS geom,
                a.n AS count, true AS cluster, a.cell, a.kinds
         FROM tile_agg AS a
         WHERE a.layer = $4 AND a.token = $5 AND a.z = $1 AND a.x = $2 AND a.y = $3

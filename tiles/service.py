@@ -266,7 +266,12 @@ class TileService:
 def agg_plan(req: TileRequest, token: str) -> tuple[str, str, list[object]]:
     """The cluster tile read from the cluster tables."""
     stmt = aggregate.TILE_SQL.format(layer=req.layer.id)
-    return "clusters", stmt, [req.z, req.x, req.y, req.layer.id, token]
+    m = TMS.xy_bounds(morecantile.Tile(req.x, req.y, req.z))
+    return (
+        "clusters",
+        stmt,
+        [req.z, req.x, req.y, req.layer.id, token, m.left, m.bottom, m.right, m.top],
+    )
 
 
 def counted_plan(
