@@ -197,8 +197,10 @@
         viewState = vs;
       },
       fitBounds(bounds, extraView = {}) {
-        const {width, height} = deck;
-        const vp = new deckgl.WebMercatorViewport({width: width || 800, height: height || 600});
+        const canvas = deck.getCanvas();
+        const width = (canvas && canvas.clientWidth) || container.clientWidth || 800;
+        const height = (canvas && canvas.clientHeight) || container.clientHeight || 600;
+        const vp = new deckgl.WebMercatorViewport({width, height});
         const pad = Math.min(80, Math.floor(Math.min(width, height) / 6));
         const fit = vp.fitBounds(bounds, {padding: pad, maxZoom: 17});
         api.flyTo({longitude: fit.longitude, latitude: fit.latitude, zoom: fit.zoom, ...extraView});

@@ -5,13 +5,19 @@
   const state = {origin: null, target: 'service_points', mode: 'walk', results: [], nearActs: []};
   const status = (msg) => { document.getElementById('status').textContent = msg; };
 
-  const map = window.djmap.createMap(document.getElementById('map'), cfg.deck, {
-    onClick: (info) => {
-      const p = info.object && (info.object.properties || info.object);
-      if (p && p.rank) return;
-      if (info.coordinate) locate(info.coordinate[0], info.coordinate[1]);
-    },
-    cursor: 'crosshair',
+  const mapEl = document.getElementById('map');
+  const map = window.djmap.createMap(mapEl, cfg.deck, {cursor: 'crosshair'});
+
+  // A tap (not a drag) on the map picks the origin; read from the DOM so no tap is ever lost.
+  let down = null;
+  mapEl.addEventListener('pointerdown', (ev) => { down = [ev.clientX, ev.clientY]; });
+  mapEl.addEventListener('click', (ev) => {
+    if (!down || Math.hypot(ev.clientX - down[0], ev.clientY - down[1]) > 6) return;
+    const vp = map.deck.getViewports()[0];
+    if (!vp) return;
+    const rect = mapEl.getBoundingClientRect();
+    const [lon, lat] = vp.unproject([ev.clientX - rect.left, ev.clientY - rect.top]);
+    locate(lon, lat);
   });
 
   function overlay() {
@@ -19,7 +25,7 @@
     if (state.origin) {
       const [lon, lat] = state.origin;
       layers.push(new deckgl.classes.LineLayer({
-        id: 'legs', data: state.results,
+        id: 'legs', data: state.results.slice(0, 5),
         getSourcePosition: () => [lon, lat], getTargetPosition: (r) => [r.lon, r.lat],
         getColor: [200, 16, 46, 120], getWidth: 2, widthUnits: 'pixels',
       }));
