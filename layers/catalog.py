@@ -25,7 +25,13 @@ Shape of the catalog
 
 Functions: `get(layer_id)` (raises NotFound), `visible(audience)` (layers the audience may see),
 `collections(audience)` (the visible layers that are features collections), `fields_for(layer,
-audience)`, `audience_rank(audience)`.
+audience)`, `can_see(layer, audience)`, `audience_rank(audience)`; `LAYERS` maps id → Layer.
+Filters are parsed and turned into `$N` SQL by `layers/filters.py` (`parse`, `where`).
+
+Tiles (`tiles/mvt.py`): a `cluster` layer's tiles are clusters below `cluster_below` and whenever
+a tile holds more than `max_features` (5,000) source features or 500 KB; clusters carry `count`,
+`cluster=true`, `cell` and `<breakdown>:<value>` counts. `none` layers (boundary) are drawn as
+they are, simplified to the tile; a shape smaller than one tile unit (1/4096 of the tile) vanishes.
 
 Privacy: member home points (`members` layer) are admin-only and never a collection;
 `member_heat` publishes only H3 cell counts under the rule in `tiles/heat.py`.
