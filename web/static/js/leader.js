@@ -16,7 +16,7 @@
     for (const entry of map.panel) {
       const li = document.createElement('li');
       const swatches = entry.legend
-        .map((l) => `<span class="sw" style="background:${rgb(l.color)}"></span>${l.label ? `<span class="lg">${esc(l.label)}</span>` : ''}`)
+        .map((l) => `<span class="li"><span class="sw" style="background:${rgb(l.color)}"></span>${l.label ? `<span class="lg">${esc(l.label)}</span>` : ''}</span>`)
         .join('');
       const ramp = entry.legend.length && !entry.legend.some((l) => l.label)
         ? `<span class="ramp">${t.heat_low}${entry.legend.map((l) => `<i style="background:${rgb(l.color)}"></i>`).join('')}${t.heat_high}</span>` : '';
