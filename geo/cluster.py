@@ -23,8 +23,9 @@ from geo.errors import ClusterError
 
 PG_VERSION = "15"
 EXTENSIONS = ("postgis", "postgis_raster", "postgis_sfcgal", "pgrouting")
+# Passed as -c options at every start, so an existing cluster picks up changes here.
 SERVER_CONF = {
-    "listen_addresses": "'127.0.0.1'",
+    "listen_addresses": "127.0.0.1",
     "max_connections": "200",
     "shared_buffers": "512MB",
     "work_mem": "32MB",
@@ -35,7 +36,10 @@ SERVER_CONF = {
     "max_wal_size": "4GB",
     "checkpoint_timeout": "15min",
     "log_min_messages": "warning",
-    "timezone": "'UTC'",
+    "timezone": "UTC",
+    # A killed client (e.g. a SIGKILLed import) makes its running statement abort within
+    # seconds instead of running to the end while holding its locks.
+    "client_connection_check_interval": "2s",
 }
 
 
@@ -202,10 +206,6 @@ class Cluster:
         )
         if res.returncode != 0:
             raise ClusterError(f"initdb failed:\n{res.stderr or res.stdout}")
-        conf = self.datadir / "postgresql.auto.conf"
-        with conf.open("a") as fh:
-            for key, value in SERVER_CONF.items():
-                fh.write(f"{key} = {value}\n")
 
     def running(self) -> bool:
         """True when this cluster's postmaster is alive (per pg_ctl status)."""
@@ -231,7 +231,8 @@ class Cluster:
                 f"port {self.port} on 127.0.0.1 is already taken by another program; "
                 "set DJMAP_DB_PORT to a free port"
             )
-        opts = f"-p {self.port} -k {self.socket_dir}"
+        settings = " ".join(f"-c {key}={value}" for key, value in SERVER_CONF.items())
+        opts = f"-p {self.port} -k {self.socket_dir} {settings}"
         res = _run_as(
             self.user,
             [
