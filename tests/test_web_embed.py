@@ -213,7 +213,7 @@ def test_a_member_checks_in_from_the_finder(
         lon, lat = conn.execute(
             "SELECT ST_X(geom), ST_Y(geom) FROM activities WHERE code = 'ANOW'"
         ).fetchone()  # type: ignore[misc]
-    page, log = browser.open(base, "/nearest", viewport={"width": 375, "height": 812})
+    page, log = browser.open(base, "/nearest?lang=zh-CN", viewport={"width": 375, "height": 812})
     wait_for_map(page)
     _login(page, "web-member", "member-pass-123")
     page.wait_for_function("() => !!localStorage.getItem('djmap_token')")
