@@ -6,7 +6,6 @@ import {MVTLayer, TerrainLayer, Tile3DLayer, H3HexagonLayer, TileLayer} from '@d
 import {SimpleMeshLayer, ScenegraphLayer} from '@deck.gl/mesh-layers';
 import {HeatmapLayer, HexagonLayer, ScreenGridLayer} from '@deck.gl/aggregation-layers';
 import {JSONConverter, JSONConfiguration} from '@deck.gl/json';
-import {_TerrainExtension as TerrainExtension} from '@deck.gl/extensions';
 import {MVTLoader} from '@loaders.gl/mvt';
 import {Tiles3DLoader} from '@loaders.gl/3d-tiles';
 import {TerrainLoader} from '@loaders.gl/terrain';
@@ -62,5 +61,5 @@ function convert(json) {
 
 export {
   Deck, MapView, FlyToInterpolator, LinearInterpolator, WebMercatorViewport, COORDINATE_SYSTEM,
-  classes, functions, convert, MVTLoader, Tiles3DLoader, TerrainLoader, TerrainExtension,
+  classes, functions, convert, MVTLoader, Tiles3DLoader, TerrainLoader,
 };
