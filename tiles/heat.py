@@ -17,6 +17,10 @@ Why no smaller count can be derived: the published numbers are all sums of disjo
 the published leaves' counts and the remainders, each 0 or at least K, and no request can split
 an atom (every zoom, tile and `res` reads the same fixed, filter-free set). So any count an
 attacker can pin down, for any union of areas, is a sum of atoms: 0 or at least K.
+Known limit: the rule holds within one data version. Someone who reads the heat before and after
+a single write (one member moving home) sees the difference of two versions; the counts are
+rebuilt from scratch per version, so this needs a view of both moments and of the write itself.
+
 At zoom z the tiles show resolution `res_for_zoom(z)`: the published cells of that resolution plus
 the `merged` remainders of published coarser cells, which partition every published point.
 """
