@@ -148,18 +148,29 @@
 
   let found = [];
   const input = document.getElementById('sp-search');
-  input.addEventListener('input', async () => {
-    const q = input.value.trim();
-    const hit = found.find((f) => f.name === q);
-    if (hit) { input.blur(); locate(hit.lon, hit.lat); return; }
-    if (q.length < 1) return;
+  async function lookup(q) {
     try {
       found = (await getJSON(`/web/search.json?q=${encodeURIComponent(q)}`)).results;
     } catch (err) { found = []; }
     document.getElementById('sp-options').innerHTML = found.map((f) => `<option value="${esc(f.name)}">${esc(f.kind)}</option>`).join('');
+    return found;
+  }
+  input.addEventListener('input', async () => {
+    const q = input.value.trim();
+    const hit = found.find((f) => f.name === q);
+    if (hit) { input.blur(); locate(hit.lon, hit.lat); return; }
+    if (q.length >= 1) await lookup(q);
   });
-  input.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Enter' && found.length) { ev.preventDefault(); input.value = found[0].name; locate(found[0].lon, found[0].lat); }
+  input.addEventListener('keydown', async (ev) => {
+    if (ev.key !== 'Enter') return;
+    ev.preventDefault();
+    const q = input.value.trim();
+    if (!q) return;
+    const list = await lookup(q);  // the answer for exactly what was typed
+    const best = list.find((f) => f.name === q) || list[0];
+    if (!best) { status(t.no_results); return; }
+    input.value = best.name;
+    locate(best.lon, best.lat);
   });
 
   document.getElementById('results').addEventListener('click', async (ev) => {
