@@ -167,7 +167,7 @@
       controller: {inertia: true, touchRotate: true},
       layers: layers(),
       getTooltip: opts.tooltip || tooltipOf(panel),
-      onClick: opts.onClick,
+      onClick: opts.onClick ? (info, ev) => { clicked = performance.now(); opts.onClick(info, ev); } : undefined,
       onHover: opts.onHover,
       onLoad: () => { perf.deckReady = performance.now(); opts.onLoad && opts.onLoad(); },
       onAfterRender: opts.onAfterRender || (() => {}),
@@ -175,6 +175,25 @@
       useDevicePixels: Math.min(window.devicePixelRatio || 1, 2),
       onError: (err) => { console.warn('deck.gl:', err && err.message); },
     });
+    // A click deck.gl lets slip (it can while busy loading tiles) is picked here from the DOM.
+    let clicked = 0;
+    let down = null;
+    if (opts.onClick) {
+      container.addEventListener('pointerdown', (ev) => { down = [ev.clientX, ev.clientY, performance.now()]; });
+      container.addEventListener('click', (ev) => {
+        if (!down || Math.hypot(ev.clientX - down[0], ev.clientY - down[1]) > 6) return;
+        const since = down[2];
+        const rect = container.getBoundingClientRect();
+        const x = ev.clientX - rect.left, y = ev.clientY - rect.top;
+        setTimeout(() => {
+          if (clicked >= since) return;
+          const vp = deck.getViewports()[0];
+          const info = deck.pickObject({x, y, radius: 4}) || {x, y, object: null, layer: null};
+          if (!info.coordinate && vp) info.coordinate = vp.unproject([x, y]);
+          opts.onClick(info, ev);
+        }, 400);
+      });
+    }
     let viewState = {...props.initialViewState};
     const home = {...props.initialViewState};
     deck.setProps({onViewStateChange: (p) => { viewState = p.viewState; opts.onViewStateChange && opts.onViewStateChange(p); return p.viewState; }});
