@@ -16,6 +16,7 @@ import asyncpg
 import morecantile
 
 from geo.errors import InvalidInput
+from geo.scope import RowScope, masked
 from layers import catalog
 from layers import filters as lf
 from layers.catalog import Layer, fields_for
@@ -25,6 +26,8 @@ TMS = morecantile.tms.get("WebMercatorQuad")
 MAX_ZOOM = 24
 BUFFER = 64  # tile units of buffer around line and polygon tiles (4096 units per tile)
 POINT_TYPES = ("Point", "MultiPoint")
+# Every row at the request's audience (admin, public, and layers that hang on no organisation).
+UNSCOPED = RowScope("TRUE", (), False)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,21 @@ class TileRequest:
     y: int
     filters: tuple[lf.Bound, ...] = ()
     audience: str = "public"
+    scope: RowScope = UNSCOPED  # from geo.scope.row_scope, its $N after the filters' (scope_start)
+
+
+def scope_start(n_filters: int) -> int:
+    """The first $N of a tile's row scope: after the common parameters and the filters'."""
+    return sql.FIRST_FILTER_PARAM + n_filters
+
+
+def scope_where(scope: RowScope) -> str:
+    """`AND …` limiting tile rows to the scope (public-rest rows stay, their fields masked)."""
+    if scope.unrestricted:
+        return ""
+    if scope.public_rest:
+        return f" AND ({scope.own} OR TRUE)"  # keeps the scope's parameters referenced
+    return f" AND {scope.own}"
 
 
 def check_tile(z: int, x: int, y: int) -> None:
@@ -54,7 +72,9 @@ def _ident(name: str) -> str:
 
 def _field_cols(req: TileRequest) -> tuple[str, str]:
     fields = fields_for(req.layer, req.audience)
-    cols = "".join(f", {f.expr} AS {_ident(f.name)}" for f in fields)
+    cols = "".join(
+        f", {masked(req.scope, f.expr, f.audience == 'public')} AS {_ident(f.name)}" for f in fields
+    )
     props = "".join(f", r.{_ident(f.name)}" for f in fields)
     return cols, props
 
@@ -65,13 +85,21 @@ def _breakdown(layer: Layer) -> str:
 
 
 @lru_cache(maxsize=512)
-def statement(layer_id: str, audience: str, filter_names: tuple[str, ...]) -> str:
-    """The guarded tile statement of a layer for an audience and a set of filters."""
+def statement(
+    layer_id: str,
+    audience: str,
+    filter_names: tuple[str, ...],
+    scope_own: str = "TRUE",
+    public_rest: bool = False,
+) -> str:
+    """The guarded tile statement of a layer for an audience, a set of filters and a row scope."""
     layer = catalog.get(layer_id)
     flts = tuple(layer.filter(n) for n in filter_names)
     bound = tuple(lf.Bound(f, None, "") for f in flts if f is not None)
     where, _ = lf.where(bound, sql.FIRST_FILTER_PARAM)
-    req = TileRequest(layer, 0, 0, 0, bound, audience)
+    scope = RowScope(scope_own, (), public_rest)
+    where += scope_where(scope)
+    req = TileRequest(layer, 0, 0, 0, bound, audience, scope)
     cols, props = _field_cols(req)
     geom, source = layer.geom_column, layer.source
     key = f"t.{layer.key_column} AS __fid"
@@ -124,7 +152,7 @@ def statement(layer_id: str, audience: str, filter_names: tuple[str, ...]) -> st
 
 @lru_cache(maxsize=64)
 def points_statement(layer_id: str, audience: str) -> str:
-    """Unfiltered features of a point layer with no guard: used when the tile's count is known."""
+    """Unfiltered, unscoped features of a point layer with no guard (count known, scope open)."""
     layer = catalog.get(layer_id)
     cols, _ = _field_cols(TileRequest(layer, 0, 0, 0, (), audience))
     return sql.POINTS_MVT.format(
@@ -140,7 +168,7 @@ def points_args(req: TileRequest) -> list[object]:
 
 
 def tile_args(req: TileRequest, budget: int) -> list[object]:
-    """Parameters of the tile statement ($1..$8, then the filters')."""
+    """Parameters of the tile statement ($1..$8, the filters', then the row scope's)."""
     bounds = TMS.bounds(morecantile.Tile(req.x, req.y, req.z))
     _, values = lf.where(req.filters, sql.FIRST_FILTER_PARAM)
     return [
@@ -153,6 +181,7 @@ def tile_args(req: TileRequest, budget: int) -> list[object]:
         bounds.top,
         budget,
         *values,
+        *req.scope.params,
     ]
 
 
@@ -166,10 +195,15 @@ def feature_budget(req: TileRequest) -> int:
     return agg.max_features
 
 
+def request_statement(req: TileRequest) -> str:
+    """The guarded statement of a request (its layer, audience, filters and row scope)."""
+    names = tuple(b.filter.name for b in req.filters)
+    return statement(req.layer.id, req.audience, names, req.scope.own, req.scope.public_rest)
+
+
 async def render(conn: asyncpg.Connection, req: TileRequest) -> bytes:
     """The tile's MVT bytes (empty bytes for an empty tile)."""
-    names = tuple(b.filter.name for b in req.filters)
-    stmt = statement(req.layer.id, req.audience, names)
+    stmt = request_statement(req)
     budget = feature_budget(req)
     body: bytes | None = await conn.fetchval(stmt, *tile_args(req, budget))
     max_bytes = req.layer.aggregation.max_bytes

@@ -13,6 +13,7 @@ import asyncpg
 import morecantile
 
 from geo.errors import Forbidden
+from geo.scope import Principal, RowScope, row_scope
 from layers import catalog
 from layers import filters as lf
 from layers.catalog import Layer
@@ -21,13 +22,15 @@ from tiles.cache import CacheKey, Tile, TileCache, make_tile
 from tiles.mvt import (
     POINT_TYPES,
     TMS,
+    UNSCOPED,
     TileRequest,
     check_tile,
     feature_budget,
     points_args,
     points_statement,
     render,
-    statement,
+    request_statement,
+    scope_start,
     tile_args,
 )
 from tiles.versions import VERSIONS_SQL, VersionReader, layer_token
@@ -156,9 +159,18 @@ class TileService:
         return layer_token(layer, await self.current_versions())
 
     async def tile(
-        self, layer_id: str, z: int, x: int, y: int, params: dict[str, str], audience: str
+        self,
+        layer_id: str,
+        z: int,
+        x: int,
+        y: int,
+        params: dict[str, str],
+        audience: str,
+        principal: Principal | None = None,
     ) -> Served:
-        """The tile of a layer for an audience (NotFound, Forbidden or InvalidInput on bad input)."""
+        """The tile of a layer for an audience, scoped to `principal` when given (geo.scope).
+
+        NotFound, Forbidden or InvalidInput on bad input."""
         layer = catalog.get(layer_id)
         if not catalog.can_see(layer, audience):
             raise Forbidden(f"layer {layer_id!r} is not available to the {audience} audience")
@@ -167,20 +179,21 @@ class TileService:
         token = await self.token(layer)
         if layer.is_heat:
             token = await self.heat_built(layer, token)
-        key = CacheKey(layer.id, token, audience, lf.cache_key(bound), z, x, y)
+        scope = tile_scope(layer, principal, len(bound))
+        variant = scope_variant(audience, scope)
+        key = CacheKey(layer.id, token, variant, lf.cache_key(bound), z, x, y)
         if self.cache is not None:
             hit = await self.cache.get(key)
             if hit is not None:
                 return Served(hit, token)
-        raw = await self._render(TileRequest(layer, z, x, y, bound, audience), token)
+        raw = await self._render(TileRequest(layer, z, x, y, bound, audience, scope), token)
         tile = make_tile(raw)
         if self.cache is not None:
             await self.cache.put(key, tile)
         return Served(tile, token)
 
     async def _render(self, req: TileRequest, token: str) -> bytes:
-        agg = req.layer.aggregation
-        if agg.method == "cluster" and not req.filters and req.z <= aggregate.COUNT_MAXZOOM:
+        if _uses_tables(req):
             counts = await self._counts(req.layer, token)
             if counts is not None:
                 return await self._render_counted(req, token, counts)
@@ -210,19 +223,13 @@ class TileService:
     async def plan(self, req: TileRequest) -> tuple[str, str, list[object]] | None:
         """(kind, statement, args) djmap runs for a tile now, None for a known-empty tile (bench floor)."""
         token = await self.token(req.layer)
-        agg = req.layer.aggregation
-        if agg.method == "cluster" and not req.filters and req.z <= aggregate.COUNT_MAXZOOM:
+        if _uses_tables(req):
             counts = await self._counts(req.layer, token)
             if counts is not None:
                 plan = counted_plan(req, token, counts)
                 if plan is None or plan[0] != "guarded":
                     return plan
-        names = tuple(b.filter.name for b in req.filters)
-        return (
-            "guarded",
-            statement(req.layer.id, req.audience, names),
-            tile_args(req, feature_budget(req)),
-        )
+        return ("guarded", request_statement(req), tile_args(req, feature_budget(req)))
 
     async def _counts(self, layer: Layer, token: str) -> dict[tuple[int, int, int], int] | None:
         """Tile counts of the layer's cluster tables when they match `token` (else start a build)."""
@@ -261,6 +268,38 @@ class TileService:
         elif layer.aggregation.method == "cluster":
             built = await aggregate.build(self.pool, layer)
             self._agg[layer.id] = (built, await aggregate.tile_counts(self.pool, layer, built))
+
+
+def tile_scope(layer: Layer, principal: Principal | None, n_filters: int) -> RowScope:
+    """The caller's row scope of a layer's tiles (geo.scope, the same rule as OGC features).
+
+    Heat layers are not scoped: their published cells are district-wide counts that obey the ≥10
+    rule (tiles/heat.py), and carry no row or field of any organisation."""
+    if principal is None or layer.is_heat:
+        return UNSCOPED
+    scope = row_scope(principal, layer, alias="t", start=scope_start(n_filters))
+    if scope.public_rest and not catalog.can_see(layer, "public"):
+        return RowScope(scope.own, scope.params, False)  # no public rest on a non-public layer
+    return scope
+
+
+def scope_variant(audience: str, scope: RowScope) -> str:
+    """The cache variant of an audience and scope: callers share tiles only within one scope."""
+    if scope.unrestricted:
+        return audience
+    rest = "rest" if scope.public_rest else "own"
+    return f"{audience}|{scope.own}|{','.join(map(str, scope.params))}|{rest}"
+
+
+def _uses_tables(req: TileRequest) -> bool:
+    """True when the precomputed cluster tables may serve the request (no filters, open scope)."""
+    agg = req.layer.aggregation
+    return (
+        agg.method == "cluster"
+        and not req.filters
+        and req.scope.unrestricted
+        and req.z <= aggregate.COUNT_MAXZOOM
+    )
 
 
 def agg_plan(req: TileRequest, token: str) -> tuple[str, str, list[object]]:

@@ -89,7 +89,7 @@ async def tile_response(
 ) -> Response:
     """The tile with its caching headers: gzip when accepted, 304 when the ETag matches."""
     params = query_filters(request)
-    served = await tiles.tile(layer, z, x, y, params, principal.audience)
+    served = await tiles.tile(layer, z, x, y, params, principal.audience, principal)
     gzip_ok = "gzip" in request.headers.get("accept-encoding", "") and served.tile.gz
     etag = served.tile.etag[:-1] + '.gz"' if gzip_ok else served.tile.etag
     headers = {
