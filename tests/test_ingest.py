@@ -410,7 +410,7 @@ def test_zipped_gbk_shapefile_without_cpg(clean_db: str, tmp_path: Path):
 SCHEMA_DEFS = (
     "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'members' UNION ALL "
     "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-    "WHERE conrelid = 'members'::regclass ORDER BY 1"
+    "WHERE conrelid = 'members'::regclass ORDER BY 1, 2"
 )
 
 
