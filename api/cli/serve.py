@@ -32,12 +32,24 @@ def serve(
     port: int = typer.Option(8000, help="port to bind"),
     workers: int = typer.Option(1, help="worker processes"),
 ) -> None:
-    """Serve the map and the API with uvicorn (uvloop + httptools)."""
+    """Serve the map and the API with uvicorn (uvloop + httptools).
+
+    With several workers each process has its own SO_REUSEPORT listener with TCP_NODELAY
+    (api/server.py) instead of uvicorn's shared socket, which leaves Nagle on."""
     import uvicorn
 
     with cli_errors():
         database_url()
+    if workers < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--workers")
     console.print(f"serving [bold]http://{host}:{port}/[/bold]  (Ctrl+C stops)")
+    if workers > 1:
+        from api.server import serve_reuseport
+
+        code = serve_reuseport(host, port, workers)
+        if code:
+            raise typer.Exit(code)
+        return
     uvicorn.run(
         "api.app:create_app",
         factory=True,
