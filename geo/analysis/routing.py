@@ -17,7 +17,7 @@ import asyncpg
 MAX_SNAP_M = 500.0
 FRACTION_EPS = 1e-9
 
-_SNAP_SQL = """
+SNAP_SQL = """
 SELECT u.i, c.id AS edge_id, ST_LineLocatePoint(c.geom, u.g) AS fraction, c.d AS snap_m
 FROM (
     SELECT i, ST_SetSRID(ST_MakePoint(x, y), 4326) AS g
@@ -118,7 +118,7 @@ async def snap(conn: asyncpg.Connection, points: list[tuple[float, float]]) -> l
     """Snap each (lon, lat) to its nearest road edge (None when there is no routable road)."""
     if not points:
         return []
-    rows = await conn.fetch(_SNAP_SQL, [p[0] for p in points], [p[1] for p in points])
+    rows = await conn.fetch(SNAP_SQL, [p[0] for p in points], [p[1] for p in points])
     out: list[Snap | None] = []
     for (lon, lat), r in zip(points, rows, strict=True):
         if r["edge_id"] is None:

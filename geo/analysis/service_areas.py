@@ -10,30 +10,15 @@ import shapely
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
-from geo.analysis.routing import EDGES_SQL, FRACTION_EPS, MAX_SNAP_M, POINTS_SQL
+from geo.analysis.routing import EDGES_SQL, FRACTION_EPS, MAX_SNAP_M, POINTS_SQL, SNAP_SQL
 
 GEOD = Geod(ellps="WGS84")
 CIRCLE_VERTICES = 72
 HULL_RATIO = 0.5  # ST_ConcaveHull: 1 = convex, smaller = tighter around the reached streets
 ACCESS_BUFFER_M = 50.0  # homes within this distance of a reached street count as reached
 
-_SNAP_SQL = """
-SELECT u.i, c.id, ST_LineLocatePoint(c.geom, u.g), c.d
-FROM (
-    SELECT i, ST_SetSRID(ST_MakePoint(x, y), 4326) AS g
-    FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS v(x, y, i)
-) u
-LEFT JOIN LATERAL (
-    SELECT k.id, k.geom, ST_Distance(k.geom::geography, u.g::geography) AS d
-    FROM (
-        SELECT r.id, r.geom FROM roads r
-        WHERE r.source IS NOT NULL AND r.target IS NOT NULL AND r.length_m IS NOT NULL
-        ORDER BY r.geom <-> u.g LIMIT 5
-    ) k
-    ORDER BY d, k.id LIMIT 1
-) c ON true
-ORDER BY u.i
-"""
+# The same snapping as nearest-on-foot, with psycopg placeholders.
+_SNAP_SQL = SNAP_SQL.replace("$1", "%s").replace("$2", "%s")
 
 # pgr_withPointsDD from every site at once; then, per site, each street is cut to the part
 # whose network distance is within the limit (from either end, or along the site's own street),
