@@ -94,7 +94,8 @@ def issue_token(settings: Settings, user: User) -> tuple[str, int]:
     return jwt.encode(claims, signing_key(settings), algorithm=ALGORITHM), lifetime
 
 
-def _unauthorized(message: str) -> HTTPException:
+def unauthorized(message: str) -> HTTPException:
+    """401 with the Bearer challenge, in the OGC error shape."""
     return HTTPException(
         status_code=401,
         detail={"code": "Unauthorized", "description": message},
@@ -114,9 +115,9 @@ def decode_token(settings: Settings, token: str) -> int:
         )
         return int(claims["sub"])
     except jwt.ExpiredSignatureError:
-        raise _unauthorized("token expired; ask for a new one at /api/auth/token") from None
+        raise unauthorized("token expired; ask for a new one at /api/auth/token") from None
     except (jwt.InvalidTokenError, ValueError):
-        raise _unauthorized("invalid token") from None
+        raise unauthorized("invalid token") from None
 
 
 async def resolve_principal(request: Request, token: str | None) -> Principal:
@@ -129,7 +130,7 @@ async def resolve_principal(request: Request, token: str | None) -> Principal:
     async with pool.acquire() as conn:
         user = await aget_user(conn, user_id)
     if user is None or not user.active:
-        raise _unauthorized("this user no longer exists or is disabled")
+        raise unauthorized("this user no longer exists or is disabled")
     return user.principal()
 
 
@@ -142,7 +143,7 @@ def require_role(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
         if principal.role in roles:
             return principal
         if principal.role == "public":
-            raise _unauthorized(f"log in as {' or '.join(roles)}")
+            raise unauthorized(f"log in as {' or '.join(roles)}")
         raise Forbidden(f"role {principal.role!r} may not do this (needs {' or '.join(roles)})")
 
     return dependency

@@ -8,7 +8,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, Form, HTTPException
 from pydantic import BaseModel, Field
 
-from api.auth import LoginThrottle, issue_token, login_throttle
+from api.auth import LoginThrottle, issue_token, login_throttle, unauthorized
 from api.deps import get_pool, get_principal, get_settings
 from api.settings import Settings
 from geo.errors import Forbidden
@@ -79,11 +79,7 @@ async def token(
         user = await aauthenticate(conn, username, password)
     if user is None:
         throttle.failed(username)
-        raise HTTPException(
-            status_code=401,
-            detail={"code": "Unauthorized", "description": "wrong username or password"},
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise unauthorized("wrong username or password")
     if not user.active:
         raise Forbidden("this account is disabled")
     throttle.succeeded(username)

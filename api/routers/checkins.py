@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from api.auth import unauthorized
 from api.deps import get_pool, get_principal
 from geo.analysis import checkin as core
 from geo.errors import Forbidden
@@ -39,11 +40,7 @@ def member_id_of(principal: Principal) -> int:
     if principal.member_id is not None:
         return principal.member_id
     if principal.role == "public":
-        raise HTTPException(
-            401,
-            detail={"code": "Unauthorized", "description": "log in to check in"},
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise unauthorized("log in to check in")
     raise Forbidden("only members can check in: this account has no member record")
 
 

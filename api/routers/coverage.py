@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
+from api.auth import unauthorized
 from api.deps import get_principal, get_settings
 from api.settings import Settings
 from geo.analysis import coverage as core
@@ -100,11 +101,7 @@ def check_weight_allowed(weight: str, principal: Principal) -> None:
     if weight != "members" or principal.role in MEMBER_WEIGHT_ROLES:
         return
     if principal.role == "public":
-        raise HTTPException(
-            401,
-            detail={"code": "Unauthorized", "description": "log in to weigh coverage by members"},
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise unauthorized("log in to weigh coverage by members")
     raise Forbidden("member-weighted coverage is for planners, leaders, stewards and admins")
 
 
