@@ -229,8 +229,9 @@ def where(
     if query.interval is not None and layer.time_field:
         parts.append(_time_sql(layer, query.interval, params))
     if query.extra:
-        bound = filters.parse(layer, query.extra, ignore=())
-        sql, args = filters.where(bound, params.next)
+        bound = filters.parse(layer, query.extra, ignore=(), audience=principal.audience)
+        own = scope.own if _public_rest(layer, scope) else None
+        sql, args = filters.where(bound, params.next, own)
         params.values.extend(args)
         parts.append("TRUE" + sql)
     if query.filter:

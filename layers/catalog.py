@@ -71,13 +71,18 @@ class Field:
 
 @dataclass(frozen=True)
 class Filter:
-    """A query parameter the layer accepts, as an SQL fragment with one `$1` placeholder."""
+    """A query parameter the layer accepts, as an SQL fragment with one `$1` placeholder.
+
+    `field` names the layer field the fragment reads: an audience that may not read that field may
+    not filter on it (a filter is a question about the field), and rows a caller sees with public
+    fields only never match a filter on a non-public field (layers/filters.py)."""
 
     name: str
     type: str
     sql: str
     description: str
     choices: tuple[str, ...] = ()
+    field: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,14 +163,23 @@ def _org_filter(column: str) -> Filter:
         "int",
         f"t.{column} IN (SELECT s.id FROM org_subtree($1::bigint) AS s)",
         "organisation id: only features of this organisation and its subtree",
+        field=column,
     )
 
 
 TIME_FROM = Filter(
-    "from", "datetime", "t.ends_at >= $1", "ISO 8601 instant: activities ending at or after it"
+    "from",
+    "datetime",
+    "t.ends_at >= $1",
+    "ISO 8601 instant: activities ending at or after it",
+    field="ends_at",
 )
 TIME_TO = Filter(
-    "to", "datetime", "t.starts_at < $1", "ISO 8601 instant: activities starting before it"
+    "to",
+    "datetime",
+    "t.starts_at < $1",
+    "ISO 8601 instant: activities starting before it",
+    field="starts_at",
 )
 RED = [200, 16, 46, 230]
 GOLD = [255, 196, 0, 230]
@@ -187,7 +201,11 @@ _LAYERS: tuple[Layer, ...] = (
         minzoom=0,
         maxzoom=18,
         aggregation=Aggregation(method="none", max_features=10_000),
-        filters=(Filter("level", "str", "t.level = $1", "boundary level (district, 街道 …)"),),
+        filters=(
+            Filter(
+                "level", "str", "t.level = $1", "boundary level (district, 街道 …)", field="level"
+            ),
+        ),
         version_tables=("districts",),
         description="Administrative boundaries of the district and its 街道.",
         deck=_deck(
@@ -224,7 +242,7 @@ _LAYERS: tuple[Layer, ...] = (
         maxzoom=22,
         aggregation=Aggregation(method="cluster", cluster_below=10, breakdown="type"),
         filters=(
-            Filter("type", "enum", "t.type = $1", "organisation type", ORG_TYPES),
+            Filter("type", "enum", "t.type = $1", "organisation type", ORG_TYPES, "type"),
             _org_filter("id"),
         ),
         version_tables=("organisations",),
@@ -261,13 +279,15 @@ _LAYERS: tuple[Layer, ...] = (
             ),
             Field("capacity", "t.capacity", "integer", title_zh="容量", title_en="Capacity"),
             Field("phone", "t.phone", audience="member", title_zh="电话", title_en="Phone"),
-            Field("org_id", "t.org_id", "integer", audience="leader"),
+            Field("org_id", "t.org_id", "integer", title_zh="所属组织", title_en="Organisation"),
         ),
         minzoom=0,
         maxzoom=22,
         aggregation=Aggregation(method="cluster", cluster_below=9, breakdown="kind"),
         filters=(
-            Filter("kind", "enum", "t.kind = $1", "service point kind", SERVICE_POINT_KINDS),
+            Filter(
+                "kind", "enum", "t.kind = $1", "service point kind", SERVICE_POINT_KINDS, "kind"
+            ),
             _org_filter("org_id"),
         ),
         version_tables=("service_points",),
@@ -333,15 +353,33 @@ _LAYERS: tuple[Layer, ...] = (
                 title_zh="简介",
                 title_en="Description",
             ),
-            Field("organiser_id", "t.organiser_id", "integer", audience="leader"),
+            Field(
+                "organiser_id",
+                "t.organiser_id",
+                "integer",
+                title_zh="组织者",
+                title_en="Organiser",
+            ),
         ),
         minzoom=0,
         maxzoom=22,
         aggregation=Aggregation(method="cluster", cluster_below=9, breakdown="kind"),
         filters=(
-            Filter("kind", "str", "t.kind = $1", f"activity kind ({', '.join(ACTIVITY_KINDS)} …)"),
+            Filter(
+                "kind",
+                "str",
+                "t.kind = $1",
+                f"activity kind ({', '.join(ACTIVITY_KINDS)} …)",
+                field="kind",
+            ),
             _org_filter("organiser_id"),
-            Filter("service_point", "int", "t.service_point_id = $1::bigint", "service point id"),
+            Filter(
+                "service_point",
+                "int",
+                "t.service_point_id = $1::bigint",
+                "service point id",
+                field="service_point_id",
+            ),
             TIME_FROM,
             TIME_TO,
         ),
@@ -390,7 +428,7 @@ _LAYERS: tuple[Layer, ...] = (
         minzoom=0,
         maxzoom=22,
         aggregation=Aggregation(method="cluster", cluster_below=13, breakdown="use"),
-        filters=(Filter("use", "str", "t.use = $1", "building use"),),
+        filters=(Filter("use", "str", "t.use = $1", "building use", field="use"),),
         version_tables=("buildings", "organisations"),
         description="Building footprints with heights (3D: /api/3dtiles/buildings/tileset.json).",
         deck=_deck(
@@ -420,7 +458,7 @@ _LAYERS: tuple[Layer, ...] = (
         minzoom=0,
         maxzoom=22,
         aggregation=Aggregation(method="cluster", cluster_below=11, breakdown="kind"),
-        filters=(Filter("kind", "str", "t.kind = $1", "road kind"),),
+        filters=(Filter("kind", "str", "t.kind = $1", "road kind", field="kind"),),
         version_tables=("roads",),
         description="The walking network (pgRouting) used for 15-minute coverage.",
         deck=_deck(
@@ -452,7 +490,7 @@ _LAYERS: tuple[Layer, ...] = (
         maxzoom=22,
         aggregation=Aggregation(method="cluster", cluster_below=12, breakdown="status"),
         filters=(
-            Filter("status", "enum", "t.status = $1", "member status", MEMBER_STATUSES),
+            Filter("status", "enum", "t.status = $1", "member status", MEMBER_STATUSES, "status"),
             _org_filter("branch_id"),
         ),
         collection=False,
@@ -520,6 +558,25 @@ _LAYERS: tuple[Layer, ...] = (
 )
 
 LAYERS: Mapping[str, Layer] = MappingProxyType({layer.id: layer for layer in _LAYERS})
+
+
+def filter_field(layer: Layer, flt: Filter) -> Field:
+    """The field a filter of the layer reads (every catalog filter names one; checked at import)."""
+    found = next((f for f in layer.fields if f.name == flt.field), None)
+    if found is None:
+        raise ValueError(f"filter {flt.name!r} of layer {layer.id!r} reads no field of the layer")
+    return found
+
+
+for _layer in _LAYERS:
+    for _flt in _layer.filters:
+        filter_field(_layer, _flt)
+
+
+def filters_for(layer: Layer, audience: str) -> tuple[Filter, ...]:
+    """The filters of `layer` an audience may use (those reading fields it may see)."""
+    rank = audience_rank(audience)
+    return tuple(f for f in layer.filters if audience_rank(filter_field(layer, f).audience) <= rank)
 
 
 def get(layer_id: str) -> Layer:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from geo.errors import InvalidInput
-from layers.catalog import Filter, Layer
+from layers.catalog import Filter, Layer, audience_rank, filter_field
 
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
@@ -19,6 +19,12 @@ class Bound:
     filter: Filter
     value: object
     raw: str
+    public: bool = True  # the field it reads is public (else masked rows never match it)
+
+
+def bind(layer: Layer, flt: Filter, value: object, raw: str) -> Bound:
+    """A filter of `layer` bound to a parsed value."""
+    return Bound(flt, value, raw, filter_field(layer, flt).audience == "public")
 
 
 def _parse_value(flt: Filter, raw: str) -> object:
@@ -52,9 +58,15 @@ def _parse_value(flt: Filter, raw: str) -> object:
 
 
 def parse(
-    layer: Layer, params: Mapping[str, str], ignore: Iterable[str] = ("v",)
+    layer: Layer,
+    params: Mapping[str, str],
+    ignore: Iterable[str] = ("v",),
+    audience: str | None = None,
 ) -> tuple[Bound, ...]:
-    """The layer's filters set in `params` (sorted by name); unknown names or bad values raise."""
+    """The layer's filters set in `params` (sorted by name); unknown names or bad values raise.
+
+    With `audience`, a filter on a field that audience may not read is refused (InvalidInput):
+    filtering is reading, so `?org=` must not tell a caller what the row would not show it."""
     skip = set(ignore)
     bound: list[Bound] = []
     for name in sorted(params):
@@ -66,16 +78,31 @@ def parse(
             raise InvalidInput(
                 f"unknown filter {name!r} for layer {layer.id!r} (accepted: {known})"
             )
-        bound.append(Bound(flt, _parse_value(flt, params[name]), params[name]))
+        fld = filter_field(layer, flt)
+        if audience is not None and audience_rank(fld.audience) > audience_rank(audience):
+            raise InvalidInput(
+                f"filter {name!r} of layer {layer.id!r} reads {fld.name!r}, "
+                f"which the {audience} audience may not see"
+            )
+        bound.append(bind(layer, flt, _parse_value(flt, params[name]), params[name]))
     return tuple(bound)
 
 
-def where(bound: tuple[Bound, ...], first_index: int) -> tuple[str, list[object]]:
-    """`AND …` SQL for the filters, their placeholders numbered from `first_index`, and the args."""
+def where(
+    bound: tuple[Bound, ...], first_index: int, own: str | None = None
+) -> tuple[str, list[object]]:
+    """`AND …` SQL for the filters, their placeholders numbered from `first_index`, and the args.
+
+    `own`: the caller's row condition when rows outside it are served with public fields only
+    (geo.scope `RowScope.public_rest`); a filter on a non-public field then matches own rows only,
+    as it would on the masked (NULL) value."""
     parts: list[str] = []
     args: list[object] = []
     for i, b in enumerate(bound):
-        parts.append(" AND (" + b.filter.sql.replace("$1", f"${first_index + i}") + ")")
+        cond = b.filter.sql.replace("$1", f"${first_index + i}")
+        if own is not None and not b.public:
+            cond = f"({own}) AND ({cond})"
+        parts.append(f" AND ({cond})")
         args.append(b.value)
     return "".join(parts), args
 

@@ -242,7 +242,7 @@ def test_queryables_follow_audience(client: TestClient, clean_db: str, data) -> 
     public = client.get("/api/collections/service_points/queryables")
     assert public.status_code == 200
     props = public.json()["properties"]
-    assert "phone" not in props and "org_id" not in props and "geometry" in props
+    assert "phone" not in props and "org_id" in props and "geometry" in props
     add_users(clean_db)
     leader = client.get(
         "/api/collections/service_points/queryables", headers=bearer(client, "leader_a")

@@ -10,11 +10,12 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.deps import get_principal
 from api.settings import ApiSettings, Settings
-from geo.errors import NotFound
+from geo.errors import InvalidInput, NotFound
 from geo.scope import Principal
 from geo.settings import DatabaseSettings
 from layers import catalog
-from layers.catalog import AUDIENCES, FIELD_TYPES, FILTER_TYPES
+from layers import filters as lf
+from layers.catalog import AUDIENCES, FIELD_TYPES, FILTER_TYPES, Field, Filter, Layer
 
 REQUIRED = {
     "boundary",
@@ -59,6 +60,44 @@ def test_audiences_are_nested_and_members_stay_private() -> None:
     fields = {f.name for f in catalog.fields_for(catalog.get("service_points"), "public")}
     assert "phone" not in fields
     assert "phone" in {f.name for f in catalog.fields_for(catalog.get("service_points"), "member")}
+
+
+# A layer whose `secret` filter reads a leader-level field (no catalog layer has one today).
+SECRET = Layer(
+    id="probe",
+    title_zh="探针",
+    title_en="Probe",
+    table="service_points",
+    geom_column="geom",
+    geom_type="Point",
+    fields=(Field("id", "t.id", "integer"), Field("secret", "t.org_id", "integer", "leader")),
+    filters=(
+        Filter("secret", "int", "t.org_id = $1", "a leader-level field", field="secret"),
+        Filter("id", "int", "t.id = $1", "id", field="id"),
+    ),
+    version_tables=("service_points",),
+)
+
+
+def test_a_filter_reads_like_its_field() -> None:
+    """Filtering is reading: an audience may not filter on a field it may not see, and rows a
+    caller sees with public fields only never match a filter on a non-public field."""
+    with pytest.raises(InvalidInput, match="public audience may not see"):
+        lf.parse(SECRET, {"secret": "7"}, audience="public")
+    with pytest.raises(InvalidInput, match="member audience may not see"):
+        lf.parse(SECRET, {"secret": "7"}, audience="member")
+    bound = lf.parse(SECRET, {"secret": "7", "id": "3"}, audience="leader")
+    assert [b.public for b in bound] == [True, False]  # sorted by name: id, secret
+    assert [f.name for f in catalog.filters_for(SECRET, "public")] == ["id"]
+    assert [f.name for f in catalog.filters_for(SECRET, "leader")] == ["secret", "id"]
+    text, args = lf.where(bound, 5, own="t.org_id = $9")
+    assert text == " AND (t.id = $5) AND ((t.org_id = $9) AND (t.org_id = $6))"
+    assert args == [3, 7]
+    plain, _ = lf.where(bound, 5)
+    assert plain == " AND (t.id = $5) AND (t.org_id = $6)"
+    for layer in catalog.LAYERS.values():  # every catalog filter names a field of its layer
+        for flt in layer.filters:
+            assert catalog.filter_field(layer, flt).name == flt.field
 
 
 def test_get_unknown_layer_raises_not_found() -> None:

@@ -95,8 +95,8 @@ def statement(
     """The guarded tile statement of a layer for an audience, a set of filters and a row scope."""
     layer = catalog.get(layer_id)
     flts = tuple(layer.filter(n) for n in filter_names)
-    bound = tuple(lf.Bound(f, None, "") for f in flts if f is not None)
-    where, _ = lf.where(bound, sql.FIRST_FILTER_PARAM)
+    bound = tuple(lf.bind(layer, f, None, "") for f in flts if f is not None)
+    where, _ = lf.where(bound, sql.FIRST_FILTER_PARAM, scope_own if public_rest else None)
     scope = RowScope(scope_own, (), public_rest)
     where += scope_where(scope)
     req = TileRequest(layer, 0, 0, 0, bound, audience, scope)

@@ -175,7 +175,7 @@ class TileService:
         if not catalog.can_see(layer, audience):
             raise Forbidden(f"layer {layer_id!r} is not available to the {audience} audience")
         check_tile(z, x, y)
-        bound = lf.parse(layer, params)
+        bound = lf.parse(layer, params, audience=audience)
         token = await self.token(layer)
         if layer.is_heat:
             token = await self.heat_built(layer, token)

@@ -45,7 +45,7 @@ def describe(layer: Layer, audience: str, base: str, token: str) -> dict[str, An
                 "description": f.description,
                 "choices": list(f.choices),
             }
-            for f in layer.filters
+            for f in catalog.filters_for(layer, audience)
         ],
         "time": {"start": layer.time_field, "end": layer.time_end_field}
         if layer.time_field

@@ -159,6 +159,6 @@ async def layer_tilejson(
         raise Forbidden(f"layer {layer!r} is not available to the {principal.audience} audience")
     params = query_filters(request)
     params.pop("v", None)
-    lf.parse(found, params)
+    lf.parse(found, params, audience=principal.audience)
     base = str(request.base_url).rstrip("/")
     return await tilejson(tiles, found, principal.audience, base, params)
