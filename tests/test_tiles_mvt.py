@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from api.deps import get_principal
 from api.settings import ApiSettings, Settings
 from geo.scope import Principal
 from geo.settings import DatabaseSettings
+from tiles.mvt import tile_bounds
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 LON, LAT = 116.40, 39.90  # the sample area (inside one z8 tile and away from its edges)
@@ -474,3 +476,15 @@ def test_boundary_layer_without_aggregation(client: TestClient, clean_db: str) -
         assert [f["properties"]["name"] for f in features] == ["上城区"]  # type: ignore[index]
         assert features[0]["geometry"]["type"] in ("Polygon", "MultiPolygon")  # type: ignore[index]
     assert client.get("/api/tiles/boundary/tilejson.json").json()["bounds"][0] < LON
+
+
+def test_tile_bounds_are_morecantiles() -> None:
+    """The transformer made once gives exactly the bounds morecantile gives, grid-wide."""
+    rng = random.Random(7)
+    for _ in range(3000):
+        z = rng.randint(0, 24)
+        x, y = rng.randrange(1 << z), rng.randrange(1 << z)
+        geo, merc = tile_bounds(z, x, y)
+        tile = morecantile.Tile(x, y, z)
+        assert tuple(geo) == tuple(TMS.bounds(tile))
+        assert tuple(merc) == tuple(TMS.xy_bounds(tile))

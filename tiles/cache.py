@@ -8,13 +8,14 @@ are removed in the background.
 from __future__ import annotations
 
 import asyncio
-import gzip
 import hashlib
 import os
 import shutil
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+
+from isal import igzip  # ISA-L: the same gzip format, level 1 about 4× faster than zlib's
 
 
 @dataclass(frozen=True)
@@ -28,14 +29,16 @@ class Tile:
     @property
     def raw(self) -> bytes:
         """The identity body."""
-        return gzip.decompress(self.gz) if self.gz else b""
+        return igzip.decompress(self.gz) if self.gz else b""
 
 
 def make_tile(raw: bytes) -> Tile:
-    """Compress a rendered body once (deterministic gzip) and name it by its content."""
-    gz = gzip.compress(raw, compresslevel=1, mtime=0) if raw else b""
-    digest = hashlib.blake2b(raw, digest_size=12).hexdigest()
-    return Tile(gz, f'"{digest}"', len(raw))
+    """Compress a rendered body once (deterministic gzip: no mtime, fixed level) and name it by
+    its content; the gzip bytes are hashed, a third of the raw size and as unique."""
+    if not raw:
+        return Tile(b"", '"' + hashlib.blake2b(b"", digest_size=12).hexdigest() + '"', 0)
+    gz = igzip.compress(raw, compresslevel=1, mtime=0)
+    return Tile(gz, f'"{hashlib.blake2b(gz, digest_size=12).hexdigest()}"', len(raw))
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ class TileCache:
             gz = key.path(self.root).read_bytes()
         except OSError:
             return None
-        raw = gzip.decompress(gz) if gz else b""
+        raw = igzip.decompress(gz) if gz else b""
         return Tile(gz, make_tile(raw).etag, len(raw))
 
     def _write(self, key: CacheKey, tile: Tile) -> None:

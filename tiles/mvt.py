@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import asyncpg
 import morecantile
+import pyproj
 
 from geo.errors import InvalidInput
 from geo.scope import RowScope, masked
@@ -23,6 +24,11 @@ from layers.catalog import Layer, fields_for
 from tiles import sql
 
 TMS = morecantile.tms.get("WebMercatorQuad")
+# morecantile's `bounds` looks its Mercator → WGS84 transformer up in a cache keyed by the two CRSs,
+# and hashing a pyproj CRS renders its WKT (~80 µs a tile); this is that transformer, made once.
+_TO_GEOGRAPHIC = pyproj.Transformer.from_crs(
+    TMS.crs._pyproj_crs, TMS.geographic_crs, always_xy=True
+)
 MAX_ZOOM = 24
 BUFFER = 64  # tile units of buffer around line and polygon tiles (4096 units per tile)
 POINT_TYPES = ("Point", "MultiPoint")
@@ -160,16 +166,23 @@ def points_statement(layer_id: str, audience: str) -> str:
     )
 
 
+def tile_bounds(z: int, x: int, y: int) -> tuple[morecantile.BoundingBox, morecantile.BoundingBox]:
+    """The tile's bounds in degrees (as `TMS.bounds` gives them) and in Mercator metres."""
+    m = TMS.xy_bounds(morecantile.Tile(x, y, z))
+    west, south = _TO_GEOGRAPHIC.transform(m.left, m.bottom)
+    east, north = _TO_GEOGRAPHIC.transform(m.right, m.top)
+    return morecantile.BoundingBox(west, south, east, north), m
+
+
 def points_args(req: TileRequest) -> list[object]:
     """Parameters of `points_statement`: bounds in degrees, then Mercator bottom and top."""
-    tile = morecantile.Tile(req.x, req.y, req.z)
-    b, m = TMS.bounds(tile), TMS.xy_bounds(tile)
+    b, m = tile_bounds(req.z, req.x, req.y)
     return [b.left, b.bottom, b.right, b.top, m.bottom, m.top]
 
 
 def tile_args(req: TileRequest, budget: int) -> list[object]:
     """Parameters of the tile statement ($1..$8, the filters', then the row scope's)."""
-    bounds = TMS.bounds(morecantile.Tile(req.x, req.y, req.z))
+    bounds, _ = tile_bounds(req.z, req.x, req.y)
     _, values = lf.where(req.filters, sql.FIRST_FILTER_PARAM)
     return [
         req.z,

@@ -32,6 +32,7 @@ from tiles.mvt import (
     request_statement,
     scope_start,
     tile_args,
+    tile_bounds,
 )
 from tiles.versions import VERSIONS_SQL, VersionReader, layer_token
 
@@ -330,7 +331,7 @@ def counted_plan(
 
 async def render_heat(conn: asyncpg.Connection, req: TileRequest, token: str) -> bytes:
     """A heat tile: the published cells of the zoom's resolution (see tiles/heat.py)."""
-    b = TMS.bounds(morecantile.Tile(req.x, req.y, req.z))
+    b, _ = tile_bounds(req.z, req.x, req.y)
     stmt = heat.TILE_SQL.format(layer=req.layer.id)
     args = (req.z, req.x, req.y, req.layer.id, token, heat.res_for_zoom(req.z))
     body = await conn.fetchval(stmt, *args, b.left, b.bottom, b.right, b.top)
