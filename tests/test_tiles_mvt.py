@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 import random
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -488,3 +490,83 @@ def test_tile_bounds_are_morecantiles() -> None:
         tile = morecantile.Tile(x, y, z)
         assert tuple(geo) == tuple(TMS.bounds(tile))
         assert tuple(merc) == tuple(TMS.xy_bounds(tile))
+
+
+MVT_CHECK = Path(__file__).resolve().parent.parent / "tiles" / "mvt_check.mjs"
+
+
+def _vertices(geometry: dict[str, object]) -> set[tuple[int, int]]:
+    """Every vertex of a GeoJSON-like geometry in tile units."""
+    found: set[tuple[int, int]] = set()
+
+    def walk(c: object) -> None:
+        if isinstance(c, (list, tuple)) and c and isinstance(c[0], (int, float)):
+            found.add((int(c[0]), int(c[1])))
+        elif isinstance(c, (list, tuple)):
+            for item in c:
+                walk(item)
+
+    walk(geometry["coordinates"])
+    return found
+
+
+def test_standard_clients_decode_what_we_serve(
+    client: TestClient, clean_db: str, tmp_path: Path
+) -> None:
+    """MapLibre's decoder (@mapbox/vector-tile 3 + pbf 5) and deck.gl's (loaders.gl MVTLoader)
+    read the gzip bodies on the wire exactly as mapbox-vector-tile does: layers, extent, feature
+    ids, properties (clusters' counts and breakdowns included) and every vertex."""
+    seed_points(clean_db, 400, spread=0.01)
+    execute(
+        clean_db,
+        "INSERT INTO buildings (code, name, use, height_m, geom) "
+        "SELECT 'b' || i, '楼' || i, '住宅', 12, ST_Multi(ST_Expand(ST_SetSRID(ST_MakePoint("
+        "116.399 + (i % 10) * 0.0003, 39.899 + (i / 10) * 0.0003), 4326), 0.0001)) "
+        "FROM generate_series(0, 59) AS i",
+    )
+    execute(
+        clean_db,
+        "INSERT INTO roads (code, name, kind, geom) SELECT 'r' || i, '路' || i, 'street', "
+        "ST_SetSRID(ST_MakeLine(ST_MakePoint(116.38, 39.89 + i * 0.002), "
+        "ST_MakePoint(116.42, 39.895 + i * 0.002)), 4326) FROM generate_series(0, 9) AS i",
+    )
+    asks = [
+        ("service_points", TMS.tile(LON, LAT, 15)),
+        ("service_points", TMS.tile(LON, LAT, 8)),  # clusters
+        ("buildings", TMS.tile(116.4, 39.9, 16)),
+        ("roads", TMS.tile(116.4, 39.9, 14)),
+    ]
+    files, expected = [], []
+    for i, (layer, tile) in enumerate(asks):
+        path = f"/api/tiles/{layer}/{tile.z}/{tile.x}/{tile.y}.mvt"
+        with client.stream("GET", path, headers={"Accept-Encoding": "gzip"}) as r:
+            wire = b"".join(r.iter_raw())
+        assert r.headers["content-encoding"] == "gzip"
+        files.append(tmp_path / f"{i}.mvt.gz")
+        files[-1].write_bytes(wire)
+        expected.append(
+            mapbox_vector_tile.decode(gzip.decompress(wire), default_options={"y_coord_down": True})
+        )
+    out = subprocess.run(
+        ["node", str(MVT_CHECK), *map(str, files)], capture_output=True, text=True, check=True
+    )
+    decoded = json.loads(out.stdout)
+    assert len(decoded) == len(asks)
+    for (layer, _), py, js in zip(asks, expected, decoded, strict=True):
+        assert set(js["maplibre"]) == set(py) == {layer}
+        ours, theirs = py[layer], js["maplibre"][layer]
+        assert theirs["extent"] == ours["extent"] == 4096 and theirs["version"] == 2
+        assert len(theirs["features"]) == len(ours["features"]) > 0
+        assert js["loaders"] == {layer: len(ours["features"])}
+        for mine, other in zip(ours["features"], theirs["features"], strict=True):
+            if other["properties"].get("cluster"):
+                assert other["id"] is None  # clusters carry no feature id (decoded as 0 here)
+            else:
+                assert other["id"] == mine["id"] == other["properties"]["id"]
+            assert other["properties"] == mine["properties"]
+            assert {tuple(p) for ring in other["geometry"] for p in ring} == _vertices(
+                mine["geometry"]
+            )
+    clusters = expected[1]["service_points"]["features"]
+    assert all(f["properties"]["cluster"] is True for f in clusters)
+    assert sum(f["properties"]["count"] for f in clusters) == 400
