@@ -13,17 +13,20 @@ from pathlib import Path
 import mapbox_vector_tile
 import morecantile
 import psycopg
+import pyproj
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.deps import get_principal
 from api.settings import ApiSettings, Settings
+from geo.ingest import import_file
 from geo.scope import Principal
 from geo.settings import DatabaseSettings
 from tiles.mvt import tile_bounds
 
 TMS = morecantile.tms.get("WebMercatorQuad")
+WEB_MERCATOR = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
 LON, LAT = 116.40, 39.90  # the sample area (inside one z8 tile and away from its edges)
 KINDS = ("党群服务中心", "党群服务站", "党员活动室", "红色教育基地")
 
@@ -570,3 +573,30 @@ def test_standard_clients_decode_what_we_serve(
     clusters = expected[1]["service_points"]["features"]
     assert all(f["properties"]["cluster"] is True for f in clusters)
     assert sum(f["properties"]["count"] for f in clusters) == 400
+
+
+def test_an_import_makes_cached_tiles_stale(clean_db: str, tmp_path: Path) -> None:
+    """Tiles cached before `djmap import` (here a CSV in Web Mercator) show the imported points
+    right after it: features at high zoom, and counts of the cluster tables at low zoom."""
+    seed_points(clean_db, 50, spread=0.004)
+    lon, lat = LON + 0.0004, LAT + 0.0003  # where the imported points go (1 m apart)
+    high, low = TMS.tile(lon, lat, 18), TMS.tile(lon, lat, 6)
+    paths = [f"/api/tiles/service_points/{t.z}/{t.x}/{t.y}.mvt" for t in (high, low)]
+    x, y = WEB_MERCATOR.transform(lon, lat)
+    csv = tmp_path / "new-points.csv"
+    csv.write_text(
+        "code,name,kind,x,y\n"
+        + "".join(f"IMP{i},新站{i},党群服务站,{x + i},{y - i}\n" for i in range(3)),
+        encoding="utf-8",
+    )
+    with make_client(clean_db, tmp_path) as client:
+        before = [client.get(p) for p in paths]
+        assert [client.get(p).content for p in paths] == [r.content for r in before]  # cached
+        assert counted(decode(before[1].content)["service_points"]) == 50
+        result = import_file(clean_db, "service-points", csv, crs="EPSG:3857", progress=False)
+        assert result.rows_inserted == 3
+        after = [client.get(p) for p in paths]
+    assert all(a.headers["etag"] != b.headers["etag"] for a, b in zip(after, before, strict=True))
+    names = {str(f["properties"]["name"]) for f in decode(after[0].content)["service_points"]}  # type: ignore[index]
+    assert {"新站0", "新站1", "新站2"} <= names
+    assert counted(decode(after[1].content)["service_points"]) == 53
