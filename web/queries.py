@@ -1,14 +1,41 @@
 """Read-only queries behind the page panels (view, organisation tree, stats, service point card).
 
-Member figures leave here only as counts of at least 10 (smaller counts become None = "<10").
+Member figures (publication rule)
+---------------------------------
+Member counts leave here as `members` of an organisation (its own members, `/web/orgs.json`) and of
+a subtree or the whole district (`/web/stats.json`), and as `coverage_pct` of a subtree or the
+district; anything held back is None (shown as "<10"). These groups are nested or disjoint (a
+laminar family: district ⊃ subtree ⊃ … ⊃ an organisation's own members), so every number that can
+be derived from published figures by adding and subtracting them is a count of a union of *atoms*:
+a published group minus the published groups inside it. The rule (`publish`) keeps every atom at 0
+or at least 10, class by class:
+
+- a group is published only when it has at least 10 members and each class of its members
+  (for coverage: covered / not covered / no home) is 0 or at least 10;
+- and only when what it leaves of the nearest published group around it (that group minus every
+  published group inside it so far) still has each class at 0 or at least 10.
+
+Groups are decided top down (district, then committees, …, own members last among siblings,
+siblings by code), so the big figures win over the detail when they conflict: a branch of 12 next
+to a branch of 3 under one committee publishes the committee's 15 and holds back the 12 (else
+15 − 12 = 3). `coverage_pct` is published only for a group whose member count is published, by the
+same rule over the three classes, so covered and uncovered counts (pct × members) are unions of
+atoms as well. Whether a group is published depends only on the data, never on the caller.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import orjson
+
+from geo.errors import Forbidden, NotFound
+from geo.scope import Principal, RowScope, row_scope
+from layers import catalog
 
 MIN_COUNT = 10
 
@@ -25,12 +52,25 @@ FROM b WHERE box IS NOT NULL LIMIT 1
 ORG_TREE_SQL = """
 SELECT o.id, o.code, o.name, o.type, o.parent_id,
        ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat,
-       (SELECT count(*) FROM members m WHERE m.branch_id = o.id) AS members,
        (SELECT max(a.starts_at) FROM activities a
          WHERE a.organiser_id = o.id AND a.starts_at <= now()) AS last_activity
 FROM organisations o
 WHERE $1::bigint IS NULL OR o.id IN (SELECT id FROM org_subtree($1::bigint))
 ORDER BY o.parent_id NULLS FIRST, o.code
+"""
+
+# Every organisation's own members by class (the pieces of every published member figure);
+# coverage classes only when a radius ($1) is given.
+ORG_MEMBERS_SQL = """
+SELECT o.id, o.parent_id, o.code,
+       count(m.id) AS members,
+       count(m.id) FILTER (WHERE $1::float8 IS NOT NULL AND m.home IS NOT NULL AND EXISTS (
+           SELECT 1 FROM service_points s
+           WHERE ST_DWithin(s.geom::geography, m.home::geography, $1::float8))) AS covered,
+       count(m.id) FILTER (WHERE m.home IS NULL) AS no_home
+FROM organisations o LEFT JOIN members m ON m.branch_id = o.id
+GROUP BY o.id
+ORDER BY o.code, o.id
 """
 
 STATS_SQL = """
@@ -40,7 +80,6 @@ WITH scope AS (
 )
 SELECT
   (SELECT count(*) FROM scope) AS organisations,
-  (SELECT count(*) FROM members m WHERE m.branch_id IN (SELECT id FROM scope)) AS members,
   (SELECT count(*) FROM service_points s
     WHERE $1::bigint IS NULL OR s.org_id IN (SELECT id FROM scope)) AS service_points,
   (SELECT count(*) FROM activities a
@@ -49,27 +88,28 @@ SELECT
       AND a.starts_at < date_trunc('month', now()) + interval '1 month') AS activities_month,
   (SELECT count(*) FROM scope o WHERE NOT EXISTS (
       SELECT 1 FROM activities a WHERE a.organiser_id = o.id
-        AND a.starts_at > now() - interval '90 days' AND a.starts_at <= now())) AS inactive_90d,
-  (SELECT CASE WHEN count(*) = 0 THEN NULL ELSE
-      round(100.0 * count(*) FILTER (WHERE EXISTS (
-          SELECT 1 FROM service_points s
-          WHERE ST_DWithin(s.geom::geography, m.home::geography, $2))) / count(*), 1) END
-     FROM members m WHERE m.home IS NOT NULL
-       AND m.branch_id IN (SELECT id FROM scope)) AS coverage_pct
+        AND a.starts_at > now() - interval '90 days' AND a.starts_at <= now())) AS inactive_90d
+"""
+
+ORG_CHECK_SQL = """
+SELECT EXISTS (SELECT 1 FROM organisations WHERE id = $1) AS known,
+       $2::bigint IS NULL OR $1 IN (SELECT id FROM org_subtree($2::bigint)) AS inside
 """
 
 SERVICE_POINT_SQL = """
-SELECT s.id, s.code, s.name, s.kind, s.address, s.opening_hours, s.capacity, s.phone,
-       ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat, o.name AS org_name,
+SELECT {fields}, ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat, o.name AS org_name,
        COALESCE((SELECT json_agg(json_build_object('id', p.id, 'title', p.title,
                                                    'heading', p.heading) ORDER BY p.id)
-                 FROM panoramas p WHERE p.service_point_id = s.id), '[]') AS panoramas,
-       COALESCE((SELECT json_agg(x ORDER BY x.starts_at) FROM (
-                   SELECT a.id, a.title, a.kind, a.starts_at, a.ends_at FROM activities a
-                   WHERE a.service_point_id = s.id AND a.ends_at >= now()
-                   ORDER BY a.starts_at LIMIT 5) x), '[]') AS upcoming
-FROM service_points s LEFT JOIN organisations o ON o.id = s.org_id
-WHERE s.id = $1
+                 FROM panoramas p WHERE p.service_point_id = t.id), '[]') AS panoramas,
+       {own} AS in_scope
+FROM service_points t LEFT JOIN organisations o ON o.id = t.org_id
+WHERE t.id = $1 AND {where}
+"""
+
+UPCOMING_SQL = """
+SELECT {fields}, {own} AS in_scope FROM activities t
+WHERE t.service_point_id = $1 AND t.ends_at >= now() AND {where}
+ORDER BY t.starts_at, t.id LIMIT 5
 """
 
 SEARCH_SQL = """
@@ -78,9 +118,110 @@ WHERE name ILIKE '%' || $1 || '%' OR address ILIKE '%' || $1 || '%'
 ORDER BY length(name), id LIMIT $2
 """
 
+# Publication ------------------------------------------------------------------------------------
 
-def _count(n: int | None) -> int | None:
-    return n if n is not None and n >= MIN_COUNT else None
+Counts = tuple[int, ...]
+DISTRICT = ("district", 0)
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group of members: its parent group, the members in it and in none of its sub-groups
+    (`own`, by class), and whether its figure is ever shown (`shown`)."""
+
+    parent: Hashable | None
+    own: Counts
+    shown: bool = True
+
+
+def _safe(counts: Iterable[int]) -> bool:
+    return all(n == 0 or n >= MIN_COUNT for n in counts)
+
+
+def publish(groups: Mapping[Hashable, Group]) -> dict[Hashable, Counts]:
+    """The publication rule (module docstring): the groups whose counts may be shown, with their
+    counts. `groups` is a forest of nested groups; siblings are decided in mapping order."""
+    children: dict[Hashable | None, list[Hashable]] = defaultdict(list)
+    for key, group in groups.items():
+        children[group.parent].append(key)
+    total: dict[Hashable, Counts] = {}
+
+    def add_up(key: Hashable) -> Counts:
+        sums = list(groups[key].own)
+        for child in children[key]:
+            sums = [a + b for a, b in zip(sums, add_up(child), strict=True)]
+        total[key] = tuple(sums)
+        return total[key]
+
+    left: dict[Hashable, Counts] = {}  # what a published group keeps outside published sub-groups
+
+    def decide(key: Hashable, around: Hashable | None) -> None:
+        counts = total[key]
+        ok = groups[key].shown and sum(counts) >= MIN_COUNT and _safe(counts)
+        if ok and around is not None:
+            rest = tuple(a - b for a, b in zip(left[around], counts, strict=True))
+            ok = _safe(rest)
+            if ok:
+                left[around] = rest
+        if ok:
+            left[key] = counts
+            around = key
+        for child in children[key]:
+            decide(child, around)
+
+    for root in children[None]:  # groups in a parent cycle are never reached, never published
+        add_up(root)
+        decide(root, None)
+    return {key: total[key] for key in left}
+
+
+def _forest(rows: list[asyncpg.Record], counts: Any, shown: Any) -> dict[Hashable, Group]:
+    """District ⊃ subtrees ⊃ own members, own-member groups first among siblings."""
+    known = {r["id"] for r in rows}
+    width = len(counts(rows[0])) if rows else 1
+    groups: dict[Hashable, Group] = {DISTRICT: Group(None, (0,) * width, shown(DISTRICT))}
+    for r in rows:
+        key = ("own", r["id"])
+        groups[key] = Group(("org", r["id"]), counts(r), shown(key))
+    for r in rows:
+        parent = ("org", r["parent_id"]) if r["parent_id"] in known else DISTRICT
+        key = ("org", r["id"])
+        groups[key] = Group(parent, (0,) * width, shown(key))
+    return groups
+
+
+@dataclass(frozen=True)
+class MemberFigures:
+    """The published member figures: counts by group key, coverage % by group key."""
+
+    members: dict[Hashable, int]
+    coverage_pct: dict[Hashable, float]
+
+    def count(self, key: Hashable) -> int | None:
+        """A group's member count, or None when it is held back."""
+        return self.members.get(key)
+
+
+async def member_figures(conn: asyncpg.Connection, radius_m: float | None) -> MemberFigures:
+    """Every member figure the rule lets out (coverage only when a radius is given)."""
+    rows = await conn.fetch(ORG_MEMBERS_SQL, radius_m)
+    counted = publish(_forest(rows, lambda r: (r["members"],), lambda key: True))
+    members = {key: c[0] for key, c in counted.items()}
+    pct: dict[Hashable, float] = {}
+    if radius_m is not None:
+        classes = lambda r: (  # noqa: E731
+            r["covered"],
+            r["members"] - r["covered"] - r["no_home"],
+            r["no_home"],
+        )
+        shown = lambda key: key[0] != "own" and key in members  # noqa: E731
+        for key, (cov, uncov, _) in publish(_forest(rows, classes, shown)).items():
+            if cov + uncov:
+                pct[key] = round(100.0 * cov / (cov + uncov), 1)
+    return MemberFigures(members, pct)
+
+
+# Queries ----------------------------------------------------------------------------------------
 
 
 async def district_view(conn: asyncpg.Connection) -> tuple[float, float, float, float] | None:
@@ -90,8 +231,9 @@ async def district_view(conn: asyncpg.Connection) -> tuple[float, float, float, 
 
 
 async def org_tree(conn: asyncpg.Connection, root: int | None) -> list[dict[str, Any]]:
-    """Organisations of a subtree (all when root is None) with masked member counts."""
+    """Organisations of a subtree (all when root is None) with their published member counts."""
     rows = await conn.fetch(ORG_TREE_SQL, root)
+    figures = await member_figures(conn, None)
     return [
         {
             "id": r["id"],
@@ -101,33 +243,82 @@ async def org_tree(conn: asyncpg.Connection, root: int | None) -> list[dict[str,
             "parent_id": r["parent_id"],
             "lon": r["lon"],
             "lat": r["lat"],
-            "members": _count(r["members"]),
+            "members": figures.count(("own", r["id"])),
             "last_activity": r["last_activity"].isoformat() if r["last_activity"] else None,
         }
         for r in rows
     ]
 
 
+async def check_org(conn: asyncpg.Connection, org: int, bound: int | None) -> None:
+    """NotFound for an unknown organisation, Forbidden when it is outside the caller's subtree."""
+    row = await conn.fetchrow(ORG_CHECK_SQL, org, bound)
+    if row is None or not row["known"]:
+        raise NotFound(f"no organisation {org}")
+    if not row["inside"]:
+        raise Forbidden(f"organisation {org} is outside your organisation's subtree ({bound})")
+
+
 async def stats(conn: asyncpg.Connection, root: int | None, radius_m: float) -> dict[str, Any]:
     """Statistics cards: counts, activities this month, inactive organisations, coverage %."""
-    row = await conn.fetchrow(STATS_SQL, root, radius_m)
+    row = await conn.fetchrow(STATS_SQL, root)
     out = dict(row) if row else {}
-    out["members"] = _count(out.get("members"))
-    pct = out.get("coverage_pct")
-    out["coverage_pct"] = float(pct) if pct is not None else None
+    figures = await member_figures(conn, radius_m)
+    key = DISTRICT if root is None else ("org", root)
+    out["members"] = figures.count(key)
+    out["coverage_pct"] = figures.coverage_pct.get(key)
     out["coverage_radius_m"] = radius_m
     return out
 
 
-async def service_point(conn: asyncpg.Connection, sp_id: int) -> dict[str, Any] | None:
-    """A service point's card: details, upcoming activities, panoramas."""
-    row = await conn.fetchrow(SERVICE_POINT_SQL, sp_id)
+def _columns(fields: Iterable[catalog.Field]) -> str:
+    return ", ".join(f'{f.expr} AS "{f.name}"' for f in fields)
+
+
+def _card(
+    row: asyncpg.Record, layer: catalog.Layer, who: Principal, scope: RowScope
+) -> dict[str, Any]:
+    """The row's catalog fields for the caller; public fields only on rows seen only as public."""
+    audience = who.audience if row["in_scope"] or not scope.public_rest else "public"
+    return {f.name: row[f.name] for f in catalog.fields_for(layer, audience)}
+
+
+async def _upcoming(conn: asyncpg.Connection, sp_id: int, who: Principal) -> list[dict[str, Any]]:
+    layer = catalog.get("activities")
+    if not catalog.can_see(layer, who.audience):
+        return []
+    scope = row_scope(who, layer, start=2)
+    sql = UPCOMING_SQL.format(
+        fields=_columns(catalog.fields_for(layer, who.audience)),
+        own=scope.own,
+        where="TRUE" if scope.public_rest else scope.own,
+    )
+    return [_card(r, layer, who, scope) for r in await conn.fetch(sql, sp_id, *scope.params)]
+
+
+async def service_point(
+    conn: asyncpg.Connection, sp_id: int, who: Principal
+) -> dict[str, Any] | None:
+    """A service point's card for the caller: catalog fields of its audience (public fields only
+    for another subtree's point), organisation, panoramas and the upcoming activities it may see."""
+    layer = catalog.get("service_points")
+    scope = row_scope(who, layer, start=2)
+    sql = SERVICE_POINT_SQL.format(
+        fields=_columns(catalog.fields_for(layer, who.audience)),
+        own=scope.own,
+        where="TRUE" if scope.public_rest else scope.own,
+    )
+    row = await conn.fetchrow(sql, sp_id, *scope.params)
     if row is None:
         return None
-    out = dict(row)
-    out["panoramas"] = orjson.loads(out["panoramas"])
-    out["upcoming"] = orjson.loads(out["upcoming"])
-    return out
+    return {
+        **_card(row, layer, who, scope),
+        "lon": row["lon"],
+        "lat": row["lat"],
+        "org_name": row["org_name"],
+        "panoramas": orjson.loads(row["panoramas"]),
+        "upcoming": await _upcoming(conn, sp_id, who),
+    }
 
 
 async def search_service_points(

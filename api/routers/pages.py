@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from api.deps import get_pool, get_principal
 from geo.errors import NotFound
-from geo.scope import Principal
+from geo.scope import Principal, bound_org
 from web import assets, queries
 from web.pages import (
     PageRequest,
@@ -97,26 +97,38 @@ async def deck_json(
 
 @router.get("/web/orgs.json")
 async def orgs_json(pool: Pool, who: Caller) -> dict[str, Any]:
-    """The organisation tree in the caller's scope (member counts under 10 masked)."""
+    """The organisation tree in the caller's scope (member counts under web.queries' rule)."""
     async with pool.acquire() as conn:
         return {"organisations": await queries.org_tree(conn, who.org_id)}
 
 
+OrgParam = Annotated[
+    int | None,
+    Query(gt=0, le=2**63 - 1, description="organisation id: stats of its subtree (default: yours)"),
+]
+
+
 @router.get("/web/stats.json")
 async def stats_json(
-    request: Request, pool: Pool, who: Caller, org: int | None = None
+    request: Request, pool: Pool, who: Caller, org: OrgParam = None
 ) -> dict[str, Any]:
-    """Statistics cards of the leader view (optionally for one organisation's subtree)."""
+    """Statistics cards of the leader view (optionally for one organisation's subtree).
+
+    404 for an unknown organisation, 403 for one outside a bound caller's subtree."""
     radius = web_settings(request.app).coverage_radius_m
     async with pool.acquire() as conn:
-        return await queries.stats(conn, org or who.org_id, radius)
+        if org is not None:
+            await queries.check_org(conn, org, bound_org(who))
+        return await queries.stats(conn, org if org is not None else who.org_id, radius)
 
 
 @router.get("/web/service-points/{sp_id}.json")
-async def service_point_json(sp_id: int, pool: Pool) -> dict[str, Any]:
-    """A service point's card: details, upcoming activities, panoramas."""
+async def service_point_json(
+    pool: Pool, who: Caller, sp_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
+) -> dict[str, Any]:
+    """A service point's card for the caller: details, upcoming activities, panoramas."""
     async with pool.acquire() as conn:
-        card = await queries.service_point(conn, sp_id)
+        card = await queries.service_point(conn, sp_id, who)
     if card is None:
         raise NotFound(f"no service point {sp_id}")
     return card
