@@ -83,6 +83,16 @@ def test_other_seed_other_data(sample_dir: Path, tmp_path: Path) -> None:
     assert (other / "roads.geojson").read_bytes() != (sample_dir / "roads.geojson").read_bytes()
 
 
+def test_zero_activities_is_a_valid_request(tmp_path: Path) -> None:
+    """`--activities 0` (allowed by the CLI) writes an empty activities file with its header."""
+    out = tmp_path / "none"
+    generate(
+        SampleSpec(seed=8, today=TODAY, members=5, buildings=40, activities=0, panoramas=0), out
+    )
+    lines = (out / "activities.csv").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1 and lines[0].startswith("code,title,kind")
+
+
 def test_counts_meet_minimums(sample_dir: Path) -> None:
     orgs = pd.read_csv(sample_dir / "organisations.csv", dtype=str, keep_default_na=False)
     assert len(orgs) >= 30

@@ -48,7 +48,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "none_upcoming": ("近期无活动", "No upcoming activities"),
     "panorama": ("全景", "Panorama"),
     "no_panorama": ("暂无全景", "No panorama yet"),
-    "members_lt10": ("<10", "<10"),
+    "members_lt10": ("不予公开", "withheld"),  # under 10, or would let one be derived
     "members_n": ("党员", "members"),
     "locate_me": ("定位我", "Locate me"),
     "tap_map": ("或点击地图选择位置", "or tap the map"),

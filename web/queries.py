@@ -4,7 +4,7 @@ Member figures (publication rule)
 ---------------------------------
 Member counts leave here as `members` of an organisation (its own members, `/web/orgs.json`) and of
 a subtree or the whole district (`/web/stats.json`), and as `coverage_pct` of a subtree or the
-district; anything held back is None (shown as "<10"). These groups are nested or disjoint (a
+district; anything held back is None (shown as "withheld", 不予公开). These groups are nested or disjoint (a
 laminar family: district ⊃ subtree ⊃ … ⊃ an organisation's own members), so every number that can
 be derived from published figures by adding and subtracting them is a count of a union of *atoms*:
 a published group minus the published groups inside it. The rule (`publish`) keeps every atom at 0

@@ -136,6 +136,21 @@ def _iso(ts: np.ndarray) -> list[str]:
     return [s.replace(" ", "T") + "+08:00" for s in np.datetime_as_string(ts, unit="s").tolist()]
 
 
+ACTIVITY_COLUMNS = (
+    "code",
+    "title",
+    "kind",
+    "organiser_code",
+    "service_point_code",
+    "starts_at",
+    "ends_at",
+    "capacity",
+    "description",
+    "x",
+    "y",
+)
+
+
 def build_activities(
     city: City,
     orgs: OrgTree,
@@ -145,6 +160,8 @@ def build_activities(
     rng: np.random.Generator,
 ) -> pd.DataFrame:
     """n activities between 90 days before and 90 days after `today`, at service points or places."""
+    if n == 0:
+        return pd.DataFrame(columns=list(ACTIVITY_COLUMNS))
     level = rng.choice(3, size=n, p=(0.1, 0.15, 0.75))
     organiser = np.empty(n, np.int64)
     for k in range(3):

@@ -78,7 +78,7 @@
       const s = await getJSON(`/web/stats.json${state.org ? `?org=${state.org}` : ''}`);
       const cards = [
         ['stat_orgs', fmtNum(s.organisations)],
-        ['stat_members', s.members == null ? '<10' : fmtNum(s.members)],
+        ['stat_members', s.members == null ? t.members_lt10 : fmtNum(s.members)],
         ['stat_service_points', fmtNum(s.service_points)],
         ['stat_activities_month', fmtNum(s.activities_month)],
         ['stat_coverage', s.coverage_pct == null ? '—' : `${s.coverage_pct}%`],
