@@ -23,7 +23,8 @@ from api.settings import ApiSettings, Settings
 from geo.ingest import import_file
 from geo.scope import Principal
 from geo.settings import DatabaseSettings
-from tiles.mvt import tile_bounds
+from layers import catalog
+from tiles.mvt import TileRequest, tile_bounds
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 WEB_MERCATOR = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
@@ -446,6 +447,37 @@ def test_cluster_tables_match_live_rendering_and_follow_writes(
         for t in covering(8, 0.1)
     )
     assert total == 2000  # right away, before the tables are rebuilt
+
+
+def test_over_budget_deep_tiles_come_from_the_tables(client: TestClient, clean_db: str) -> None:
+    """Above AGG_MAXZOOM the tables hold the clusters of the tiles over the feature budget only:
+    those are read from them (equal to live clustering), the others are rendered as points."""
+    seed_points(clean_db, 24_000, spread=0.004)  # ~0.4 km square: z15/z16 tiles over 5,000
+    client.get("/api/layers")
+    service = client.app.state.tiles  # type: ignore[attr-defined]
+    client.portal.call(service.prepare, "service_points")  # type: ignore[union-attr]
+    layer = catalog.get("service_points")
+    kinds: dict[str, int] = {}
+    for zoom in (15, 16, 17):
+        for tile in covering(zoom, 0.004):
+            source = len(ids_in_tile(clean_db, "service_points", tile))
+            if source == 0:
+                continue
+            plan = client.portal.call(  # type: ignore[union-attr]
+                service.plan, TileRequest(layer, tile.z, tile.x, tile.y)
+            )
+            kind = plan[0] if plan else "empty"
+            kinds[kind] = kinds.get(kind, 0) + 1
+            deep = zoom <= 16 and source > layer.aggregation.max_features
+            assert (kind == "clusters") == deep, (tile, source, kind)
+            served = get_tile(client, "service_points", tile)
+            features = decode(served)["service_points"]
+            assert counted(features) == source
+            if deep:
+                assert cluster_summary(served, "service_points") == cluster_summary(
+                    live_tile(clean_db, "service_points", tile), "service_points"
+                )
+    assert {"clusters", "points", "guarded"} <= set(kinds)  # z17 over budget: clustered live
 
 
 def test_notify_freshness_follows_writes(clean_db: str, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Precomputed cluster tables: the clusters of every tile up to `AGG_MAXZOOM`, per data version.
+"""Precomputed cluster tables: the clusters of every tile up to `AGG_MAXZOOM`, and of the tiles
+over the layer's feature budget up to `DEEP_MAXZOOM`, per data version.
 
 For an unfiltered cluster tile the service reads the tile's rows from `tile_agg` instead of
 grouping the source rows (same cells, counts, breakdowns and mean positions as the live SQL in
@@ -17,8 +18,9 @@ import asyncpg
 from layers.catalog import Layer
 from tiles.versions import VERSIONS_SQL, layer_token
 
-AGG_MAXZOOM = 14  # clusters are precomputed up to this zoom
-COUNT_MAXZOOM = 16  # tile counts up to this one (≤ AGG_MAXZOOM + log2(cells))
+AGG_MAXZOOM = 14  # clusters of every tile are precomputed up to this zoom
+DEEP_MAXZOOM = 16  # and of the tiles holding more than the feature budget up to this one
+COUNT_MAXZOOM = 16  # tile counts up to this one (≤ DEEP_MAXZOOM + log2(cells))
 HALF = 20037508.342789244  # half the Web Mercator world width in metres
 
 # Level-L grid cells of every point (L = AGG_MAXZOOM + log2(cells)), summed by kind.
@@ -48,6 +50,19 @@ LEVEL_SQL = """
            jsonb_object_agg('{breakdown_name}:' || coalesce(k, ''), n)
     FROM __agg_{z} GROUP BY gx, gy
 """
+# A deep zoom's clusters, only in the tiles holding more than $4 source features.
+DEEP_LEVEL_SQL = """
+    INSERT INTO tile_agg (layer, token, z, x, y, cell, n, mx, my, kinds)
+    SELECT $1, $2, $3::smallint, (a.gx >> {bits})::int, (a.gy >> {bits})::int,
+           ((a.gx & {mask}) * {cells} + (a.gy & {mask}))::int,
+           sum(a.n), sum(a.sx) / sum(a.n), sum(a.sy) / sum(a.n),
+           jsonb_object_agg('{breakdown_name}:' || coalesce(a.k, ''), a.n)
+    FROM __agg_{z} AS a
+    JOIN (SELECT gx >> {bits} AS tx, gy >> {bits} AS ty FROM __agg_{z}
+          GROUP BY 1, 2 HAVING sum(n) > $4) AS big
+      ON big.tx = a.gx >> {bits} AND big.ty = a.gy >> {bits}
+    GROUP BY a.gx, a.gy
+"""
 FINE_COUNT_SQL = """
     INSERT INTO tile_agg_count (layer, token, z, x, y, n)
     SELECT $1, $2, $3::smallint, (gx >> {shift})::int, (gy >> {shift})::int, sum(n)
@@ -55,7 +70,8 @@ FINE_COUNT_SQL = """
 """
 COUNT_SQL = """
     INSERT INTO tile_agg_count (layer, token, z, x, y, n)
-    SELECT layer, token, z, x, y, sum(n) FROM tile_agg WHERE layer = $1 AND token = $2
+    SELECT layer, token, z, x, y, sum(n) FROM tile_agg
+    WHERE layer = $1 AND token = $2 AND z <= {agg_maxzoom}
     GROUP BY layer, token, z, x, y
 """
 # The cluster tile read from the table ($1 z, $2 x, $3 y, $4 layer, $5 token, $6..$9 the tile's
@@ -102,7 +118,7 @@ async def built_token(conn: asyncpg.Connection, layer: Layer) -> str | None:
 async def build(pool: asyncpg.Pool, layer: Layer) -> str:
     """Rebuild the layer's cluster tables from one snapshot of its data; return their token."""
     bits = cell_bits(layer)
-    level = AGG_MAXZOOM + bits
+    level = DEEP_MAXZOOM + bits
     breakdown = (
         f"t.{layer.aggregation.breakdown}::text" if layer.aggregation.breakdown else "NULL::text"
     )
@@ -114,7 +130,7 @@ async def build(pool: asyncpg.Pool, layer: Layer) -> str:
             return token
         await conn.execute(
             FINEST_SQL.format(
-                z=AGG_MAXZOOM,
+                z=DEEP_MAXZOOM,
                 half=HALF,
                 world=2 * HALF,
                 n=1 << level,
@@ -126,20 +142,24 @@ async def build(pool: asyncpg.Pool, layer: Layer) -> str:
         )
         await conn.execute("DELETE FROM tile_agg WHERE layer = $1", layer.id)
         await conn.execute("DELETE FROM tile_agg_count WHERE layer = $1", layer.id)
-        for z in range(AGG_MAXZOOM, -1, -1):
-            if z < AGG_MAXZOOM:
+        for z in range(DEEP_MAXZOOM, -1, -1):
+            if z < DEEP_MAXZOOM:
                 await conn.execute(ROLLUP_SQL.format(z=z, finer=z + 1))
-            stmt = LEVEL_SQL.format(
-                z=z,
-                bits=bits,
-                mask=(1 << bits) - 1,
-                cells=1 << bits,
-                breakdown_name=layer.aggregation.breakdown or "kind",
-            )
-            await conn.execute(stmt, layer.id, token, z)
-        await conn.execute(COUNT_SQL, layer.id, token)
+            names = {
+                "z": z,
+                "bits": bits,
+                "mask": (1 << bits) - 1,
+                "cells": 1 << bits,
+                "breakdown_name": layer.aggregation.breakdown or "kind",
+            }
+            if z <= AGG_MAXZOOM:
+                await conn.execute(LEVEL_SQL.format(**names), layer.id, token, z)
+            else:
+                budget = layer.aggregation.max_features
+                await conn.execute(DEEP_LEVEL_SQL.format(**names), layer.id, token, z, budget)
+        await conn.execute(COUNT_SQL.format(agg_maxzoom=AGG_MAXZOOM), layer.id, token)
         for z in range(AGG_MAXZOOM + 1, COUNT_MAXZOOM + 1):
-            stmt = FINE_COUNT_SQL.format(shift=level - z, finest=AGG_MAXZOOM)
+            stmt = FINE_COUNT_SQL.format(shift=level - z, finest=DEEP_MAXZOOM)
             await conn.execute(stmt, layer.id, token, z)
         await conn.execute(
             "INSERT INTO tile_agg_state (layer, token) VALUES ($1, $2) ON CONFLICT (layer) "

@@ -323,7 +323,11 @@ def counted_plan(
     if is_point and n == 0:
         return None
     if n > 0 and (req.z < req.layer.aggregation.cluster_below or n > feature_budget(req)):
-        return agg_plan(req, token) if req.z <= aggregate.AGG_MAXZOOM else ("guarded", "", [])
+        if req.z <= aggregate.AGG_MAXZOOM or (
+            req.z <= aggregate.DEEP_MAXZOOM and n > req.layer.aggregation.max_features
+        ):
+            return agg_plan(req, token)  # the tables hold this tile's clusters
+        return "guarded", "", []
     if not is_point:
         return "guarded", "", []
     return "points", points_statement(req.layer.id, req.audience), points_args(req)
