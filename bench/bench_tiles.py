@@ -1,21 +1,30 @@
 """Vector-tile benchmark (issue 3 §7): the floor, tipg and djmap on 1,000,000 points.
 
-Data: N service points (seeded numpy: dense blobs plus a uniform scatter over the 上城区 sample
-district's bounding box, stored in Z-order as a table is after `CLUSTER … USING` its GiST index,
-which both servers read alike) in a database of their own (`<dbname>_tiles_bench` on the server in use),
-kept between runs. Tiles: a fixed, seeded list per zoom (8, 11, 14, 16) of the tiles under uniform
-random positions in the district's box. For each zoom and concurrency (1, 8):
-- floor: the exact statement djmap runs for each tile (`TileService.plan`), timed in Python over
+Data (`--data`, kept between runs in a database of its own, `<dbname>_tiles_bench`):
+- `generator` (default, as the issue asks): `djmap samples generate --service-points 1000000
+  --buildings 100000` (the sample generator: every point in a building of the 上城区 sample
+  district, with all the fields a service point has), loaded with `djmap import` (geo.ingest) and
+  stored in spatial order (`CLUSTER … USING` the GiST index), which both servers read alike;
+- `blobs`: bare points (code, name, kind) in 40 Gaussian blobs plus a uniform scatter over the
+  district's box, denser per tile.
+Tiles: a fixed, seeded list per zoom (8, 11, 14, 16) of the tiles under uniform random positions in
+the district's box. For each zoom and concurrency (1, 8):
+- floor: the exact statement djmap runs for each tile (`TileService.plan`: a read of the cluster
+  tables or the point statement; nothing for a tile the tables know is empty), timed in Python over
   one asyncpg connection (8 connections at concurrency 8);
 - tipg (PyPI, its own venv, defaults, one uvicorn process) on the same table;
 - djmap, cold (DJMAP_TILE_CACHE=off; cluster tables built beforehand, as allowed) and warm
   (cache on, every tile requested once first), served by bench/serve_reuseport.py, with data
   versions read per request (strict, the default) and kept by LISTEN/NOTIFY (notify).
 Throughput and latency come from wrk (bench/tiles.lua cycles the list, Accept-Encoding: gzip).
-Per zoom it also reports tile bytes (gzip on the wire and raw MVT) and the share of the source
-points in each tile that the tile's features account for (clusters count their members).
+Per zoom it also reports tile bytes (gzip on the wire and raw MVT), the share of the source points
+in each tile that the tile's features account for (clusters count their members), and the latency
+djmap adds over the floor at concurrency 1, tile by tile (median of `--reps` requests on one
+keep-alive connection minus the median of as many runs of the tile's statement; p50 and p90 over
+the tiles of the list).
 
 Usage: .venv/bin/python bench/bench_tiles.py [--points 1000000] [--seconds 5] [--workers 2]
+       [--data generator|blobs] [--zooms 8,11,14,16] [--reps 15]
        [--tipg-python /tmp/tipgvenv/bin/python] [--skip-tipg] [--out test-output/bench_tiles.json]
 """
 
@@ -45,6 +54,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from geo import db as geodb  # noqa: E402
+from geo.ingest import import_file  # noqa: E402
+from geo.samples.generate import SampleSpec, generate  # noqa: E402
 from geo.settings import get_db_settings  # noqa: E402
 from layers import catalog  # noqa: E402
 from tiles.mvt import TileRequest  # noqa: E402
@@ -94,30 +105,70 @@ def morton(pts: np.ndarray) -> np.ndarray:
     return key
 
 
-def load_points(url: str, n: int, seed: int, reload: bool = False) -> None:
-    """Fill service_points with n seeded points unless it already holds exactly n."""
+def load_points(url: str, n: int, seed: int, data: str = "generator", reload: bool = False) -> None:
+    """Fill service_points with n seeded points unless it already holds them (marked by a table
+    comment): `generator` = `djmap samples generate --service-points n` imported with
+    `djmap import` (geo.ingest) as a user would; `blobs` = the synthetic blobs of make_points."""
+    mark = f"bench:{data}:{n}:{seed}"
     with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute("SELECT count(*) FROM service_points").fetchone()
-        if row and row[0] == n and not reload:
+        row = conn.execute("SELECT obj_description('service_points'::regclass)").fetchone()
+        if row and row[0] == mark and not reload:
             return
-        print(f"loading {n:,} points …", flush=True)
-        pts = make_points(n, seed)
-        kinds = np.random.default_rng(seed + 1).integers(0, 4, size=n)
-        conn.execute("TRUNCATE service_points RESTART IDENTITY CASCADE")
-        conn.execute("DROP INDEX IF EXISTS service_points_geom_gist")
-        with conn.cursor().copy("COPY service_points (code, name, kind, geom) FROM STDIN") as cp:
-            for i in range(n):
-                lon, lat = pts[i]
-                cp.write_row(
-                    (
-                        f"SP{i:07d}",
-                        f"党群服务点{i}",
-                        KINDS[kinds[i]],
-                        f"SRID=4326;POINT({lon:.7f} {lat:.7f})",
-                    )
+        if data == "generator":
+            load_generated(conn, url, n, seed)
+        else:
+            load_blobs(conn, n, seed)
+        conn.execute(f"COMMENT ON TABLE service_points IS '{mark}'")
+
+
+def load_generated(conn: psycopg.Connection, url: str, n: int, seed: int) -> None:
+    """The sample generator's n service points (in its 100,000-building district), imported."""
+    folder = Path(tempfile.gettempdir()) / f"djmap-bench-samples-{n}-{seed}"
+    if not (folder / "service_points.csv").exists():
+        print(f"generating {n:,} service points with the sample generator …", flush=True)
+        spec = SampleSpec(
+            seed=seed,
+            today="2026-11-24",
+            members=1,
+            buildings=100_000,
+            service_points=n,
+            activities=0,
+            panoramas=0,
+        )
+        generate(spec, folder)
+    conn.execute("TRUNCATE service_points, organisations, buildings RESTART IDENTITY CASCADE")
+    for kind, name in (
+        ("buildings", "buildings.geojson"),
+        ("organisations", "organisations.csv"),
+        ("service-points", "service_points.csv"),
+    ):
+        result = import_file(url, kind, folder / name, progress=True)
+        print(f"imported {result.rows_inserted:,} {kind}", flush=True)
+    # Stored in spatial order, as an operator would after a bulk load (both servers read it alike).
+    conn.execute("CLUSTER service_points USING service_points_geom_gist")
+    conn.execute("VACUUM ANALYZE service_points")
+
+
+def load_blobs(conn: psycopg.Connection, n: int, seed: int) -> None:
+    """n points in 40 Gaussian blobs plus a uniform scatter, with code, name and kind only."""
+    print(f"loading {n:,} points …", flush=True)
+    pts = make_points(n, seed)
+    kinds = np.random.default_rng(seed + 1).integers(0, 4, size=n)
+    conn.execute("TRUNCATE service_points RESTART IDENTITY CASCADE")
+    conn.execute("DROP INDEX IF EXISTS service_points_geom_gist")
+    with conn.cursor().copy("COPY service_points (code, name, kind, geom) FROM STDIN") as cp:
+        for i in range(n):
+            lon, lat = pts[i]
+            cp.write_row(
+                (
+                    f"SP{i:07d}",
+                    f"党群服务点{i}",
+                    KINDS[kinds[i]],
+                    f"SRID=4326;POINT({lon:.7f} {lat:.7f})",
                 )
-        conn.execute("CREATE INDEX service_points_geom_gist ON service_points USING gist (geom)")
-        conn.execute("VACUUM ANALYZE service_points")
+            )
+    conn.execute("CREATE INDEX service_points_geom_gist ON service_points USING gist (geom)")
+    conn.execute("VACUUM ANALYZE service_points")
 
 
 def tile_list(zoom: int, count: int, seed: int) -> list[morecantile.Tile]:
@@ -186,6 +237,55 @@ async def floor(
     for c in conns:
         await c.close()
     return summarise(latencies, elapsed)
+
+
+async def floor_per_tile(
+    url: str, plans: list[tuple[str, list[object]] | None], reps: int
+) -> list[float]:
+    """Median time (ms) of each tile's statement over `reps` runs on one connection."""
+    conn = await asyncpg.connect(url)
+    await conn.execute("SET jit = off")
+    out = []
+    for plan in plans:
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            if plan is not None:
+                await conn.fetchval(plan[0], *plan[1])
+            times.append(time.perf_counter() - t0)
+        out.append(statistics.median(times) * 1000)
+    await conn.close()
+    return out
+
+
+def http_per_tile(port: int, paths: list[str], reps: int) -> list[float]:
+    """Median time (ms) of each tile's request over `reps` on one keep-alive connection (gzip)."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    out = []
+    for path in paths:
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            conn.request("GET", path, headers={"Accept-Encoding": "gzip"})
+            resp = conn.getresponse()
+            resp.read()
+            times.append(time.perf_counter() - t0)
+            assert resp.status == 200, (path, resp.status)
+        out.append(statistics.median(times) * 1000)
+    conn.close()
+    return out
+
+
+def added_latency(http_ms: list[float], floor_ms: list[float]) -> dict[str, float]:
+    """Per-tile latency added over the floor at concurrency 1 (median and 90th percentile)."""
+    added = np.asarray(http_ms) - np.asarray(floor_ms)
+    return {
+        "added_p50_ms": float(np.median(added)),
+        "added_p90_ms": float(np.percentile(added, 90)),
+        "floor_tile_p50_ms": float(np.median(floor_ms)),
+    }
 
 
 def summarise(latencies: list[float], elapsed: float) -> dict[str, float]:
@@ -365,7 +465,14 @@ def main() -> None:
     ap.add_argument("--concurrency", default="1,8")
     ap.add_argument("--tipg-python", default="/tmp/tipgvenv/bin/python")
     ap.add_argument("--skip-tipg", action="store_true")
+    ap.add_argument("--reps", type=int, default=15, help="runs per tile for per-tile latency")
     ap.add_argument("--reload", action="store_true", help="reload the points even if present")
+    ap.add_argument(
+        "--data",
+        choices=("generator", "blobs"),
+        default="generator",
+        help="generator: the sample generator's service points (default); blobs: bare synthetic points",
+    )
     ap.add_argument("--freshness", default="strict,notify", help="djmap DJMAP_TILE_FRESHNESS modes")
     ap.add_argument("--out", type=Path, default=ROOT / "test-output" / "bench_tiles.json")
     args = ap.parse_args()
@@ -375,7 +482,7 @@ def main() -> None:
     base = get_db_settings().url
     geodb.ensure_database(get_db_settings())
     url = bench_url(base)
-    load_points(url, args.points, args.seed, args.reload)
+    load_points(url, args.points, args.seed, args.data, args.reload)
     lists = {z: tile_list(z, args.tiles, args.seed) for z in zooms}
     counts = {t: source_count(url, t) for ts in lists.values() for t in set(ts)}
     results: dict[str, object] = {
@@ -390,6 +497,7 @@ def main() -> None:
     t0 = time.perf_counter()
     plans = {z: asyncio.run(prepare_and_plan(url, lists[z])) for z in zooms}
     results["cluster_tables_s"] = time.perf_counter() - t0
+    floor_tiles = {z: asyncio.run(floor_per_tile(url, plans[z], args.reps)) for z in zooms}
     for z in zooms:
         for c in concs:
             rows.append(
@@ -433,6 +541,9 @@ def main() -> None:
             time.sleep(3)  # let the warm-up's last requests drain
             for z in zooms:
                 q = quality(port, paths[z], lists[z], counts)  # also fills the tile cache
+                if name.startswith("djmap"):
+                    per_tile = http_per_tile(port, paths[z], args.reps)
+                    q = {**q, **added_latency(per_tile, floor_tiles[z])}
                 for c in concs:
                     rows.append(
                         {
@@ -454,8 +565,8 @@ def main() -> None:
 def table(results: dict[str, object]) -> str:
     """The markdown table of a run."""
     lines = [
-        "| server | zoom | conc | req/s | p50 ms | p95 ms | p99 ms | wire KB | raw KB (max) | accounted |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| server | zoom | conc | req/s | p50 ms | p95 ms | p99 ms | wire KB | raw KB (max) | accounted | added p50 (p90) ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results["rows"]:  # type: ignore[attr-defined]
         acc = (
@@ -465,9 +576,14 @@ def table(results: dict[str, object]) -> str:
         )
         size = f"{r['raw_kb']:.1f} ({r['max_raw_kb']:.0f})" if "raw_kb" in r else "—"
         wire = f"{r['wire_kb']:.1f}" if "wire_kb" in r else "—"
+        added = (
+            f"{r['added_p50_ms']:.2f} ({r['added_p90_ms']:.2f})"
+            if "added_p50_ms" in r and r["conc"] == 1
+            else "—"
+        )
         lines.append(
             f"| {r['server']} | {r['zoom']} | {r['conc']} | {r['rps']:.0f} | {r['p50_ms']:.2f} | "
-            f"{r['p95_ms']:.2f} | {r['p99_ms']:.2f} | {wire} | {size} | {acc} |"
+            f"{r['p95_ms']:.2f} | {r['p99_ms']:.2f} | {wire} | {size} | {acc} | {added} |"
         )
     return "\n".join(lines)
 

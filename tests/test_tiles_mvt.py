@@ -480,6 +480,30 @@ def test_over_budget_deep_tiles_come_from_the_tables(client: TestClient, clean_d
     assert {"clusters", "points", "guarded"} <= set(kinds)  # z17 over budget: clustered live
 
 
+def test_cluster_tables_fail_safe(clean_db: str, tmp_path: Path) -> None:
+    """A build of an older format is rebuilt, and a tile the counts call non-empty is never served
+    empty: missing table rows make it render live."""
+    seed_points(clean_db, 12_000, spread=0.003)
+    tile = TMS.tile(LON, LAT, 16)
+    source = len(ids_in_tile(clean_db, "service_points", tile))
+    assert source > catalog.get("service_points").aggregation.max_features
+    with make_client(clean_db, tmp_path, cache="off") as client:
+        client.get("/api/layers")
+        client.portal.call(client.app.state.tiles.prepare, "service_points")  # type: ignore[attr-defined]
+    old = "UPDATE tile_agg_state SET token = split_part(token, '@', 1)"  # as djmap 0.1 wrote it
+    execute(clean_db, old)
+    execute(clean_db, "DELETE FROM tile_agg WHERE z > 14")
+    with make_client(clean_db, tmp_path, cache="off") as client:
+        client.get("/api/layers")
+        service = client.app.state.tiles  # type: ignore[attr-defined]
+        client.portal.call(service.prepare, "service_points")
+        assert str(scalar(clean_db, "SELECT token FROM tile_agg_state")).endswith("@deep16")
+        assert int(str(scalar(clean_db, "SELECT count(*) FROM tile_agg WHERE z = 16"))) > 0
+        assert counted(decode(get_tile(client, "service_points", tile))["service_points"]) == source
+        execute(clean_db, "DELETE FROM tile_agg WHERE z = 16")
+        assert counted(decode(get_tile(client, "service_points", tile))["service_points"]) == source
+
+
 def test_notify_freshness_follows_writes(clean_db: str, tmp_path: Path) -> None:
     seed_points(clean_db, 100)
     tile = TMS.tile(LON, LAT, 12)

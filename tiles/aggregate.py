@@ -21,6 +21,8 @@ from tiles.versions import VERSIONS_SQL, layer_token
 AGG_MAXZOOM = 14  # clusters of every tile are precomputed up to this zoom
 DEEP_MAXZOOM = 16  # and of the tiles holding more than the feature budget up to this one
 COUNT_MAXZOOM = 16  # tile counts up to this one (≤ DEEP_MAXZOOM + log2(cells))
+# What the tables hold; a build of another format (an older djmap) is rebuilt even for the same data.
+FORMAT = "deep16"
 HALF = 20037508.342789244  # half the Web Mercator world width in metres
 
 # Level-L grid cells of every point (L = AGG_MAXZOOM + log2(cells)), summed by kind.
@@ -108,11 +110,12 @@ def cell_bits(layer: Layer) -> int:
 
 
 async def built_token(conn: asyncpg.Connection, layer: Layer) -> str | None:
-    """Token of the layer's current build, or None."""
-    token: str | None = await conn.fetchval(
+    """Data token of the layer's current build in this FORMAT, or None."""
+    state: str | None = await conn.fetchval(
         "SELECT token FROM tile_agg_state WHERE layer = $1", layer.id
     )
-    return token
+    token, _, fmt = (state or "").partition("@")
+    return token if state and fmt == FORMAT else None
 
 
 async def build(pool: asyncpg.Pool, layer: Layer) -> str:
@@ -165,7 +168,7 @@ async def build(pool: asyncpg.Pool, layer: Layer) -> str:
             "INSERT INTO tile_agg_state (layer, token) VALUES ($1, $2) ON CONFLICT (layer) "
             "DO UPDATE SET token = EXCLUDED.token, built_at = now()",
             layer.id,
-            token,
+            f"{token}@{FORMAT}",
         )
     return token
 

@@ -214,6 +214,16 @@ class TileService:
             if plan[0] == "guarded":
                 return await render(conn, req)
             body = bytes(await conn.fetchval(plan[1], *plan[2]) or b"")
+            if not body:  # the counts promised features: never serve an empty tile for them
+                log.warning(
+                    "no %s rows for %s/%d/%d/%d; rendered live",
+                    plan[0],
+                    req.layer.id,
+                    req.z,
+                    req.x,
+                    req.y,
+                )
+                return await render(conn, req)
             if plan[0] == "points" and len(body) > req.layer.aggregation.max_bytes:
                 if req.z > aggregate.AGG_MAXZOOM:
                     return await render(conn, req)  # clusters it after the same byte check
