@@ -542,6 +542,7 @@ def main() -> None:
             for z in zooms:
                 q = quality(port, paths[z], lists[z], counts)  # also fills the tile cache
                 if name.startswith("djmap"):
+                    http_per_tile(port, paths[z], 3)  # the connection's worker warmed up first
                     per_tile = http_per_tile(port, paths[z], args.reps)
                     q = {**q, **added_latency(per_tile, floor_tiles[z])}
                 for c in concs:
