@@ -490,15 +490,19 @@ def test_cluster_tables_fail_safe(clean_db: str, tmp_path: Path) -> None:
     with make_client(clean_db, tmp_path, cache="off") as client:
         client.get("/api/layers")
         client.portal.call(client.app.state.tiles.prepare, "service_points")  # type: ignore[attr-defined]
-    old = "UPDATE tile_agg_state SET token = split_part(token, '@', 1)"  # as djmap 0.1 wrote it
+    old = (  # as djmap 0.1 wrote it
+        "UPDATE tile_agg_state SET token = split_part(token, '@', 1) WHERE layer = 'service_points'"
+    )
     execute(clean_db, old)
     execute(clean_db, "DELETE FROM tile_agg WHERE z > 14")
     with make_client(clean_db, tmp_path, cache="off") as client:
         client.get("/api/layers")
         service = client.app.state.tiles  # type: ignore[attr-defined]
         client.portal.call(service.prepare, "service_points")
-        assert str(scalar(clean_db, "SELECT token FROM tile_agg_state")).endswith("@deep16")
-        assert int(str(scalar(clean_db, "SELECT count(*) FROM tile_agg WHERE z = 16"))) > 0
+        state = "SELECT token FROM tile_agg_state WHERE layer = 'service_points'"
+        assert str(scalar(clean_db, state)).endswith("@deep16")
+        deep = "SELECT count(*) FROM tile_agg WHERE z = 16 AND layer = 'service_points'"
+        assert int(str(scalar(clean_db, deep))) > 0
         assert counted(decode(get_tile(client, "service_points", tile))["service_points"]) == source
         execute(clean_db, "DELETE FROM tile_agg WHERE z = 16")
         assert counted(decode(get_tile(client, "service_points", tile))["service_points"]) == source

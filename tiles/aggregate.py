@@ -120,56 +120,67 @@ async def built_token(conn: asyncpg.Connection, layer: Layer) -> str | None:
 
 async def build(pool: asyncpg.Pool, layer: Layer) -> str:
     """Rebuild the layer's cluster tables from one snapshot of its data; return their token."""
+    lock = _lock_id(layer)
+    # The lock is taken before the snapshot, so a build that waited for another sees what it wrote.
+    async with pool.acquire() as conn:
+        await conn.execute("SELECT pg_advisory_lock($1)", lock)
+        try:
+            async with conn.transaction(isolation="repeatable_read"):
+                return await _build_in(conn, layer)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", lock)
+
+
+async def _build_in(conn: asyncpg.Connection, layer: Layer) -> str:
+    """The build's statements, in the caller's repeatable-read transaction."""
     bits = cell_bits(layer)
     level = DEEP_MAXZOOM + bits
     breakdown = (
         f"t.{layer.aggregation.breakdown}::text" if layer.aggregation.breakdown else "NULL::text"
     )
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_id(layer))
-        rows = await conn.fetch(VERSIONS_SQL)
-        token = layer_token(layer, {str(n): (int(v), int(s)) for n, v, s in rows})
-        if await built_token(conn, layer) == token:
-            return token
-        await conn.execute(
-            FINEST_SQL.format(
-                z=DEEP_MAXZOOM,
-                half=HALF,
-                world=2 * HALF,
-                n=1 << level,
-                rep=_rep(layer),
-                breakdown=breakdown,
-                source=layer.source,
-                geom=layer.geom_column,
-            )
+    rows = await conn.fetch(VERSIONS_SQL)
+    token = layer_token(layer, {str(n): (int(v), int(s)) for n, v, s in rows})
+    if await built_token(conn, layer) == token:
+        return token
+    await conn.execute(
+        FINEST_SQL.format(
+            z=DEEP_MAXZOOM,
+            half=HALF,
+            world=2 * HALF,
+            n=1 << level,
+            rep=_rep(layer),
+            breakdown=breakdown,
+            source=layer.source,
+            geom=layer.geom_column,
         )
-        await conn.execute("DELETE FROM tile_agg WHERE layer = $1", layer.id)
-        await conn.execute("DELETE FROM tile_agg_count WHERE layer = $1", layer.id)
-        for z in range(DEEP_MAXZOOM, -1, -1):
-            if z < DEEP_MAXZOOM:
-                await conn.execute(ROLLUP_SQL.format(z=z, finer=z + 1))
-            names = {
-                "z": z,
-                "bits": bits,
-                "mask": (1 << bits) - 1,
-                "cells": 1 << bits,
-                "breakdown_name": layer.aggregation.breakdown or "kind",
-            }
-            if z <= AGG_MAXZOOM:
-                await conn.execute(LEVEL_SQL.format(**names), layer.id, token, z)
-            else:
-                budget = layer.aggregation.max_features
-                await conn.execute(DEEP_LEVEL_SQL.format(**names), layer.id, token, z, budget)
-        await conn.execute(COUNT_SQL.format(agg_maxzoom=AGG_MAXZOOM), layer.id, token)
-        for z in range(AGG_MAXZOOM + 1, COUNT_MAXZOOM + 1):
-            stmt = FINE_COUNT_SQL.format(shift=level - z, finest=DEEP_MAXZOOM)
-            await conn.execute(stmt, layer.id, token, z)
-        await conn.execute(
-            "INSERT INTO tile_agg_state (layer, token) VALUES ($1, $2) ON CONFLICT (layer) "
-            "DO UPDATE SET token = EXCLUDED.token, built_at = now()",
-            layer.id,
-            f"{token}@{FORMAT}",
-        )
+    )
+    await conn.execute("DELETE FROM tile_agg WHERE layer = $1", layer.id)
+    await conn.execute("DELETE FROM tile_agg_count WHERE layer = $1", layer.id)
+    for z in range(DEEP_MAXZOOM, -1, -1):
+        if z < DEEP_MAXZOOM:
+            await conn.execute(ROLLUP_SQL.format(z=z, finer=z + 1))
+        names = {
+            "z": z,
+            "bits": bits,
+            "mask": (1 << bits) - 1,
+            "cells": 1 << bits,
+            "breakdown_name": layer.aggregation.breakdown or "kind",
+        }
+        if z <= AGG_MAXZOOM:
+            await conn.execute(LEVEL_SQL.format(**names), layer.id, token, z)
+        else:
+            budget = layer.aggregation.max_features
+            await conn.execute(DEEP_LEVEL_SQL.format(**names), layer.id, token, z, budget)
+    await conn.execute(COUNT_SQL.format(agg_maxzoom=AGG_MAXZOOM), layer.id, token)
+    for z in range(AGG_MAXZOOM + 1, COUNT_MAXZOOM + 1):
+        stmt = FINE_COUNT_SQL.format(shift=level - z, finest=DEEP_MAXZOOM)
+        await conn.execute(stmt, layer.id, token, z)
+    await conn.execute(
+        "INSERT INTO tile_agg_state (layer, token) VALUES ($1, $2) ON CONFLICT (layer) "
+        "DO UPDATE SET token = EXCLUDED.token, built_at = now()",
+        layer.id,
+        f"{token}@{FORMAT}",
+    )
     return token
 
 
