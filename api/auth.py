@@ -167,39 +167,60 @@ def add_cors(app: FastAPI, origins: list[str]) -> None:
     )
 
 
+ALL_ADDRESSES = "\x00all"  # the throttle's key for a name's failures from every address
+
+
 class LoginThrottle:
-    """A per-process brake on password guessing: after `max_failures` wrong passwords for one
-    username within `window` seconds, that username is refused for `lock` seconds (HTTP 429)."""
+    """A per-process brake on password guessing, by user name and client address.
 
-    def __init__(self, max_failures: int = 5, window: float = 900, lock: float = 300) -> None:
+    After `max_failures` wrong passwords for one name from one address within `window` seconds,
+    that address is refused the name for `lock` seconds (HTTP 429); others may still log in, so
+    a stranger cannot lock a known name out by guessing. Guessing one name from many addresses is
+    braked too: after `max_name_failures` failures from all addresses the name is refused to
+    every address for `lock` seconds."""
+
+    def __init__(
+        self,
+        max_failures: int = 5,
+        window: float = 900,
+        lock: float = 300,
+        max_name_failures: int = 100,
+    ) -> None:
         self.max_failures, self.window, self.lock = max_failures, window, lock
-        self._failures: dict[str, list[float]] = {}
-        self._locked: dict[str, float] = {}
+        self.max_name_failures = max_name_failures
+        self._failures: dict[tuple[str, str], list[float]] = {}
+        self._locked: dict[tuple[str, str], float] = {}
 
-    def wait(self, username: str) -> int:
-        """Seconds the username must wait before trying again (0 = go ahead)."""
-        until = self._locked.get(username, 0.0)
-        left = until - time.monotonic()
-        if left <= 0:
-            self._locked.pop(username, None)
-            return 0
-        return int(left) + 1
+    def wait(self, username: str, client: str) -> int:
+        """Seconds this client must wait before trying the name again (0 = go ahead)."""
+        now = time.monotonic()
+        left = 0.0
+        for key in ((username, client), (username, ALL_ADDRESSES)):
+            until = self._locked.get(key, 0.0)
+            if until <= now:
+                self._locked.pop(key, None)
+            left = max(left, until - now)
+        return int(left) + 1 if left > 0 else 0
 
-    def failed(self, username: str) -> None:
-        """Record a wrong password; lock the username when it has failed too often."""
+    def failed(self, username: str, client: str) -> None:
+        """Record a wrong password; lock the name for this client (or for all) past the limits."""
         now = time.monotonic()
         if len(self._failures) > 10_000:  # bounded memory under a spray of names
             self._failures.clear()
-        recent = [t for t in self._failures.get(username, []) if now - t < self.window]
-        recent.append(now)
-        self._failures[username] = recent
-        if len(recent) >= self.max_failures:
-            self._locked[username] = now + self.lock
-            self._failures.pop(username, None)
+        for key, limit in (
+            ((username, client), self.max_failures),
+            ((username, ALL_ADDRESSES), self.max_name_failures),
+        ):
+            recent = [t for t in self._failures.get(key, []) if now - t < self.window]
+            recent.append(now)
+            self._failures[key] = recent
+            if len(recent) >= limit:
+                self._locked[key] = now + self.lock
+                self._failures.pop(key, None)
 
-    def succeeded(self, username: str) -> None:
-        """Forget the failures of a username that logged in."""
-        self._failures.pop(username, None)
+    def succeeded(self, username: str, client: str) -> None:
+        """Forget this client's failures for a name that logged in."""
+        self._failures.pop((username, client), None)
 
 
 def login_throttle(request: Request) -> LoginThrottle:

@@ -247,3 +247,35 @@ def test_password_guessing_is_throttled(client: TestClient) -> None:
     r = client.post("/api/auth/token", data={"username": "leader_a", "password": PASSWORD})
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
     assert bearer(client, "leader_b")  # other names are not affected
+
+
+def test_a_stranger_cannot_lock_a_name_out(clean_db: str) -> None:
+    """Five wrong passwords lock the name for the guessing address only; the owner, elsewhere,
+    still logs in. Guessing from many addresses locks the name for everyone after 100."""
+    two_subtrees(clean_db)
+    add_users(clean_db)
+    app = create_app(
+        Settings(db=DatabaseSettings(database_url=clean_db), api=ApiSettings(secret_key=KEY))
+    )
+
+    async def from_header(scope: Any, receive: Any, send: Any) -> None:
+        """The client address the request names in X-Test-Client (tests only)."""
+        if scope["type"] == "http":
+            found = dict(scope["headers"]).get(b"x-test-client", b"10.0.0.1").decode()
+            scope = {**scope, "client": (found, 40000)}
+        await app(scope, receive, send)
+
+    def login(password: str, address: str) -> int:
+        return c.post(
+            "/api/auth/token",
+            data={"username": "leader_a", "password": password},
+            headers={"X-Test-Client": address},
+        ).status_code
+
+    with TestClient(from_header) as c:
+        assert [login("guess-guess", "203.0.113.9") for _ in range(5)] == [401] * 5
+        assert login(PASSWORD, "203.0.113.9") == 429
+        assert login(PASSWORD, "10.0.0.1") == 200  # the owner, from elsewhere
+        for i in range(95):  # 100 failures of the name in all, from many addresses
+            assert login("guess-guess", f"198.51.100.{i}") == 401
+        assert login(PASSWORD, "10.0.0.1") == 429

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Form, HTTPException
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from api.auth import LoginThrottle, issue_token, login_throttle, unauthorized
@@ -57,6 +57,7 @@ def _error(code: str, description: str) -> dict[str, Any]:
     },
 )
 async def token(
+    request: Request,
     username: Annotated[str, Form(description="user name", max_length=64)],
     password: Annotated[str, Form(description="password", max_length=1024)],
     pool: Annotated[asyncpg.Pool, Depends(get_pool)],
@@ -64,8 +65,10 @@ async def token(
     throttle: Annotated[LoginThrottle, Depends(login_throttle)],
 ) -> Token:
     """Check the password (argon2) and issue a bearer token; disabled users are refused; five
-    wrong passwords in 15 minutes lock the name for 5 minutes (429)."""
-    wait = throttle.wait(username)
+    wrong passwords in 15 minutes from one address lock the name for that address for 5 minutes,
+    a hundred from all addresses lock it for everyone (429)."""
+    client = request.client.host if request.client else ""
+    wait = throttle.wait(username, client)
     if wait:
         raise HTTPException(
             status_code=429,
@@ -78,11 +81,11 @@ async def token(
     async with pool.acquire() as conn:
         user = await aauthenticate(conn, username, password)
     if user is None:
-        throttle.failed(username)
+        throttle.failed(username, client)
         raise unauthorized("wrong username or password")
     if not user.active:
         raise Forbidden("this account is disabled")
-    throttle.succeeded(username)
+    throttle.succeeded(username, client)
     access, lifetime = issue_token(settings, user)
     return Token(access_token=access, expires_in=lifetime, username=user.username, role=user.role)
 
