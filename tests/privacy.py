@@ -151,3 +151,46 @@ def bearer(client: Any, username: str, password: str = PASSWORD) -> dict[str, st
     r = client.post("/api/auth/token", data={"username": username, "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def atom_members(lon: Any, lat: Any, bbox: tuple[float, float, float, float] | None) -> Any:
+    """Per member, its atom (geo.analysis.publication) when that atom's cell centre lies in `bbox`
+    (the members member-weighted coverage counts for that area), else None."""
+    import h3
+
+    from geo.analysis.publication import atom_cells
+
+    atoms = atom_cells(list(zip(list(map(float, lon)), list(map(float, lat)), strict=True)))
+    out = []
+    for atom in atoms:
+        if atom is not None and bbox is not None:
+            a_lat, a_lon = h3.cell_to_latlng(atom)
+            if not (bbox[0] <= a_lon <= bbox[2] and bbox[1] <= a_lat <= bbox[3]):
+                atom = None
+        out.append(atom)
+    return out
+
+
+def atoms_published(
+    lon: Any, lat: Any, covered: Any, bbox: tuple[float, float, float, float] | None
+) -> tuple[int, int, int]:
+    """(total, covered, rounded atoms) of members as member-weighted coverage publishes them:
+    whole atoms anchored in `bbox` (atom_members), each split exactly when both parts are 0 or at
+    least 10, else counted whole on its majority side (uncovered on a tie). `covered` holds every
+    member's own covered flag."""
+    sizes: dict[str, int] = {}
+    cov: dict[str, int] = {}
+    for atom, flag in zip(atom_members(lon, lat, bbox), list(covered), strict=True):
+        if atom is None:
+            continue
+        sizes[atom] = sizes.get(atom, 0) + 1
+        cov[atom] = cov.get(atom, 0) + int(bool(flag))
+    total = covered_total = rounded = 0
+    for atom, n in sizes.items():
+        c = cov[atom]
+        if 0 < c < 10 or 0 < n - c < 10:
+            rounded += 1
+            c = n if c > n - c else 0
+        total += n
+        covered_total += c
+    return total, covered_total, rounded

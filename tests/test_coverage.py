@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 
@@ -10,6 +11,7 @@ import numpy as np
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from privacy import atom_members, atoms_published
 from pyproj import Geod
 from shapely.geometry import box
 
@@ -106,25 +108,39 @@ def planner(data) -> Iterator[TestClient]:
         yield c
 
 
-def _reference_members(data) -> tuple[int, int]:
-    """(total, covered) members in the district by geopandas: UTM buffers and a spatial join."""
+def _covered_flags(data) -> np.ndarray:
+    """Each member's own covered flag by geopandas: UTM buffers and a spatial join."""
     homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy(data["lon"], data["lat"]), crs=4326)
-    homes = homes[homes.within(box(*AREA))].to_crs(UTM)
     sites = gpd.GeoDataFrame(
         geometry=gpd.points_from_xy(data["sites"][:, 0], data["sites"][:, 1]), crs=4326
     )
-    circles = sites.to_crs(UTM).buffer(R, quad_segs=256)
-    circles = gpd.GeoDataFrame(geometry=circles)
-    joined = gpd.sjoin(homes, circles, predicate="within", how="inner")
-    return len(homes), joined.index.nunique()
+    circles = gpd.GeoDataFrame(geometry=sites.to_crs(UTM).buffer(R, quad_segs=256))
+    joined = gpd.sjoin(homes.to_crs(UTM), circles, predicate="within", how="inner")
+    flags = np.zeros(len(homes), dtype=bool)
+    flags[joined.index.unique()] = True
+    return flags
+
+
+def _in_area(data) -> np.ndarray:
+    lon, lat = data["lon"], data["lat"]
+    return (lon >= AREA[0]) & (lon <= AREA[2]) & (lat >= AREA[1]) & (lat <= AREA[3])
+
+
+def _reference_members(data) -> tuple[int, int, int]:
+    """(total, covered, rounded) members of the district as coverage publishes them (whole
+    privacy atoms anchored in it, see tests/privacy.atoms_published), covered by geopandas."""
+    return atoms_published(data["lon"], data["lat"], _covered_flags(data), AREA)
 
 
 def test_members_coverage_equals_geopandas(planner: TestClient, data) -> None:
     r = planner.post("/api/coverage", json={"meters": R, "district": "D1", "weight": "members"})
     assert r.status_code == 200, r.text
     s = r.json()["summary"]
-    total, covered = _reference_members(data)
+    total, covered, rounded = _reference_members(data)
     assert (s["count_total"], s["count_covered"]) == (total, covered)
+    assert s["suppressed_cells"] == rounded
+    exact = _covered_flags(data)[_in_area(data)]  # the truth the rounding may shift a little
+    assert abs(total - exact.size) < 100 and abs(covered - exact.sum()) <= 9 * rounded
     assert s["weight_covered"] == covered and s["uncovered_weight"] == total - covered
     assert s["coverage_pct_weight"] == pytest.approx(100 * covered / total, abs=0.01)
     assert s["service_points"] == 6
@@ -213,12 +229,8 @@ def test_proposals_gain_what_they_claim_in_order(planner: TestClient, data) -> N
     assert [p["rank"] for p in proposed] == [1, 2, 3]
     gains = [p["gain_weight"] for p in proposed]
     assert gains == sorted(gains, reverse=True) and gains[0] > 0
-    inside = (
-        (data["lon"] >= AREA[0])
-        & (data["lon"] <= AREA[2])
-        & (data["lat"] >= AREA[1])
-        & (data["lat"] <= AREA[3])
-    )
+    # the members the run counts: whole privacy atoms anchored in the district
+    inside = np.array([a is not None for a in atom_members(data["lon"], data["lat"], AREA)])
     lon, lat = data["lon"][inside], data["lat"][inside]
     covered = np.zeros(len(lon), dtype=bool)
     for s in data["sites"]:
@@ -228,9 +240,11 @@ def test_proposals_gain_what_they_claim_in_order(planner: TestClient, data) -> N
         new = _covered_by(lon, lat, p["lon"], p["lat"]) & ~covered
         assert p["gain_weight"] == new.sum()
         covered |= new
-    assert proposed[-1]["coverage_pct_weight_after"] == pytest.approx(
-        100 * covered.mean(), abs=0.01
-    )
+    # after: the published covered share (atoms rounded to their majority) plus the exact gains
+    s = body["summary"]
+    after = 100 * (s["count_covered"] + sum(gains)) / s["count_total"]
+    assert proposed[-1]["coverage_pct_weight_after"] == pytest.approx(after, abs=0.01)
+    assert abs(after - 100 * covered.mean()) <= 100 * 9 * s["suppressed_cells"] / len(lon)
 
 
 def test_same_inputs_same_result(planner: TestClient, data) -> None:
@@ -322,7 +336,7 @@ def test_member_weights_respect_the_callers_subtree(data, clean_db) -> None:
         own = c.post("/api/coverage", json=req).json()["summary"]
     with _client(data["url"], Principal(role="planner", org_id=other)) as c:
         body = c.post("/api/coverage", json=req).json()
-    total, _ = _reference_members(data)
+    total, _, _ = _reference_members(data)
     assert own["count_total"] == total
     assert body["summary"]["count_total"] == 0 and body["uncovered_cells"]["features"] == []
 
@@ -335,3 +349,26 @@ def test_empty_database_answers_with_zeros(clean_db: str, mode: str) -> None:
     body = r.json()
     assert body["summary"]["count_total"] == 0 and body["summary"]["coverage_pct_weight"] is None
     assert body["proposed"] == [] and body["uncovered_cells"]["features"] == []
+
+
+def test_a_nudged_bbox_never_reveals_a_few_members(planner: TestClient, data) -> None:
+    """Sliding a bbox edge past a few homes at a time (what exact counts would leak: differences
+    of 1..9 members) moves every member figure by 0 or by 10 or more."""
+    lon, lat = data["lon"], data["lat"]
+    boxes = [[116.37 + step * 0.0002, 39.88, 116.43, 39.92] for step in range(15)]
+    boxes.append([116.39, 39.88, 116.43, 39.92])  # and a step far enough to drop whole atoms
+    exact = [
+        int(((lon >= b[0]) & (lon <= b[2]) & (lat >= b[1]) & (lat <= b[3])).sum()) for b in boxes
+    ]
+    steps = [a - b for a, b in itertools.pairwise(exact)]
+    assert any(0 < d < 10 for d in steps)  # the nudges do isolate a few homes
+    figures = []
+    for b in boxes:
+        r = planner.post("/api/coverage", json={"meters": R, "bbox": b, "weight": "members"})
+        assert r.status_code == 200, r.text
+        s = r.json()["summary"]
+        figures.append((s["count_total"], s["count_covered"], s["uncovered_count"]))
+    for before, after in itertools.pairwise(figures):
+        for x, y in zip(before, after, strict=True):
+            assert x - y == 0 or abs(x - y) >= 10, (before, after)
+    assert figures[-1][0] < figures[0][0]  # the figures do follow the box, by whole atoms

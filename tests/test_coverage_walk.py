@@ -10,6 +10,7 @@ import numpy as np
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from privacy import atoms_published
 from pyproj import Geod
 from shapely.geometry import Point, shape
 
@@ -130,13 +131,18 @@ def test_walk_coverage_counts_members_by_the_network(planner: TestClient, net) -
     s = body["summary"]
     assert s["count_total"] == 12 * len(net["nodes"])
     assert surely_in <= s["count_covered"] <= s["count_total"] - surely_out
-    # and the covered count is exactly the homes inside the returned polygons (geopandas sjoin)
+    # and the covered count is the homes inside the returned polygons (geopandas sjoin), counted
+    # by whole privacy atoms as member-weighted coverage publishes them (tests/privacy.py)
     with psycopg.connect(net["url"]) as conn:
         homes = gpd.read_postgis("SELECT home FROM members", conn, geom_col="home")
     polys = gpd.GeoDataFrame(
         geometry=[shape(f["geometry"]) for f in body["service_areas"]["features"]], crs=4326
     )
-    assert gpd.sjoin(homes, polys, predicate="within").index.nunique() == s["count_covered"]
+    flags = np.zeros(len(homes), dtype=bool)
+    flags[gpd.sjoin(homes, polys, predicate="within").index.unique()] = True
+    total, covered, rounded = atoms_published(homes.geometry.x, homes.geometry.y, flags, BBOX)
+    assert (s["count_total"], s["count_covered"]) == (total, covered)
+    assert s["suppressed_cells"] == rounded and abs(covered - flags.sum()) <= 9 * rounded
     straight = planner.post(
         "/api/coverage", json={"meters": R, "mode": "straight", "bbox": BBOX}
     ).json()

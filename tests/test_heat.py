@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.deps import get_principal
 from api.settings import ApiSettings, Settings
+from geo.analysis.publication import atom_cells
 from geo.scope import Principal
 from geo.settings import DatabaseSettings
 from tiles.heat import RES_MAX, HeatItem, K, publish, res_for_zoom, view
@@ -239,3 +240,28 @@ def test_no_heat_response_carries_a_member_home(leader: TestClient, heat_db: str
     doc = leader.get("/api/openapi.json").json()
     assert "/api/tiles/{layer}/{z}/{x}/{y}.mvt" in doc["paths"]
     assert "/api/heatmap/{metric}" in doc["paths"]
+
+
+def test_atoms_are_the_published_pieces() -> None:
+    """atom_cells puts each point in its deepest published cell: the atoms' sizes are exactly the
+    published leaves' counts and remainders (each at least K), and unplaced points are the rest."""
+    rng = random.Random(11)
+    points = [(116.4 + rng.gauss(0, 0.01), 39.9 + rng.gauss(0, 0.01)) for _ in range(3000)]
+    points += [(116.6 + rng.random() * 0.001, 39.7) for _ in range(4)]  # a lonely four
+    items = publish(points)
+    atoms = Counter(a for a in atom_cells(points) if a is not None)
+    remainders = {i.cell for i in items if i.merged}
+    expected = Counter(
+        {i.cell: i.count for i in items if i.merged}
+        | {i.cell: i.count for i in items if not i.merged and not _has_published_child(i, items)}
+    )
+    assert atoms == expected and min(atoms.values()) >= K
+    assert sum(atoms.values()) == sum(i.count for i in items if i.res == 0 and not i.merged)
+    assert remainders <= set(atoms)
+
+
+def _has_published_child(item: HeatItem, items: list[HeatItem]) -> bool:
+    return any(
+        i.res == item.res + 1 and not i.merged and h3.cell_to_parent(i.cell, item.res) == item.cell
+        for i in items
+    )

@@ -1,22 +1,9 @@
 """Privacy-safe heat: counts per H3 cell, published under one rule that no request can undo.
 
-The rule (K = 10):
-1. Every point is put in its H3 cell at `RES_MAX`; coarser cells are its `cell_to_parent`s, so
-   the cells form one fixed tree (the root holds every point). Filters are not accepted by heat
-   layers: two filtered views of a cell could be subtracted.
-2. Publishing goes top-down. Of a published node's children (the root's are resolution 0 cells),
-   those with at least K points are candidates; if what would be left of the node, its count
-   minus its published children's, is between 1 and K-1, the smallest candidate is withdrawn too
-   (its count joins the remainder, which is then at least K). A child that is not published hides
-   its whole subtree.
-3. What is published: every published cell's count, and its remainder as a `merged` item (the
-   points of the cell that lie in no published finer cell). Each remainder is 0 (not listed) or
-   at least K.
-
-Why no smaller count can be derived: the published numbers are all sums of disjoint "atoms",
-the published leaves' counts and the remainders, each 0 or at least K, and no request can split
-an atom (every zoom, tile and `res` reads the same fixed, filter-free set). So any count an
-attacker can pin down, for any union of areas, is a sum of atoms: 0 or at least K.
+The rule (K = 10) is geo/analysis/publication.py's: one fixed, filter-free H3 tree published
+top-down so that every number is a sum of disjoint atoms of 0 or at least K. Heat layers accept no
+filter (two filtered views of a cell could be subtracted), and every zoom, tile and `res` reads the
+same published set, so no request can split an atom.
 Known limit: the rule holds within one data version. Someone who reads the heat before and after
 a single write (one member moving home) sees the difference of two versions; the counts are
 rebuilt from scratch per version, so this needs a view of both moments and of the write itself.
@@ -29,17 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
 
 import asyncpg
 import h3
 
+from geo.analysis.publication import RES_MAX, HeatItem, K, publish, view
 from layers.catalog import Layer
 
-K = 10
-RES_MAX = 10
+__all__ = ["RES_MAX", "HeatItem", "K", "ensure_built", "publish", "res_for_zoom", "view"]
+
 SOURCE_SQL = "SELECT ST_X(t.{geom}), ST_Y(t.{geom}) FROM {source} WHERE t.{geom} IS NOT NULL"
 TILE_SQL = """
     SELECT ST_AsMVT(q, '{layer}', 4096, 'geom') FROM (
@@ -58,71 +43,9 @@ CELLS_SQL = """
 """
 
 
-@dataclass(frozen=True)
-class HeatItem:
-    """One published number: a cell's count, or (merged) its remainder."""
-
-    res: int
-    cell: str
-    count: int
-    merged: bool
-
-
 def res_for_zoom(z: int) -> int:
     """H3 resolution drawn at web-mercator zoom z (hexagons of a few pixels to a dozen)."""
     return max(0, min(RES_MAX, round(5 + (z - 8) / 1.4)))
-
-
-def _tree(points: Iterable[tuple[float, float]]) -> list[Counter[str]]:
-    """Counts per cell at every resolution 0..RES_MAX, all derived from the finest cell."""
-    finest: Counter[str] = Counter(h3.latlng_to_cell(lat, lon, RES_MAX) for lon, lat in points)
-    levels: list[Counter[str]] = [Counter() for _ in range(RES_MAX + 1)]
-    levels[RES_MAX] = finest
-    for res in range(RES_MAX - 1, -1, -1):
-        for cell, n in levels[res + 1].items():
-            levels[res][h3.cell_to_parent(cell, res)] += n
-    return levels
-
-
-def _choose(children: list[tuple[str, int]], total: int) -> tuple[list[tuple[str, int]], int]:
-    """Children to publish under a node of `total` points, and the node's remainder."""
-    chosen = sorted((c for c in children if c[1] >= K), key=lambda c: (c[1], c[0]))
-    remainder = total - sum(n for _, n in chosen)
-    while 0 < remainder < K and chosen:
-        remainder += chosen.pop(0)[1]
-    return chosen, remainder
-
-
-def publish(points: Iterable[tuple[float, float]]) -> list[HeatItem]:
-    """The published heat items of a set of (lon, lat) points under the rule above."""
-    levels = _tree(points)
-    children: list[dict[str, list[tuple[str, int]]]] = [
-        defaultdict(list) for _ in range(RES_MAX + 1)
-    ]
-    for res in range(1, RES_MAX + 1):
-        for cell, n in levels[res].items():
-            children[res - 1][h3.cell_to_parent(cell, res - 1)].append((cell, n))
-    total = sum(levels[0].values())
-    items: list[HeatItem] = []
-    frontier, _ = _choose(list(levels[0].items()), total)
-    res = 0
-    while frontier:
-        following: list[tuple[str, int]] = []
-        for cell, n in frontier:
-            items.append(HeatItem(res, cell, n, False))
-            if res == RES_MAX:
-                continue
-            chosen, remainder = _choose(children[res][cell], n)
-            if remainder:
-                items.append(HeatItem(res, cell, remainder, True))
-            following.extend(chosen)
-        frontier, res = following, res + 1
-    return items
-
-
-def view(items: Iterable[HeatItem], res: int) -> list[HeatItem]:
-    """What resolution `res` shows: its published cells and coarser cells' merged remainders."""
-    return [i for i in items if (i.res == res and not i.merged) or (i.res < res and i.merged)]
 
 
 def _polygon_wkt(cell: str) -> str:

@@ -3,7 +3,9 @@
 Demand points are member homes (weight 1), building points (weight 1) or building points weighted
 by estimated residents (residential floor area / 35 m²). A point is covered when a service point is
 within the radius: geodesic distance (straight) or inside the site's walking service area (walk).
-Only aggregates leave this module: no member point is ever part of a result.
+Only aggregates leave this module: no member point is ever part of a result. Members are counted
+by whole privacy atoms (geo/analysis/publication.py, `member_atoms` and `AtomSplit`), so member
+figures of any two runs differ by 0 or by 10 or more, whatever their areas.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import h3
 import numpy as np
+import pandas as pd
 import psycopg
 import shapely
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from geo.analysis import cells, service_areas, sites
+from geo.analysis import cells, publication, service_areas, sites
 from geo.analysis.demand import (
     Points,
     expanded_bounds,
@@ -101,10 +105,29 @@ def validate(req: CoverageRequest) -> None:
 
 def _demand(
     conn: psycopg.Connection, req: CoverageRequest, area: BaseGeometry | None, principal: Principal
-) -> Points:
+) -> tuple[Points, list[str]]:
+    """The run's demand points, and for members the atom (geo.analysis.publication) of each."""
     if req.weight == "members":
-        return load_members(conn, area, principal)
-    return load_buildings(conn, area, population=req.weight == "population")
+        return member_atoms(load_members(conn, None, principal), area)
+    return load_buildings(conn, area, population=req.weight == "population"), []
+
+
+def member_atoms(everyone: Points, area: BaseGeometry | None) -> tuple[Points, list[str]]:
+    """The members of the whole atoms whose cell centre lies in `area` (all atoms without one).
+
+    Atoms are the disjoint groups of 0 or at least 10 members that the publication rule makes of
+    every member in the caller's scope, fixed whatever the run asks; counting whole atoms means
+    that two areas differ by whole atoms, never by a few members (a nudged bbox edge), and members
+    in no atom (too few to publish anywhere) are left out of every run."""
+    points = list(zip(everyone.lon.tolist(), everyone.lat.tolist(), strict=True))
+    atom_of = publication.atom_cells(points)
+    inside: dict[str, bool] = {}
+    for cell in {c for c in atom_of if c is not None}:
+        lat, lon = h3.cell_to_latlng(cell)
+        inside[cell] = area is None or bool(shapely.contains_xy(area, lon, lat))
+    keep = np.array([c is not None and inside[c] for c in atom_of], dtype=bool)
+    kept = [c for c in atom_of if c is not None and inside[c]]
+    return Points(everyone.lon[keep], everyone.lat[keep], everyone.weight[keep]), kept
 
 
 def _bounds(area: BaseGeometry | None, demand: Points) -> tuple[float, float, float, float] | None:
@@ -129,7 +152,7 @@ def run(
     with psycopg.connect(url) as conn:
         step("area and demand")
         area = load_area(conn, req.district, req.bbox)
-        demand = _demand(conn, req, area, principal)
+        demand, atoms = _demand(conn, req, area, principal)
         bounds = _bounds(area, demand)
         box = expanded_bounds(bounds, req.radius_m) if bounds else (0.0, 0.0, 0.0, 0.0)
         existing = load_sites(conn, box)
@@ -149,16 +172,22 @@ def run(
         step("uncovered cells")
         private = req.weight == "members"
         unc = covering < 0
-        cell_df, suppressed = cells.aggregate(
-            demand.lon[unc], demand.lat[unc], demand.weight[unc], req.h3_res, private
-        )
+        split = AtomSplit.of(atoms, unc) if private else None
+        if split is not None:
+            cell_df, suppressed = split.uncovered_cells(req.h3_res), split.rounded
+        else:
+            cell_df, suppressed = cells.aggregate(
+                demand.lon[unc], demand.lat[unc], demand.weight[unc], req.h3_res, False
+            )
         step("proposed sites")
         proposals = (
             _propose(conn, req, area, metric, demand, d_xy, covering, box, notes)
             if req.propose
             else []
         )
-    return _result(req, demand, existing, covering, polygons, cell_df, suppressed, proposals, notes)
+    return _result(
+        req, demand, existing, covering, polygons, cell_df, suppressed, proposals, notes, split
+    )
 
 
 def _service_areas(
@@ -272,17 +301,72 @@ def _proposal(p: sites.Proposal, cand: Points, req: CoverageRequest) -> dict[str
     return out
 
 
+@dataclass(frozen=True)
+class AtomSplit:
+    """The published covered and uncovered members of each atom of a run.
+
+    An atom (0 or at least 10 members) whose covered and uncovered parts are each 0 or at least 10
+    is split exactly; one with a part of 1..9 counts whole on the side of its majority (uncovered
+    on a tie), so every published figure is a sum of parts of 10 or more, whatever the area."""
+
+    covered: dict[str, int]
+    uncovered: dict[str, int]
+    rounded: int  # atoms counted whole on one side
+
+    @classmethod
+    def of(cls, atoms: list[str], uncovered: np.ndarray) -> AtomSplit:
+        """The split of the run's atoms given each member's uncovered flag."""
+        sizes: dict[str, int] = {}
+        cov: dict[str, int] = {}
+        for atom, unc in zip(atoms, uncovered.tolist(), strict=True):
+            sizes[atom] = sizes.get(atom, 0) + 1
+            cov[atom] = cov.get(atom, 0) + (0 if unc else 1)
+        out_cov: dict[str, int] = {}
+        out_unc: dict[str, int] = {}
+        rounded = 0
+        for atom, n in sizes.items():
+            c = cov[atom]
+            if 0 < c < cells.PRIVACY_MIN or 0 < n - c < cells.PRIVACY_MIN:
+                rounded += 1
+                c = n if c > n - c else 0
+            out_cov[atom], out_unc[atom] = c, n - c
+        return cls(out_cov, out_unc, rounded)
+
+    def uncovered_cells(self, res: int) -> Any:
+        """Uncovered members of the atoms, summed per H3 cell at `res` (an atom coarser than `res`
+        is its own cell, `merged`): every count is a sum of parts of 10 or more."""
+        rows: dict[tuple[str, int], int] = {}
+        for atom, unc in self.uncovered.items():
+            if unc == 0:
+                continue
+            own = h3.get_resolution(atom)
+            cell = h3.cell_to_parent(atom, res) if own > res else atom
+            key = (cell, min(own, res))
+            rows[key] = rows.get(key, 0) + unc
+        return pd.DataFrame(
+            [
+                {"cell": c, "res": r, "weight": float(n), "count": n, "merged": r < res}
+                for (c, r), n in sorted(rows.items(), key=lambda kv: (-kv[0][1], kv[0][0]))
+            ],
+            columns=["cell", "res", "weight", "count", "merged"],
+        )
+
+
 def _pct(part: float, whole: float) -> float | None:
     return round(100.0 * part / whole, 2) if whole > 0 else None
 
 
 def _result(req: CoverageRequest, demand: Points, existing: Points, covering: np.ndarray,
             polygons: dict[int, BaseGeometry], cell_df: Any, suppressed: int,
-            proposals: list[dict[str, Any]], notes: list[str]) -> dict[str, Any]:  # fmt: skip
+            proposals: list[dict[str, Any]], notes: list[str],
+            split: AtomSplit | None = None) -> dict[str, Any]:  # fmt: skip
     private = req.weight == "members"
     cov = covering >= 0
     w_total, w_cov = float(demand.weight.sum()), float(demand.weight[cov].sum())
     n_total, n_cov = len(demand), int(cov.sum())
+    if split is not None:  # members: covered as published per atom (AtomSplit)
+        n_cov = sum(split.covered.values())
+        w_cov = float(n_cov)
     summary = {
         "count_total": cells.private_number(n_total, n_total, private),
         "count_covered": cells.private_number(n_cov, n_cov, private),
