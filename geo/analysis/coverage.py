@@ -334,12 +334,13 @@ class AtomSplit:
 
     def uncovered_cells(self, res: int) -> Any:
         """Uncovered members of the atoms, summed per H3 cell at `res` (an atom coarser than `res`
-        is its own cell, `merged`): every count is a sum of parts of 10 or more."""
+        is its own cell, `merged`; one more than MERGE_LEVELS coarser is not drawn, its members
+        stay in the summary): every count is a sum of parts of 10 or more."""
         rows: dict[tuple[str, int], int] = {}
         for atom, unc in self.uncovered.items():
-            if unc == 0:
-                continue
             own = h3.get_resolution(atom)
+            if unc == 0 or own < res - cells.MERGE_LEVELS:
+                continue
             cell = h3.cell_to_parent(atom, res) if own > res else atom
             key = (cell, min(own, res))
             rows[key] = rows.get(key, 0) + unc
