@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from web_browser import Browser
 
 from geo import db as geodb
 from geo.cluster import Cluster, free_port
@@ -89,3 +90,11 @@ def sample_url(
     geodb.migrate(url)
     load_samples(url, sample_files, tmp_path_factory.mktemp("panoramas"), progress=False)
     return url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium per test module (the browser tests)."""
+    b = Browser()
+    yield b
+    b.close()

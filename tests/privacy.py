@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -194,3 +194,16 @@ def atoms_published(
         total += n
         covered_total += c
     return total, covered_total, rounded
+
+
+def api_client(url: str, key: str) -> Iterator[Any]:
+    """A TestClient of the app on `url` signing tokens with `key`, its lifespan running."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import ApiSettings, Settings
+    from geo.settings import DatabaseSettings
+
+    settings = Settings(db=DatabaseSettings(database_url=url), api=ApiSettings(secret_key=key))
+    with TestClient(create_app(settings)) as c:
+        yield c

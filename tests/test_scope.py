@@ -8,12 +8,9 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from privacy import add_users, all_homes, assert_no_member_points, bearer, two_subtrees
+from privacy import add_users, all_homes, api_client, assert_no_member_points, bearer, two_subtrees
 
-from api.app import create_app
-from api.settings import ApiSettings, Settings
 from geo.scope import PUBLIC, Principal, row_scope, scope_filter, scope_filter_psycopg
-from geo.settings import DatabaseSettings
 
 KEY = "scope-test-key-" + "q" * 32
 
@@ -26,9 +23,7 @@ def data(clean_db: str) -> dict[str, dict[str, Any]]:
 @pytest.fixture
 def client(clean_db: str, data) -> Iterator[TestClient]:
     add_users(clean_db)
-    settings = Settings(db=DatabaseSettings(database_url=clean_db), api=ApiSettings(secret_key=KEY))
-    with TestClient(create_app(settings)) as c:
-        yield c
+    yield from api_client(clean_db, KEY)
 
 
 def rows(url: str, table: str, principal: Principal, strict: bool = False) -> set[int]:

@@ -47,14 +47,6 @@ def base(sample_url: str, web_home: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One Chromium for the module."""
-    b = Browser()
-    yield b
-    b.close()
-
-
 def _clean(log: PageLog) -> None:
     assert log.problems() == [], "\n".join(log.problems())
     assert log.requests, "the page made no requests"

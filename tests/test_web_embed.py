@@ -48,14 +48,6 @@ def base(small_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One Chromium for the module."""
-    b = Browser()
-    yield b
-    b.close()
-
-
 def _status(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
     try:
         with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as r:

@@ -12,22 +12,13 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from privacy import add_users, all_homes, assert_no_member_points, bearer, two_subtrees
+from privacy import add_users, all_homes, api_client, assert_no_member_points, bearer, two_subtrees
 
-from api.app import create_app
-from api.settings import ApiSettings, Settings
-from geo.settings import DatabaseSettings
 from layers import catalog
 from web.queries import MIN_COUNT, Group, publish
 
 KEY = "web-privacy-test-key-" + "q" * 32
 CARD_EXTRAS = {"lon", "lat", "org_name", "panoramas", "upcoming"}
-
-
-def _client(url: str) -> Iterator[TestClient]:
-    settings = Settings(db=DatabaseSettings(database_url=url), api=ApiSettings(secret_key=KEY))
-    with TestClient(create_app(settings)) as c:
-        yield c
 
 
 @pytest.fixture
@@ -38,7 +29,7 @@ def data(clean_db: str) -> dict[str, dict[str, Any]]:
 @pytest.fixture
 def client(clean_db: str, data) -> Iterator[TestClient]:
     add_users(clean_db)
-    yield from _client(clean_db)
+    yield from api_client(clean_db, KEY)
 
 
 def names(layer: str, audience: str) -> set[str]:
@@ -228,7 +219,7 @@ def test_small_branch_cannot_be_derived(clean_db: str) -> None:
     add_user(clean_db, "leader_w", "correct-horse-battery", "leader", "W")
     groups: list[tuple[set[str], int]] = []  # published member counts: (units, count)
     cover: list[tuple[set[str], float, int]] = []  # published coverage: (units, pct, members)
-    for c in _client(clean_db):
+    for c in api_client(clean_db, KEY):
         for headers in ({}, bearer(c, "leader_w")):
             for o in c.get("/web/orgs.json", headers=headers).json()["organisations"]:
                 code = next(k for k, v in ids.items() if v == o["id"])
@@ -313,7 +304,7 @@ def test_publish_never_lets_a_small_count_be_derived() -> None:
 def test_sample_district_figures_show(sample_url: str) -> None:
     """The sample district's branches are large: every member count shows, and coverage shows for
     the district and some committees."""
-    for c in _client(sample_url):
+    for c in api_client(sample_url, KEY):
         orgs = c.get("/web/orgs.json").json()["organisations"]
         branches = [o for o in orgs if o["type"] == "党支部"]
         assert branches and all(o["members"] is not None for o in branches)
