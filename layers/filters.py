@@ -84,7 +84,8 @@ def parse(
                 f"filter {name!r} of layer {layer.id!r} reads {fld.name!r}, "
                 f"which the {audience} audience may not see"
             )
-        bound.append(bind(layer, flt, _parse_value(flt, params[name]), params[name]))
+        value = _parse_value(flt, params[name])
+        bound.append(Bound(flt, value, params[name], fld.audience == "public"))
     return tuple(bound)
 
 
