@@ -1,7 +1,8 @@
 """Lifecycle of the embedded PostgreSQL + PostGIS cluster that djmap runs under `.djmap/`.
 
 initdb refuses to run as root, so when djmap runs as root the cluster belongs to an
-unprivileged OS user (``postgres`` when the OS packages made it, else ``djmap``).
+unprivileged OS user (``postgres`` when the OS packages made it, else ``djmap``). Every
+connection must give the generated superuser password (scram-sha-256, see geo.cluster_auth).
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
+from geo.cluster_auth import (
+    HBA,
+    ensure_password,
+    hba_current,
+    read_password,
+    redact,
+    with_password,
+)
 from geo.errors import ClusterError
 
 PG_VERSION = "15"
@@ -126,6 +136,9 @@ class Cluster:
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).resolve()
+        # The password stays in the home we were given (the running user's), even when the
+        # data moves below to a folder the cluster owner can reach.
+        self.auth_home = self.home
         self.user = owner_user()
         digest = hashlib.sha1(str(self.home).encode()).hexdigest()[:10]
         # Unix socket paths are limited to ~107 bytes, so the socket lives in a short folder.
@@ -155,8 +168,12 @@ class Cluster:
 
     @property
     def url(self) -> str:
-        """libpq URL of the cluster's database over loopback TCP."""
-        return f"postgresql://{self.superuser}@127.0.0.1:{self.port}/{self.dbname}"
+        """libpq URL of the cluster's database over loopback TCP, password included."""
+        return self._url(self.dbname)
+
+    def _url(self, dbname: str) -> str:
+        base = f"postgresql://{self.superuser}@127.0.0.1:{self.port}/{dbname}"
+        return with_password(base, read_password(self.auth_home))
 
     def _chown(self, path: Path) -> None:
         if self.user is not None:
@@ -188,24 +205,21 @@ class Cluster:
         if self.initialised():
             return
         self._prepare_dirs()
-        bindir = pg_bindir()
-        res = _run_as(
-            self.user,
-            [
-                str(bindir / "initdb"),
-                "-D",
-                str(self.datadir),
-                "-U",
-                self.superuser,
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-            ],
-        )
+        pwfile = self.home / ".initdb-password"
+        pwfile.unlink(missing_ok=True)
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(ensure_password(self.auth_home) + "\n")
+        self._chown(pwfile)  # initdb runs as the cluster owner and must read it
+        initdb = [str(pg_bindir() / "initdb"), "-D", str(self.datadir), "-U", self.superuser]
+        opts = ["-A", "scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C.UTF-8"]
+        try:
+            res = _run_as(self.user, [*initdb, *opts])
+        finally:
+            pwfile.unlink(missing_ok=True)
         if res.returncode != 0:
             raise ClusterError(f"initdb failed:\n{res.stderr or res.stdout}")
+        (self.datadir / "pg_hba.conf").write_text(HBA)
 
     def running(self) -> bool:
         """True when this cluster's postmaster is alive (per pg_ctl status)."""
@@ -224,8 +238,10 @@ class Cluster:
         self.init()
         self._prepare_dirs()
         if self.running():
+            self._secure_online()
             return False
         self._recover_stale_pid()
+        self._secure_offline()
         if port_in_use(self.port):
             raise ClusterError(
                 f"port {self.port} on 127.0.0.1 is already taken by another program; "
@@ -256,9 +272,48 @@ class Cluster:
         self.ensure_database()
         return True
 
+    def _secure_offline(self) -> None:
+        """Before a start: turn a cluster made with trust (or whose password file was lost)
+        into a scram-only one, setting the password in single-user mode (no trust window)."""
+        if hba_current(self.datadir) and read_password(self.auth_home) is not None:
+            return
+        password = ensure_password(self.auth_home).replace("'", "''")
+        stmt = f"ALTER ROLE \"{self.superuser}\" PASSWORD '{password}';\n"
+        res = _run_as(
+            self.user,
+            [str(pg_bindir() / "postgres"), "--single", "-D", str(self.datadir), "postgres"],
+            input=stmt,
+        )
+        if res.returncode != 0 or "ERROR" in res.stdout + res.stderr:
+            raise ClusterError(f"setting the cluster password failed:\n{res.stderr or res.stdout}")
+        (self.datadir / "pg_hba.conf").write_text(HBA)
+
+    def _secure_online(self) -> None:
+        """A running cluster made with trust (older djmap): set the password, rewrite
+        pg_hba.conf and reload, so no local user gets in without the password from now on."""
+        if hba_current(self.datadir):
+            if read_password(self.auth_home) is None:
+                raise ClusterError(
+                    f"the cluster password file {self.auth_home}/db_password is missing: stop the "
+                    "cluster (djmap db down) and start it again (djmap db up) to set a new one"
+                )
+            return
+        password = ensure_password(self.auth_home)
+        with psycopg.connect(self._url("postgres"), autocommit=True) as conn:
+            verifier = conn.pgconn.encrypt_password(
+                password.encode(), self.superuser.encode(), b"scram-sha-256"
+            )
+            conn.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                    sql.Identifier(self.superuser), sql.Literal(verifier.decode())
+                )
+            )
+            (self.datadir / "pg_hba.conf").write_text(HBA)
+            conn.execute("SELECT pg_reload_conf()")
+
     def _wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
-        admin = f"postgresql://{self.superuser}@127.0.0.1:{self.port}/postgres"
+        admin = self._url("postgres")
         while True:
             try:
                 with psycopg.connect(admin, connect_timeout=2):
@@ -270,8 +325,7 @@ class Cluster:
 
     def ensure_database(self) -> None:
         """Create the database (once); extensions come with `djmap migrate`."""
-        admin = f"postgresql://{self.superuser}@127.0.0.1:{self.port}/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
+        with psycopg.connect(self._url("postgres"), autocommit=True) as conn:
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (self.dbname,)
             ).fetchone()
@@ -298,7 +352,7 @@ class Cluster:
             "running": self.running(),
             "port": self.port,
             "datadir": str(self.datadir),
-            "url": self.url,
+            "url": redact(self.url),
         }
 
     def destroy(self) -> None:

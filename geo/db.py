@@ -12,6 +12,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine
 
 from geo.cluster import EXTENSIONS, Cluster
+from geo.cluster_auth import redact
 from geo.errors import ClusterError
 from geo.settings import DatabaseSettings, get_db_settings
 
@@ -37,7 +38,7 @@ def ensure_database(settings: DatabaseSettings | None = None) -> str:
         with psycopg.connect(settings.url, connect_timeout=5) as conn:
             conn.execute("SELECT 1")
     except psycopg.OperationalError as exc:
-        raise ClusterError(f"cannot connect to {settings.url}: {exc}".strip()) from exc
+        raise ClusterError(f"cannot connect to {redact(settings.url)}: {exc}".strip()) from exc
     return settings.url
 
 

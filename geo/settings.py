@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from geo.cluster_auth import read_password, with_password
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -17,7 +19,7 @@ class DatabaseSettings(BaseSettings):
 
     database_url: str | None = Field(
         default=None,
-        description="libpq URL (postgresql://user@host:port/dbname); unset = embedded cluster",
+        description="libpq URL (postgresql://user[:password]@host:port/dbname); unset = embedded",
     )
     home: Path = Field(
         default=PROJECT_ROOT / ".djmap",
@@ -48,10 +50,11 @@ class DatabaseSettings(BaseSettings):
 
     @property
     def url(self) -> str:
-        """The libpq URL in use."""
+        """The libpq URL in use (the embedded cluster's carries its generated password)."""
         if self.database_url:
             return self.database_url
-        return f"postgresql://{self.db_user}@127.0.0.1:{self.db_port}/{self.db_name}"
+        base = f"postgresql://{self.db_user}@127.0.0.1:{self.db_port}/{self.db_name}"
+        return with_password(base, read_password(self.home))
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -42,11 +42,11 @@ def test_status_reachable_and_unreachable(db_url: str) -> None:
 
 
 def test_migrate_prepares_an_empty_external_database(cluster: Cluster) -> None:
-    admin = f"postgresql://postgres@127.0.0.1:{cluster.port}/postgres"
+    admin = cluster.url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS djmap_empty")
         conn.execute("CREATE DATABASE djmap_empty")
-    url = f"postgresql://postgres@127.0.0.1:{cluster.port}/djmap_empty"
+    url = cluster.url.rsplit("/", 1)[0] + "/djmap_empty"
     res = djmap("migrate", url=url)
     assert res.returncode == 0, res.stderr
     with psycopg.connect(url) as conn:

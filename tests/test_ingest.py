@@ -449,12 +449,13 @@ def test_bulk_path_falls_back_for_a_role_that_does_not_own_the_table(
     monkeypatch.setattr(writers, "BULK_MIN", 1)
     with psycopg.connect(orgs, autocommit=True) as conn:
         conn.execute("DROP ROLE IF EXISTS djmap_importer")
-        conn.execute("CREATE ROLE djmap_importer LOGIN")
+        conn.execute("CREATE ROLE djmap_importer LOGIN PASSWORD 'importer-pw'")
         conn.execute(
             "GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO djmap_importer"
         )
         conn.execute("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO djmap_importer")
-    url = orgs.replace("postgresql://postgres@", "postgresql://djmap_importer@")
+    host = orgs.split("@", 1)[1]  # the cluster asks every role for its password
+    url = f"postgresql://djmap_importer:importer-pw@{host}"
     path = tmp_path / "m.csv"
     members_frame().to_csv(path, index=False)
     try:

@@ -8,6 +8,7 @@ import typer
 
 from api.cli.common import cli_errors, console, database_url
 from geo import db as geodb
+from geo.cluster_auth import redact
 from geo.settings import get_db_settings
 
 db_app = typer.Typer(help="The database: the embedded cluster under .djmap/ or DJMAP_DATABASE_URL.")
@@ -20,10 +21,10 @@ def up() -> None:
     with cli_errors():
         if not settings.embedded:
             geodb.ensure_database(settings)
-            console.print(f"using external database {settings.url}; no cluster to start")
+            console.print(f"using external database {redact(settings.url)}; no cluster to start")
             return
         started = geodb.embedded_cluster(settings).start()
-        console.print(("started " if started else "already running ") + settings.url)
+        console.print(("started " if started else "already running ") + redact(settings.url))
 
 
 @db_app.command("down")
@@ -46,7 +47,7 @@ def status() -> None:
         if settings.embedded:
             info = geodb.embedded_cluster(settings).status()
         else:
-            info = {"external": True, "url": settings.url}
+            info = {"external": True, "url": redact(settings.url)}
         try:
             with geodb.connect(settings.url) as conn:
                 conn.execute("SELECT 1")
@@ -62,7 +63,7 @@ def status() -> None:
 
 @db_app.command("url")
 def url() -> None:
-    """Print the libpq URL in use (postgresql://user@host:port/dbname)."""
+    """Print the libpq URL in use (postgresql://user:password@host:port/dbname)."""
     typer.echo(get_db_settings().url)
 
 
