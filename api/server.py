@@ -25,8 +25,11 @@ def listener(host: str, port: int) -> socket.socket:
 
 
 def worker(host: str, port: int, log_level: str = "warning") -> None:
-    """One uvicorn server process on its own listener."""
+    """One uvicorn server process on its own listener (proxy headers: DJMAP_TRUSTED_PROXIES)."""
     import uvicorn
+
+    from api.proxies import uvicorn_proxy_options
+    from api.settings import ApiSettings
 
     config = uvicorn.Config(
         "api.app:create_app",
@@ -36,6 +39,7 @@ def worker(host: str, port: int, log_level: str = "warning") -> None:
         log_level=log_level,
         access_log=False,
         lifespan="on",
+        **uvicorn_proxy_options(ApiSettings().trusted_proxies),
     )
     uvicorn.Server(config).run(sockets=[listener(host, port)])
 

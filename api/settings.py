@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import ipaddress
+import json
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from geo.settings import DatabaseSettings
 
@@ -29,6 +33,33 @@ class ApiSettings(BaseSettings):
     )
     token_minutes: int = Field(default=720, ge=1, le=43200, description="JWT lifetime (minutes)")
     max_upload_mb: int = Field(default=50, ge=1, le=2048, description="POST /api/imports size cap")
+    analysis_slots: int = Field(
+        default=2, ge=1, le=64, description="coverage runs at once per process (others wait)"
+    )
+    analysis_wait_s: float = Field(
+        default=10.0, ge=0, le=600, description="how long a coverage run waits for a slot (then 503)"
+    )
+    max_json_kb: int = Field(
+        default=256, ge=1, le=65536, description="size cap of request bodies other than uploads"
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="proxies whose X-Forwarded-For is believed (IPs or CIDRs; default none)",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        """A JSON list or a comma list of IP addresses or networks, each checked."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if not isinstance(value, list):
+            return value
+        items = [str(v).strip() for v in value if str(v).strip()]
+        for item in items:
+            ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
+        return items
 
 
 class Settings:

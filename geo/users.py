@@ -6,7 +6,9 @@ API). No HTTP here: failures raise the core's errors.
 
 from __future__ import annotations
 
+import functools
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,9 +25,8 @@ from geo.errors import Conflict, Forbidden, InvalidInput, NotFound
 from geo.scope import ROLES, Principal
 
 _HASHER = PasswordHasher()
-# Verified against when the user is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash("djmap-no-such-user")
 MIN_PASSWORD = 8
+Verify = Callable[[str, str], Awaitable[bool]]  # (hash, password) -> matches
 
 USER_COLUMNS = """
     u.id, u.username, u.password_hash, u.role, u.org_id, o.code AS org_code, u.member_id,
@@ -86,6 +87,13 @@ class EmbedKey:
 def hash_password(password: str) -> str:
     """Argon2id hash of a password."""
     return _HASHER.hash(password)
+
+
+@functools.lru_cache(maxsize=1)
+def dummy_hash() -> str:
+    """Verified against when the user is unknown, so a wrong name costs as long as a wrong
+    password (made on first use, not at import: a hash takes as long as a verification)."""
+    return _HASHER.hash("djmap-no-such-user")
 
 
 def verify_password(password_hash: str, password: str) -> bool:
@@ -180,17 +188,26 @@ def set_active(url: str, username: str, active: bool) -> User:
     return get_user(url, username)
 
 
-async def aauthenticate(conn: asyncpg.Connection, username: str, password: str) -> User | None:
-    """The user when name and password match (disabled users included: the caller refuses)."""
-    row = await conn.fetchrow(SELECT_USER_BY_NAME, username)
-    if row is None:
-        verify_password(_DUMMY_HASH, password)
-        return None
-    user = _user(row)
-    if not verify_password(user.password_hash, password):
+async def _verify_here(password_hash: str, password: str) -> bool:
+    return verify_password(password_hash, password)
+
+
+async def aauthenticate(
+    pool: asyncpg.Pool, username: str, password: str, verify: Verify = _verify_here
+) -> User | None:
+    """The user when name and password match (disabled users included: the caller refuses).
+
+    No connection is held while `verify` runs (the API runs argon2 in a worker thread, and a
+    stream of logins must not take the pool from other requests)."""
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(SELECT_USER_BY_NAME, username)
+    user = None if row is None else _user(row)
+    matches = await verify(dummy_hash() if user is None else user.password_hash, password)
+    if user is None or not matches:
         return None
     if user.active:
-        await conn.execute("UPDATE users SET last_login_at = now() WHERE id = $1", user.id)
+        async with pool.acquire() as conn:
+            await conn.execute("UPDATE users SET last_login_at = now() WHERE id = $1", user.id)
     return user
 
 

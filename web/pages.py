@@ -242,8 +242,9 @@ async def coverage_page(pr: PageRequest) -> str:
 
 async def embed_page(
     pr: PageRequest, key: str, layer_ids: str, view: dict[str, Any]
-) -> tuple[str, int, dict[str, str]]:
-    """HTML of `/embed` with its status and CSP, or a refusal for an unknown key."""
+) -> tuple[str, int, tuple[str, ...]]:
+    """HTML of `/embed` with its status and the origins that may frame it (CSP
+    frame-ancestors), or a refusal for an unknown key (framed by no one)."""
     t = strings(pr.lang)
     origins = await _embed_origins(pr, key)
     if origins is None:
@@ -255,14 +256,13 @@ async def embed_page(
             title=t["embed_refused"],
             message=t["embed_refused_body"],
         )
-        return html, 403, {"Content-Security-Policy": "frame-ancestors 'none'"}
+        return html, 403, ("'none'",)
     src = await sources(pr.app)
     base = await _view(pr)
     public = [p for p in page_layers("public") if p.public]
     wanted = tuple(x for x in layer_ids.split(",") if x) or tuple(p.id for p in public)
     spec = map_deck(public, _embed_view(base, view), pr.lang, src, _basemap(pr), only=wanted)
-    csp = "frame-ancestors " + " ".join(origins or ["'self'"])
-    return _page(pr, "embed.html", "embed", spec, src), 200, {"Content-Security-Policy": csp}
+    return _page(pr, "embed.html", "embed", spec, src), 200, tuple(origins or ["'self'"])
 
 
 async def _embed_origins(pr: PageRequest, key: str) -> list[str] | None:

@@ -9,11 +9,14 @@ import time
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 
 from api.cli.common import cli_errors, console, database_url
 from geo import db as geodb
 from geo import users
 from geo.settings import get_db_settings
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 def demo_steps() -> list[tuple[str, list[str]]]:
@@ -31,13 +34,27 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="address to bind"),
     port: int = typer.Option(8000, help="port to bind"),
     workers: int = typer.Option(1, help="worker processes"),
+    log_level: str = typer.Option(
+        "warning", help="uvicorn log level; info shows the access log (secrets redacted)"
+    ),
 ) -> None:
     """Serve the map and the API with uvicorn (uvloop + httptools).
 
     With several workers each process has its own SO_REUSEPORT listener with TCP_NODELAY
-    (api/server.py) instead of uvicorn's shared socket, which leaves Nagle on."""
+    (api/server.py) instead of uvicorn's shared socket, which leaves Nagle on. uvicorn reads
+    X-Forwarded-For only from DJMAP_TRUSTED_PROXIES (default: from no one)."""
     import uvicorn
 
+    from api.proxies import uvicorn_proxy_options
+    from api.settings import ApiSettings
+
+    if log_level not in LOG_LEVELS:
+        raise typer.BadParameter(f"one of {', '.join(LOG_LEVELS)}", param_hint="--log-level")
+    try:
+        proxies = uvicorn_proxy_options(ApiSettings().trusted_proxies)
+    except ValidationError as exc:  # e.g. DJMAP_TRUSTED_PROXIES naming no address
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     with cli_errors():
         database_url()
     if workers < 1:
@@ -46,7 +63,7 @@ def serve(
     if workers > 1:
         from api.server import serve_reuseport
 
-        code = serve_reuseport(host, port, workers)
+        code = serve_reuseport(host, port, workers, log_level)
         if code:
             raise typer.Exit(code)
         return
@@ -58,7 +75,8 @@ def serve(
         workers=workers,
         loop="uvloop",
         http="httptools",
-        log_level="warning",
+        log_level=log_level,
+        **proxies,
     )
 
 
@@ -131,7 +149,7 @@ def demo(
     if get_db_settings().embedded:
         console.print("  the embedded database keeps running; `djmap db down` stops it")
     if not no_serve:
-        serve(host=host, port=port, workers=1)
+        serve(host=host, port=port, workers=1, log_level="warning")
 
 
 def register(app: typer.Typer) -> None:

@@ -5,11 +5,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException
 from pydantic import BaseModel, Field
 
-from api.auth import LoginThrottle, issue_token, login_throttle, unauthorized
+from api.auth import issue_token, unauthorized
 from api.deps import get_pool, get_principal, get_settings
+from api.login import (
+    LoginThrottle,
+    PasswordVerifier,
+    VerifierBusy,
+    login_client,
+    login_throttle,
+    password_verifier,
+)
 from api.settings import Settings
 from geo.errors import Forbidden
 from geo.scope import Principal
@@ -54,32 +62,31 @@ def _error(code: str, description: str) -> dict[str, Any]:
         401: _error("Unauthorized", "wrong username or password"),
         403: _error("Forbidden", "this account is disabled"),
         429: _error("TooManyRequests", "too many failed logins; retry in 300 s"),
+        503: _error("ServiceUnavailable", "too many logins are being checked; retry in 1 s"),
     },
 )
 async def token(
-    request: Request,
     username: Annotated[str, Form(description="user name", max_length=64)],
     password: Annotated[str, Form(description="password", max_length=1024)],
     pool: Annotated[asyncpg.Pool, Depends(get_pool)],
     settings: Annotated[Settings, Depends(get_settings)],
     throttle: Annotated[LoginThrottle, Depends(login_throttle)],
+    verifier: Annotated[PasswordVerifier, Depends(password_verifier)],
+    client: Annotated[str, Depends(login_client)],
 ) -> Token:
-    """Check the password (argon2) and issue a bearer token; disabled users are refused; five
-    wrong passwords in 15 minutes from one address lock the name for that address for 5 minutes,
-    a hundred from all addresses lock it for everyone (429)."""
-    client = request.client.host if request.client else ""
+    """Check the password (argon2, in a worker thread) and issue a bearer token; disabled users
+    are refused; five wrong passwords in 15 minutes from one address (the TCP peer, or the client
+    a trusted proxy names) lock the name for that address for 5 minutes, a hundred from all
+    addresses lock it for everyone (429); 503 while too many logins are being checked."""
     wait = throttle.wait(username, client)
     if wait:
-        raise HTTPException(
-            status_code=429,
-            detail={
-                "code": "TooManyRequests",
-                "description": f"too many failed logins; retry in {wait} s",
-            },
-            headers={"Retry-After": str(wait)},
-        )
-    async with pool.acquire() as conn:
-        user = await aauthenticate(conn, username, password)
+        raise _refusal(429, "TooManyRequests", f"too many failed logins; retry in {wait} s", wait)
+    try:
+        user = await aauthenticate(pool, username, password, verifier.verify)
+    except VerifierBusy:
+        raise _refusal(
+            503, "ServiceUnavailable", "too many logins are being checked; retry in 1 s", 1
+        ) from None
     if user is None:
         throttle.failed(username, client)
         raise unauthorized("wrong username or password")
@@ -88,6 +95,14 @@ async def token(
     throttle.succeeded(username, client)
     access, lifetime = issue_token(settings, user)
     return Token(access_token=access, expires_in=lifetime, username=user.username, role=user.role)
+
+
+def _refusal(status: int, code: str, description: str, retry_after: int) -> HTTPException:
+    return HTTPException(
+        status_code=status,
+        detail={"code": code, "description": description},
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 @router.get(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from api.deps import get_pool, get_principal
+from api.security import page_csp
 from geo.errors import NotFound
 from geo.scope import Principal, bound_org
 from web import assets, queries
@@ -31,26 +33,41 @@ Lang = Annotated[str | None, Query(description="zh-CN (default) or en")]
 HTML_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 
 
-def _html(text: str, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
-    return HTMLResponse(text, status_code=status, headers={**HTML_HEADERS, **(headers or {})})
+def _origin(template: str | None) -> tuple[str, ...]:
+    """The CSP source of an online basemap's tile host ({s}-style labels become *)."""
+    if not template:
+        return ()
+    parts = urlsplit(template)
+    host = ".".join("*" if "{" in label else label for label in parts.netloc.split("."))
+    return (f"{parts.scheme}://{host}",) if parts.scheme in ("http", "https") and host else ()
+
+
+def _html(
+    request: Request, text: str, status: int = 200, ancestors: tuple[str, ...] = ("'none'",)
+) -> HTMLResponse:
+    """A page with its policy: framed only by `ancestors`, the basemap host allowed if set."""
+    basemap = _origin(web_settings(request.app).basemap_template())
+    csp = page_csp(frame_ancestors=ancestors, extra=basemap)
+    headers = {**HTML_HEADERS, "Content-Security-Policy": csp}
+    return HTMLResponse(text, status_code=status, headers=headers)
 
 
 @router.get("/")
 async def leader(request: Request, pool: Pool, who: Caller, lang: Lang = None) -> HTMLResponse:
     """The leader view: 3D map, layer panel, organisation tree, stats, time slider."""
-    return _html(await leader_page(PageRequest(request, pool, who, lang)))
+    return _html(request, await leader_page(PageRequest(request, pool, who, lang)))
 
 
 @router.get("/nearest")
 async def nearest(request: Request, pool: Pool, who: Caller, lang: Lang = None) -> HTMLResponse:
     """The member finder (phone first)."""
-    return _html(await nearest_page(PageRequest(request, pool, who, lang)))
+    return _html(request, await nearest_page(PageRequest(request, pool, who, lang)))
 
 
 @router.get("/coverage")
 async def coverage(request: Request, pool: Pool, who: Caller, lang: Lang = None) -> HTMLResponse:
     """The planner's coverage view."""
-    return _html(await coverage_page(PageRequest(request, pool, who, lang)))
+    return _html(request, await coverage_page(PageRequest(request, pool, who, lang)))
 
 
 @router.get("/embed")
@@ -68,22 +85,22 @@ async def embed(
 ) -> HTMLResponse:
     """Chrome-less public map for the portal's iframe; unknown keys are refused."""
     view = {"center": center, "zoom": zoom, "pitch": pitch, "bearing": bearing}
-    text, status, headers = await embed_page(
+    text, status, ancestors = await embed_page(
         PageRequest(request, pool, who, lang), key, layers, view
     )
-    return _html(text, status, headers)
+    return _html(request, text, status, ancestors)
 
 
 @router.get("/admin/embed")
 async def embed_admin(request: Request, pool: Pool, who: Caller, lang: Lang = None) -> HTMLResponse:
     """Copy-paste iframe snippet for an embed key."""
-    return _html(await embed_admin_page(PageRequest(request, pool, who, lang)))
+    return _html(request, await embed_admin_page(PageRequest(request, pool, who, lang)))
 
 
 @router.get("/api/docs")
-async def api_docs(lang: Lang = None) -> HTMLResponse:
+async def api_docs(request: Request, lang: Lang = None) -> HTMLResponse:
     """Swagger UI for /api/openapi.json, from files served here."""
-    return _html(docs_page(lang))
+    return _html(request, docs_page(lang))
 
 
 @router.get("/web/deck/{page}.json")
