@@ -26,6 +26,7 @@ from api.routers import (
     threedtiles,
     tiles,
 )
+from api.security import add_security
 from api.settings import Settings
 
 
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_exception_handlers(app)
     check_secret_key(settings)  # production refuses to start without DJMAP_SECRET_KEY
     add_cors(app, settings.api.cors_origins)  # explicit allowlist, never *
+    add_security(app, settings)  # hardening headers, body cap, access-log redaction
     for module in (
         health,
         layers,
