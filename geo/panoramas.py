@@ -20,6 +20,10 @@ from geo.errors import Conflict, DjmapError, InvalidInput, NotFound
 
 MAX_BYTES = 30 * 1024 * 1024
 MAX_WIDTH = 8192
+MAX_PIXELS = MAX_WIDTH * (MAX_WIDTH // 2)  # the largest 2:1 panorama we take: 8192 × 4096
+# Pillow's decompression-bomb guard at our own cap (its default is ~89 Mpx): it warns above
+# MAX_PIXELS and raises above twice that; every caller here also checks MAX_PIXELS itself.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 LINK_RADIUS_M = 100.0
 ASPECT_TOLERANCE = 0.01
 ORIENTATION, GPS_IFD, EXIF_IFD, DATETIME_ORIGINAL = 0x0112, 0x8825, 0x8769, 0x9003
@@ -55,11 +59,33 @@ class CheckedImage:
         return hashlib.sha256(self.data).hexdigest()
 
 
+def _bomb(size: tuple[int, int] | None = None) -> TooLarge:
+    told = f"{size[0]}×{size[1]} pixels; " if size else ""
+    return TooLarge(
+        f"the image is too large to decode ({told}at most {MAX_WIDTH}×{MAX_WIDTH // 2} pixels)"
+    )
+
+
+def open_image(source: str | Path | io.BytesIO) -> Image.Image:
+    """Pillow's lazy open (header only); TooLarge for a decompression bomb."""
+    try:
+        img = Image.open(source)
+    except Image.DecompressionBombError as exc:
+        raise _bomb() from exc
+    w, h = img.size
+    if w * h > MAX_PIXELS:
+        img.close()
+        raise _bomb((w, h))
+    return img
+
+
 def _open(data: bytes) -> Image.Image:
     if len(data) > MAX_BYTES:
         raise TooLarge(f"the file is {len(data) / 2**20:.1f} MB; at most 30 MB")
     try:
         img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise _bomb() from exc
     except (UnidentifiedImageError, OSError) as exc:
         raise InvalidInput("not an image: the content is neither JPEG nor PNG") from exc
     if img.format not in ("JPEG", "PNG"):
@@ -71,6 +97,8 @@ def _check_size(img: Image.Image) -> None:
     w, h = img.size
     if w > MAX_WIDTH:
         raise TooLarge(f"the image is {w} px wide; at most {MAX_WIDTH} px")
+    if w * h > MAX_PIXELS:
+        raise _bomb((w, h))
     if h == 0 or abs(w / h - 2) > 2 * ASPECT_TOLERANCE:
         raise InvalidInput(f"a panorama must be 2:1 (equirectangular); this one is {w}×{h}")
 
@@ -78,7 +106,9 @@ def _check_size(img: Image.Image) -> None:
 def _decode_fully(img: Image.Image) -> None:
     try:
         img.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise _bomb(img.size) from exc
+    except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidInput(f"the image data is damaged: {exc}") from exc
 
 

@@ -14,9 +14,9 @@ from api.settings import ApiSettings, Settings
 from geo.settings import DatabaseSettings
 
 KEY = "imports-test-key-" + "y" * 32
-GOOD = (
+GOOD = (  # under A-W, the organisation steward_a is bound to
     "code,name,type,parent_code,lon,lat,building_code,founded,contact\n"
-    "C-W,新党委,党委,,116.40,39.91,,2001-07-01,010-1\n"
+    "C-W,新党委,党委,A-W,116.40,39.91,,2001-07-01,010-1\n"
     "C-B,新支部,党支部,C-W,116.41,39.92,,2005-07-01,010-2\n"
 )
 BAD = (

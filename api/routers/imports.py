@@ -21,7 +21,7 @@ from api.settings import Settings
 from geo.errors import ImportRejected, InvalidInput
 from geo.ingest import KINDS, import_file
 from geo.ingest.columns import parse_map_options
-from geo.scope import Principal
+from geo.scope import Principal, bound_org
 
 router = APIRouter(tags=["imports"])
 SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".geojson", ".json", ".gpkg", ".zip"}
@@ -137,7 +137,7 @@ def _options(form: FormData) -> dict[str, Any]:
 
 
 def _run(
-    url: str, upload: UploadFile, name: str, actor: str | None, opts: dict[str, Any]
+    url: str, upload: UploadFile, name: str, principal: Principal, opts: dict[str, Any]
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="djmap-upload-") as folder:
         path = Path(folder) / name
@@ -145,7 +145,14 @@ def _run(
             upload.file.seek(0)
             shutil.copyfileobj(upload.file, out, 1 << 20)
         try:
-            result = import_file(url, path=path, actor=actor, progress=False, **opts)
+            result = import_file(
+                url,
+                path=path,
+                actor=principal.username,
+                progress=False,
+                scope_org=bound_org(principal),  # a bound steward writes only its subtree
+                **opts,
+            )
         except ImportRejected as exc:
             exc.report["source"] = name
             raise
@@ -161,9 +168,15 @@ def _run(
     openapi_extra=REQUEST_BODY,
     responses={
         201: {"description": "written; the row-numbered report"},
-        400: _error("InvalidParameterValue", "kind must be one of organisations, members, …"),
+        400: _error(
+            "content_mismatch",
+            "x.json: the content is not GeoJSON (a JSON FeatureCollection or Feature)",
+        ),
         401: _error("Unauthorized", "log in as steward or admin"),
-        403: _error("Forbidden", "role 'leader' may not do this (needs steward or admin)"),
+        403: _error(
+            "Forbidden",
+            "buildings belong to no organisation: only an admin … may import them",
+        ),
         413: _error("PayloadTooLarge", "upload is larger than 50 MB"),
         422: _error("ImportRejected", "3 rows are bad; nothing was written", report=REPORT_EXAMPLE),
     },
@@ -174,7 +187,10 @@ async def create_import(
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> JSONResponse:
     """Validate every row, then write all good rows in one transaction or nothing (422 with the
-    same report `djmap import` writes, rows numbered from the first data row)."""
+    same report `djmap import` writes, rows numbered from the first data row). The file is read
+    only by the reader of its extension, after its content was checked (400 content_mismatch);
+    a steward bound to an organisation writes only rows of its subtree (out_of_scope rows reject
+    the whole file)."""
     cap = settings.api.max_upload_mb * 1024 * 1024
     try:
         form = await _form(request, cap)
@@ -192,9 +208,7 @@ async def create_import(
             raise InvalidInput("the form needs a file field")
         name = _safe_name(upload.filename)
         opts = _options(form)
-        report = await run_in_threadpool(
-            _run, settings.db.url, upload, name, principal.username, opts
-        )
+        report = await run_in_threadpool(_run, settings.db.url, upload, name, principal, opts)
     finally:
         await form.close()
     return JSONResponse(report, status_code=201)

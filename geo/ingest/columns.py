@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import pandas as pd
 
 from geo.errors import InvalidInput
 from geo.ingest.spec import LAT_ALIASES, LON_ALIASES, Spec
 
+MAX_NAMES = 40  # column names quoted back in a message, at most
+MAX_NAME_CHARS = 64
 _BRACKETS = re.compile(r"[\(（\[【].*?[\)）\]】]")
 _SEPARATORS = re.compile(r"[\s_\-/:：]+")
+
+
+def quoted_names(names: Sequence[object]) -> str:
+    """Column names for a message: printable characters only, each cut to MAX_NAME_CHARS, at most
+    MAX_NAMES of them (a message never carries more of a file than its header)."""
+    shown = []
+    for name in names[:MAX_NAMES]:
+        text = "".join(c if c.isprintable() else "?" for c in str(name))
+        shown.append(text if len(text) <= MAX_NAME_CHARS else text[: MAX_NAME_CHARS - 1] + "…")
+    more = f" … and {len(names) - MAX_NAMES} more" if len(names) > MAX_NAMES else ""
+    return ", ".join(shown) + more
 
 
 def normalise_header(name: str) -> str:
@@ -43,7 +57,7 @@ def match_columns(
         if source not in headers:
             raise InvalidInput(
                 f"--map {target}={source}: the file has no column {source!r} "
-                f"(columns: {', '.join(headers)})"
+                f"(columns: {quoted_names(list(headers))})"
             )
     mapping = dict(explicit)
     taken = set(explicit.values())

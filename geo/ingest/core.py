@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import sys
 import time
 from collections.abc import Iterator
@@ -20,9 +21,11 @@ from geo import network
 from geo.crs import normalise_crs
 from geo.errors import ImportRejected, InvalidInput
 from geo.ingest import report as rep
-from geo.ingest import writers
+from geo.ingest import scoping, writers
+from geo.ingest.content import ContentMismatch
+from geo.ingest.fields import Lookups
 from geo.ingest.problems import records
-from geo.ingest.readers import read_source
+from geo.ingest.readers import Source, read_source
 from geo.ingest.spec import KINDS, SPECS, Spec
 from geo.ingest.validate import Options, Prepared, load_lookups, prepare, staged_rows
 
@@ -32,6 +35,7 @@ AUDIT_SQL = (
     "(%s, %s, %s, %s, %s, clock_timestamp(), %s, %s, %s, %s, %s) RETURNING id"
 )
 PROGRESS_MIN_ROWS = 50_000
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -140,7 +144,8 @@ def _reject(
 
 
 def _unreadable(exc: Exception) -> dict[str, object]:
-    message = f"the file could not be read: {type(exc).__name__}: {exc}"
+    # the exception's text may quote the file: it goes to the log, never into the report
+    message = f"the file could not be read ({type(exc).__name__})"
     return {"row": None, "line": None, "code": "unreadable_file", "message": message}
 
 
@@ -150,10 +155,16 @@ def _fail(
     report: dict[str, Any],
     report_path: Path | None,
     exc: Exception,
+    detail: bool = True,
 ) -> ImportRejected:
-    """Record a failed run (nothing was written) and describe it as a rejection."""
+    """Record a failed run (nothing was written) and describe it as a rejection (detail=False:
+    the exception's text is logged, not reported, as it may quote the file)."""
     report["status"] = "failed"
-    report["failure"] = f"{type(exc).__name__}: {str(exc).strip()}"
+    report["failure"] = (
+        f"{type(exc).__name__}: {str(exc).strip()}" if detail else type(exc).__name__
+    )
+    if not detail:
+        log.warning("import of %s failed while reading: %r", meta["source"], exc)
     report["import_id"] = _audit_alone(url, meta, "failed", report)
     if report_path:
         rep.write_json(report, report_path)
@@ -174,12 +185,16 @@ def import_file(
     report_path: str | Path | None = None,
     actor: str | None = None,
     progress: bool = True,
+    scope_org: int | None = None,
 ) -> ImportResult:
-    """Import one file of `kind`; ImportRejected (nothing written) when any row is bad and not skip_invalid."""
+    """Import one file of `kind`; ImportRejected (nothing written) when any row is bad and not
+    skip_invalid. scope_org: the caller is bound to that organisation and may write only rows of
+    its subtree (geo.ingest.scoping); None = unbound (admin, CLI)."""
     if kind not in SPECS:
         raise InvalidInput(f"unknown import kind {kind!r}: use one of {', '.join(KINDS)}")
     spec = SPECS[kind]
     normalise_crs(crs)  # an unknown CRS is a usage error, before any work
+    scoping.check_kind(spec, scope_org)
     path = Path(path)
     out_path = Path(report_path) if report_path else None
     with psycopg.connect(url) as conn:
@@ -191,25 +206,14 @@ def import_file(
     steps = _Steps(progress)
     with steps.running():
         reading = steps.task(f"reading and checking {path.name}", None)
-        try:
-            t0 = time.perf_counter()
-            source = read_source(path)
-            t1 = time.perf_counter()
-            prepared = prepare(spec, source, options, lookups, path)
-            timings = {"read": t1 - t0, "validate": time.perf_counter() - t1}
-        except ImportRejected as exc:
-            errors: list[dict[str, object]] = exc.report.get("errors", [])  # type: ignore[assignment]
-            report = rep.build(kind, path, "rejected", errors, [], rows_total=0)
-            raise _reject(url, meta, report, out_path) from exc
-        except InvalidInput:
-            raise
-        except Exception as exc:  # a file our readers choke on is still the caller's bad input
-            report = rep.build(kind, path, "failed", [_unreadable(exc)], [], rows_total=0)
-            raise _fail(url, meta, report, out_path, exc) from exc
+        source, prepared, timings = _read(url, spec, path, options, lookups, meta, out_path)
+        if scope_org is not None:
+            with psycopg.connect(url) as conn:
+                scoping.check_scope(conn, spec, prepared, scope_org)
         steps.done(reading)
         report = _report(spec, path, prepared, source.format, source.encoding, source.header_lines)
         report["timings_s"] = timings
-        if report["errors"] and not skip_invalid:
+        if report["errors"] and (not skip_invalid or scoping.CODE in report["error_counts"]):
             raise _reject(url, meta, report, out_path)
         try:
             result = _write(url, spec, prepared, report, meta, steps)
@@ -221,6 +225,40 @@ def import_file(
     if out_path:
         rep.write_json(report, out_path)
     return result
+
+
+def _read(
+    url: str,
+    spec: Spec,
+    path: Path,
+    options: Options,
+    lookups: Lookups,
+    meta: dict[str, Any],
+    out_path: Path | None,
+) -> tuple[Source, Prepared, dict[str, float]]:
+    """Read and validate the file; every refusal is audited before it is raised."""
+    kind = spec.kind
+    try:
+        t0 = time.perf_counter()
+        source = read_source(path)
+        t1 = time.perf_counter()
+        prepared = prepare(spec, source, options, lookups, path)
+        return source, prepared, {"read": t1 - t0, "validate": time.perf_counter() - t1}
+    except ImportRejected as exc:
+        errors: list[dict[str, object]] = exc.report.get("errors", [])  # type: ignore[assignment]
+        report = rep.build(kind, path, "rejected", errors, [], rows_total=0)
+        raise _reject(url, meta, report, out_path) from exc
+    except ContentMismatch as exc:
+        error: dict[str, object] = {"row": None, "line": None, "code": exc.code}
+        error["message"] = str(exc)
+        report = rep.build(kind, path, "rejected", [error], [], rows_total=0)
+        _reject(url, meta, report, out_path)
+        raise
+    except InvalidInput:
+        raise
+    except Exception as exc:  # a file our readers choke on is still the caller's bad input
+        report = rep.build(kind, path, "failed", [_unreadable(exc)], [], rows_total=0)
+        raise _fail(url, meta, report, out_path, exc, detail=False) from exc
 
 
 def _report(

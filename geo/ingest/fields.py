@@ -160,13 +160,40 @@ def check_ref(
     return col
 
 
+def confined(value: str, base: Path) -> Path | None:
+    """The file `value` names inside `base`, or None when it is absolute, walks up with '..' or
+    resolves (through symlinks) to somewhere outside `base`."""
+    if not value or value.startswith(("/", "\\", "~")) or Path(value).is_absolute():
+        return None
+    if ".." in Path(value.replace("\\", "/")).parts:
+        return None
+    root = base.resolve()
+    target = (root / value).resolve()
+    return target if target.is_relative_to(root) else None
+
+
 def check_paths(f: Field, col: pd.Series, header: str | None, base: Path, p: Problems) -> pd.Series:
-    """Files named relative to the import file; missing ones are missing_image."""
-    resolved = col.map(lambda v: str((base / v).resolve()) if isinstance(v, str) else np.nan)
-    exists = resolved.map(lambda v: isinstance(v, str) and Path(v).is_file())
-    bad = col.notna().to_numpy() & ~exists.to_numpy(dtype=bool)
-    p.error(bad, "missing_image", lambda v: [f"image file {s!r} not found" for s in v], header, col)
-    return resolved
+    """Files named relative to the import file and inside its folder (path_outside_folder
+    otherwise, never opened); missing ones are missing_image."""
+    targets = [confined(v, base) if isinstance(v, str) else None for v in col.tolist()]
+    present = col.notna().to_numpy()
+    outside = present & np.array([t is None for t in targets], dtype=bool)
+    p.error(
+        outside,
+        "path_outside_folder",
+        f"{f.name} must be a relative path inside the import file's folder",
+        header,
+        col,
+    )
+    exists = np.array([t is not None and t.is_file() for t in targets], dtype=bool)
+    p.error(
+        present & ~outside & ~exists,
+        "missing_image",
+        lambda v: [f"image file {s!r} not found" for s in v],
+        header,
+        col,
+    )
+    return pd.Series([str(t) if t is not None else np.nan for t in targets], dtype=object)
 
 
 def check_fields(

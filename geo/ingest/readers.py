@@ -1,9 +1,18 @@
-"""Read an import file into text columns (+ geometries): CSV in any Chinese encoding, XLSX, GIS files."""
+"""Read an import file into text columns (+ geometries): CSV in any Chinese encoding, XLSX, GIS files.
+
+Each format is read only by its own reader, after its content was checked against the declared
+extension (`geo.ingest.content`): CSV by Arrow, XLSX by openpyxl, GeoJSON / GeoPackage / a
+Shapefile (bare or the one in a zip, through `/vsizip/`) by pyogrio's GDAL with every other driver
+and all network access switched off (`geo.ingest.gdal_guard`). Error messages never quote the
+file's content: GDAL's and Arrow's own messages go to the log only.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import logging
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +27,16 @@ import pyogrio
 from pyogrio.errors import DataSourceError
 
 from geo.errors import ImportRejected
+from geo.ingest import content, gdal_guard
+
+log = logging.getLogger(__name__)
+# Lock GDAL down as soon as the ingest core is imported (the app imports it at start); GIS reads
+# check again and refuse to run when it could not be done.
+with contextlib.suppress(gdal_guard.GdalNotHardened):
+    gdal_guard.ensure_hardened()
 
 GEO_EXTENSIONS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".shp": "shp"}
+DRIVERS = {"geojson": "GeoJSON", "gpkg": "GPKG", "shp": "ESRI Shapefile", "zip": "ESRI Shapefile"}
 TABLE_EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
 
 
@@ -61,8 +78,11 @@ def detect_format(path: Path) -> str:
 
 
 def _is_xlsx(path: Path) -> bool:
-    with zipfile.ZipFile(path) as zf:
-        return any(n.startswith("xl/") for n in zf.namelist())
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return any(n.startswith("xl/") for n in zf.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
 
 
 def _line_of(data: bytes, offset: int) -> int:
@@ -102,6 +122,7 @@ def decode_csv(path: Path, data: bytes) -> tuple[str, str]:
 def read_csv(path: Path) -> Source:
     """A CSV (comma, tab or semicolon separated) as Arrow-backed text columns."""
     data = path.read_bytes()
+    content.check_text(path, data)
     text, encoding = decode_csv(path, data)
     nul = text.find("\x00")
     if nul >= 0:  # PostgreSQL text cannot hold it; usually a UTF-16 file or a binary file
@@ -136,7 +157,8 @@ def read_csv(path: Path) -> Source:
             ),
         )
     except pa.ArrowInvalid as exc:
-        raise file_error(path, f"not a readable CSV: {exc}") from exc
+        log.info("CSV %s unreadable: %s", path.name, exc)
+        raise file_error(path, "not a readable CSV (check separators and quotes)") from exc
     if ragged:
         raise _ragged_error(path, text, ragged)
     frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow", np.nan)}.get)
@@ -157,32 +179,42 @@ def _ragged_error(path: Path, text: str, ragged: list[tuple[int, int, str]]) -> 
 
 
 def read_xlsx(path: Path) -> Source:
-    """The first sheet of an XLSX workbook as text columns."""
+    """The first sheet of an XLSX workbook as text columns (openpyxl)."""
+    content.check_xlsx(path)
     try:
         frame = pd.read_excel(path, dtype=str, engine="openpyxl", keep_default_na=False)
-    except (ValueError, zipfile.BadZipFile, KeyError) as exc:
-        raise file_error(path, f"not a readable XLSX workbook: {exc}") from exc
+    except (ValueError, zipfile.BadZipFile, KeyError, OSError) as exc:
+        log.info("XLSX %s unreadable: %s", path.name, exc)
+        raise file_error(path, "not a readable XLSX workbook") from exc
     frame = frame.replace("", np.nan)
     return Source(frame, None, None, "xlsx", None, header_lines=1)
 
 
-def _zip_target(path: Path) -> str:
-    with zipfile.ZipFile(path) as zf:
-        names = [n for n in zf.namelist() if not n.startswith("__MACOSX")]
-    for ext in (".shp", ".gpkg", ".geojson", ".json"):
-        found = [n for n in names if n.lower().endswith(ext)]
-        if found:
-            return f"/vsizip/{path}/{found[0]}"
-    raise file_error(path, "the zip holds no .shp, .gpkg or .geojson file")
+def _target(path: Path, fmt: str) -> str:
+    """What GDAL opens, after the content check of the declared format."""
+    if fmt == "zip":
+        return f"/vsizip/{path}/{content.zipped_shapefile(path)}"
+    {"geojson": content.check_geojson, "gpkg": content.check_gpkg, "shp": content.check_shp}[fmt](
+        path
+    )
+    return str(path)
 
 
 def read_geo(path: Path, fmt: str) -> Source:
     """A GIS file (GeoJSON, GeoPackage, Shapefile, zipped Shapefile) via pyogrio."""
-    target = _zip_target(path) if fmt == "zip" else str(path)
+    target = _target(path, fmt)
     try:
-        frame = _read_dataframe(target)
+        gdal_guard.ensure_hardened()
+    except gdal_guard.GdalNotHardened as exc:
+        log.error("GIS imports refused: %s", exc)
+        raise file_error(
+            path, "GIS files cannot be imported on this server", "gis_disabled"
+        ) from exc
+    try:
+        frame = _read_dataframe(path, target, DRIVERS[fmt])
     except (DataSourceError, RuntimeError, ValueError) as exc:
-        raise file_error(path, f"not a readable {fmt} file: {exc}") from exc
+        log.info("GIS file %s unreadable: %s", path.name, exc)
+        raise file_error(path, f"not a readable {fmt} file") from exc
     crs = frame.crs.to_string() if frame.crs is not None else None
     geometry = np.asarray(frame.geometry.values, dtype=object)
     table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
@@ -191,10 +223,14 @@ def read_geo(path: Path, fmt: str) -> Source:
     return Source(table, geometry, crs, "shp" if fmt == "zip" else fmt, None, header_lines=0)
 
 
-def _read_dataframe(target: str) -> gpd.GeoDataFrame:
-    """pyogrio's reader; a Shapefile without a .cpg is tried as UTF-8, then GBK/GB18030."""
-    declared = pyogrio.read_info(target).get("encoding")
-    if ".shp" not in target.lower() or declared not in (None, "ISO-8859-1"):
+def _read_dataframe(path: Path, target: str, driver: str) -> gpd.GeoDataFrame:
+    """pyogrio's reader, only when GDAL opens the file with `driver`; a Shapefile without a .cpg
+    is tried as UTF-8, then GBK/GB18030."""
+    info = pyogrio.read_info(target)
+    if info.get("driver") != driver:
+        raise content.mismatch(path, f"the content is not a {driver} file")
+    declared = info.get("encoding")
+    if driver != "ESRI Shapefile" or declared not in (None, "ISO-8859-1"):
         return pyogrio.read_dataframe(target)
     try:
         return pyogrio.read_dataframe(target, encoding="utf-8")

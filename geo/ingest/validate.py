@@ -12,7 +12,7 @@ import shapely
 
 from geo.crs import normalise_crs
 from geo.ingest import geometry as geom
-from geo.ingest.columns import candidates, match_columns, select
+from geo.ingest.columns import candidates, match_columns, quoted_names, select
 from geo.ingest.fields import Lookups, check_fields, column
 from geo.ingest.problems import Problems
 from geo.ingest.readers import Source, file_error
@@ -79,7 +79,7 @@ def _require_columns(spec: Spec, source: Source, mapping: dict[str, str], path: 
         raise file_error(
             path,
             f"missing column(s) {', '.join(missing)} (accepted headers: {hints}; or --map "
-            f"target=source). The file has: {', '.join(source.frame.columns)}",
+            f"target=source). The file has: {quoted_names(list(source.frame.columns))}",
             "missing_column",
         )
 
@@ -108,7 +108,7 @@ def prepare(spec: Spec, source: Source, options: Options, lookups: Lookups, path
     crs = source_crs(source, options, p)
     unused = [h for h in source.frame.columns if h not in mapping.values()]
     if unused:
-        p.file_warning("ignored_columns", f"columns not imported: {', '.join(map(str, unused))}")
+        p.file_warning("ignored_columns", f"columns not imported: {quoted_names(unused)}")
     out = check_fields(spec, frame, mapping, lookups, path.parent, p)
     out[spec.key] = column(frame, spec.key)
     if spec.geom == "point":
@@ -168,23 +168,36 @@ def _kind_rules(
 
 
 def _image_sizes(paths: pd.Series, p: Problems) -> tuple[pd.Series, pd.Series]:
-    """Pixel sizes of panorama images (warning when not 2:1 equirectangular)."""
-    from PIL import Image, UnidentifiedImageError
+    """Pixel sizes of panorama images (warning when not 2:1 equirectangular); images over the
+    upload caps (decompression bombs included) are image_too_large."""
+    from PIL import UnidentifiedImageError
+
+    from geo.panoramas import MAX_WIDTH, TooLarge, open_image
 
     widths: list[float] = []
     heights: list[float] = []
     unreadable = np.zeros(len(paths), bool)
+    too_large = np.zeros(len(paths), bool)
     for i, path in enumerate(paths.tolist()):
         w = h = np.nan
         if p.good[i] and isinstance(path, str):
             try:
-                with Image.open(path) as img:
+                with open_image(path) as img:
                     w, h = img.size
+                too_large[i] = w > MAX_WIDTH
+            except TooLarge:
+                too_large[i] = True
             except (OSError, UnidentifiedImageError):
                 unreadable[i] = True
         widths.append(w)
         heights.append(h)
     p.error(unreadable, "bad_image", "image file is not a readable picture", "image", paths)
+    p.error(
+        too_large,
+        "image_too_large",
+        f"image is larger than {MAX_WIDTH}×{MAX_WIDTH // 2} pixels (or a decompression bomb)",
+        "image",
+    )
     ws, hs = pd.Series(widths), pd.Series(heights)
     ratio = (ws / hs).to_numpy()
     with np.errstate(invalid="ignore"):
