@@ -3,19 +3,25 @@ caller's subtree, stats stay inside it, and no member figure under 10 can be der
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import json
 import random
 from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
 
+import asyncpg
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from privacy import add_users, all_homes, api_client, assert_no_member_points, bearer, two_subtrees
 
+from geo.settings import DatabaseSettings
 from layers import catalog
+from web import queries
 from web.queries import MIN_COUNT, Group, publish
+from web.settings import WebSettings
 
 KEY = "web-privacy-test-key-" + "q" * 32
 CARD_EXTRAS = {"lon", "lat", "org_name", "panoramas", "upcoming"}
@@ -124,13 +130,50 @@ def test_stats_stay_inside_the_subtree(client: TestClient, data) -> None:
         assert client.get("/web/stats.json?org=999999", headers=headers).status_code == 404
         for bad in ("0", "-1", "x", str(2**70)):
             assert client.get(f"/web/stats.json?org={bad}", headers=headers).status_code == 400
-    # public and district-wide roles may look at any organisation
-    assert client.get("/web/stats.json", params={"org": b["committee"]}).status_code == 200
+    # an anonymous caller is refused what a bound leader is refused (no member figures for the
+    # public audience, as the API's member heat); district-wide roles may look at any organisation
+    r = client.get("/web/stats.json", params={"org": b["committee"]})
+    assert r.status_code == 403 and r.json()["code"] == "Forbidden", r.text
     admin = bearer(client, "admin")
     assert (
         client.get("/web/stats.json", params={"org": b["committee"]}, headers=admin).status_code
         == 200
     )
+
+
+def test_anonymous_callers_get_no_more_than_a_bound_leader(client: TestClient, data) -> None:
+    """Page data keeps the API's audience rules for anonymous callers too: what a leader bound
+    elsewhere is refused (another subtree's statistics) is refused to the public and to members,
+    and member counts go only to the audiences of the catalog's member heat."""
+    a, b = data["A"], data["B"]
+    leader_a, member_a = bearer(client, "leader_a"), bearer(client, "member_a")
+    for headers in (leader_a, {}, member_a):
+        for org in (b["committee"], b["branch"]):
+            r = client.get("/web/stats.json", params={"org": org}, headers=headers)
+            assert r.status_code == 403, (headers, r.text)
+            assert "members" not in r.text
+    # below member heat's audience: no member figure anywhere, the rest of the page data stays
+    heat = catalog.get("member_heat")
+    for headers, audience in (({}, "public"), (member_a, "member")):
+        assert not catalog.can_see(heat, audience)
+        orgs = client.get("/web/orgs.json", headers=headers).json()["organisations"]
+        assert orgs and all(o["members"] is None for o in orgs)
+        overview = client.get("/web/stats.json", headers=headers).json()
+        assert overview["members"] is None and overview["coverage_pct"] is None
+        assert overview["organisations"] >= 1  # the counts of public layers stay
+    # member heat's audiences read them (published under the rule: 0 or at least 10)
+    assert catalog.can_see(heat, "leader")
+    mine = client.get("/web/orgs.json", headers=leader_a).json()["organisations"]
+    assert {o["id"] for o in mine} == set(a["orgs"])
+    shown = [o["members"] for o in mine if o["members"] is not None]
+    assert shown and all(n >= MIN_COUNT for n in shown)
+    district = client.get("/web/stats.json", headers=bearer(client, "admin")).json()
+    assert district["members"] == 24
+    # the page scripts learn the same audiences from the page config, not from a literal
+    page = client.get("/").text
+    config = page.split('id="djmap-config" type="application/json">')[1].split("</script>")[0]
+    expected = [x for x in catalog.AUDIENCES if catalog.can_see(heat, x)]
+    assert json.loads(config)["member_audiences"] == expected == ["leader", "planner", "admin"]
 
 
 # member figures: nothing under 10 can be derived -------------------------------------------------
@@ -217,17 +260,20 @@ def test_small_branch_cannot_be_derived(clean_db: str) -> None:
     from geo.users import add_user
 
     add_user(clean_db, "leader_w", "correct-horse-battery", "leader", "W")
+    add_user(clean_db, "admin_w", "correct-horse-battery", "admin", None)
     groups: list[tuple[set[str], int]] = []  # published member counts: (units, count)
     cover: list[tuple[set[str], float, int]] = []  # published coverage: (units, pct, members)
     for c in api_client(clean_db, KEY):
-        for headers in ({}, bearer(c, "leader_w")):
+        admin = bearer(c, "admin_w")
+        for headers in (admin, bearer(c, "leader_w")):
             for o in c.get("/web/orgs.json", headers=headers).json()["organisations"]:
                 code = next(k for k, v in ids.items() if v == o["id"])
                 if o["members"] is not None:
                     assert o["members"] == own[code] >= MIN_COUNT
                     groups.append(({code}, o["members"]))
         for org in [None, *ids.values()]:
-            s = c.get("/web/stats.json", params={} if org is None else {"org": org}).json()
+            params = {} if org is None else {"org": org}
+            s = c.get("/web/stats.json", params=params, headers=admin).json()
             code = next((k for k, v in ids.items() if v == org), None)
             units = set(own) if code is None else subtree.get(code, {code})
             if s["members"] is not None:
@@ -302,16 +348,34 @@ def test_publish_never_lets_a_small_count_be_derived() -> None:
 
 
 def test_sample_district_figures_show(sample_url: str) -> None:
-    """The sample district's branches are large: every member count shows, and coverage shows for
-    the district and some committees."""
+    """The sample district's branches are large: for the audiences of member heat every member
+    count shows, and coverage shows for the district and some committees (read through the page
+    queries: the sample database is read-only, so no user is added). Anonymous callers get none."""
+    radius = WebSettings().coverage_radius_m
+
+    async def figures() -> tuple[list[dict[str, Any]], dict[str, Any], list[dict[str, Any]]]:
+        conn = await asyncpg.connect(DatabaseSettings(database_url=sample_url).url)
+        try:
+            orgs = await queries.org_tree(conn, None, "leader")
+            district = await queries.stats(conn, None, radius, "leader")
+            committees = [o["id"] for o in orgs if o["type"] == "党委"]
+            shown = [await queries.stats(conn, o, radius, "leader") for o in committees]
+        finally:
+            await conn.close()
+        return orgs, district, shown
+
+    orgs, district, shown = asyncio.run(figures())
+    branches = [o for o in orgs if o["type"] == "党支部"]
+    assert branches and all(o["members"] is not None for o in branches)
+    assert district["members"] == sum(o["members"] for o in branches)
+    assert district["coverage_pct"] is not None
+    assert all(s["members"] is not None for s in shown)
+    assert any(s["coverage_pct"] is not None for s in shown)
     for c in api_client(sample_url, KEY):
-        orgs = c.get("/web/orgs.json").json()["organisations"]
-        branches = [o for o in orgs if o["type"] == "党支部"]
-        assert branches and all(o["members"] is not None for o in branches)
-        district = c.get("/web/stats.json").json()
-        assert district["members"] == sum(o["members"] for o in branches)
-        assert district["coverage_pct"] is not None
-        committees = [o for o in orgs if o["type"] == "党委"]
-        shown = [c.get("/web/stats.json", params={"org": o["id"]}).json() for o in committees]
-        assert all(s["members"] is not None for s in shown)
-        assert any(s["coverage_pct"] is not None for s in shown)
+        public = c.get("/web/orgs.json").json()["organisations"]
+        assert len(public) == len(orgs) and all(o["members"] is None for o in public)
+        anon = c.get("/web/stats.json").json()
+        assert anon["members"] is None and anon["coverage_pct"] is None
+        assert anon["organisations"] == district["organisations"]
+        committee = next(o["id"] for o in orgs if o["type"] == "党委")
+        assert c.get("/web/stats.json", params={"org": committee}).status_code == 403

@@ -32,6 +32,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "stat_activities_month": ("本月活动", "Activities this month"),
     "stat_coverage": ("15分钟圈覆盖率", "15-min coverage"),
     "stat_inactive": ("90天无活动组织", "No activity in 90 days"),
+    "stats_scope_only": (
+        "全区概况；按组织查看需登录领导账号",
+        "Overview of all organisations; log in as a leader to see one organisation",
+    ),
     "time_slider": ("活动时间", "Activity time"),
     "days_window": ("前后天数", "days window"),
     "all_time": ("全部时间", "All time"),

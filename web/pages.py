@@ -210,6 +210,7 @@ def _config(pr: PageRequest, spec: DeckSpec, src: Sources, **extra: Any) -> dict
         "routes": routes(pr.app),
         "basemap": _basemap(pr).__dict__,
         "audience": pr.who.audience,
+        "member_audiences": queries.member_audiences(),  # who may read member figures
         **extra,
     }
 

@@ -34,7 +34,7 @@ import asyncpg
 import orjson
 
 from geo.errors import Forbidden, NotFound
-from geo.scope import Principal, RowScope, row_scope
+from geo.scope import Principal, RowScope, bound_org, row_scope
 from layers import catalog
 
 MIN_COUNT = 10
@@ -230,10 +230,24 @@ async def district_view(conn: asyncpg.Connection) -> tuple[float, float, float, 
     return None if row is None else (row["w"], row["s"], row["e"], row["n"])
 
 
-async def org_tree(conn: asyncpg.Connection, root: int | None) -> list[dict[str, Any]]:
-    """Organisations of a subtree (all when root is None) with their published member counts."""
+def reads_member_figures(audience: str) -> bool:
+    """True when an audience may read member figures: the audience of the catalog's member heat,
+    the API's one member-derived layer (member counts are the same data, by organisation)."""
+    return catalog.can_see(catalog.get("member_heat"), audience)
+
+
+def member_audiences() -> list[str]:
+    """The audiences that may read member figures (for the pages' scripts)."""
+    return [a for a in catalog.AUDIENCES if reads_member_figures(a)]
+
+
+async def org_tree(
+    conn: asyncpg.Connection, root: int | None, audience: str = "public"
+) -> list[dict[str, Any]]:
+    """Organisations of a subtree (all when root is None) with their published member counts,
+    for audiences that may read member figures (None for the others)."""
     rows = await conn.fetch(ORG_TREE_SQL, root)
-    figures = await member_figures(conn, None)
+    figures = await member_figures(conn, None) if reads_member_figures(audience) else None
     return [
         {
             "id": r["id"],
@@ -243,30 +257,42 @@ async def org_tree(conn: asyncpg.Connection, root: int | None) -> list[dict[str,
             "parent_id": r["parent_id"],
             "lon": r["lon"],
             "lat": r["lat"],
-            "members": figures.count(("own", r["id"])),
+            "members": figures.count(("own", r["id"])) if figures else None,
             "last_activity": r["last_activity"].isoformat() if r["last_activity"] else None,
         }
         for r in rows
     ]
 
 
-async def check_org(conn: asyncpg.Connection, org: int, bound: int | None) -> None:
-    """NotFound for an unknown organisation, Forbidden when it is outside the caller's subtree."""
+async def check_org(conn: asyncpg.Connection, org: int, who: Principal) -> None:
+    """NotFound for an unknown organisation; Forbidden when the caller may not read member
+    figures (anonymous callers included) or the organisation is outside a bound caller's subtree."""
+    bound = bound_org(who)
     row = await conn.fetchrow(ORG_CHECK_SQL, org, bound)
     if row is None or not row["known"]:
         raise NotFound(f"no organisation {org}")
+    if not reads_member_figures(who.audience):
+        raise Forbidden(
+            f"an organisation's statistics are not available to the {who.audience} audience "
+            f"(they need {' or '.join(member_audiences())})"
+        )
     if not row["inside"]:
         raise Forbidden(f"organisation {org} is outside your organisation's subtree ({bound})")
 
 
-async def stats(conn: asyncpg.Connection, root: int | None, radius_m: float) -> dict[str, Any]:
-    """Statistics cards: counts, activities this month, inactive organisations, coverage %."""
+async def stats(
+    conn: asyncpg.Connection, root: int | None, radius_m: float, audience: str = "public"
+) -> dict[str, Any]:
+    """Statistics cards: counts, activities this month, inactive organisations, coverage %
+    (member figures only for audiences that may read them, else None)."""
     row = await conn.fetchrow(STATS_SQL, root)
     out = dict(row) if row else {}
-    figures = await member_figures(conn, radius_m)
-    key = DISTRICT if root is None else ("org", root)
-    out["members"] = figures.count(key)
-    out["coverage_pct"] = figures.coverage_pct.get(key)
+    out["members"] = out["coverage_pct"] = None
+    if reads_member_figures(audience):
+        figures = await member_figures(conn, radius_m)
+        key = DISTRICT if root is None else ("org", root)
+        out["members"] = figures.count(key)
+        out["coverage_pct"] = figures.coverage_pct.get(key)
     out["coverage_radius_m"] = radius_m
     return out
 

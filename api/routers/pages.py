@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from api.deps import get_pool, get_principal
 from api.security import page_csp
 from geo.errors import NotFound
-from geo.scope import Principal, bound_org
+from geo.scope import Principal
 from web import assets, queries
 from web.pages import (
     PageRequest,
@@ -114,9 +114,10 @@ async def deck_json(
 
 @router.get("/web/orgs.json")
 async def orgs_json(pool: Pool, who: Caller) -> dict[str, Any]:
-    """The organisation tree in the caller's scope (member counts under web.queries' rule)."""
+    """The organisation tree in the caller's scope; member counts (published under the
+    privacy rule) only for the audiences of the catalog's member heat, else null."""
     async with pool.acquire() as conn:
-        return {"organisations": await queries.org_tree(conn, who.org_id)}
+        return {"organisations": await queries.org_tree(conn, who.org_id, who.audience)}
 
 
 OrgParam = Annotated[
@@ -131,12 +132,15 @@ async def stats_json(
 ) -> dict[str, Any]:
     """Statistics cards of the leader view (optionally for one organisation's subtree).
 
-    404 for an unknown organisation, 403 for one outside a bound caller's subtree."""
+    404 for an unknown organisation; 403 for one outside a bound caller's subtree, and for any
+    one to callers who may not read member figures (anonymous included), as the API's member
+    heat; member figures are null for those callers."""
     radius = web_settings(request.app).coverage_radius_m
     async with pool.acquire() as conn:
         if org is not None:
-            await queries.check_org(conn, org, bound_org(who))
-        return await queries.stats(conn, org if org is not None else who.org_id, radius)
+            await queries.check_org(conn, org, who)
+        root = org if org is not None else who.org_id
+        return await queries.stats(conn, root, radius, who.audience)
 
 
 @router.get("/web/service-points/{sp_id}.json")

@@ -72,10 +72,17 @@
   }
 
   // ---- statistics -------------------------------------------------------------------------
+  // An organisation's statistics are for the audiences that may read member figures (as the
+  // API's member heat); others see the overview of their whole scope.
+  const orgStats = window.djmap.token()
+    ? getJSON('/api/auth/me').then((me) => (cfg.member_audiences || []).includes(me.audience)).catch(() => false)
+    : Promise.resolve(false);
+
   async function loadStats() {
     const box = document.getElementById('stats');
+    const byOrg = Boolean(state.org) && (await orgStats);
     try {
-      const s = await getJSON(`/web/stats.json${state.org ? `?org=${state.org}` : ''}`);
+      const s = await getJSON(`/web/stats.json${byOrg ? `?org=${state.org}` : ''}`);
       const cards = [
         ['stat_orgs', fmtNum(s.organisations)],
         ['stat_members', s.members == null ? t.members_lt10 : fmtNum(s.members)],
@@ -84,7 +91,8 @@
         ['stat_coverage', s.coverage_pct == null ? '—' : `${s.coverage_pct}%`],
         ['stat_inactive', fmtNum(s.inactive_90d), s.inactive_90d > 0 ? 'warn' : ''],
       ];
-      box.innerHTML = cards.map(([k, v, cls]) => `<div class="stat ${cls || ''}" data-stat="${k}"><b>${esc(v)}</b><span>${esc(t[k])}</span></div>`).join('');
+      const note = state.org && !byOrg ? `<p class="stat-note">${esc(t.stats_scope_only)}</p>` : '';
+      box.innerHTML = cards.map(([k, v, cls]) => `<div class="stat ${cls || ''}" data-stat="${k}"><b>${esc(v)}</b><span>${esc(t[k])}</span></div>`).join('') + note;
     } catch (err) {
       box.innerHTML = '';
     }
