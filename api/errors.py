@@ -14,10 +14,12 @@ from geo.errors import (
     ImportRejected,
     InvalidInput,
     NotFound,
+    TooLarge,
 )
 
 STATUS: dict[type[DjmapError], int] = {
     ImportRejected: 422,
+    TooLarge: 413,
     InvalidInput: 400,
     NotFound: 404,
     Forbidden: 403,

@@ -15,6 +15,12 @@ class InvalidInput(DjmapError):
     code = "InvalidParameterValue"
 
 
+class TooLarge(InvalidInput):
+    """The request asks for more work or data than a documented cap allows (HTTP 413)."""
+
+    code = "TooLarge"
+
+
 class NotFound(DjmapError):
     """The thing asked for does not exist (HTTP 404)."""
 

@@ -153,47 +153,29 @@ def bearer(client: Any, username: str, password: str = PASSWORD) -> dict[str, st
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-def atom_members(lon: Any, lat: Any, bbox: tuple[float, float, float, float] | None) -> Any:
-    """Per member, its atom (geo.analysis.publication) when that atom's cell centre lies in `bbox`
-    (the members member-weighted coverage counts for that area), else None."""
+def round10(n: float) -> int:
+    """A member figure as coverage publishes it: the nearest multiple of 10 (halves up)."""
+    return int(10 * ((n + 5) // 10))
+
+
+def atoms_in(lon: Any, lat: Any, bbox: Any | None) -> list[tuple[str, int, float, float]]:
+    """The atoms member-weighted coverage counts: (cell, size, centre lon, centre lat) of the heat
+    rule's atoms (geo.privacy.tree) over every given member, kept when the cell's centre lies in
+    `bbox` (all of them without one). Members in no atom are in none."""
+    from collections import Counter
+
     import h3
 
-    from geo.analysis.publication import atom_cells
+    from geo.privacy.tree import atom_cells
 
-    atoms = atom_cells(list(zip(list(map(float, lon)), list(map(float, lat)), strict=True)))
+    points = list(zip(list(map(float, lon)), list(map(float, lat)), strict=True))
+    sizes = Counter(a for a in atom_cells(points) if a is not None)
     out = []
-    for atom in atoms:
-        if atom is not None and bbox is not None:
-            a_lat, a_lon = h3.cell_to_latlng(atom)
-            if not (bbox[0] <= a_lon <= bbox[2] and bbox[1] <= a_lat <= bbox[3]):
-                atom = None
-        out.append(atom)
+    for cell in sorted(sizes):
+        c_lat, c_lon = h3.cell_to_latlng(cell)
+        if bbox is None or (bbox[0] <= c_lon <= bbox[2] and bbox[1] <= c_lat <= bbox[3]):
+            out.append((cell, sizes[cell], c_lon, c_lat))
     return out
-
-
-def atoms_published(
-    lon: Any, lat: Any, covered: Any, bbox: tuple[float, float, float, float] | None
-) -> tuple[int, int, int]:
-    """(total, covered, rounded atoms) of members as member-weighted coverage publishes them:
-    whole atoms anchored in `bbox` (atom_members), each split exactly when both parts are 0 or at
-    least 10, else counted whole on its majority side (uncovered on a tie). `covered` holds every
-    member's own covered flag."""
-    sizes: dict[str, int] = {}
-    cov: dict[str, int] = {}
-    for atom, flag in zip(atom_members(lon, lat, bbox), list(covered), strict=True):
-        if atom is None:
-            continue
-        sizes[atom] = sizes.get(atom, 0) + 1
-        cov[atom] = cov.get(atom, 0) + int(bool(flag))
-    total = covered_total = rounded = 0
-    for atom, n in sizes.items():
-        c = cov[atom]
-        if 0 < c < 10 or 0 < n - c < 10:
-            rounded += 1
-            c = n if c > n - c else 0
-        total += n
-        covered_total += c
-    return total, covered_total, rounded
 
 
 def api_client(url: str, key: str) -> Iterator[Any]:

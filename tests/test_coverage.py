@@ -1,4 +1,8 @@
-"""POST /api/coverage (straight): equals an independent geopandas computation; privacy; proposals."""
+"""POST /api/coverage (straight): equals an independent geopandas computation; privacy; proposals.
+
+Member figures follow the atom rule (geo/privacy/atoms.py): the heat rule's atoms, each placed at
+its H3 cell's centre, counted whole, published as multiples of 10; the reference here puts the
+same atoms' centres through geopandas (tests/privacy.atoms_in, round10)."""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ import json
 from collections.abc import Iterator
 
 import geopandas as gpd
+import h3
 import numpy as np
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from privacy import atom_members, atoms_published
+from privacy import atoms_in, round10
 from pyproj import Geod
 from shapely.geometry import box
 
@@ -126,21 +131,34 @@ def _in_area(data) -> np.ndarray:
     return (lon >= AREA[0]) & (lon <= AREA[2]) & (lat >= AREA[1]) & (lat <= AREA[3])
 
 
-def _reference_members(data) -> tuple[int, int, int]:
-    """(total, covered, rounded) members of the district as coverage publishes them (whole
-    privacy atoms anchored in it, see tests/privacy.atoms_published), covered by geopandas."""
-    return atoms_published(data["lon"], data["lat"], _covered_flags(data), AREA)
+def _atoms(data, bbox=AREA) -> tuple[list[tuple[str, int, float, float]], np.ndarray]:
+    """The atoms coverage counts for `bbox`, and whether each centre is covered (geopandas)."""
+    atoms = atoms_in(data["lon"], data["lat"], bbox)
+    lon = np.array([a[2] for a in atoms])
+    lat = np.array([a[3] for a in atoms])
+    return atoms, _covered_flags({**data, "lon": lon, "lat": lat})
+
+
+def _reference_members(data) -> tuple[int, int, list[tuple[str, int, float, float]], np.ndarray]:
+    """(total, covered) members of the district as coverage publishes them (whole atoms anchored
+    in it, by their centres, rounded to 10), the atoms, and each atom's covered flag."""
+    atoms, flags = _atoms(data)
+    sizes = np.array([a[1] for a in atoms])
+    return round10(sizes.sum()), round10(sizes[flags].sum()), atoms, flags
 
 
 def test_members_coverage_equals_geopandas(planner: TestClient, data) -> None:
     r = planner.post("/api/coverage", json={"meters": R, "district": "D1", "weight": "members"})
     assert r.status_code == 200, r.text
     s = r.json()["summary"]
-    total, covered, rounded = _reference_members(data)
+    total, covered, atoms, flags = _reference_members(data)
     assert (s["count_total"], s["count_covered"]) == (total, covered)
-    assert s["suppressed_cells"] == rounded
-    exact = _covered_flags(data)[_in_area(data)]  # the truth the rounding may shift a little
-    assert abs(total - exact.size) < 100 and abs(covered - exact.sum()) <= 9 * rounded
+    assert s["uncovered_count"] == total - covered and total % 10 == covered % 10 == 0
+    # uncovered atoms coarser than h3_res - 3 (= 6) are not drawn as cells; they stay in the summary
+    coarse = [a for a, f in zip(atoms, flags, strict=True) if not f and h3.get_resolution(a[0]) < 6]
+    assert s["suppressed_cells"] == len(coarse)
+    exact = _covered_flags(data)[_in_area(data)]  # the truth the atoms approximate
+    assert abs(total - exact.size) < 150 and abs(covered - exact.sum()) < 0.1 * exact.size
     assert s["weight_covered"] == covered and s["uncovered_weight"] == total - covered
     assert s["coverage_pct_weight"] == pytest.approx(100 * covered / total, abs=0.01)
     assert s["service_points"] == 6
@@ -183,13 +201,31 @@ def test_population_weight_equals_geopandas(planner: TestClient, data, clean_db)
     assert buildings["summary"]["weight_covered"] == len(inside)
 
 
+LONELY = np.array([[116.4495, 39.8705], [116.4496, 39.8706], [116.4497, 39.8704]])
+
+
 def test_cells_obey_the_threshold_and_no_member_point_leaks(planner: TestClient, data) -> None:
     r = planner.post("/api/coverage", json={"meters": R, "district": "D1", "propose": 3})
     body = r.json()
     feats = body["uncovered_cells"]["features"]
-    assert feats and all(f["properties"]["count"] >= 10 for f in feats)
-    assert sum(f["properties"]["count"] for f in feats) <= body["summary"]["uncovered_count"]
-    assert body["summary"]["suppressed_cells"] >= 1  # the lonely three
+    counts = {f["properties"]["h3"]: f["properties"]["count"] for f in feats}
+    assert feats and all(n >= 10 and n % 10 == 0 for n in counts.values())
+    # each cell holds whole uncovered atoms: finer ones under their res-9 parent, coarser ones as
+    # their own (merged) cell, none more than 3 resolutions coarser; counts rounded to 10
+    _, _, atoms, flags = _reference_members(data)
+    expected: dict[str, int] = {}
+    for (cell, size, _, _), covered in zip(atoms, flags, strict=True):
+        own = h3.get_resolution(cell)
+        if not covered and own >= 6:
+            key = h3.cell_to_parent(cell, 9) if own > 9 else cell
+            expected[key] = expected.get(key, 0) + size
+    assert counts == {k: round10(v) for k, v in expected.items()}
+    # the lonely three (uncovered) never show as a cell of their own neighbourhood
+    for f in feats:
+        res = f["properties"]["resolution"]
+        if res >= 7:
+            lonely = {h3.latlng_to_cell(lat, lon, res) for lon, lat in LONELY}
+            assert f["properties"]["h3"] not in lonely
     assert not member_points_in(body, data["lon"], data["lat"])
 
 
@@ -223,28 +259,34 @@ def _covered_by(lon, lat, slon, slat) -> np.ndarray:
     return np.asarray(GEOD.inv(lon, lat, np.full(len(lon), slon), np.full(len(lon), slat))[2]) <= R
 
 
+def _centres(atoms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return (np.array([a[2] for a in atoms]), np.array([a[3] for a in atoms]),
+            np.array([a[1] for a in atoms]))  # fmt: skip
+
+
 def test_proposals_gain_what_they_claim_in_order(planner: TestClient, data) -> None:
     body = planner.post("/api/coverage", json={"meters": R, "district": "D1", "propose": 3}).json()
     proposed = body["proposed"]
     assert [p["rank"] for p in proposed] == [1, 2, 3]
     gains = [p["gain_weight"] for p in proposed]
-    assert gains == sorted(gains, reverse=True) and gains[0] > 0
-    # the members the run counts: whole privacy atoms anchored in the district
-    inside = np.array([a is not None for a in atom_members(data["lon"], data["lat"], AREA)])
-    lon, lat = data["lon"][inside], data["lat"][inside]
+    assert gains == sorted(gains, reverse=True) and gains[-1] >= 10
+    # the members the run counts: whole atoms anchored in the district, each at its cell's centre;
+    # a gain is the atoms whose centre the site newly reaches (geodesic), rounded to 10
+    _, _, atoms, flags = _reference_members(data)
+    lon, lat, sizes = _centres(atoms)
     covered = np.zeros(len(lon), dtype=bool)
     for s in data["sites"]:
         covered |= _covered_by(lon, lat, *s)
+    assert (covered == flags).all()  # geodesic and geopandas agree on every atom
+    total, gained = sizes.sum(), sizes[covered].sum()
     for p in proposed:
-        assert p["source"] == "building"
+        assert p["source"] == "building" and "gain_count" not in p
         new = _covered_by(lon, lat, p["lon"], p["lat"]) & ~covered
-        assert p["gain_weight"] == new.sum()
+        assert p["gain_weight"] == round10(sizes[new].sum())
+        gained += sizes[new].sum()
         covered |= new
-    # after: the published covered share (atoms rounded to their majority) plus the exact gains
-    s = body["summary"]
-    after = 100 * (s["count_covered"] + sum(gains)) / s["count_total"]
-    assert proposed[-1]["coverage_pct_weight_after"] == pytest.approx(after, abs=0.01)
-    assert abs(after - 100 * covered.mean()) <= 100 * 9 * s["suppressed_cells"] / len(lon)
+        after = 100 * round10(gained) / round10(total)
+        assert p["coverage_pct_weight_after"] == pytest.approx(after, abs=0.01)
 
 
 def test_same_inputs_same_result(planner: TestClient, data) -> None:
@@ -256,12 +298,25 @@ def test_same_inputs_same_result(planner: TestClient, data) -> None:
 
 
 def test_given_candidates(planner: TestClient, data) -> None:
-    far = [116.449, 39.8705]  # next to the lonely three
-    body = planner.post(
-        "/api/coverage", json={"meters": R, "district": "D1", "propose": 1, "candidates": [far]}
-    ).json()
-    assert body["proposed"][0]["source"] == "given"
-    assert body["proposed"][0]["gain_weight"] >= 3 or body["proposed"][0]["gain_weight"] is None
+    """A given candidate is snapped to the 25 m lattice and proposed only when the whole atoms it
+    would newly reach hold 10 or more members; its gain is theirs, rounded to 10."""
+    _, _, atoms, flags = _reference_members(data)
+    lon, lat, sizes = _centres(atoms)
+    best = int(np.argmax(np.where(flags, 0, sizes)))  # the biggest uncovered atom
+    far = [116.449, 39.8705]  # next to the lonely three (in no atom of their own)
+    for given in (far, [float(lon[best]) + 0.0001, float(lat[best])]):
+        req = {"meters": R, "district": "D1", "propose": 1, "candidates": [given]}
+        body = planner.post("/api/coverage", json=req).json()
+        (snapped,) = body["params"]["candidate_points"]
+        assert GEOD.inv(*given, *snapped)[2] <= 18.0  # half the 25 m lattice's diagonal
+        new = _covered_by(lon, lat, *snapped) & ~flags
+        if sizes[new].sum() >= 10:
+            (p,) = body["proposed"]
+            assert p["source"] == "given" and [p["lon"], p["lat"]] == snapped
+            assert p["gain_weight"] == round10(sizes[new].sum())
+        else:
+            assert body["proposed"] == []
+    assert body["proposed"] and body["proposed"][0]["gain_weight"] >= round10(sizes[best])
 
 
 @pytest.mark.parametrize(
@@ -279,12 +334,20 @@ def test_given_candidates(planner: TestClient, data) -> None:
         ({"candidates": "everywhere"}, 400),
         ({"candidates": [[200, 10]]}, 400),
         ({"h3_res": 20}, 400),
+        ({"h3_res": 4}, 400),
+        ({"max_candidates": 0}, 400),
+        ({"max_candidates": 5000}, 400),
+        ({"grid_m": 5}, 400),
         ({"district": "NOPE"}, 404),
+        ({"bbox": [116.0, 39.5, 117.0, 40.5]}, 413),  # about 9,500 km²
+        ({"candidates": [[116.4, 39.9]] * 501}, 413),
+        ({"district": "D1", "propose": 1, "candidates": "grid", "grid_m": 20}, 413),
     ],
 )
 def test_bad_requests(planner: TestClient, data, body, status) -> None:
     r = planner.post("/api/coverage", json=body)
     assert r.status_code == status, r.text
+    assert r.json()["description"] if status != 400 else r.json()["code"]
 
 
 def test_member_weight_needs_a_planner(data) -> None:
@@ -336,7 +399,7 @@ def test_member_weights_respect_the_callers_subtree(data, clean_db) -> None:
         own = c.post("/api/coverage", json=req).json()["summary"]
     with _client(data["url"], Principal(role="planner", org_id=other)) as c:
         body = c.post("/api/coverage", json=req).json()
-    total, _, _ = _reference_members(data)
+    total = _reference_members(data)[0]
     assert own["count_total"] == total
     assert body["summary"]["count_total"] == 0 and body["uncovered_cells"]["features"] == []
 
@@ -372,3 +435,58 @@ def test_a_nudged_bbox_never_reveals_a_few_members(planner: TestClient, data) ->
         for x, y in zip(before, after, strict=True):
             assert x - y == 0 or abs(x - y) >= 10, (before, after)
     assert figures[-1][0] < figures[0][0]  # the figures do follow the box, by whole atoms
+
+
+def test_parameters_snap_to_the_lattices(planner: TestClient, data) -> None:
+    """Radius to 50 m, minutes to whole minutes, bbox edges outward to 0.001°, the grid step to
+    50 m; the response states the values used, and requests that snap alike answer alike."""
+    bbox = [116.37012, 39.88049, 116.42991, 39.91903]
+    a = planner.post("/api/coverage", json={"meters": 780.5, "bbox": bbox}).json()
+    b = planner.post(
+        "/api/coverage", json={"meters": 805, "bbox": [116.3705, 39.8801, 116.4291, 39.9191]}
+    ).json()
+    assert a["params"]["radius_m"] == a["params"]["meters"] == 800.0
+    assert a["params"]["bbox"] == [116.37, 39.88, 116.43, 39.92]
+    assert a == b
+    m = planner.post("/api/coverage", json={"minutes": 10.4, "speed": 80, "bbox": bbox}).json()
+    assert (m["params"]["minutes"], m["params"]["radius_m"]) == (10.0, 800.0)
+    assert m["summary"] == a["summary"]
+    g = planner.post(
+        "/api/coverage",
+        json={"meters": 800, "bbox": bbox, "propose": 1, "candidates": "grid", "grid_m": 130},
+    ).json()
+    assert g["params"]["grid_m"] == 150.0 and g["proposed"]
+    auto = planner.post(
+        "/api/coverage", json={"meters": 800, "district": "D1", "propose": 1, "candidates": "grid"}
+    ).json()
+    assert auto["params"]["grid_m"] == 400.0  # radius / 2, within the grid cap
+
+
+def test_analysis_slots_bound_the_work() -> None:
+    """Coverage runs hold one of `analysis_slots` until their thread ends (a client that goes
+    away frees nothing early); a run that finds none within `analysis_wait_s` gets 503."""
+    import asyncio
+    import threading
+
+    from fastapi import FastAPI, HTTPException
+
+    from api.routers.coverage import run_bounded
+    from api.settings import ApiSettings
+
+    settings = Settings(api=ApiSettings(analysis_slots=1, analysis_wait_s=0.2))
+    app = FastAPI()
+    release = threading.Event()
+
+    async def scenario() -> tuple[int, str, str]:
+        first = asyncio.ensure_future(run_bounded(app, settings, lambda: release.wait(30)))
+        await asyncio.sleep(0.05)
+        first.cancel()  # the client goes away; its thread still runs
+        with pytest.raises(HTTPException) as busy:
+            await run_bounded(app, settings, lambda: "second")
+        release.set()
+        await asyncio.sleep(0.1)
+        third = await run_bounded(app, settings, lambda: "third")
+        return busy.value.status_code, busy.value.headers["Retry-After"], third
+
+    status, retry, third = asyncio.run(scenario())
+    assert (status, retry, third) == (503, "5", "third")

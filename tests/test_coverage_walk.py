@@ -10,7 +10,7 @@ import numpy as np
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from privacy import atoms_published
+from privacy import atoms_in, round10
 from pyproj import Geod
 from shapely.geometry import Point, shape
 
@@ -124,25 +124,33 @@ def test_walk_coverage_counts_members_by_the_network(planner: TestClient, net) -
     for site in net["sites"]:
         for v, d in nx.single_source_dijkstra_path_length(graph, site, weight="weight").items():
             reach[v] = min(reach.get(v, np.inf), d)
-    surely_in = sum(12 for v in net["nodes"] if reach.get(v, np.inf) <= R - 10)
-    surely_out = sum(
-        12 for v in net["nodes"] if min(GEOD.inv(*s, *v)[2] for s in net["sites"]) > R + BUFFER + 10
-    )
-    s = body["summary"]
-    assert s["count_total"] == 12 * len(net["nodes"])
-    assert surely_in <= s["count_covered"] <= s["count_total"] - surely_out
-    # and the covered count is the homes inside the returned polygons (geopandas sjoin), counted
-    # by whole privacy atoms as member-weighted coverage publishes them (tests/privacy.py)
+    # the members coverage counts: whole atoms anchored in the (snapped) bbox, each at its cell's
+    # centre (tests/privacy.atoms_in); an atom is covered when its centre is in a service area
     with psycopg.connect(net["url"]) as conn:
         homes = gpd.read_postgis("SELECT home FROM members", conn, geom_col="home")
+    atoms = atoms_in(homes.geometry.x, homes.geometry.y, body["params"]["bbox"])
+    sizes = np.array([a[1] for a in atoms])
+    centres = gpd.GeoDataFrame(geometry=[Point(a[2], a[3]) for a in atoms], crs=4326)
+    s = body["summary"]
+    assert (
+        s["count_total"] == round10(sizes.sum()) and abs(sizes.sum() - 12 * len(net["nodes"])) < 10
+    )
+    # an atom whose centre is within 200 m on foot of a site (less the 65 m a res-10 centre can be
+    # from its homes) is surely covered; one beyond every circle (plus the access buffer) is not
+    near = np.array([min((reach.get(v, np.inf) + GEOD.inv(a[2], a[3], *v)[2] for v in net["nodes"]
+                          if GEOD.inv(a[2], a[3], *v)[2] < 70), default=np.inf) for a in atoms])  # fmt: skip
+    far = np.array([min(GEOD.inv(*st, a[2], a[3])[2] for st in net["sites"]) > R + BUFFER + 10
+                    for a in atoms])  # fmt: skip
+    surely_in = round10(sizes[near <= R - 100].sum())
+    assert surely_in <= s["count_covered"] <= round10(sizes[~far].sum())
+    # and the covered count is the atoms whose centre lies inside the returned polygons (sjoin)
     polys = gpd.GeoDataFrame(
         geometry=[shape(f["geometry"]) for f in body["service_areas"]["features"]], crs=4326
     )
-    flags = np.zeros(len(homes), dtype=bool)
-    flags[gpd.sjoin(homes, polys, predicate="within").index.unique()] = True
-    total, covered, rounded = atoms_published(homes.geometry.x, homes.geometry.y, flags, BBOX)
-    assert (s["count_total"], s["count_covered"]) == (total, covered)
-    assert s["suppressed_cells"] == rounded and abs(covered - flags.sum()) <= 9 * rounded
+    flags = np.zeros(len(atoms), dtype=bool)
+    flags[gpd.sjoin(centres, polys, predicate="within").index.unique()] = True
+    assert s["count_covered"] == round10(sizes[flags].sum())
+    assert s["uncovered_count"] == s["count_total"] - s["count_covered"]
     straight = planner.post(
         "/api/coverage", json={"meters": R, "mode": "straight", "bbox": BBOX}
     ).json()
@@ -160,6 +168,7 @@ def test_walk_proposals_rank_by_gain(planner: TestClient, net) -> None:
     }
     body = planner.post("/api/coverage", json=req).json()
     gains = [p["gain_weight"] for p in body["proposed"]]
-    assert len(gains) == 2 and gains == sorted(gains, reverse=True) and gains[-1] > 0
+    assert len(gains) == 2 and gains == sorted(gains, reverse=True) and gains[-1] >= 10
+    assert all(g % 10 == 0 for g in gains) and body["params"]["grid_m"] == 150.0
     again = planner.post("/api/coverage", json=req).json()
     assert again["proposed"] == body["proposed"]

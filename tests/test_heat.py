@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.deps import get_principal
 from api.settings import ApiSettings, Settings
-from geo.analysis.publication import atom_cells
+from geo.privacy.tree import atom_cells
 from geo.scope import Principal
 from geo.settings import DatabaseSettings
 from tiles.heat import RES_MAX, HeatItem, K, publish, res_for_zoom, view

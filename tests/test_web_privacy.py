@@ -17,10 +17,12 @@ import pytest
 from fastapi.testclient import TestClient
 from privacy import add_users, all_homes, api_client, assert_no_member_points, bearer, two_subtrees
 
+from geo.privacy import K as MIN_COUNT
+from geo.privacy.groups import Group
+from geo.privacy.groups import publish_groups as publish
 from geo.settings import DatabaseSettings
 from layers import catalog
 from web import queries
-from web.queries import MIN_COUNT, Group, publish
 from web.settings import WebSettings
 
 KEY = "web-privacy-test-key-" + "q" * 32

@@ -1,6 +1,6 @@
 """Privacy-safe heat: counts per H3 cell, published under one rule that no request can undo.
 
-The rule (K = 10) is geo/analysis/publication.py's: one fixed, filter-free H3 tree published
+The rule (K = 10) is geo/privacy/tree.py's: one fixed, filter-free H3 tree published
 top-down so that every number is a sum of disjoint atoms of 0 or at least K. Heat layers accept no
 filter (two filtered views of a cell could be subtracted), and every zoom, tile and `res` reads the
 same published set, so no request can split an atom.
@@ -20,7 +20,7 @@ import hashlib
 import asyncpg
 import h3
 
-from geo.analysis.publication import RES_MAX, HeatItem, K, publish, view
+from geo.privacy.tree import RES_MAX, HeatItem, K, publish, view
 from layers.catalog import Layer
 
 __all__ = ["RES_MAX", "HeatItem", "K", "ensure_built", "publish", "res_for_zoom", "view"]

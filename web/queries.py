@@ -1,32 +1,13 @@
 """Read-only queries behind the page panels (view, organisation tree, stats, service point card).
 
-Member figures (publication rule)
----------------------------------
-Member counts leave here as `members` of an organisation (its own members, `/web/orgs.json`) and of
-a subtree or the whole district (`/web/stats.json`), and as `coverage_pct` of a subtree or the
-district; anything held back is None (shown as "withheld", 不予公开). These groups are nested or disjoint (a
-laminar family: district ⊃ subtree ⊃ … ⊃ an organisation's own members), so every number that can
-be derived from published figures by adding and subtracting them is a count of a union of *atoms*:
-a published group minus the published groups inside it. The rule (`publish`) keeps every atom at 0
-or at least 10, class by class:
-
-- a group is published only when it has at least 10 members and each class of its members
-  (for coverage: covered / not covered / no home) is 0 or at least 10;
-- and only when what it leaves of the nearest published group around it (that group minus every
-  published group inside it so far) still has each class at 0 or at least 10.
-
-Groups are decided top down (district, then committees, …, own members last among siblings,
-siblings by code), so the big figures win over the detail when they conflict: a branch of 12 next
-to a branch of 3 under one committee publishes the committee's 15 and holds back the 12 (else
-15 − 12 = 3). `coverage_pct` is published only for a group whose member count is published, by the
-same rule over the three classes, so covered and uncovered counts (pct × members) are unions of
-atoms as well. Whether a group is published depends only on the data, never on the caller.
+Member figures leave here as `members` of an organisation (`/web/orgs.json`) and of a subtree or
+the whole district (`/web/stats.json`), and as `coverage_pct` of a subtree or the district, under
+the organisation-tree publication rule of geo/privacy/groups.py; anything held back is None.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,10 +15,9 @@ import asyncpg
 import orjson
 
 from geo.errors import Forbidden, NotFound
+from geo.privacy.groups import DISTRICT, org_forest, publish_groups
 from geo.scope import Principal, RowScope, bound_org, row_scope
 from layers import catalog
-
-MIN_COUNT = 10
 
 VIEW_SQL = """
 WITH b AS (
@@ -118,76 +98,7 @@ WHERE name ILIKE '%' || $1 || '%' OR address ILIKE '%' || $1 || '%'
 ORDER BY length(name), id LIMIT $2
 """
 
-# Publication ------------------------------------------------------------------------------------
-
-Counts = tuple[int, ...]
-DISTRICT = ("district", 0)
-
-
-@dataclass(frozen=True)
-class Group:
-    """A group of members: its parent group, the members in it and in none of its sub-groups
-    (`own`, by class), and whether its figure is ever shown (`shown`)."""
-
-    parent: Hashable | None
-    own: Counts
-    shown: bool = True
-
-
-def _safe(counts: Iterable[int]) -> bool:
-    return all(n == 0 or n >= MIN_COUNT for n in counts)
-
-
-def publish(groups: Mapping[Hashable, Group]) -> dict[Hashable, Counts]:
-    """The publication rule (module docstring): the groups whose counts may be shown, with their
-    counts. `groups` is a forest of nested groups; siblings are decided in mapping order."""
-    children: dict[Hashable | None, list[Hashable]] = defaultdict(list)
-    for key, group in groups.items():
-        children[group.parent].append(key)
-    total: dict[Hashable, Counts] = {}
-
-    def add_up(key: Hashable) -> Counts:
-        sums = list(groups[key].own)
-        for child in children[key]:
-            sums = [a + b for a, b in zip(sums, add_up(child), strict=True)]
-        total[key] = tuple(sums)
-        return total[key]
-
-    left: dict[Hashable, Counts] = {}  # what a published group keeps outside published sub-groups
-
-    def decide(key: Hashable, around: Hashable | None) -> None:
-        counts = total[key]
-        ok = groups[key].shown and sum(counts) >= MIN_COUNT and _safe(counts)
-        if ok and around is not None:
-            rest = tuple(a - b for a, b in zip(left[around], counts, strict=True))
-            ok = _safe(rest)
-            if ok:
-                left[around] = rest
-        if ok:
-            left[key] = counts
-            around = key
-        for child in children[key]:
-            decide(child, around)
-
-    for root in children[None]:  # groups in a parent cycle are never reached, never published
-        add_up(root)
-        decide(root, None)
-    return {key: total[key] for key in left}
-
-
-def _forest(rows: list[asyncpg.Record], counts: Any, shown: Any) -> dict[Hashable, Group]:
-    """District ⊃ subtrees ⊃ own members, own-member groups first among siblings."""
-    known = {r["id"] for r in rows}
-    width = len(counts(rows[0])) if rows else 1
-    groups: dict[Hashable, Group] = {DISTRICT: Group(None, (0,) * width, shown(DISTRICT))}
-    for r in rows:
-        key = ("own", r["id"])
-        groups[key] = Group(("org", r["id"]), counts(r), shown(key))
-    for r in rows:
-        parent = ("org", r["parent_id"]) if r["parent_id"] in known else DISTRICT
-        key = ("org", r["id"])
-        groups[key] = Group(parent, (0,) * width, shown(key))
-    return groups
+# Publication (geo/privacy/groups.py) ------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -205,7 +116,7 @@ class MemberFigures:
 async def member_figures(conn: asyncpg.Connection, radius_m: float | None) -> MemberFigures:
     """Every member figure the rule lets out (coverage only when a radius is given)."""
     rows = await conn.fetch(ORG_MEMBERS_SQL, radius_m)
-    counted = publish(_forest(rows, lambda r: (r["members"],), lambda key: True))
+    counted = publish_groups(org_forest(rows, lambda r: (r["members"],), lambda key: True))
     members = {key: c[0] for key, c in counted.items()}
     pct: dict[Hashable, float] = {}
     if radius_m is not None:
@@ -215,7 +126,7 @@ async def member_figures(conn: asyncpg.Connection, radius_m: float | None) -> Me
             r["no_home"],
         )
         shown = lambda key: key[0] != "own" and key in members  # noqa: E731
-        for key, (cov, uncov, _) in publish(_forest(rows, classes, shown)).items():
+        for key, (cov, uncov, _) in publish_groups(org_forest(rows, classes, shown)).items():
             if cov + uncov:
                 pct[key] = round(100.0 * cov / (cov + uncov), 1)
     return MemberFigures(members, pct)

@@ -1,4 +1,7 @@
-"""Weights aggregated to H3 cells, with the privacy rule: no member count under 10 leaves the server."""
+"""Weights aggregated to H3 cells (buildings and population: not member figures).
+
+Member cells are whole atoms, published by geo/privacy/atoms.py; `features` draws either.
+"""
 
 from __future__ import annotations
 
@@ -8,44 +11,22 @@ import h3
 import numpy as np
 import pandas as pd
 
-PRIVACY_MIN = 10
-MERGE_LEVELS = 3  # how many resolutions a small cell may be merged upward before it is suppressed
-
-
-def _group(cells: pd.Series, weight: np.ndarray, count: np.ndarray) -> pd.DataFrame:
-    df = pd.DataFrame({"cell": cells.to_numpy(), "weight": weight, "count": count})
-    return df.groupby("cell", sort=True, as_index=False).sum()
-
 
 def aggregate(
-    lon: np.ndarray, lat: np.ndarray, weight: np.ndarray, res: int, private: bool
+    lon: np.ndarray, lat: np.ndarray, weight: np.ndarray, res: int
 ) -> tuple[pd.DataFrame, int]:
-    """Cells (cell, res, weight, count, merged); with `private`, cells under 10 merge up or vanish.
-
-    Returns the cells and how many small groups were suppressed at the coarsest level.
-    """
+    """Cells (cell, res, weight, count, merged) of the points at `res`, and 0 (none suppressed)."""
+    columns = ["cell", "res", "weight", "count", "merged"]
     if len(lon) == 0:
-        return pd.DataFrame(columns=["cell", "res", "weight", "count", "merged"]), 0
-    cells = pd.Series(
-        [h3.latlng_to_cell(float(y), float(x), res) for x, y in zip(lon, lat, strict=True)]
+        return pd.DataFrame(columns=columns), 0
+    cells = [h3.latlng_to_cell(float(y), float(x), res) for x, y in zip(lon, lat, strict=True)]
+    df = (
+        pd.DataFrame({"cell": cells, "weight": np.asarray(weight, dtype=float), "count": 1})
+        .groupby("cell", sort=True, as_index=False)
+        .sum()
     )
-    df = _group(cells, np.asarray(weight, dtype=float), np.ones(len(lon), dtype=np.int64))
     df["res"], df["merged"] = res, False
-    if not private:
-        return df, 0
-    kept = []
-    for level in range(res, max(res - MERGE_LEVELS, 0) - 1, -1):
-        big = df["count"] >= PRIVACY_MIN
-        kept.append(df[big])
-        small = df[~big]
-        if small.empty or level == max(res - MERGE_LEVELS, 0):
-            break
-        parents = pd.Series([h3.cell_to_parent(c, level - 1) for c in small["cell"]])
-        df = _group(parents, small["weight"].to_numpy(), small["count"].to_numpy())
-        df["res"], df["merged"] = level - 1, True
-    suppressed = 0 if small.empty else len(small)
-    out = pd.concat(kept, ignore_index=True) if kept else df.iloc[0:0]
-    return out.sort_values(["res", "cell"], ascending=[False, True], ignore_index=True), suppressed
+    return df[columns], 0
 
 
 def features(cells: pd.DataFrame, counts: bool) -> list[dict[str, Any]]:
@@ -72,10 +53,3 @@ def features(cells: pd.DataFrame, counts: bool) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def private_number(value: float, count: int, private: bool) -> float | int | None:
-    """A member aggregate as reported: None when 1..9 members are behind it (integers stay ints)."""
-    if private and 0 < count < PRIVACY_MIN:
-        return None
-    return int(value) if float(value).is_integer() else round(float(value), 2)

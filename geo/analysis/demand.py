@@ -1,4 +1,4 @@
-"""Demand and sites for coverage: member homes, building points, service points, candidate grids.
+"""Demand and sites for coverage: member homes, building points, service points.
 
 Member homes are read as one WKB multipoint and stay in this process: callers only publish
 aggregates of them.
@@ -139,18 +139,3 @@ def load_sites(conn: psycopg.Connection, box: tuple[float, float, float, float])
     lon = np.array([r[3] for r in rows], dtype=float)
     lat = np.array([r[4] for r in rows], dtype=float)
     return Points(lon, lat, np.ones(len(rows)), ids=[r[0] for r in rows], labels=labels)
-
-
-def grid(
-    area: BaseGeometry | None, bounds: tuple[float, float, float, float], step_m: float
-) -> Points:
-    """Grid points every step_m over the bounds, kept inside the area."""
-    x0, y0, x1, y1 = bounds
-    dlat = step_m / 111000.0
-    dlon = step_m / (111000.0 * max(0.01, math.cos(math.radians((y0 + y1) / 2))))
-    xs, ys = np.meshgrid(np.arange(x0 + dlon / 2, x1, dlon), np.arange(y0 + dlat / 2, y1, dlat))
-    lon, lat = xs.ravel(), ys.ravel()
-    if area is not None and len(lon):
-        keep = shapely.contains_xy(area, lon, lat)
-        lon, lat = lon[keep], lat[keep]
-    return Points(lon, lat, np.ones(len(lon)), labels=[{"source": "grid"}] * len(lon))

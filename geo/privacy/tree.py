@@ -16,8 +16,8 @@ The rule (K = 10):
 The published numbers are all sums of disjoint *atoms* (the published leaves' counts and the
 remainders, each 0 or at least K), so any count an attacker can pin down, for any union of areas,
 is a sum of atoms: 0 or at least K. `atom_cells` names each point's atom (its deepest published
-cell), so other aggregates (coverage) can count members by whole atoms too.
-Used by tiles/heat.py (heat layers and /api/heatmap) and geo/analysis/coverage.py.
+cell), so other aggregates (coverage, geo/privacy/atoms.py) can count members by whole atoms too.
+Used by tiles/heat.py (heat layers and /api/heatmap) and geo/privacy/atoms.py (coverage).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import h3
 
-K = 10
+from geo.privacy.threshold import K
+
 RES_MAX = 10
 
 

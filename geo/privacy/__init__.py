@@ -1,0 +1,16 @@
+"""Privacy in one place: the one threshold K = 10 and every rule that publishes member figures.
+
+- `threshold`: K, and `rounded` (member figures of analyses are published as multiples of K).
+- `tree`: the fixed H3 tree and its atoms (heat layers, /api/heatmap; disjoint groups of 0 or ≥ K).
+- `atoms`: analyses (coverage) count members by whole atoms placed at their cells' centres.
+- `groups`: organisation-tree counts (page data): a laminar family published top down.
+- `lattice`: the fixed lattices that radius, minutes, candidate points and bboxes are snapped to.
+
+No other module defines its own threshold: they import K from here.
+"""
+
+from __future__ import annotations
+
+from geo.privacy.threshold import K, rounded
+
+__all__ = ["K", "rounded"]

@@ -1,0 +1,16 @@
+"""The one threshold: no member-derived figure, or difference of figures, is between 1 and K - 1."""
+
+from __future__ import annotations
+
+import math
+
+K = 10
+
+
+def rounded(n: float) -> int:
+    """A member figure as published: the nearest multiple of K (halves up).
+
+    Rounding is monotone and maps sums of whole atoms (0 or at least K each) that differ by at
+    least K to figures that differ by at least K, so it never undoes the atom rule; on top of it,
+    any two published figures (of any caller, any scope) differ by 0 or by a multiple of K."""
+    return int(K * math.floor(n / K + 0.5))
