@@ -38,7 +38,7 @@ ROOT_SQL = (
 ORG_PARENTS_SQL = (
     "SELECT o.code, p.code FROM organisations o LEFT JOIN organisations p ON p.id = o.parent_id"
 )
-# kind -> (the file column naming the owner, existing keys owned outside the subtree)
+# table -> (the file column naming the owner, existing keys owned outside the subtree)
 LINKS: dict[str, tuple[str, str]] = {
     "members": (
         "branch_code",
@@ -61,15 +61,23 @@ LINKS: dict[str, tuple[str, str]] = {
         f"WHERE t.code = ANY(%(keys)s) AND (sp.org_id IS NULL OR sp.org_id NOT IN ({SUBTREE}))",
     ),
 }
-SCOPED_KINDS = ("organisations", *LINKS)
+SCOPED_TABLES = ("organisations", *LINKS)
+SINGULAR = {
+    "organisations": "organisation",
+    "members": "member",
+    "service_points": "service point",
+    "activities": "activity",
+    "panoramas": "panorama",
+}
 
 
 def check_kind(spec: Spec, root: int | None) -> None:
     """Forbidden when a bound caller imports a kind that belongs to no organisation."""
-    if root is not None and spec.kind not in SCOPED_KINDS:
+    if root is not None and spec.table not in SCOPED_TABLES:
         raise Forbidden(
             f"{spec.kind} belong to no organisation: only an admin (or a steward bound to no "
-            f"organisation) may import them; you may import {', '.join(SCOPED_KINDS)}"
+            "organisation) may import them; you may import organisations, members, "
+            "service-points, activities and panoramas of your subtree"
         )
 
 
@@ -123,10 +131,10 @@ def _organisations(conn: psycopg.Connection, frame: pd.DataFrame, root: int) -> 
 
 def _linked(conn: psycopg.Connection, spec: Spec, frame: pd.DataFrame, root: int) -> npt.NDArray:
     """Rows whose owner is outside the subtree, now or after the import."""
-    column, owned_elsewhere = LINKS[spec.kind]
+    column, owned_elsewhere = LINKS[spec.table]
     params: dict[str, object] = {"root": root}
     allowed = _codes(
-        conn, SUBTREE_SERVICE_POINTS if spec.kind == "panoramas" else SUBTREE_CODES, params
+        conn, SUBTREE_SERVICE_POINTS if spec.table == "panoramas" else SUBTREE_CODES, params
     )
     keys = frame[spec.key]
     params["keys"] = [k for k in keys.tolist() if isinstance(k, str)]
@@ -138,14 +146,14 @@ def _linked(conn: psycopg.Connection, spec: Spec, frame: pd.DataFrame, root: int
 def check_scope(conn: psycopg.Connection, spec: Spec, prepared: Prepared, root: int) -> None:
     """Mark every row outside the subtree of organisation `root` as an out_of_scope error."""
     frame = prepared.frame
-    if spec.kind == "organisations":
+    if spec.table == "organisations":
         outside = _organisations(conn, frame, root)
     else:
         outside = _linked(conn, spec, frame, root)
     prepared.problems.error(
         outside,
         CODE,
-        f"this {spec.kind.rstrip('s').replace('_', ' ')} is outside your organisation's subtree "
+        f"this {SINGULAR[spec.table]} is outside your organisation's subtree "
         "(or would move out of it): only an admin may write it",
         prepared.mapping.get(spec.key),
         frame[spec.key],
