@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from api.auth import oauth2_scheme, resolve_principal
 from api.settings import Settings
 from geo.scope import Principal
+
+# A row id in a path: a positive bigint (a larger number is 400, never an overflow in the driver).
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="row id (1 .. 2^63-1)")]
 
 
 def get_pool(request: Request) -> asyncpg.Pool:

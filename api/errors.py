@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncpg
+import psycopg
+import psycopg.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -44,6 +47,25 @@ async def _djmap_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=status_for(exc))
 
 
+# Text the database cannot store (a NUL character) is bad input wherever it came in: 400.
+BAD_TEXT_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+    psycopg.errors.CharacterNotInRepertoire,
+    psycopg.DataError,  # psycopg refuses NUL in text before sending it
+)
+
+
+async def _bad_text(request: Request, exc: Exception) -> JSONResponse:
+    """400 for a parameter holding a character PostgreSQL text cannot hold (NUL)."""
+    nul = "NUL" in str(exc) or "0x00" in str(exc)
+    if not isinstance(exc, BAD_TEXT_ERRORS[:2]) and not nul:
+        raise exc
+    return JSONResponse(
+        {"code": "InvalidParameterValue", "description": "text must not contain NUL characters"},
+        status_code=400,
+    )
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg", "")} for e in exc.errors()]
@@ -57,3 +79,5 @@ def add_exception_handlers(app: FastAPI) -> None:
     """Register the mapping on an app."""
     app.add_exception_handler(DjmapError, _djmap_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    for cls in BAD_TEXT_ERRORS:
+        app.add_exception_handler(cls, _bad_text)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.auth import unauthorized
-from api.deps import get_pool, get_principal
+from api.deps import RowId, get_pool, get_principal
 from geo.analysis import checkin as core
 from geo.errors import Forbidden
 from geo.scope import Principal
@@ -69,7 +69,7 @@ def member_id_of(principal: Principal) -> int:
     },
 )
 async def create_checkin(
-    activity_id: Annotated[int, Path(ge=1)],
+    activity_id: RowId,
     position: Position,
     pool: Annotated[asyncpg.Pool, Depends(get_pool)],
     principal: Annotated[Principal, Depends(get_principal)],

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from api.auth import require_role
-from api.deps import get_pool, get_settings
+from api.deps import RowId, get_pool, get_settings
 from api.settings import Settings
 from geo import panoramas as core
 from geo.scope import Principal
@@ -56,7 +56,7 @@ def _too_large(message: str) -> JSONResponse:
     },
 )
 async def get_panorama(
-    panorama_id: int, pool: Annotated[asyncpg.Pool, Depends(get_pool)]
+    panorama_id: RowId, pool: Annotated[asyncpg.Pool, Depends(get_pool)]
 ) -> dict[str, Any]:
     """Metadata with the linked service point and the heading of the image centre."""
     async with pool.acquire() as conn:
@@ -76,7 +76,7 @@ async def get_panorama(
     },
 )
 async def get_image(
-    panorama_id: int,
+    panorama_id: RowId,
     request: Request,
     pool: Annotated[asyncpg.Pool, Depends(get_pool)],
     settings: Annotated[Settings, Depends(get_settings)],

@@ -1,0 +1,219 @@
+"""Contract: schemathesis against the real server on a copy of the sample district, anonymously
+and as every role. No generated request may get a server error (5xx).
+
+The server runs on `djmap_contract`, a template copy of the loaded sample database (so POSTs and
+the users this test adds never touch `djmap_sample`). The OpenAPI document is widened with real
+ids, coordinates, filters and tiles (tests/contract.py) so requests reach real rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import schemathesis
+from contract import read_facts, steer
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.generation import GenerationMode
+
+from geo.cluster import Cluster, free_port
+from geo.users import add_user
+
+ROOT = Path(__file__).resolve().parent.parent
+DB = "djmap_contract"
+PASSWORD = "contract-password-1"
+KEY = "contract-test-key-" + "k" * 32
+MAX_EXAMPLES = 25
+REQUEST_TIMEOUT = 90
+
+
+def _admin_url(cluster: Cluster) -> str:
+    return cluster.url.rsplit("/", 1)[0] + "/postgres"
+
+
+@pytest.fixture(scope="module")
+def contract_db(cluster: Cluster, sample_url: str) -> Iterator[str]:
+    """A throwaway copy of the sample district with one user per role."""
+    with psycopg.connect(_admin_url(cluster), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB} TEMPLATE djmap_sample STRATEGY FILE_COPY")
+    url = cluster.url.rsplit("/", 1)[0] + "/" + DB
+    with psycopg.connect(url) as conn:
+        org = conn.execute("SELECT code FROM organisations WHERE parent_id IS NULL LIMIT 1")
+        org_code = str(org.fetchone()[0])  # type: ignore[index]
+        member = conn.execute("SELECT external_id FROM members ORDER BY id LIMIT 1")
+        member_id = str(member.fetchone()[0])  # type: ignore[index]
+    for role in ("admin", "planner", "leader", "steward", "member"):
+        scope = None if role in ("admin", "member") else org_code
+        add_user(url, f"st_{role}", PASSWORD, role, scope, member_id if role == "member" else None)
+    yield url
+    with psycopg.connect(_admin_url(cluster), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module")
+def server(contract_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """`uvicorn api.app:create_app` on a free port; its log is kept for failure messages."""
+    home = tmp_path_factory.mktemp("contract-home")
+    log_path = home / "server.log"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJMAP_")}
+    env |= {"DJMAP_DATABASE_URL": contract_db, "DJMAP_HOME": str(home), "DJMAP_SECRET_KEY": KEY}
+    cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_up(base, proc, log_path)
+        yield {"base": base, "log": log_path}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _wait_up(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(base + "/api/health", timeout=2) as res:
+                if res.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server did not start: {log.read_text()[-3000:]}")
+
+
+def _get(url: str, headers: dict[str, str] | None = None) -> Any:
+    req = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(req, timeout=30) as res:
+        return json.load(res)
+
+
+@pytest.fixture(scope="module")
+def callers(server: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Request headers per caller: anonymous and one bearer token per role (logged in first,
+    before any fuzzed login can trip the throttle)."""
+    out: dict[str, dict[str, str]] = {"anonymous": {}}
+    for role in ("admin", "planner", "leader", "steward", "member"):
+        form = f"username=st_{role}&password={PASSWORD}".encode()
+        req = urllib.request.Request(server["base"] + "/api/auth/token", data=form)
+        with urllib.request.urlopen(req, timeout=30) as res:
+            out[role] = {"Authorization": "Bearer " + json.load(res)["access_token"]}
+    return out
+
+
+@pytest.fixture(scope="module")
+def contract_schema(
+    server: dict[str, Any], contract_db: str, callers: dict[str, dict[str, str]]
+) -> Any:
+    """The server's OpenAPI document as a schemathesis schema, steered towards real rows."""
+    base = server["base"]
+    admin = callers["admin"]
+    spec = _get(base + "/api/openapi.json")
+    layers = [layer["id"] for layer in _get(base + "/api/layers", admin)["layers"]]
+    collections = [c["id"] for c in _get(base + "/api/collections", admin)["collections"]]
+    facts = read_facts(contract_db)
+    schema = schemathesis.openapi.from_dict(spec)
+    schema.config.update(base_url=base)
+    steer(schema, facts, layers, collections)
+    return schema
+
+
+def _fuzz(operation: Any, callers: dict[str, dict[str, str]]) -> list[str]:
+    """Run up to MAX_EXAMPLES generated cases (valid and invalid data) as every caller;
+    return the server errors that the `not_a_server_error` check found."""
+    found: list[str] = []
+    strategy = st.one_of(
+        operation.as_strategy(GenerationMode.POSITIVE),
+        operation.as_strategy(GenerationMode.NEGATIVE),
+    )
+
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy)
+    def run(case: Any) -> None:
+        for caller, headers in callers.items():
+            response = case.call(headers=headers, timeout=REQUEST_TIMEOUT)
+            try:
+                case.validate_response(response, checks=[not_a_server_error], headers=headers)
+            except FailureGroup as exc:
+                found.append(f"{operation.label} as {caller}: {exc}")
+
+    run()
+    return found
+
+
+def test_no_server_errors(
+    contract_schema: Any, callers: dict[str, dict[str, str]], server: dict[str, Any]
+) -> None:
+    """Every operation, as anonymous and as each role: 0 responses with a 5xx status."""
+    errors: list[str] = []
+    for result in contract_schema.get_all_operations():
+        errors += _fuzz(result.ok(), callers)
+    if errors:
+        tail = server["log"].read_text(errors="replace")[-6000:]
+        report = "\n".join(errors[:20])
+        pytest.fail(f"{len(errors)} server errors:\n{report}\n--- server log ---\n{tail}")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/auth/token", b"username=a%00b&password=x"),  # NUL: was a 500
+        ("GET", "/api/panoramas/94953933631229037379584", None),  # past int64: was a 500
+        ("GET", "/api/panoramas/-167642244904945778163712/image", None),
+        ("POST", "/api/activities/94953933631229037379584/checkins", b'{"lon":0,"lat":0}'),
+        ("GET", "/api/nearest?lon=120.2&lat=30.3&kind=a%00b", None),
+    ],
+)
+def test_server_errors_found_stay_fixed(
+    server: dict[str, Any],
+    callers: dict[str, dict[str, str]],
+    method: str,
+    path: str,
+    body: bytes | None,
+) -> None:
+    """Each case schemathesis once turned into a 500 is a clear 4xx, for every caller."""
+    for caller, headers in callers.items():
+        kind = (
+            "application/json"
+            if body and body.startswith(b"{")
+            else "application/x-www-form-urlencoded"
+        )
+        req = urllib.request.Request(
+            server["base"] + path,
+            data=body,
+            method=method,
+            headers={**headers, "Content-Type": kind},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=30) as res:
+                status, text = res.status, res.read().decode()
+        except urllib.error.HTTPError as exc:
+            status, text = exc.code, exc.read().decode()
+        assert 400 <= status < 500, (caller, path, status, text[:300])
+        assert json.loads(text), (caller, path, text[:300])
