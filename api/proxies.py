@@ -4,8 +4,8 @@
 uvicorn is told the same (`uvicorn_proxy_options`): with no trusted proxy it never reads proxy
 headers (its default would trust 127.0.0.1, so any local process or a proxy that passes the
 header through could name any address); with some it trusts exactly those. `client_address` is
-the one resolution rule, applied by the app too, so a server started some other way cannot make
-the login throttle key on a forged address that djmap itself would not believe.
+the one resolution rule, applied by the app as well, and it notices a server started some other
+way (plain `uvicorn`, which trusts 127.0.0.1) that replaced the peer with a forwarded address.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_HOP_CHARS = 64  # a hop that is not an address is kept as text, this long at most
 IPV6_BUCKET = 64  # an IPv6 client owns a whole /64: throttle it as one
+UNVERIFIED = "forwarded-unverified"  # clients named only by a header nobody vouches for
 
 
 def networks(items: Iterable[str]) -> tuple[IPNetwork, ...]:
@@ -65,12 +66,19 @@ def client_address(scope: Mapping[str, Any], trusted: tuple[IPNetwork, ...]) -> 
     """The caller's address: the TCP peer; when the peer is a trusted proxy, the rightmost
     X-Forwarded-For hop that is not a trusted proxy (each proxy appends the peer it saw, so only
     hops right of the last untrusted one were written by proxies we trust), or the leftmost when
-    every hop is trusted."""
+    every hop is trusted.
+
+    With no trusted proxy, a peer that is one of the X-Forwarded-For hops was (almost surely)
+    put there by a server that read the header itself (plain `uvicorn` trusts 127.0.0.1): such
+    requests share the one address UNVERIFIED, so forged hops never become separate clients."""
     client = scope.get("client")
     peer = str(client[0]) if client else ""
-    if not trusted or not _trusted(peer, trusted):
-        return _normal(peer)
     hops = _forwarded_hops(scope.get("headers", ()))
+    if not trusted:
+        named = {_normal(h) for h in hops}
+        return UNVERIFIED if hops and _normal(peer) in named else _normal(peer)
+    if not _trusted(peer, trusted):
+        return _normal(peer)
     for hop in reversed(hops):
         if not _trusted(hop, trusted):
             return _normal(hop)
