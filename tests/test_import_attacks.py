@@ -134,10 +134,12 @@ def table(url: str, sql: str) -> list[tuple[Any, ...]]:
 
 
 def vrt(source: str, layer: str) -> bytes:
-    """OGR VRT XML that makes GDAL open `source` (a file or a URL)."""
+    """OGR VRT XML that makes GDAL open `source` (a file or a URL) as a point layer: before the
+    fix, its first line came back as the column names of a missing_column message."""
     return (
         f'<OGRVRTDataSource><OGRVRTLayer name="{layer}"><SrcDataSource>{source}</SrcDataSource>'
-        f"<SrcLayer>{layer}</SrcLayer></OGRVRTLayer></OGRVRTDataSource>"
+        f"<SrcLayer>{layer}</SrcLayer><GeometryType>wkbPoint</GeometryType>"
+        "<LayerSRS>EPSG:4326</LayerSRS></OGRVRTLayer></OGRVRTDataSource>"
     ).encode()
 
 
