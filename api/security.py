@@ -36,12 +36,12 @@ _PARAM_RE = re.compile(r"([?&;])([^=&;\s\"#]+)=([^&;\s\"#]*)")
 def page_csp(frame_ancestors: Iterable[str] = ("'none'",), extra: Iterable[str] = ()) -> str:
     """The pages' policy: everything from this server (plus `extra` origins for an online
     basemap's tiles), inline style attributes allowed (the pages' scripts write them), no
-    inline or eval'd script, framed only by `frame_ancestors`."""
+    inline or eval'd script (WebAssembly may compile), framed only by `frame_ancestors`."""
     more = " ".join(extra)
     own = f"'self' {more}".strip()
     directives = [
         "default-src 'self'",
-        "script-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",  # WebAssembly (h3, decoders), never JS eval
         "style-src 'self' 'unsafe-inline'",
         f"img-src {own} data: blob:",
         f"connect-src {own} data: blob:",

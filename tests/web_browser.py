@@ -185,8 +185,9 @@ class Browser:
 
 def wait_for_map(page: Any, timeout_ms: int = 30_000) -> None:
     """Until deck.gl is ready and some layer data has been drawn."""
-    page.wait_for_function(
-        "window.djmapPerf && window.djmapPerf.deckReady !== null && window.djmapPerf.firstData !== null",
+    page.wait_for_function(  # a function, not an expression: the pages' CSP forbids eval
+        "() => window.djmapPerf && window.djmapPerf.deckReady !== null"
+        " && window.djmapPerf.firstData !== null",
         timeout=timeout_ms,
     )
     page.wait_for_timeout(600)  # let the frame with the data be composited
