@@ -1,7 +1,7 @@
 """Steering schemathesis towards real data, through its schema hooks.
 
-Each generated value (random strings, numbers out of range, …) is kept half of the time and
-replaced by a real one the other half: layer and collection ids from the catalog, feature ids,
+Each generated value (random strings, numbers out of range, …) is kept one time in four and
+replaced by a real one otherwise: layer and collection ids from the catalog, feature ids,
 coordinates and bboxes over the sample district, RFC 3339 instants and intervals, CQL2 filters
 over the queryables, and real tiles over the district. (A second `anyOf` branch in the document
 would not do: hypothesis-jsonschema folds an enum of strings into `type: string`.)
@@ -168,7 +168,7 @@ def _mix(values: Any, real: dict[str, st.SearchStrategy[Any]], names: set[str]) 
 
 def steer(schema: Any, facts: Facts, layers: list[str], collections: list[str]) -> None:
     """Register the hooks that mix real values into generated path parameters, queries and
-    JSON bodies, and real z/x/y tiles over the district into half of the tile requests."""
+    bodies, and real z/x/y tiles over the district into about half of the tile requests."""
     real = real_values(facts, layers, collections)
     tiles = district_tiles(facts)
 
