@@ -158,24 +158,61 @@ def round10(n: float) -> int:
     return int(10 * ((n + 5) // 10))
 
 
-def atoms_in(lon: Any, lat: Any, bbox: Any | None) -> list[tuple[str, int, float, float]]:
-    """The atoms member-weighted coverage counts: (cell, size, centre lon, centre lat) of the heat
-    rule's atoms (geo.privacy.tree) over every given member, kept when the cell's centre lies in
-    `bbox` (all of them without one). Members in no atom are in none."""
-    from collections import Counter
+def atoms_of(lon: Any, lat: Any) -> tuple[dict[str, int], set[str]]:
+    """The heat rule's atoms of the members (cell → size: the published res-10 cells and every
+    remainder) and the tree's published cells, from geo.privacy.tree.publish (the heat)."""
+    from geo.privacy.tree import RES_MAX, publish
 
+    items = publish(list(zip(list(map(float, lon)), list(map(float, lat)), strict=True)))
+    sizes = {i.cell: i.count for i in items if i.merged}
+    sizes |= {i.cell: i.count for i in items if not i.merged and i.res == RES_MAX}
+    return sizes, {i.cell for i in items if not i.merged}
+
+
+def atoms_in(lon: Any, lat: Any, bbox: Any | None) -> list[tuple[str, int, float, float]]:
+    """(cell, size, centre lon, centre lat) of the members' atoms whose cell centre lies in
+    `bbox` (all without one): where coverage puts the atoms when there are no buildings."""
     import h3
 
-    from geo.privacy.tree import atom_cells
-
-    points = list(zip(list(map(float, lon)), list(map(float, lat)), strict=True))
-    sizes = Counter(a for a in atom_cells(points) if a is not None)
+    sizes, _ = atoms_of(lon, lat)
     out = []
     for cell in sorted(sizes):
         c_lat, c_lon = h3.cell_to_latlng(cell)
         if bbox is None or (bbox[0] <= c_lon <= bbox[2] and bbox[1] <= c_lat <= bbox[3]):
             out.append((cell, sizes[cell], c_lon, c_lat))
     return out
+
+
+def member_places(lon: Any, lat: Any, b_lon: Any, b_lat: Any, b_weight: Any) -> Any:
+    """Reference of the member demand coverage uses (geo/privacy/atoms.spread): each atom's size
+    shared over the buildings whose deepest published cell is the atom's cell, by their weight
+    (equal shares when they weigh nothing), or at the cell's centre without a building. Returns
+    arrays lon, lat, members."""
+    from collections import defaultdict
+
+    import h3
+    import numpy as np
+
+    sizes, published = atoms_of(lon, lat)
+    b_lon, b_lat, b_weight = (np.asarray(v, dtype=float) for v in (b_lon, b_lat, b_weight))
+    mine: dict[str, list[int]] = defaultdict(list)
+    for k, (x, y) in enumerate(zip(b_lon, b_lat, strict=True)):
+        cell = h3.latlng_to_cell(y, x, 10)
+        up = [cell] + [h3.cell_to_parent(cell, r) for r in range(9, -1, -1)]
+        deepest = next((c for c in up if c in published), None)
+        if deepest in sizes:
+            mine[deepest].append(k)
+    out: list[tuple[float, float, float]] = []
+    for atom, n in sizes.items():
+        ks = mine.get(atom)
+        if not ks:
+            c_lat, c_lon = h3.cell_to_latlng(atom)
+            out.append((c_lon, c_lat, float(n)))
+            continue
+        w = b_weight[ks]
+        share = w / w.sum() if w.sum() > 0 else np.full(len(ks), 1 / len(ks))
+        out.extend((b_lon[k], b_lat[k], n * f) for k, f in zip(ks, share, strict=True))
+    return tuple(np.array(col) for col in zip(*out, strict=True))
 
 
 def api_client(url: str, key: str) -> Iterator[Any]:

@@ -125,7 +125,8 @@ def test_walk_coverage_counts_members_by_the_network(planner: TestClient, net) -
         for v, d in nx.single_source_dijkstra_path_length(graph, site, weight="weight").items():
             reach[v] = min(reach.get(v, np.inf), d)
     # the members coverage counts: whole atoms anchored in the (snapped) bbox, each at its cell's
-    # centre (tests/privacy.atoms_in); an atom is covered when its centre is in a service area
+    # centre (this network has no buildings to spread them over; tests/privacy.atoms_in); an
+    # atom is covered when its centre is in a service area
     with psycopg.connect(net["url"]) as conn:
         homes = gpd.read_postgis("SELECT home FROM members", conn, geom_col="home")
     atoms = atoms_in(homes.geometry.x, homes.geometry.y, body["params"]["bbox"])

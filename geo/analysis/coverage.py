@@ -1,14 +1,13 @@
 """Coverage of the 15-minute party service circle, uncovered cells and proposed sites.
 
-Demand points are member atoms, building points (weight 1) or building points weighted by
-estimated residents (residential floor area / 35 m²). A point is covered when a service point is
-within the radius: geodesic distance (straight) or inside the site's walking service area (walk).
-Members enter only as whole privacy atoms (geo/privacy/atoms.py): each atom, the heat rule's
-disjoint group of 10 or more members of the caller's scope, is one demand point at its H3 cell's
-centre weighted by its size. So every member figure (totals, covered, uncovered, cells, gains) is
-a sum of whole atoms chosen by public geometry, published as a multiple of 10, and no member's
-own position decides anything. Free parameters are snapped to fixed lattices first
-(`coverage_request.snapped`); the response's `params` are the snapped values used.
+Demand points are building points (weight 1), building points weighted by estimated residents
+(residential floor area / 35 m²), or members. A point is covered when a service point is within
+the radius: geodesic distance (straight) or inside the site's walking service area (walk).
+Members enter only as privacy atoms (geo/privacy/atoms.py): the heat rule's disjoint groups of 10
+or more of the caller's members, each spread over the buildings of its region. So every member
+figure (totals, covered, uncovered, cells, gains) is a function of the atom table and public data,
+published as a multiple of 10, and no member's own position decides anything. Free parameters are
+snapped to fixed lattices first (`coverage_request.snapped`); `params` are the values used.
 """
 
 from __future__ import annotations
@@ -18,8 +17,8 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import psycopg
+import shapely
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
@@ -38,12 +37,12 @@ from geo.analysis.demand import (
     expanded_bounds,
     load_area,
     load_buildings,
-    load_members,
     load_sites,
 )
+from geo.analysis.member_demand import member_spread
 from geo.analysis.metric import Metric, covering_polygons, covering_straight
 from geo.privacy import rounded
-from geo.privacy.atoms import Atoms, cells_at
+from geo.privacy.atoms import cells_at
 from geo.scope import PUBLIC, Principal
 
 __all__ = ["CANDIDATES", "MAX_PROPOSE", "MODES", "WEIGHTS", "CoverageRequest", "run", "validate"]
@@ -56,12 +55,13 @@ Box = tuple[float, float, float, float]
 
 def _demand(conn: psycopg.Connection, req: CoverageRequest, area: BaseGeometry | None,
             principal: Principal) -> Points:  # fmt: skip
-    """The run's demand points: for members the atoms (ids = cells) whose centre is in `area`."""
+    """The run's demand points in `area`; for members, the atoms spread over the buildings."""
     if req.weight != "members":
         return load_buildings(conn, area, population=req.weight == "population")
-    everyone = load_members(conn, None, principal)  # area-free: the atoms never depend on it
-    atoms = Atoms.of(everyone.lon, everyone.lat).within(area)
-    return Points(atoms.lon, atoms.lat, atoms.size.astype(float), ids=list(atoms.cells))
+    s = member_spread(conn, principal)  # area-free: the atoms never depend on the request
+    keep = np.ones(len(s.lon), bool) if area is None else shapely.contains_xy(area, s.lon, s.lat)
+    ids = [a for a, k in zip(s.atom, keep.tolist(), strict=True) if k]
+    return Points(s.lon[keep], s.lat[keep], s.members[keep], ids=ids)
 
 
 def _bounds(area: BaseGeometry | None, demand: Points) -> Box | None:
@@ -86,6 +86,7 @@ def run(url: str, req: CoverageRequest, principal: Principal = PUBLIC,
     step = progress or (lambda _: None)
     options = f"-c statement_timeout={int(statement_timeout_ms)}"
     with psycopg.connect(url, options=options) as conn:
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # one snapshot
         step("area and demand")
         area = load_area(conn, req.district, req.bbox)
         demand = _demand(conn, req, area, principal)
@@ -119,17 +120,10 @@ def run(url: str, req: CoverageRequest, principal: Principal = PUBLIC,
 
 
 def _uncovered_cells(req: CoverageRequest, demand: Points, unc: np.ndarray) -> tuple[Any, int]:
-    """Uncovered weight per H3 cell; for members whole atoms per cell, counts rounded (atoms)."""
+    """Uncovered weight per H3 cell; for members cells of 10 or more, counts rounded."""
     if req.weight != "members":
         return cells.aggregate(demand.lon[unc], demand.lat[unc], demand.weight[unc], req.h3_res)
-    ids = [c for c, u in zip(demand.ids, unc.tolist(), strict=True) if u]
-    found, not_drawn = cells_at(ids, demand.weight[unc].astype(np.int64), req.h3_res)
-    df = pd.DataFrame(
-        [{"cell": c.cell, "res": c.res, "weight": float(c.count), "count": c.count,
-          "merged": c.merged} for c in found],
-        columns=["cell", "res", "weight", "count", "merged"],
-    )  # fmt: skip
-    return df, not_drawn
+    return cells_at(demand.lon[unc], demand.lat[unc], demand.weight[unc], req.h3_res)
 
 
 def _service_areas(

@@ -1,14 +1,16 @@
-"""Member figures of an analysis as sums of whole atoms, each placed at its cell's centre.
+"""Member figures of an analysis: whole atoms, spread over public places, never over homes.
 
 The atoms are the heat rule's (geo/privacy/tree.py) over every member the caller may count: the
-published leaves and remainders of one fixed H3 tree, each of 0 or at least K members. The tree
-takes no area, filter, radius or candidate, so it is the same for every request of a caller
-(for an unbound caller it is exactly the member heat). An analysis sees an atom only as its
-*representative point*, the centre of its H3 cell, and its size: whether an atom is inside an
-area, covered by a site or gained by a proposal is decided by that point, never by where its
-members live. Every member figure is therefore a sum of whole atoms chosen by public geometry
-(cell centres, service points, the request's snapped parameters), and `threshold.rounded` then
-publishes it as a multiple of K.
+published leaves and remainders of one fixed H3 tree, each a disjoint group of at least K members.
+The tree takes no area, filter, radius or candidate, so it is the same for every request of a
+caller; for an unbound caller it is exactly the published member heat. An analysis never sees a
+member: it sees each atom as its size, spread over the buildings of the atom's region (the
+points whose deepest published cell is the atom's cell: the cell itself for a leaf, the cell less
+its published children for a remainder) in proportion to their estimated residents, or as its
+cell's centre when the region holds no building. So every member figure is a function of the atom
+table (which the heat publishes) and of public data (buildings, service points, roads, snapped
+parameters): no request, or set of requests, can learn where in its region a member lives.
+`threshold.rounded` then publishes each figure as a multiple of K.
 """
 
 from __future__ import annotations
@@ -18,84 +20,111 @@ from dataclasses import dataclass
 
 import h3
 import numpy as np
-import shapely
-from shapely.geometry.base import BaseGeometry
+import pandas as pd
 
-from geo.privacy.threshold import rounded
-from geo.privacy.tree import atom_cells
+from geo.privacy.threshold import K, rounded
+from geo.privacy.tree import RES_MAX, finest_cells, publish_counts
 
-MERGE_LEVELS = 3  # an atom this many resolutions coarser than the cells drawn is not drawn
+MERGE_LEVELS = 3  # how far a cell under K is merged upward before it is not drawn
 
 
 @dataclass(frozen=True)
 class Atoms:
-    """Atoms: H3 cell (its id), size (members) and representative point (the cell's centre)."""
+    """The atoms of a set of points (cell id → size) and the published cells of their tree."""
 
-    cells: list[str]
-    size: np.ndarray
-    lon: np.ndarray
-    lat: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.cells)
+    size: dict[str, int]
+    published: frozenset[str]
 
     @classmethod
     def of(cls, lon: np.ndarray, lat: np.ndarray) -> Atoms:
-        """The atoms of the points (members in no atom, too few to publish anywhere, drop out)."""
-        points = list(zip(np.asarray(lon, float).tolist(), np.asarray(lat, float).tolist(),
-                          strict=True))  # fmt: skip
-        sizes = Counter(c for c in atom_cells(points) if c is not None)
-        cells = sorted(sizes)
-        centres = [h3.cell_to_latlng(c) for c in cells]
-        return cls(
-            cells,
-            np.array([sizes[c] for c in cells], dtype=np.int64),
-            np.array([ll[1] for ll in centres], dtype=float),
-            np.array([ll[0] for ll in centres], dtype=float),
-        )
+        """The atoms of the points under the heat rule (members in no atom drop out)."""
+        points = zip(np.asarray(lon, float).tolist(), np.asarray(lat, float).tolist(), strict=True)
+        items, _ = publish_counts(Counter(finest_cells(points)))
+        published = frozenset(i.cell for i in items if not i.merged)
+        leaves = {i.cell: i.count for i in items if not i.merged and i.res == RES_MAX}
+        remainders = {i.cell: i.count for i in items if i.merged}
+        return cls({**leaves, **remainders}, published)
 
-    def within(self, area: BaseGeometry | None) -> Atoms:
-        """The atoms whose representative point lies in `area` (all of them without one)."""
-        if area is None or not len(self):
-            return self
-        keep = shapely.contains_xy(area, self.lon, self.lat)
-        return Atoms(
-            [c for c, k in zip(self.cells, keep.tolist(), strict=True) if k],
-            self.size[keep],
-            self.lon[keep],
-            self.lat[keep],
-        )
+    def place(self, lon: np.ndarray, lat: np.ndarray) -> list[str | None]:
+        """The atom whose region holds each point: its deepest published cell when that is an
+        atom (a published cell whose children cover it has no region left), else None."""
+        memo: dict[str, str | None] = {}
+        out: list[str | None] = []
+        for cell in finest_cells(zip(lon.tolist(), lat.tolist(), strict=True)):
+            if cell not in memo:
+                deepest = next(
+                    (c for r in range(RES_MAX, -1, -1)
+                     if (c := cell if r == RES_MAX else h3.cell_to_parent(cell, r))
+                     in self.published),
+                    None,
+                )  # fmt: skip
+                memo[cell] = deepest if deepest in self.size else None
+            out.append(memo[cell])
+        return out
 
 
 @dataclass(frozen=True)
-class Cell:
-    """An H3 cell of atoms as published: `count` is a multiple of K (rounded)."""
+class Spread:
+    """Demand points carrying members: lon, lat, members (fractions of atoms) and atom ids."""
 
-    cell: str
-    res: int
-    count: int
-    merged: bool
+    lon: np.ndarray
+    lat: np.ndarray
+    members: np.ndarray
+    atom: list[str]
 
 
-def cells_at(cells: list[str], sizes: np.ndarray, res: int) -> tuple[list[Cell], int]:
-    """Atoms summed per H3 cell at `res`: an atom finer than `res` goes to its parent there, one
-    coarser is its own (`merged`) cell, one more than MERGE_LEVELS coarser is not drawn (its
-    members stay in the summary). Returns the cells (finest first) and how many atoms were not
-    drawn; every count is a sum of whole atoms, published rounded to a multiple of K."""
-    rows: dict[tuple[str, int], int] = {}
-    not_drawn = 0
-    for atom, n in zip(cells, sizes.tolist(), strict=True):
-        own = h3.get_resolution(atom)
-        if n == 0:
-            continue
-        if own < res - MERGE_LEVELS:
-            not_drawn += 1
-            continue
-        cell = h3.cell_to_parent(atom, res) if own > res else atom
-        key = (cell, min(own, res))
-        rows[key] = rows.get(key, 0) + int(n)
-    out = [
-        Cell(c, r, rounded(n), r < res)
-        for (c, r), n in sorted(rows.items(), key=lambda kv: (-kv[0][1], kv[0][0]))
-    ]
-    return out, not_drawn
+def spread(atoms: Atoms, lon: np.ndarray, lat: np.ndarray, weight: np.ndarray) -> Spread:
+    """Each atom's size shared over the places (buildings) of its region by `weight` (equal
+    shares when its places weigh nothing); an atom with no place stays at its cell's centre."""
+    lon, lat, weight = (np.asarray(v, dtype=float) for v in (lon, lat, weight))
+    placed = atoms.place(lon, lat)
+    rows = pd.DataFrame({"atom": placed, "w": weight, "one": 1.0}).dropna(subset=["atom"])
+    sums = rows.groupby("atom")[["w", "one"]].sum()
+    keep = rows.index.to_numpy()
+    a = rows["atom"].to_numpy()
+    use_w = sums.loc[a, "w"].to_numpy() > 0
+    share = np.where(use_w, rows["w"].to_numpy(), 1.0) / np.where(
+        use_w, sums.loc[a, "w"].to_numpy(), sums.loc[a, "one"].to_numpy()
+    )
+    members = share * np.array([atoms.size[x] for x in a], dtype=float)
+    alone = sorted(set(atoms.size) - set(sums.index))
+    centres = [h3.cell_to_latlng(c) for c in alone]
+    return Spread(
+        np.concatenate([lon[keep], [c[1] for c in centres]]),
+        np.concatenate([lat[keep], [c[0] for c in centres]]),
+        np.concatenate([members, [float(atoms.size[c]) for c in alone]]),
+        [*a.tolist(), *alone],
+    )
+
+
+def _by_cell(cells: list[str], n: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"cell": cells, "n": n}).groupby("cell", as_index=False).sum()
+
+
+def cells_at(
+    lon: np.ndarray, lat: np.ndarray, members: np.ndarray, res: int
+) -> tuple[pd.DataFrame, int]:
+    """Members per H3 cell at `res` (cell, res, weight, count, merged): a cell under K is merged
+    into its parent, up to MERGE_LEVELS times, and is not drawn after that (its members stay in
+    the summary). Counts are published rounded to a multiple of K; returns the cells and how
+    many groups were not drawn."""
+    columns = ["cell", "res", "weight", "count", "merged"]
+    if len(lon) == 0:
+        return pd.DataFrame(columns=columns), 0
+    cells = [h3.latlng_to_cell(y, x, res) for x, y in zip(lon.tolist(), lat.tolist(), strict=True)]
+    df = _by_cell(cells, np.asarray(members, dtype=float))
+    kept, level, merged = [], res, False
+    while True:
+        big = df["n"] >= K
+        kept.append(df[big].assign(res=level, merged=merged))
+        small = df[~big & (df["n"] > 0)]
+        if small.empty or level == max(res - MERGE_LEVELS, 0):
+            break
+        level, merged = level - 1, True
+        parents = [h3.cell_to_parent(c, level) for c in small["cell"]]
+        df = _by_cell(parents, small["n"].to_numpy())
+    out = pd.concat(kept, ignore_index=True)
+    out["count"] = [rounded(n) for n in out["n"]]
+    out["weight"] = out["count"].astype(float)
+    out = out.sort_values(["res", "cell"], ascending=[False, True], ignore_index=True)
+    return out[columns], len(small)

@@ -1,0 +1,53 @@
+"""Member demand of an analysis: the caller's privacy atoms spread over the buildings.
+
+The spread (geo/privacy/atoms.py) depends only on the caller's member scope and on the members'
+and buildings' data, never on the request, so it is kept per (database, scope, data versions) in
+a small LRU: a write to either table moves its data version, and the next run rebuilds it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+
+import psycopg
+
+from geo.analysis.demand import load_buildings, load_members
+from geo.analysis.scoping import scope_clause_psycopg
+from geo.privacy.atoms import Atoms, Spread, spread
+from geo.scope import Principal
+
+CACHE_SIZE = 8
+_VERSIONS_SQL = """
+SELECT table_name, version FROM data_versions
+WHERE table_name IN ('members', 'buildings') ORDER BY table_name
+"""
+_cache: OrderedDict[Hashable, Spread] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _key(conn: psycopg.Connection, principal: Principal) -> Hashable:
+    scope, args = scope_clause_psycopg(principal, "members", "m")
+    versions = tuple(tuple(r) for r in conn.execute(_VERSIONS_SQL).fetchall())
+    where = (conn.info.host, conn.info.port, conn.info.dbname)
+    return where, scope, tuple(map(str, args)), versions
+
+
+def member_spread(conn: psycopg.Connection, principal: Principal) -> Spread:
+    """The caller's atoms (every member in scope, no area) spread over every building. Run it
+    inside one snapshot (REPEATABLE READ) so the versions read match the rows read."""
+    key = _key(conn, principal)
+    with _lock:
+        hit = _cache.get(key)
+        if hit is not None:
+            _cache.move_to_end(key)
+            return hit
+    everyone = load_members(conn, None, principal)
+    places = load_buildings(conn, None, population=True)
+    found = spread(Atoms.of(everyone.lon, everyone.lat), places.lon, places.lat, places.weight)
+    with _lock:
+        _cache[key] = found
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return found
