@@ -28,6 +28,7 @@ from api.routers import (
 )
 from api.security import add_security
 from api.settings import Settings
+from geo import pool as gpool
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -40,10 +41,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pool = await asyncpg.create_pool(
+        app.state.pool = await gpool.create_pool(  # bounded waits, 503 when the database is away
             settings.db.url,
             min_size=settings.db.pool_min,
             max_size=settings.db.pool_max,
+            acquire_timeout=settings.api.pool_timeout,
+            statement_timeout=settings.api.statement_timeout,  # features; analysis sets its own
             init=_init_connection,
         )
         await tiles.open_service(app)

@@ -18,7 +18,9 @@ from geo.errors import (
     InvalidInput,
     NotFound,
     TooLarge,
+    Unavailable,
 )
+from geo.pool import DRIVER_ERRORS, as_unavailable
 
 STATUS: dict[type[DjmapError], int] = {
     ImportRejected: 422,
@@ -28,6 +30,7 @@ STATUS: dict[type[DjmapError], int] = {
     Forbidden: 403,
     Conflict: 409,
     ClusterError: 503,
+    Unavailable: 503,
 }
 
 
@@ -44,7 +47,17 @@ async def _djmap_error(request: Request, exc: Exception) -> JSONResponse:
     body: dict[str, object] = {"code": exc.code, "description": str(exc)}
     if isinstance(exc, ImportRejected):
         body["report"] = exc.report
-    return JSONResponse(body, status_code=status_for(exc))
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
+    return JSONResponse(body, status_code=status_for(exc), headers=headers)
+
+
+async def _driver_error(request: Request, exc: Exception) -> JSONResponse:
+    """A database driver error that means "not now" (away, busy, too slow): 503 + Retry-After,
+    without a traceback (geo.pool logs one line per outage)."""
+    err = as_unavailable(exc)
+    if err is None:  # not about the database's reach: a server error after all
+        raise exc
+    return await _djmap_error(request, err)
 
 
 # Text the database cannot store (a NUL character) is bad input wherever it came in: 400.
@@ -78,6 +91,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 def add_exception_handlers(app: FastAPI) -> None:
     """Register the mapping on an app."""
     app.add_exception_handler(DjmapError, _djmap_error)
+    for cls in DRIVER_ERRORS:  # the database away, busy or too slow: 503, never 500
+        app.add_exception_handler(cls, _driver_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     for cls in BAD_TEXT_ERRORS:
         app.add_exception_handler(cls, _bad_text)

@@ -25,6 +25,24 @@ class ApiSettings(BaseSettings):
         pattern="^(strict|notify)$",
         description="strict: data versions read per request (coalesced); notify: kept by LISTEN/NOTIFY",
     )
+    tile_cache_mb: int = Field(
+        default=512,
+        ge=0,
+        le=1_048_576,
+        description="disk tile cache bound in MiB (least recently used evicted; 0 = memory only)",
+    )
+    statement_timeout: float = Field(
+        default=5.0, ge=0.1, le=3600, description="seconds a tile or features statement may run"
+    )
+    analysis_timeout: float = Field(
+        default=60.0, ge=0.1, le=3600, description="seconds a coverage or walking statement may run"
+    )
+    build_timeout: float = Field(
+        default=600.0, ge=1, le=86400, description="seconds a cluster or heat table build may run"
+    )
+    pool_timeout: float = Field(
+        default=2.0, ge=0.05, le=60, description="seconds to wait for a database connection (503)"
+    )
     cors_origins: list[str] = Field(default_factory=list, description="explicit CORS allowlist")
     secret_key: str | None = Field(default=None, description="JWT signing key (required off local)")
     env: str = Field(

@@ -53,3 +53,14 @@ class ClusterError(DjmapError):
     """The embedded PostgreSQL cluster could not be set up, started or stopped."""
 
     code = "ClusterError"
+
+
+class Unavailable(DjmapError):
+    """The database cannot answer now (down, restarting, busy or too slow): HTTP 503 with
+    Retry-After; the same request is expected to work `retry_after` seconds later."""
+
+    code = "ServiceUnavailable"
+
+    def __init__(self, message: str, retry_after: int = 2) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -12,7 +12,8 @@ from typing import Any
 import asyncpg
 import morecantile
 
-from geo.errors import Forbidden
+from geo import pool as gpool
+from geo.errors import Forbidden, InvalidInput
 from geo.scope import Principal, RowScope, row_scope
 from layers import catalog
 from layers import filters as lf
@@ -34,7 +35,8 @@ from tiles.mvt import (
     tile_args,
     tile_bounds,
 )
-from tiles.versions import VERSIONS_SQL, VersionReader, layer_token
+from tiles.orgs import OrgIds
+from tiles.versions import VersionTracker, layer_token
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +49,24 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """Tile statements leave no session state, so skip asyncpg's per-release reset round trip."""
 
 
-async def tile_pool(dsn: str, size: int) -> asyncpg.Pool:
-    """The tile service's pool: JIT off, and no reset query when a connection goes back."""
-    pool: asyncpg.Pool = await asyncpg.create_pool(
-        dsn, min_size=1, max_size=size, init=_session, reset=_keep_session
+async def tile_pool(
+    dsn: str,
+    size: int,
+    statement_timeout: float = 5.0,
+    acquire_timeout: float = 2.0,
+    min_size: int = 1,
+) -> asyncpg.Pool:
+    """The tile service's pool: JIT off, a statement_timeout (seconds, 0 = none), a bounded wait
+    for a connection (geo.pool), and no reset query when a connection goes back."""
+    return await gpool.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=size,
+        acquire_timeout=acquire_timeout,
+        statement_timeout=statement_timeout,
+        init=_session,
+        reset=_keep_session,
     )
-    return pool
 
 
 @dataclass(frozen=True)
@@ -74,61 +88,32 @@ class TileService:
         dsn: str | None = None,
         freshness: str = "strict",
         own_pool: bool = False,
+        build_pool: asyncpg.Pool | None = None,
+        cache_mb: int = 512,
     ) -> None:
         self.pool = pool
+        # cluster and heat table builds: their own pool, so their longer statement_timeout
+        self.build_pool = build_pool or pool
         self._own_pool = own_pool
-        self.freshness = freshness if dsn else "strict"
-        self._known: dict[str, tuple[int, int]] | None = None
-        self._generation = 0
-        self.cache = TileCache(root) if cache else None
-        self.versions = VersionReader(self._fetch_versions)
-        self._dsn = dsn
-        self._vconn: asyncpg.Connection | None = None
+        self.cache = TileCache(root, disk_bytes=cache_mb * 2**20) if cache else None
+        self.versions = VersionTracker(pool, dsn, freshness)
+        self.freshness = self.versions.freshness
+        self._orgs = OrgIds(pool)
         self._agg: dict[str, tuple[str, dict[tuple[int, int, int], int]]] = {}
         self._agg_checked: dict[str, tuple[str, float]] = {}
         self._building: dict[str, asyncio.Task[None]] = {}
         self._heat: dict[str, tuple[str, str]] = {}  # layer → (data token asked, cells token)
         self._heat_locks: dict[str, asyncio.Lock] = {}
 
+    @property
+    def _known(self) -> dict[str, tuple[int, int]] | None:
+        """Versions kept by notifications (notify freshness), None when read per request."""
+        return self.versions.known
+
     async def current_versions(self) -> dict[str, tuple[int, int]]:
-        """Data versions: read for this request (strict), or as kept by notifications (notify)."""
-        if self._known is not None:
-            return self._known
-        generation = self._generation
-        versions = await self.versions.current()
-        if (
-            self.freshness == "notify"
-            and self._vconn is not None
-            and generation == self._generation
-        ):
-            self._known = versions  # no notification arrived since before the read began
-        return versions
-
-    def _notified(self, *_: object) -> None:
-        self._generation += 1
-        self._known = None
-
-    def _lost(self, *_: object) -> None:
-        self._generation += 1
-        self._known = None
-        self._vconn = None
-
-    async def _fetch_versions(self) -> list[tuple[str, int, int]]:
-        # Reads are single-flight, so one dedicated connection serves them (no pool round trip).
-        if self._dsn is None:
-            rows = await self.pool.fetch(VERSIONS_SQL)
-        else:
-            if self._vconn is None or self._vconn.is_closed():
-                self._vconn = await asyncpg.connect(self._dsn)
-                if self.freshness == "notify":
-                    await self._vconn.add_listener("djmap_data_versions", self._notified)
-                    self._vconn.add_termination_listener(self._lost)
-            try:
-                rows = await self._vconn.fetch(VERSIONS_SQL)
-            except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
-                self._lost()
-                raise
-        return [(r[0], r[1], r[2]) for r in rows]
+        """Data versions: read for this request (strict), or as kept by notifications (notify);
+        the last ones read while the database is away."""
+        return await self.versions.current()
 
     async def heat_built(self, layer: Layer, token: str) -> str:
         """Token of the heat cells published for `token`'s data (one build at a time per process)."""
@@ -137,18 +122,23 @@ class TileService:
         lock = self._heat_locks.setdefault(layer.id, asyncio.Lock())
         async with lock:
             if self._heat.get(layer.id, ("", ""))[0] != token:
-                self._heat[layer.id] = (token, await heat.ensure_built(self.pool, layer, token))
+                built = await heat.ensure_built(self.build_pool, layer, token)
+                self._heat[layer.id] = (token, built)
             return self._heat[layer.id][1]
 
     async def close(self) -> None:
-        """Stop background builds and close the version connection."""
+        """Stop background builds and close the version connection (and owned pools)."""
         for task in list(self._building.values()):
             task.cancel()
-        conn, self._vconn = self._vconn, None
-        if conn is not None:
-            await conn.close(timeout=5)
+        await self.versions.close()
         if self._own_pool:
             await self.pool.close()
+            if self.build_pool is not self.pool:
+                await self.build_pool.close()
+
+    async def check_orgs(self, bound: tuple[lf.Bound, ...]) -> None:
+        """NotFound when a filter names an organisation that does not exist."""
+        await self._orgs.check(bound, await self.current_versions())
 
     async def tokens(self, layers: tuple[Layer, ...]) -> dict[str, str]:
         """Current data-version token of each layer."""
@@ -171,13 +161,17 @@ class TileService:
     ) -> Served:
         """The tile of a layer for an audience, scoped to `principal` when given (geo.scope).
 
-        NotFound, Forbidden or InvalidInput on bad input."""
+        NotFound, Forbidden or InvalidInput on bad input (a zoom outside the layer's range, an
+        organisation that does not exist): never rendered, never cached."""
         layer = catalog.get(layer_id)
         if not catalog.can_see(layer, audience):
             raise Forbidden(f"layer {layer_id!r} is not available to the {audience} audience")
         check_tile(z, x, y)
+        check_zoom(layer, z)
         bound = lf.parse(layer, params, audience=audience)
-        token = await self.token(layer)
+        versions = await self.current_versions()
+        await self._orgs.check(bound, versions)
+        token = layer_token(layer, versions)
         if layer.is_heat:
             token = await self.heat_built(layer, token)
         scope = tile_scope(layer, principal, len(bound))
@@ -255,7 +249,10 @@ class TileService:
         async with self.pool.acquire() as conn:
             built = await aggregate.built_token(conn, layer)
         if built == token:
-            self._agg[layer.id] = (token, await aggregate.tile_counts(self.pool, layer, token))
+            self._agg[layer.id] = (
+                token,
+                await aggregate.tile_counts(self.build_pool, layer, token),
+            )
             return self._agg[layer.id][1]
         task = asyncio.get_running_loop().create_task(self._build(layer))
         self._building[layer.id] = task
@@ -263,8 +260,11 @@ class TileService:
 
     async def _build(self, layer: Layer) -> None:
         try:
-            token = await aggregate.build(self.pool, layer)
-            self._agg[layer.id] = (token, await aggregate.tile_counts(self.pool, layer, token))
+            token = await aggregate.build(self.build_pool, layer)
+            self._agg[layer.id] = (
+                token,
+                await aggregate.tile_counts(self.build_pool, layer, token),
+            )
         except Exception:  # the live path keeps serving; the next stale request retries
             log.exception("building the cluster tables of %s failed", layer.id)
         finally:
@@ -277,8 +277,20 @@ class TileService:
         if layer.is_heat:
             await self.heat_built(layer, token)
         elif layer.aggregation.method == "cluster":
-            built = await aggregate.build(self.pool, layer)
-            self._agg[layer.id] = (built, await aggregate.tile_counts(self.pool, layer, built))
+            built = await aggregate.build(self.build_pool, layer)
+            self._agg[layer.id] = (
+                built,
+                await aggregate.tile_counts(self.build_pool, layer, built),
+            )
+
+
+def check_zoom(layer: Layer, z: int) -> None:
+    """InvalidInput unless `z` is in the layer's zoom range (its TileJSON's minzoom..maxzoom)."""
+    if not layer.minzoom <= z <= layer.maxzoom:
+        raise InvalidInput(
+            f"layer {layer.id!r} has tiles at zooms {layer.minzoom}..{layer.maxzoom}, not {z} "
+            "(clients overzoom the last level)"
+        )
 
 
 def tile_scope(layer: Layer, principal: Principal | None, n_filters: int) -> RowScope:

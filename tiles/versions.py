@@ -3,14 +3,23 @@
 A request never sees versions read before it arrived (single flight: requests that arrive while a
 read is running wait for the next read), so a write committed before a tile request is always
 seen by it, and under load one `data_versions` query serves many requests.
+
+While the database is away the last versions read stand in (stale-if-error): cached tiles and
+TileJSON stay servable, and a lost version connection is reconnected in the background with
+backoff, after which the versions are read again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections.abc import Awaitable, Callable, Mapping
 
+import asyncpg
+
+from geo import pool as gpool
+from geo.errors import Unavailable
 from layers.catalog import Layer
 
 VERSIONS_SQL = (
@@ -18,8 +27,13 @@ VERSIONS_SQL = (
 )
 # Bump when the tile rendering changes so no cache (memory, disk, CDN) serves old renderings.
 RENDER_VERSION = "r1"
+CHANNEL = "djmap_data_versions"
+APP_NAME = "djmap versions"  # the dedicated connection, as pg_stat_activity names it
+RETRY_S = 0.2  # in an outage, the last versions stand in this long before the next try
+BACKOFF_S = (0.05, 0.1, 0.2, 0.4)  # reconnect waits (the last repeats): back within half a second
 
 VersionMap = Mapping[str, tuple[int, int]]
+Versions = dict[str, tuple[int, int]]
 
 
 def layer_token(layer: Layer, versions: VersionMap) -> str:
@@ -36,10 +50,10 @@ class VersionReader:
 
     def __init__(self, fetch: Callable[[], Awaitable[list[tuple[str, int, int]]]]) -> None:
         self._fetch = fetch
-        self._next: asyncio.Future[dict[str, tuple[int, int]]] | None = None
+        self._next: asyncio.Future[Versions] | None = None
         self._running = False
 
-    async def current(self) -> dict[str, tuple[int, int]]:
+    async def current(self) -> Versions:
         """Versions read by a query that started after this call."""
         if self._next is None:
             self._next = asyncio.get_running_loop().create_future()
@@ -56,7 +70,121 @@ class VersionReader:
                     rows = await self._fetch()
                 except Exception as exc:  # handed to every waiter
                     fut.set_exception(exc)
+                    fut.exception()  # retrieved: a read nobody waits for any more is not logged
                 else:
                     fut.set_result({str(n): (int(v), int(s)) for n, v, s in rows})
         finally:
             self._running = False
+
+
+class VersionTracker:
+    """The versions a tile request uses: read per request (strict) or kept by LISTEN/NOTIFY
+    (notify) over one dedicated connection, with the last versions read as the outage fallback."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, dsn: str | None, freshness: str, connect_timeout: float = 2.0
+    ) -> None:
+        self.pool = pool
+        self.dsn = dsn
+        self.freshness = freshness if dsn else "strict"
+        self.connect_timeout = connect_timeout
+        self.known: Versions | None = None  # kept by notifications (notify)
+        self.last: Versions | None = None  # the last versions read (the outage fallback)
+        self._retry_at = 0.0
+        self._generation = 0
+        self._conn: asyncpg.Connection | None = None
+        self._reconnect: asyncio.Task[None] | None = None
+        self._reader = VersionReader(self._fetch)
+
+    async def current(self) -> Versions:
+        """The versions to serve with now (the last ones read while the database is away)."""
+        if self.known is not None:
+            return self.known
+        if self.last is not None and time.monotonic() < self._retry_at:
+            return self.last
+        generation, since = self._generation, time.monotonic()
+        try:
+            versions = await self._reader.current()
+        except Exception as exc:
+            if gpool.as_unavailable(exc) is None:
+                raise
+            if self.last is None:
+                gpool.reraise(exc)
+                raise
+            self._retry_at = time.monotonic() + RETRY_S
+            return self.last
+        gpool.STATE.succeeded(since)
+        self.last, self._retry_at = versions, 0.0
+        if self.freshness == "notify" and self._conn is not None and generation == self._generation:
+            self.known = versions  # no notification arrived since before the read began
+        return versions
+
+    async def _fetch(self) -> list[tuple[str, int, int]]:
+        # Reads are single-flight, so one dedicated connection serves them (no pool round trip).
+        if self.dsn is None:
+            rows = await self.pool.fetch(VERSIONS_SQL)
+        else:
+            if self._conn is None or self._conn.is_closed():
+                if self._reconnect is not None:
+                    raise Unavailable("the version connection is being re-established")
+                await self._connect()
+            assert self._conn is not None
+            try:
+                rows = await self._conn.fetch(VERSIONS_SQL)
+            except Exception as exc:
+                if gpool.as_unavailable(exc) is not None:
+                    self._lost()
+                raise
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def _connect(self) -> None:
+        assert self.dsn is not None
+        conn = await asyncpg.connect(
+            self.dsn, timeout=self.connect_timeout, server_settings={"application_name": APP_NAME}
+        )
+        if self.freshness == "notify":
+            await conn.add_listener(CHANNEL, self._notified)
+        conn.add_termination_listener(self._lost)
+        self._conn = conn
+
+    def _notified(self, *_: object) -> None:
+        self._generation += 1
+        self.known = None
+
+    def _lost(self, *_: object) -> None:
+        """The dedicated connection is gone: forget what it kept and reconnect in the background."""
+        self._generation += 1
+        self.known = None
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            conn.terminate()
+        if self._reconnect is None and self.dsn is not None:
+            self._reconnect = asyncio.get_running_loop().create_task(self._reconnect_loop())
+
+    async def _reconnect_loop(self) -> None:
+        attempt = 0
+        try:
+            while self._conn is None:
+                await asyncio.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
+                attempt += 1
+                since = time.monotonic()
+                try:
+                    await self._connect()
+                except Exception as exc:
+                    if gpool.as_unavailable(exc) is None:
+                        raise
+                    continue
+                gpool.STATE.succeeded(since)
+                self._retry_at = 0.0  # the next request reads the versions again
+        finally:
+            self._reconnect = None
+
+    async def close(self) -> None:
+        """Stop reconnecting and close the dedicated connection."""
+        task, self._reconnect = self._reconnect, None
+        if task is not None:
+            task.cancel()
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.remove_termination_listener(self._lost)
+            await conn.close(timeout=5)

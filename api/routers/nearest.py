@@ -9,8 +9,10 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import get_pool, get_principal
+from api.deps import get_pool, get_principal, get_settings
+from api.settings import Settings
 from geo.analysis import nearest as core
+from geo.pool import set_statement_timeout
 from geo.scope import Principal
 
 router = APIRouter(tags=["nearest"])
@@ -88,6 +90,7 @@ async def nearest(
     params: Annotated[NearestParams, Depends()],
     pool: Annotated[asyncpg.Pool, Depends(get_pool)],
     principal: Annotated[Principal, Depends(get_principal)],
+    settings: Annotated[Settings, Depends(get_settings)],
 ) -> dict[str, Any]:
     """Results ordered by distance (geodesic or walking), with Amap (GCJ-02) and geo: links."""
     query = core.NearestQuery(
@@ -104,4 +107,6 @@ async def nearest(
     )
     core.validate(query)
     async with pool.acquire() as conn:
+        if query.mode == "walk":  # routing is analysis: its own time limit (the pool's is shorter)
+            await set_statement_timeout(conn, settings.api.analysis_timeout)
         return await core.nearest(conn, query, principal)

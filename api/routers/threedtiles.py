@@ -17,7 +17,8 @@ from fastapi.responses import FileResponse, Response
 
 from api.deps import get_pool, get_settings
 from api.settings import Settings
-from geo.errors import NotFound
+from geo.errors import NotFound, Unavailable
+from geo.pool import as_unavailable
 from tiles.threed import VERSIONED, current_manifest, ground_id, is_stale, spawn_rebuild
 from tiles.threed.serve import content_file, served_tileset
 
@@ -26,8 +27,15 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 VERSIONS_SQL = "SELECT table_name, version FROM data_versions WHERE table_name = ANY($1::text[])"
 
 
-async def _versions(pool: asyncpg.Pool) -> dict[str, int]:
-    rows = await pool.fetch(VERSIONS_SQL, list(VERSIONED))
+async def _versions(pool: asyncpg.Pool) -> dict[str, int] | None:
+    """The versions of the tables a build is made from; None while the database is away (the
+    live build is then served as it is: stale-if-error)."""
+    try:
+        rows = await pool.fetch(VERSIONS_SQL, list(VERSIONED))
+    except Exception as exc:
+        if as_unavailable(exc) is None:
+            raise
+        return None
     return {str(r["table_name"]): int(r["version"]) for r in rows}
 
 
@@ -46,7 +54,10 @@ async def tileset(
     home = settings.db.home
     manifest = await run_in_threadpool(current_manifest, home)
     ground = await run_in_threadpool(ground_id, home)
-    stale = is_stale(manifest, await _versions(pool), ground)
+    versions = await _versions(pool)
+    if versions is None and manifest is None:
+        raise Unavailable("the database is unavailable and no tileset is built yet")
+    stale = versions is not None and is_stale(manifest, versions, ground)
     if stale:
         fmt = manifest["format"] if manifest else "b3dm"
         await run_in_threadpool(spawn_rebuild, home, settings.db.url, fmt)
@@ -60,7 +71,7 @@ async def tileset(
     headers = {
         "ETag": etag,
         "Cache-Control": "no-cache",
-        "X-Djmap-Tileset-Stale": "true" if stale else "false",
+        "X-Djmap-Tileset-Stale": "unknown" if versions is None else str(stale).lower(),
     }
     if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)

@@ -30,14 +30,18 @@ REVALIDATE = "public, max-age=0, must-revalidate"
 async def open_service(app: FastAPI) -> TileService:
     """Make the app's tile service with its own pool (called by the app's lifespan at start-up)."""
     settings = app.state.settings
-    pool = await tile_pool(settings.db.url, settings.db.pool_max)
+    api, url = settings.api, settings.db.url
+    pool = await tile_pool(url, settings.db.pool_max, api.statement_timeout, api.pool_timeout)
+    builds = await tile_pool(url, 2, api.build_timeout, api.pool_timeout, min_size=0)
     service = TileService(
         pool,
-        cache=settings.api.tile_cache == "on",
+        cache=api.tile_cache == "on",
         root=settings.db.home / "tiles",
-        dsn=settings.db.url,
-        freshness=settings.api.tile_freshness,
+        dsn=url,
+        freshness=api.tile_freshness,
         own_pool=True,
+        build_pool=builds,
+        cache_mb=api.tile_cache_mb,
     )
     app.state.tiles = service
     return service
@@ -159,6 +163,6 @@ async def layer_tilejson(
         raise Forbidden(f"layer {layer!r} is not available to the {principal.audience} audience")
     params = query_filters(request)
     params.pop("v", None)
-    lf.parse(found, params, audience=principal.audience)
+    await tiles.check_orgs(lf.parse(found, params, audience=principal.audience))
     base = str(request.base_url).rstrip("/")
     return await tilejson(tiles, found, principal.audience, base, params)
