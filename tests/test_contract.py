@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import psycopg.errors
 import pytest
 import schemathesis
 from contract import read_facts, steer
@@ -44,12 +45,28 @@ def _admin_url(cluster: Cluster) -> str:
     return cluster.url.rsplit("/", 1)[0] + "/postgres"
 
 
+def _copy_sample(admin: str) -> None:
+    """CREATE DATABASE … TEMPLATE djmap_sample; the template must have no sessions, so idle ones
+    an earlier test left behind are closed first."""
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        for _ in range(20):
+            try:
+                conn.execute(f"CREATE DATABASE {DB} TEMPLATE djmap_sample STRATEGY FILE_COPY")
+                return
+            except psycopg.errors.ObjectInUse:
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = 'djmap_sample' AND state = 'idle'"
+                )
+                time.sleep(0.5)
+        raise RuntimeError("djmap_sample stays in use; cannot copy it")
+
+
 @pytest.fixture(scope="module")
 def contract_db(cluster: Cluster, sample_url: str) -> Iterator[str]:
     """A throwaway copy of the sample district with one user per role."""
-    with psycopg.connect(_admin_url(cluster), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB} TEMPLATE djmap_sample STRATEGY FILE_COPY")
+    _copy_sample(_admin_url(cluster))
     url = cluster.url.rsplit("/", 1)[0] + "/" + DB
     with psycopg.connect(url) as conn:
         org = conn.execute("SELECT code FROM organisations WHERE parent_id IS NULL LIMIT 1")
