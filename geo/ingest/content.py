@@ -63,6 +63,8 @@ def mismatch(path: Path, message: str) -> ContentMismatch:
 
 def check_text(path: Path, data: bytes) -> None:
     """A CSV must be text: no binary magic number, hardly any control characters."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise mismatch(path, "the file is UTF-16 text: save it as UTF-8 (or GBK) CSV")
     if data.startswith(BINARY_MAGIC):
         raise mismatch(path, "the file is binary, not a CSV text file")
     sample = data[:TEXT_SAMPLE]
