@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .djmap/stamps
 
-.PHONY: run test lint typecheck pytest bench system deps web clean-db
+.PHONY: run test lint typecheck pytest bench system deps web clean-db outage
 
 run: deps
 	$(BIN)/djmap demo
@@ -42,6 +42,11 @@ pytest: $(STAMPS)/venv
 bench: deps
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,bench]'
 	$(BIN)/python bench/run_all.py
+
+# A PostgreSQL restart under 16 clients (8 s down, 2 workers): answers per second and class,
+# written to test-output/outage.json (tests/outage.py; not part of `make test`).
+outage: deps
+	$(BIN)/python tests/outage.py --clients 16 --down 8 --workers 2
 
 clean-db:
 	-$(BIN)/djmap db down

@@ -12,6 +12,7 @@ line when the database goes away and one when it is back, never a traceback per 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Generator
 from datetime import UTC, datetime
@@ -45,6 +46,7 @@ OUTAGE_ERRORS: tuple[type[Exception], ...] = (
     ConnectionError,  # ConnectionRefusedError, ConnectionResetError, BrokenPipeError …
     asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError, ConnectionFailureError …
     asyncpg.InterfaceError,  # "connection is closed", "pool is closing"
+    asyncpg.InternalClientError,  # a use of a connection the server dropped a moment ago
     asyncpg.exceptions.OperatorInterventionError,  # AdminShutdown, CannotConnectNow, CrashShutdown
     psycopg.OperationalError,  # the sync driver's refused or lost connection
 )
@@ -70,9 +72,10 @@ class DatabaseState:
         if self.down_since is None:
             self.down_since = time.monotonic()
             log.warning(
-                "database unavailable since %s (%s: %s); cached content is served, "
+                "database unavailable since %s (process %d, %s: %s); cached content is served, "
                 "other requests get 503",
                 datetime.now(UTC).isoformat(timespec="seconds"),
+                os.getpid(),
                 type(exc).__name__,
                 str(exc).strip() or "-",
             )
@@ -82,8 +85,9 @@ class DatabaseState:
         if self.down_since is None or since < self.down_since:
             return  # it began before the outage was seen: it proves nothing about now
         log.warning(
-            "database back after %.1f s (%d failed attempts meanwhile)",
+            "database back after %.1f s (process %d, %d failed attempts meanwhile)",
             time.monotonic() - self.down_since,
+            os.getpid(),
             self.failures,
         )
         self.down_since = None
@@ -212,14 +216,11 @@ async def create_pool(
 
 class _OutageFilter(logging.Filter):
     """Drops asyncpg's traceback per failed reconnect of a pool's floor while the database is
-    away (STATE logs the outage once)."""
+    away (requests that meet the outage log it once, through STATE)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, OUTAGE_ERRORS + BUSY_ERRORS):
-            STATE.failed(exc)
-            return False
-        return True
+        return not isinstance(exc, OUTAGE_ERRORS + BUSY_ERRORS)
 
 
 def quiet_floor_warnings() -> None:

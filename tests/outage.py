@@ -11,6 +11,7 @@ runs a short drill; `make outage` runs `python tests/outage.py` (a longer one) a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -37,7 +38,7 @@ from geo.cluster import Cluster, free_port  # noqa: E402
 
 DJMAP = ROOT / ".venv" / "bin" / "djmap"
 LON, LAT = 116.30, 39.90
-CLASSES = ("cached_tile", "layers", "tilejson", "cold_tile", "features", "nearest")
+CLASSES = ("cached_tile", "layers", "tilejson", "cold_tile", "features", "nearest", "page")
 
 
 @dataclass
@@ -87,6 +88,8 @@ def _request(rng: random.Random) -> tuple[str, str]:
         return kind, f"/api/tiles/boundary/{z}/{rng.randrange(1 << z)}/{rng.randrange(1 << z)}.mvt"
     if kind == "features":
         return kind, f"/api/collections/service_points/items?limit=5&offset={rng.randrange(3)}"
+    if kind == "page":
+        return kind, "/nearest"
     return kind, f"/api/nearest?lon={LON}&lat={LAT}&target=service_points&k=3"
 
 
@@ -114,21 +117,40 @@ def _client(base: str, seed: int, stop: threading.Event, out: list[Answer]) -> N
             out.append(answer)
 
 
-def _serve(url: str, home: Path, port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DJMAP_DATABASE_URL": url, "DJMAP_HOME": str(home)}
+def _serve(
+    url: str, home: Path, port: int, workers: int, log: Path, freshness: str
+) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DJMAP_DATABASE_URL": url,
+        "DJMAP_HOME": str(home),
+        "DJMAP_TILE_FRESHNESS": freshness,
+    }
     cmd = [str(DJMAP), "serve", "--port", str(port), "--workers", str(workers)]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 90  # start-up wait cap
     while True:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200:
+            up = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200
+            if up and _listeners(port) >= workers:  # every worker takes connections
                 return proc
         except httpx.HTTPError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError("djmap serve did not start:\n" + log.read_text(errors="replace"))
         time.sleep(0.3)
+
+
+def _listeners(port: int) -> int:
+    """Sockets listening on the port (each worker has its own, SO_REUSEPORT)."""
+    found = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as f:
+            for line in f.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                found += state == "0A" and int(local.rsplit(":", 1)[1], 16) == port
+    return found
 
 
 def _warm(base: str) -> None:
@@ -160,6 +182,7 @@ def drill(
     down: float = 3.0,
     after: float = 3.0,
     workers: int = 1,
+    freshness: str = "strict",
 ) -> Drill:
     """Run one outage drill in `workdir` (a cluster, a server, the load) and return what it saw."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -172,7 +195,7 @@ def drill(
         two_subtrees(cluster.url)
         port = free_port()
         log = workdir / "server.log"
-        proc = _serve(cluster.url, workdir / "home", port, workers, log)
+        proc = _serve(cluster.url, workdir / "home", port, workers, log, freshness)
         try:
             base = f"http://127.0.0.1:{port}"
             _warm(base)
@@ -244,6 +267,7 @@ def summary(result: Drill) -> dict[str, Any]:
     for a in result.answers:
         per_phase.setdefault(phase(a, result.marks), Counter())[str(a.status)] += 1
     m = result.marks
+    ends_503 = [a.end for a in result.answers if a.status == 503]
     return {
         "phases": {p: dict(sorted(c.items())) for p, c in per_phase.items()},
         "stopping_s": round(m["stopped"] - m["stop"], 2),
@@ -252,6 +276,8 @@ def summary(result: Drill) -> dict[str, Any]:
         "outage_lines": result.log.count("database unavailable since"),
         "recovery_lines": result.log.count("database back after"),
         "malformed_503": sum(1 for a in result.answers if a.status == 503 and not a.well_formed),
+        # when the last 503 was sent, from the moment Cluster.start() returned (< 0: before it)
+        "last_503_after_up_s": round(max(ends_503) - m["up"], 2) if ends_503 else None,
     }
 
 
@@ -266,10 +292,10 @@ def write_report(result: Drill, path: Path) -> dict[str, Any]:
 
 def print_report(report: dict[str, Any]) -> None:
     """The table as text: one line per second."""
-    print(f"{'s':>4} {'database':<9} " + " ".join(f"{c:<22}" for c in CLASSES))
+    print(f"{'s':>4} {'database':<9} " + " ".join(f"{c:<17}" for c in CLASSES))
     for row in report["per_second"]:
         cells = [",".join(f"{k}×{n}" for k, n in row.get(c, {}).items()) or "-" for c in CLASSES]
-        print(f"{row['second']:>4} {row['database']:<9} " + " ".join(f"{x:<22}" for x in cells))
+        print(f"{row['second']:>4} {row['database']:<9} " + " ".join(f"{x:<17}" for x in cells))
     print(json.dumps(report["summary"], ensure_ascii=False))
 
 
@@ -281,6 +307,7 @@ def main() -> None:
     ap.add_argument("--down", type=float, default=8.0)
     ap.add_argument("--after", type=float, default=5.0)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--freshness", choices=("strict", "notify"), default="strict")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="djmap-outage-") as tmp:
         result = drill(
@@ -290,6 +317,7 @@ def main() -> None:
             down=args.down,
             after=args.after,
             workers=args.workers,
+            freshness=args.freshness,
         )
     report = write_report(result, ROOT / "test-output" / "outage.json")
     print_report(report)

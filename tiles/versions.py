@@ -131,9 +131,8 @@ class VersionTracker:
             assert self._conn is not None
             try:
                 rows = await self._conn.fetch(VERSIONS_SQL)
-            except Exception as exc:
-                if gpool.as_unavailable(exc) is not None:
-                    self._lost()
+            except Exception:  # whatever broke the read, a fresh connection is the way back
+                self._lost()
                 raise
         return [(r[0], r[1], r[2]) for r in rows]
 
