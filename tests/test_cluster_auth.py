@@ -68,6 +68,11 @@ def test_no_password_no_entry_and_the_url_works(home: Path) -> None:
     info = (home / PASSWORD_FILE).stat()
     assert stat.S_IMODE(info.st_mode) == 0o600 and info.st_uid == os.geteuid()
     assert not (home / ".initdb-password").exists()
+    owner = Cluster(home=home, port=port).user
+    if owner is not None:  # djmap runs as root: the cluster's own OS user cannot read it either
+        assert _run_as(owner, ["cat", str(home / PASSWORD_FILE)]).returncode != 0
+    nobody = _run_as("nobody", ["cat", str(home / PASSWORD_FILE)]) if os.geteuid() == 0 else None
+    assert nobody is None or nobody.returncode != 0
 
     assert "no password supplied" in refused(f"postgresql://postgres@127.0.0.1:{port}/djmap")
     assert "password authentication failed" in refused(
