@@ -81,8 +81,9 @@ def _libgdal() -> ctypes.CDLL:
         for line in Path("/proc/self/maps").read_text().splitlines()
         if "libgdal" in line and len(line.split(None, 5)) == 6
     }
-    own = Path(pyogrio.__file__).resolve().parent.parent
-    ours = [p for p in mapped if Path(p).resolve().is_relative_to(own)]
+    pkg = Path(pyogrio.__file__).resolve().parent
+    owned = (pkg, pkg.parent / "pyogrio.libs")  # the wheel's own copy (rasterio's sits beside it)
+    ours = [p for p in mapped if any(Path(p).resolve().is_relative_to(o) for o in owned)]
     candidates = ours or (sorted(mapped) if len(mapped) == 1 else [])
     if len(candidates) != 1:
         raise GdalNotHardened(f"cannot tell which libgdal pyogrio uses (mapped: {sorted(mapped)})")
