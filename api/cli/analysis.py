@@ -62,10 +62,9 @@ def write_csv(result: dict[str, Any], path: Path) -> None:
         for key, value in result["params"].items():
             w.writerow([f"param.{key}", "" if value is None else value, "", ""])
         for key, value in result["summary"].items():
-            w.writerow([key, "<10" if value is None else value, "", ""])
+            w.writerow([key, "" if value is None else value, "", ""])
         for p in result["proposed"]:
-            gain = "<10" if p["gain_weight"] is None else p["gain_weight"]
-            w.writerow([f"proposed.{p['rank']}.gain_weight", gain, p["lon"], p["lat"]])
+            w.writerow([f"proposed.{p['rank']}.gain_weight", p["gain_weight"], p["lon"], p["lat"]])
         for note in result["notes"]:
             w.writerow(["note", note, "", ""])
 
@@ -136,7 +135,7 @@ def write_png(result: dict[str, Any], path: Path, title: str) -> None:
     s = result["summary"]
     ax.set_title(
         f"{title}\ncoverage {s['coverage_pct_weight']}% by weight, {s['coverage_pct_count']}% by count; "
-        f"uncovered weight {s['uncovered_weight'] if s['uncovered_weight'] is not None else '<10'}",
+        f"uncovered weight {s['uncovered_weight']}",
         fontsize=10,
     )
     lats = [shape(f["geometry"]).centroid.y for f in result["service_areas"]["features"]]
