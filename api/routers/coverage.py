@@ -187,9 +187,7 @@ async def coverage(
     check_weight_allowed(body.weight, principal)
     req = body.request()
     core.validate(req)
-    # DJMAP_ANALYSIS_TIMEOUT (seconds; the core's own minute until that setting exists)
-    seconds = getattr(settings.api, "analysis_timeout", core.ANALYSIS_TIMEOUT_MS / 1000)
-    timeout_ms = round(float(seconds) * 1000)
+    timeout_ms = round(settings.api.analysis_timeout * 1000)  # DJMAP_ANALYSIS_TIMEOUT
     result: dict[str, Any] = await run_bounded(
         request.app,
         settings,
