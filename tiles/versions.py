@@ -142,15 +142,23 @@ class VersionTracker:
             self.dsn, timeout=self.connect_timeout, server_settings={"application_name": APP_NAME}
         )
         if self.freshness == "notify":
-            await conn.add_listener(CHANNEL, self._notified)
-        conn.add_termination_listener(self._lost)
+            try:
+                await conn.add_listener(CHANNEL, self._notified)
+            except BaseException:
+                conn.terminate()
+                raise
+        conn.add_termination_listener(self._terminated)
         self._conn = conn
 
     def _notified(self, *_: object) -> None:
         self._generation += 1
         self.known = None
 
-    def _lost(self, *_: object) -> None:
+    def _terminated(self, conn: object) -> None:
+        if conn is self._conn:  # not a connection already replaced
+            self._lost()
+
+    def _lost(self) -> None:
         """The dedicated connection is gone: forget what it kept and reconnect in the background."""
         self._generation += 1
         self.known = None
@@ -185,5 +193,5 @@ class VersionTracker:
             task.cancel()
         conn, self._conn = self._conn, None
         if conn is not None:
-            conn.remove_termination_listener(self._lost)
+            conn.remove_termination_listener(self._terminated)
             await conn.close(timeout=5)
