@@ -36,6 +36,35 @@ def assert_no_member_points(body: Any, member_points: Iterable[tuple[float, floa
         )
 
 
+def _pairs(node: Any) -> Iterator[tuple[float, float]]:
+    """Every [x, y] pair and {lon, lat} object anywhere in a JSON document."""
+    if isinstance(node, dict):
+        if isinstance(node.get("lon"), float) and isinstance(node.get("lat"), float):
+            yield node["lon"], node["lat"]
+        for v in node.values():
+            yield from _pairs(v)
+    elif isinstance(node, list):
+        if len(node) == 2 and all(isinstance(v, float) for v in node):
+            yield node[0], node[1]
+        else:
+            for v in node:
+                yield from _pairs(v)
+
+
+def member_points_in(body: Any, lon: Any, lat: Any, tol_deg: float = 2e-6) -> list[Any]:
+    """Coordinate pairs of a JSON body that sit on a member's home (within `tol_deg`). For large
+    bodies (coverage: thousands of numbers) where `assert_no_member_points`, which matches single
+    numbers, would find chance matches."""
+    import numpy as np
+    from scipy.spatial import cKDTree
+
+    pairs = list(_pairs(body))
+    if not pairs:
+        return []
+    d, _ = cKDTree(np.column_stack([lon, lat])).query(np.array(pairs), k=1)
+    return [p for p, dist in zip(pairs, d, strict=True) if dist < tol_deg]
+
+
 def _org(
     cur: psycopg.Cursor, code: str, type_: str, parent: int | None, lon: float, lat: float
 ) -> int:
@@ -184,16 +213,22 @@ def atoms_in(lon: Any, lat: Any, bbox: Any | None) -> list[tuple[str, int, float
 
 
 def member_places(lon: Any, lat: Any, b_lon: Any, b_lat: Any, b_weight: Any) -> Any:
-    """Reference of the member demand coverage uses (geo/privacy/atoms.spread): each atom's size
-    shared over the buildings whose deepest published cell is the atom's cell, by their weight
-    (equal shares when they weigh nothing), or at the cell's centre without a building. Returns
-    arrays lon, lat, members."""
+    """Reference of the member demand coverage uses for these members (geo/privacy/atoms.spread):
+    their atoms (`atoms_of`) spread over the buildings (`spread_atoms`)."""
+    sizes, published = atoms_of(lon, lat)
+    return spread_atoms(sizes, published, b_lon, b_lat, b_weight)
+
+
+def spread_atoms(sizes: dict[str, int], published: set[str], b_lon: Any, b_lat: Any,
+                 b_weight: Any) -> Any:  # fmt: skip
+    """Each atom's size shared over the buildings whose deepest published cell is the atom's cell,
+    by their weight (equal shares when they weigh nothing), or at the cell's centre without a
+    building. Returns arrays lon, lat, members."""
     from collections import defaultdict
 
     import h3
     import numpy as np
 
-    sizes, published = atoms_of(lon, lat)
     b_lon, b_lat, b_weight = (np.asarray(v, dtype=float) for v in (b_lon, b_lat, b_weight))
     mine: dict[str, list[int]] = defaultdict(list)
     for k, (x, y) in enumerate(zip(b_lon, b_lat, strict=True)):
@@ -212,7 +247,7 @@ def member_places(lon: Any, lat: Any, b_lon: Any, b_lat: Any, b_weight: Any) -> 
         w = b_weight[ks]
         share = w / w.sum() if w.sum() > 0 else np.full(len(ks), 1 / len(ks))
         out.extend((b_lon[k], b_lat[k], n * f) for k, f in zip(ks, share, strict=True))
-    return tuple(np.array(col) for col in zip(*out, strict=True))
+    return tuple(np.array(col, dtype=float) for col in zip(*out, strict=True))
 
 
 def api_client(url: str, key: str) -> Iterator[Any]:

@@ -33,7 +33,7 @@ import numpy as np
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from privacy import PASSWORD, api_client, bearer
+from privacy import PASSWORD, api_client, bearer, member_points_in, spread_atoms
 from pyproj import Geod
 
 from geo.errors import Conflict
@@ -78,7 +78,8 @@ class Attack:
         self.requests += 1
         assert r.status_code == 200, r.text
         body: dict[str, Any] = r.json()
-        assert not homes_in(body, self.homes), req
+        # an echoed home, even rounded to 7 decimals (circle vertices may pass within decimetres)
+        assert not member_points_in(body, self.homes[:, 0], self.homes[:, 1], 1e-7), req
         self.answers.append((role, req, body))
         return body
 
@@ -119,34 +120,6 @@ def attack(sample_url: str, output_dir: Path) -> Iterator[Attack]:
         }
         yield Attack(client, headers, np.array(homes), np.array(sites), tuple(box),  # type: ignore[arg-type]
                      np.array(buildings, dtype=float))  # fmt: skip
-
-
-def _pairs(node: Any) -> Iterator[tuple[float, float]]:
-    """Every [x, y] pair and {lon, lat} object anywhere in a JSON document."""
-    if isinstance(node, dict):
-        if isinstance(node.get("lon"), float) and isinstance(node.get("lat"), float):
-            yield node["lon"], node["lat"]
-        for v in node.values():
-            yield from _pairs(v)
-    elif isinstance(node, list):
-        if len(node) == 2 and all(isinstance(v, float) for v in node):
-            yield node[0], node[1]
-        else:
-            for v in node:
-                yield from _pairs(v)
-
-
-def homes_in(body: Any, homes: np.ndarray, tol_deg: float = 1e-7) -> list[tuple[float, float]]:
-    """Coordinate pairs of a response that sit on a member's home (within about 1 cm: an echoed
-    home, even rounded to 7 decimals). A coverage answer holds thousands of numbers, so single
-    numbers are not matched one by one, and circles' vertices may pass within decimetres."""
-    from scipy.spatial import cKDTree
-
-    pairs = list(_pairs(body))
-    if not pairs:
-        return []
-    d, _ = cKDTree(homes).query(np.array(pairs), k=1)
-    return [p for p, dist in zip(pairs, d, strict=True) if dist < tol_deg]
 
 
 # what an answer publishes about members ------------------------------------------------------------
@@ -336,33 +309,7 @@ def _heat_places(attack: Attack) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             if c["merged"] or res == 10:
                 sizes[c["cell"]] = int(c["count"])
     b = attack.buildings
-    return heat_spread(sizes, published, b[:, 0], b[:, 1], b[:, 2])
-
-
-def heat_spread(sizes: dict[str, int], published: set[str], b_lon: np.ndarray,
-                b_lat: np.ndarray, b_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
-    """Each atom's size shared over the buildings whose deepest published cell is the atom, by
-    weight (equal shares when they weigh nothing), or at its cell's centre without one."""
-    import h3
-
-    mine: dict[str, list[int]] = defaultdict(list)
-    for k, (x, y) in enumerate(zip(b_lon, b_lat, strict=True)):
-        cell = h3.latlng_to_cell(y, x, 10)
-        up = [cell] + [h3.cell_to_parent(cell, r) for r in range(9, -1, -1)]
-        deepest = next((c for c in up if c in published), None)
-        if deepest in sizes:
-            mine[deepest].append(k)
-    out: list[tuple[float, float, float]] = []
-    for atom, size in sizes.items():
-        ks = mine.get(atom)
-        if not ks:
-            c_lat, c_lon = h3.cell_to_latlng(atom)
-            out.append((c_lon, c_lat, float(size)))
-            continue
-        w = b_weight[ks]
-        share = w / w.sum() if w.sum() > 0 else np.full(len(ks), 1 / len(ks))
-        out.extend(zip(b_lon[ks], b_lat[ks], size * share, strict=True))
-    lon, lat, n = (np.array(col, dtype=float) for col in zip(*out, strict=True))
+    lon, lat, n = spread_atoms(sizes, published, b[:, 0], b[:, 1], b[:, 2])
     return lon, lat, n
 
 
