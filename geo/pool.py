@@ -28,6 +28,7 @@ from geo.errors import Unavailable
 
 log = logging.getLogger("djmap.db")
 RETRY_AFTER = 2  # seconds a 503 asks a client to wait while the database is away
+SETTLE_S = 0.5  # "back" needs a success begun this long after the last failure (no flapping)
 CONNECT_TIMEOUT = 10.0  # seconds for one new connection (a pool's wait is shorter still)
 
 # A statement ran past its request class's statement_timeout (or was cancelled).
@@ -59,6 +60,7 @@ class DatabaseState:
 
     def __init__(self) -> None:
         self.down_since: float | None = None  # time.monotonic() of the first failure
+        self.last_failure = 0.0
         self.failures = 0
 
     @property
@@ -69,6 +71,7 @@ class DatabaseState:
     def failed(self, exc: BaseException) -> None:
         """Note a failure to reach the database (logged once per outage)."""
         self.failures += 1
+        self.last_failure = time.monotonic()
         if self.down_since is None:
             self.down_since = time.monotonic()
             log.warning(
@@ -82,8 +85,8 @@ class DatabaseState:
 
     def succeeded(self, since: float) -> None:
         """Note work that began at monotonic time `since` and reached the database."""
-        if self.down_since is None or since < self.down_since:
-            return  # it began before the outage was seen: it proves nothing about now
+        if self.down_since is None or since < self.last_failure + SETTLE_S:
+            return  # while connections still fail around it, one success proves nothing yet
         log.warning(
             "database back after %.1f s (process %d, %d failed attempts meanwhile)",
             time.monotonic() - self.down_since,

@@ -179,7 +179,9 @@ def test_every_driver_error_is_503_with_one_log_line_per_outage(
     assert len(down) == 1
     assert not [r for r in caplog.records if r.exc_info and r.name.startswith(("djmap", "geo"))]
     assert gpool.STATE.down
-    gpool.STATE.succeeded(gpool.STATE.down_since or 0)
+    gpool.STATE.succeeded(gpool.STATE.last_failure)  # still among the failures: not back yet
+    assert gpool.STATE.down
+    gpool.STATE.succeeded(gpool.STATE.last_failure + gpool.SETTLE_S)
     back = [r for r in caplog.records if "database back after" in r.getMessage()]
     assert len(back) == 1 and not gpool.STATE.down
 
