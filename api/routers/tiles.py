@@ -132,7 +132,16 @@ router.add_route(
     "/tiles/{layer}/{z}/{x}/{y}.mvt",
     summary="A Mapbox Vector Tile of a catalog layer",
     response_class=Response,
-    responses={200: {"content": {MVT: {}}}, 304: {"description": "not modified"}},
+    responses={
+        200: {"content": {MVT: {}}},
+        304: {"description": "not modified"},
+        400: {"description": "z/x/y off the grid, a zoom outside the layer's range, a bad filter"},
+        403: {"description": "the layer is above the caller's audience"},
+        404: {"description": "unknown layer, or `org=` names no organisation"},
+        503: {
+            "description": "the database is unavailable and the tile is not cached (Retry-After)"
+        },
+    },
 )
 async def tile(
     request: Request,
@@ -150,7 +159,16 @@ async def tile(
     return await tile_response(request, tiles, principal, layer, z, x, y)
 
 
-@router.get("/tiles/{layer}/tilejson.json", summary="TileJSON 3.0.0 of a catalog layer")
+@router.get(
+    "/tiles/{layer}/tilejson.json",
+    summary="TileJSON 3.0.0 of a catalog layer",
+    responses={
+        400: {"description": "a bad filter"},
+        403: {"description": "the layer is above the caller's audience"},
+        404: {"description": "unknown layer, or `org=` names no organisation"},
+        503: {"description": "the database is unavailable and nothing is cached (Retry-After)"},
+    },
+)
 async def layer_tilejson(
     request: Request,
     layer: str,
