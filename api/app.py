@@ -28,7 +28,7 @@ from api.routers import (
 )
 from api.security import add_security
 from api.settings import Settings
-from geo import pool as gpool
+from geo.db import pool as gpool
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

@@ -20,7 +20,7 @@ from geo.errors import (
     TooLarge,
     Unavailable,
 )
-from geo.pool import DRIVER_ERRORS, as_unavailable
+from geo.db.pool import DRIVER_ERRORS, as_unavailable
 
 STATUS: dict[type[DjmapError], int] = {
     ImportRejected: 422,
@@ -53,7 +53,7 @@ async def _djmap_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _driver_error(request: Request, exc: Exception) -> JSONResponse:
     """A database driver error that means "not now" (away, busy, too slow): 503 + Retry-After,
-    without a traceback (geo.pool logs one line per outage)."""
+    without a traceback (geo.db.pool logs one line per outage)."""
     err = as_unavailable(exc)
     if err is None:  # not about the database's reach: a server error after all
         raise exc

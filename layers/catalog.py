@@ -45,7 +45,7 @@ from types import MappingProxyType
 from typing import Any
 
 from geo.errors import NotFound
-from geo.models import ACTIVITY_KINDS, MEMBER_STATUSES, ORG_TYPES, SERVICE_POINT_KINDS
+from geo.vocab import ACTIVITY_KINDS, MEMBER_STATUSES, ORG_TYPES, SERVICE_POINT_KINDS
 
 AUDIENCES = ("public", "member", "leader", "planner", "admin")
 FIELD_TYPES = ("string", "integer", "number", "boolean", "datetime")

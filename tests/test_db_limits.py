@@ -19,7 +19,7 @@ from privacy import two_subtrees
 
 from api.app import create_app
 from api.settings import ApiSettings, Settings
-from geo import pool as gpool
+from geo.db import pool as gpool
 from geo.settings import DatabaseSettings
 
 FEATURES = "/api/collections/service_points/items?limit=5"

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query
 from api.deps import get_pool, get_principal, get_settings
 from api.settings import Settings
 from geo.analysis import nearest as core
-from geo.pool import set_statement_timeout
+from geo.db.pool import set_statement_timeout
 from geo.scope import Principal
 
 router = APIRouter(tags=["nearest"])

@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, Response
 from api.deps import get_pool, get_settings
 from api.settings import Settings
 from geo.errors import NotFound, Unavailable
-from geo.pool import as_unavailable
+from geo.db.pool import as_unavailable
 from tiles.threed import VERSIONED, current_manifest, ground_id, is_stale, spawn_rebuild
 from tiles.threed.serve import content_file, served_tileset
 

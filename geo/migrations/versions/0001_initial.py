@@ -1,48 +1,56 @@
 """Initial schema: organisations, members, service points, activities, check-ins, buildings,
 roads, panoramas, the import audit and per-table data versions.
 
+Tables come from the models (geo/models); functions and triggers from geo/migrations/sql/.
+
 Revision ID: 0001
 Revises:
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import op
+
+from geo.db.migrate import create_tables, drop_tables, run_sql
+from geo.models import VERSIONED_TABLES, DataVersion, OrgType
+from geo.vocab import ORG_TYPE_ROWS
 
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
 
-SCHEMA = Path(__file__).resolve().parents[2] / "sql" / "schema_0001.sql"
 TABLES = (
-    "checkins",
-    "panoramas",
-    "activities",
+    "org_types",
+    "districts",
+    "buildings",
+    "organisations",
     "members",
     "service_points",
-    "organisations",
-    "org_types",
-    "buildings",
-    "districts",
+    "activities",
+    "checkins",
     "roads",
+    "panoramas",
     "imports",
     "data_versions",
 )
 
 
 def upgrade() -> None:
-    # Straight to the driver: the file holds dollar-quoted bodies and format() patterns that
-    # SQLAlchemy's text() would read as bind parameters.
-    raw = op.get_bind().connection.driver_connection
-    assert raw is not None
-    raw.execute(SCHEMA.read_text(encoding="utf-8"))
+    """Create the tables, seed the organisation types, and version every data table."""
+    conn = op.get_bind()
+    create_tables(conn, TABLES)
+    op.bulk_insert(
+        OrgType.__table__, [{"code": c, "name": n, "level": lv} for c, n, lv in ORG_TYPE_ROWS]
+    )
+    run_sql(conn, "0001_functions.sql")
+    op.bulk_insert(DataVersion.__table__, [{"table_name": t} for t in VERSIONED_TABLES])
+    for table in VERSIONED_TABLES:
+        run_sql(conn, "0001_version_trigger.sql", trigger=f"{table}_version", table=table)
 
 
 def downgrade() -> None:
-    for table in TABLES:
-        op.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
+    """Drop the tables (their triggers with them) and the functions."""
+    drop_tables(op.get_bind(), TABLES)
     op.execute("DROP FUNCTION IF EXISTS org_subtree(bigint)")
     op.execute("DROP FUNCTION IF EXISTS bump_data_version()")

@@ -1,62 +1,31 @@
-"""Database access for the core: which database, migrations, and short-lived connections."""
+"""Migrations: Alembic configured in code, and the helpers revisions build the schema with.
+
+A revision creates its tables from the models' metadata (geo/models, the one schema definition)
+and runs the SQL the models cannot express (functions, triggers) from geo/migrations/sql/.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Connection
 
-from geo.cluster import EXTENSIONS, Cluster
-from geo.cluster_auth import redact
+from geo.cluster import EXTENSIONS
 from geo.errors import ClusterError
-from geo.settings import DatabaseSettings, get_db_settings
+from geo.models import Base
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-def embedded_cluster(settings: DatabaseSettings) -> Cluster:
-    """The embedded cluster described by the settings."""
-    return Cluster(
-        home=settings.home,
-        port=settings.db_port,
-        dbname=settings.db_name,
-        superuser=settings.db_user,
-    )
-
-
-def ensure_database(settings: DatabaseSettings | None = None) -> str:
-    """Make sure the database in use is reachable (starting the embedded cluster); return its URL."""
-    settings = settings or get_db_settings()
-    if settings.embedded:
-        embedded_cluster(settings).start()
-    try:
-        with psycopg.connect(settings.url, connect_timeout=5) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.OperationalError as exc:
-        raise ClusterError(f"cannot connect to {redact(settings.url)}: {exc}".strip()) from exc
-    return settings.url
-
-
-@contextmanager
-def connect(url: str, autocommit: bool = False) -> Iterator[psycopg.Connection]:
-    """A psycopg 3 connection to `url`, closed on exit (committed unless an error escapes)."""
-    with psycopg.connect(url, autocommit=autocommit) as conn:
-        yield conn
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+SQL = MIGRATIONS / "sql"
 
 
 def sqlalchemy_url(url: str) -> str:
     """The libpq URL in SQLAlchemy's psycopg 3 form."""
     return "postgresql+psycopg://" + url.split("://", 1)[1]
-
-
-def engine(url: str) -> Engine:
-    """A SQLAlchemy engine for the ORM models (callers dispose of it)."""
-    return create_engine(sqlalchemy_url(url), pool_pre_ping=True)
 
 
 def alembic_config(url: str) -> Config:
@@ -102,8 +71,32 @@ def current_revision(url: str) -> str | None:
         return str(row[0]) if row else None
 
 
-def data_versions(url: str) -> dict[str, int]:
-    """Current data version of every versioned table."""
-    with psycopg.connect(url) as conn:
-        rows = conn.execute("SELECT table_name, version FROM data_versions").fetchall()
-    return {str(name): int(version) for name, version in rows}
+# Used by the revisions in geo/migrations/versions ------------------------------------------
+
+
+def create_tables(conn: Connection, names: Iterable[str]) -> None:
+    """Create these tables of the models (constraints, indexes and comments included)."""
+    tables = [Base.metadata.tables[name] for name in names]
+    Base.metadata.create_all(conn, tables=tables, checkfirst=False)
+
+
+def drop_tables(conn: Connection, names: Iterable[str]) -> None:
+    """Drop these tables of the models, dependants first."""
+    tables = [Base.metadata.tables[name] for name in names]
+    Base.metadata.drop_all(conn, tables=tables, checkfirst=True)
+
+
+def run_sql(conn: Connection, name: str, **identifiers: str) -> None:
+    """Run geo/migrations/sql/`name` as one script, its `{key}` fields filled with `identifiers`
+    quoted as SQL identifiers (psycopg's composer).
+
+    Straight to the driver: function bodies are dollar-quoted and may hold `:` or `%` that
+    SQLAlchemy's text() or a parameter pass would read as placeholders."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    script = (SQL / name).read_text(encoding="utf-8")
+    if identifiers:
+        names = {key: sql.Identifier(value) for key, value in identifiers.items()}
+        raw.execute(sql.SQL(script).format(**names))  # type: ignore[arg-type]
+    else:
+        raw.execute(script)
