@@ -40,6 +40,12 @@ class ApiSettings(BaseSettings):
     build_timeout: float = Field(
         default=600.0, ge=1, le=86400, description="seconds a cluster or heat table build may run"
     )
+    build_watch: str = Field(
+        default="on",
+        pattern="^(on|off)$",
+        description="on: derived builds follow every data change (LISTEN/NOTIFY); off: only "
+        "after this app's own writes (imports) and the CLI",
+    )
     pool_timeout: float = Field(
         default=2.0, ge=0.05, le=60, description="seconds to wait for a database connection (503)"
     )
@@ -55,7 +61,10 @@ class ApiSettings(BaseSettings):
         default=2, ge=1, le=64, description="coverage runs at once per process (others wait)"
     )
     analysis_wait_s: float = Field(
-        default=10.0, ge=0, le=600, description="how long a coverage run waits for a slot (then 503)"
+        default=10.0,
+        ge=0,
+        le=600,
+        description="how long a coverage run waits for a slot (then 503)",
     )
     max_json_kb: int = Field(
         default=256, ge=1, le=65536, description="size cap of request bodies other than uploads"
