@@ -1,9 +1,120 @@
-"""The schema's own guarantees: constraints, the subtree query, data versions."""
+"""The schema's own guarantees: the migrated database is the models (geo/models), constraints,
+the vocabulary, the subtree query, data versions."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import psycopg
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import CheckConstraint, Connection, create_engine, pool, text
+
+from geo import vocab
+from geo.db import alembic_config, sqlalchemy_url
+from geo.db.migrate import COMPARE, shape
+from geo.models import VERSIONED_TABLES, Base
+
+CHECKS = """
+SELECT t.relname, c.conname, pg_get_constraintdef(c.oid)
+FROM pg_constraint c
+JOIN pg_class t ON t.oid = c.conrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+WHERE c.contype = 'c' AND n.nspname = :schema
+"""
+
+
+@pytest.fixture
+def sa_conn(db_url: str) -> Iterator[Connection]:
+    """A SQLAlchemy connection to the migrated test database, rolled back at the end."""
+    engine = create_engine(sqlalchemy_url(db_url), poolclass=pool.NullPool)
+    with engine.connect() as conn:
+        yield conn
+        conn.rollback()
+    engine.dispose()
+
+
+def test_migrated_database_matches_the_models(sa_conn: Connection) -> None:
+    """Tables, columns, types, nullability, defaults, comments, keys, foreign keys and indexes."""
+    diff = compare_metadata(MigrationContext.configure(sa_conn, opts=COMPARE), Base.metadata)
+    assert diff == []
+
+
+def test_revisions_create_what_they_created() -> None:
+    """Revisions 0001-0003 build their tables from the models. Were a model of one of them to
+    change, a fresh database would get the new shape from the old revision while the databases
+    that revision migrated keep the old one, and the comparison above could not tell."""
+    scripts = ScriptDirectory.from_config(alembic_config("postgresql://unused/x"))
+    for script in scripts.walk_revisions():
+        module = script.module
+        if not hasattr(module, "TABLES"):
+            continue
+        assert shape(module.TABLES, *getattr(module, "SEEDS", ())) == module.SHAPE, (
+            f"the models (or seeds) revision {script.revision} creates changed. Databases it "
+            "migrated keep what it created: put the change in a new revision "
+            "(geo.db.migrate.autogenerate), and make this one create what it did before (render "
+            "its tables from the previous models with Alembic instead of create_tables). If only "
+            "the DDL's rendering changed (a new SQLAlchemy), update its SHAPE."
+        )
+
+
+def _checks(conn: Connection, schema: str) -> dict[tuple[str, str], str]:
+    rows = conn.execute(text(CHECKS), {"schema": schema}).all()
+    return {(t, name): d for t, name, d in rows if t in Base.metadata.tables}
+
+
+def test_check_constraints_are_the_models(sa_conn: Connection) -> None:
+    """Alembic does not compare CHECK constraints: the models' own, created in a scratch schema,
+    must equal the migrated ones as PostgreSQL normalises them (the transaction is rolled back)."""
+    sa_conn.execute(text("CREATE SCHEMA scratch"))
+    Base.metadata.create_all(sa_conn.execution_options(schema_translate_map={None: "scratch"}))
+    migrated, modelled = _checks(sa_conn, "public"), _checks(sa_conn, "scratch")
+    declared = [c for t in Base.metadata.tables.values() for c in t.constraints]
+    assert len(modelled) == sum(isinstance(c, CheckConstraint) for c in declared) > 30
+    assert migrated == modelled
+
+
+def test_functions_and_triggers_the_models_cannot_express(sa_conn: Connection) -> None:
+    triggers = set(sa_conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")))
+    expected = {f"{t}_version" for t in VERSIONED_TABLES} | {"data_versions_notify"}
+    assert {name for (name,) in triggers} == expected
+    functions = {"org_subtree", "bump_data_version", "notify_data_version"}
+    found = sa_conn.execute(
+        text("SELECT proname FROM pg_proc WHERE proname = ANY(:names)"), {"names": list(functions)}
+    ).scalars()
+    assert set(found) == functions
+
+
+def test_the_vocabulary_is_the_schema_s(clean_db: str) -> None:
+    """Every value of geo.vocab is accepted where the schema checks it, and the seeded types."""
+    with psycopg.connect(clean_db) as conn:
+        seeded = conn.execute("SELECT code, name, level FROM org_types ORDER BY level").fetchall()
+        assert tuple(seeded) == vocab.ORG_TYPE_ROWS
+        branch = _org(conn, "V", vocab.ORG_TYPES[-1], None)
+        for i, status in enumerate(vocab.MEMBER_STATUSES):
+            conn.execute(
+                "INSERT INTO members (external_id, name, branch_id, status) VALUES (%s, 'n', %s, %s)",
+                (f"m{i}", branch, status),
+            )
+        for i, kind in enumerate(vocab.SERVICE_POINT_KINDS):
+            conn.execute(
+                "INSERT INTO service_points (code, name, kind, geom)"
+                " VALUES (%s, 'n', %s, ST_SetSRID(ST_MakePoint(120, 30), 4326))",
+                (f"s{i}", kind),
+            )
+        for status in vocab.IMPORT_STATUSES:
+            conn.execute(
+                "INSERT INTO imports (kind, source_name, status) VALUES ('k', 'f', %s)", (status,)
+            )
+        for role in vocab.ROLES:
+            conn.execute(
+                "INSERT INTO users (username, password_hash, role, member_id)"
+                " VALUES (%s, 'h', %s, (SELECT min(id) FROM members))",
+                (role, role),
+            )
+        conn.rollback()
 
 
 def _org(conn: psycopg.Connection, code: str, type_: str, parent: int | None) -> int:

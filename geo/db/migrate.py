@@ -1,19 +1,26 @@
-"""Migrations: Alembic configured in code, and the helpers revisions build the schema with.
+"""Migrations: Alembic configured in code.
 
-A revision creates its tables from the models' metadata (geo/models, the one schema definition)
-and runs the SQL the models cannot express (functions, triggers) from geo/migrations/sql/.
+The models (geo/models) are the schema. Revisions 0001-0003 create their tables from them
+(`create_tables`, fingerprinted by `shape`); a later change to the models is a new revision whose
+operations Alembic's autogenerate renders (`autogenerate`, the same comparison
+tests/test_schema.py runs). What the models cannot express (functions, triggers) is SQL in
+geo/migrations/sql/, run by `run_sql`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import psycopg
-from psycopg import sql
 from alembic import command
 from alembic.config import Config
+from psycopg import sql
 from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from geo.cluster import EXTENSIONS
 from geo.errors import ClusterError
@@ -21,6 +28,20 @@ from geo.models import Base
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SQL = MIGRATIONS / "sql"
+
+
+def ours(name: str | None, type_: str, parent: Any) -> bool:
+    """Autogenerate's filter: only djmap's tables (not PostGIS's spatial_ref_sys, nor tables of
+    other extensions), so a comparison never proposes to drop them."""
+    return type_ != "table" or name in Base.metadata.tables
+
+
+# How autogenerate compares (geo/migrations/env.py and tests/test_schema.py).
+COMPARE: dict[str, Any] = {
+    "include_name": ours,
+    "compare_type": True,
+    "compare_server_default": True,
+}
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -71,7 +92,17 @@ def current_revision(url: str) -> str | None:
         return str(row[0]) if row else None
 
 
-# Used by the revisions in geo/migrations/versions ------------------------------------------
+def autogenerate(url: str, message: str) -> Path:
+    """Write the next revision (0004, 0005 …) with the operations that take the database at
+    `url` (migrated to head) to the models; returns its file. Review it, add any SQL the models
+    cannot express (geo/migrations/sql/), and keep it: revisions are history, never edited."""
+    cfg = alembic_config(url)
+    numbers = [int(p.name[:4]) for p in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")]
+    script = command.revision(
+        cfg, message=message, autogenerate=True, rev_id=f"{max(numbers, default=0) + 1:04d}"
+    )
+    assert script is not None and not isinstance(script, list)
+    return Path(script.path)
 
 
 def create_tables(conn: Connection, names: Iterable[str]) -> None:
@@ -84,6 +115,24 @@ def drop_tables(conn: Connection, names: Iterable[str]) -> None:
     """Drop these tables of the models, dependants first."""
     tables = [Base.metadata.tables[name] for name in names]
     Base.metadata.drop_all(conn, tables=tables, checkfirst=True)
+
+
+def shape(names: Iterable[str], *seeds: object) -> str:
+    """A fingerprint of these tables as the models define them (their DDL, indexes and comments)
+    and of the `seeds` a revision takes from the code (rows, lists of tables).
+
+    A revision that creates tables from the models records it (`SHAPE`); tests/test_schema.py
+    fails when the models of those tables change, because the revision would then create the
+    new shape where the databases it once migrated have the old one."""
+    dialect = postgresql.dialect()
+    parts: list[str] = []
+    for name in names:
+        table = Base.metadata.tables[name]
+        parts.append(str(CreateTable(table).compile(dialect=dialect)))
+        parts += sorted(str(CreateIndex(i).compile(dialect=dialect)) for i in table.indexes)
+        parts += [repr((table.comment, *(c.comment for c in table.columns)))]
+    parts += [repr(seed) for seed in seeds]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 def run_sql(conn: Connection, name: str, **identifiers: str) -> None:

@@ -1,10 +1,12 @@
-"""Alembic environment: the URL comes from the Config built by `geo.migrate`, never from a file."""
+"""Alembic environment: the URL comes from the Config built by `geo.db.migrate`, never from a
+file; the models' metadata is what autogenerate compares the database with."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from geo.db.migrate import COMPARE
 from geo.models import Base
 
 config = context.config
@@ -22,7 +24,7 @@ def run_migrations_online() -> None:
     """Run migrations in one transaction on a fresh connection."""
     engine = create_engine(str(config.get_main_option("sqlalchemy.url")), poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata)
+        context.configure(connection=connection, target_metadata=target_metadata, **COMPARE)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -47,9 +47,9 @@ def gist(table: str, col: str = "geom") -> Index:
     return Index(f"{table}_{col}_gist", col, postgresql_using="gist")
 
 
-def geom_checks(table: str, col: str = "geom", *, extent: bool, optional: bool = False) -> tuple[
-    CheckConstraint, CheckConstraint
-]:
+def geom_checks(
+    table: str, col: str = "geom", *, extent: bool, optional: bool = False
+) -> tuple[CheckConstraint, CheckConstraint]:
     """`<table>_<col>_valid` and `_range`: a valid, non-empty geometry inside WGS84's range
     (`extent`: by its bounding box, for lines and polygons; `optional`: NULL allowed)."""
     valid = f"ST_IsValid({col}) AND NOT ST_IsEmpty({col})"

@@ -149,7 +149,5 @@ class Checkin(Base):
         BigInteger, ForeignKey("activities.id", ondelete="CASCADE")
     )
     member_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("members.id", ondelete="CASCADE"))
-    checked_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     distance_m: Mapped[float] = mapped_column(Double)

@@ -16,7 +16,6 @@ from sqlalchemy import (
     Text,
     func,
     text,
-    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -51,7 +50,7 @@ class User(Base):
     member_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("members.id", ondelete="CASCADE")
     )
-    active: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime] = _now()
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -65,7 +64,7 @@ class EmbedKey(Base):
     key: Mapped[str] = mapped_column(Text, unique=True)
     name: Mapped[str] = mapped_column(Text)
     allowed_origins: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
-    active: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime] = _now()
 
 
@@ -123,9 +122,9 @@ class TileAgg(Base):
     """Clusters of every tile up to z16 for one data version (tiles/aggregate.py)."""
 
     __tablename__ = "tile_agg"
-    __table_args__ = {
-        "comment": "Clusters of every tile up to z16 for one data version (tiles/aggregate.py)"
-    }
+    __table_args__ = (
+        {"comment": "Clusters of every tile up to z16 for one data version (tiles/aggregate.py)"},
+    )
     layer: Mapped[str] = mapped_column(Text, primary_key=True)
     token: Mapped[str] = mapped_column(Text, primary_key=True)
     z: Mapped[int] = mapped_column(SmallInteger, primary_key=True)

@@ -1,7 +1,10 @@
 """Initial schema: organisations, members, service points, activities, check-ins, buildings,
 roads, panoramas, the import audit and per-table data versions.
 
-Tables come from the models (geo/models); functions and triggers from geo/migrations/sql/.
+Tables come from the models (geo/models), seeds from geo.vocab and geo.models; functions and
+triggers from geo/migrations/sql/. `SHAPE` fingerprints what this revision takes from the code
+(geo.db.migrate.shape): when it changes, tests/test_schema.py says how to keep this revision
+creating what it created for the databases it has migrated.
 
 Revision ID: 0001
 Revises:
@@ -12,7 +15,7 @@ from __future__ import annotations
 from alembic import op
 
 from geo.db.migrate import create_tables, drop_tables, run_sql
-from geo.models import VERSIONED_TABLES, DataVersion, OrgType
+from geo.models import VERSIONED_TABLES, Base
 from geo.vocab import ORG_TYPE_ROWS
 
 revision = "0001"
@@ -34,6 +37,8 @@ TABLES = (
     "imports",
     "data_versions",
 )
+SEEDS = (ORG_TYPE_ROWS, VERSIONED_TABLES)
+SHAPE = "5e07e643538a1af8"
 
 
 def upgrade() -> None:
@@ -41,10 +46,13 @@ def upgrade() -> None:
     conn = op.get_bind()
     create_tables(conn, TABLES)
     op.bulk_insert(
-        OrgType.__table__, [{"code": c, "name": n, "level": lv} for c, n, lv in ORG_TYPE_ROWS]
+        Base.metadata.tables["org_types"],
+        [{"code": c, "name": n, "level": lv} for c, n, lv in ORG_TYPE_ROWS],
     )
     run_sql(conn, "0001_functions.sql")
-    op.bulk_insert(DataVersion.__table__, [{"table_name": t} for t in VERSIONED_TABLES])
+    op.bulk_insert(
+        Base.metadata.tables["data_versions"], [{"table_name": t} for t in VERSIONED_TABLES]
+    )
     for table in VERSIONED_TABLES:
         run_sql(conn, "0001_version_trigger.sql", trigger=f"{table}_version", table=table)
 

@@ -16,6 +16,7 @@ branch_labels = None
 depends_on = None
 
 TABLES = ("users", "embed_keys")
+SHAPE = "8ec70cf295990eae"  # geo.db.migrate.shape(TABLES): see 0001
 
 
 def upgrade() -> None:

@@ -17,6 +17,7 @@ branch_labels = None
 depends_on = None
 
 TABLES = ("heat_cells", "tile_agg", "tile_agg_count", "tile_agg_state", "heat_state")
+SHAPE = "ab91185a3c56f390"  # geo.db.migrate.shape(TABLES): see 0001
 
 
 def upgrade() -> None:
