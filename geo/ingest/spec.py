@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from geo.vocab import MEMBER_STATUS_SPELLINGS, SERVICE_POINT_KINDS
+
 FieldType = Literal["text", "int", "float", "date", "datetime", "enum", "ref", "path"]
 GeomType = Literal["point", "polygon", "line"]
 
@@ -13,10 +15,7 @@ LAT_ALIASES = ("lat", "latitude", "y", "纬度", "北纬", "坐标y", "y坐标")
 CODE = ("code", "编码", "代码", "编号", "id")
 NAME = ("name", "名称", "名字")
 
-MEMBER_STATUS = {"正式": "正式", "正式党员": "正式", "预备": "预备", "预备党员": "预备"}
-MEMBER_STATUS |= {"流动": "流动", "流动党员": "流动", "full": "正式", "probationary": "预备"}
-MEMBER_STATUS |= {"mobile": "流动"}
-SERVICE_KINDS = {k: k for k in ("党群服务中心", "党群服务站", "党员活动室", "红色教育基地")}
+SERVICE_KINDS = {k: k for k in SERVICE_POINT_KINDS}  # accepted spellings: the kinds themselves
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,11 @@ SPECS: dict[str, Spec] = {
                 required=True,
             ),
             Field(
-                "status", "enum", True, ("状态", "党员状态", "类别", "党员类别"), enum=MEMBER_STATUS
+                "status",
+                "enum",
+                True,
+                ("状态", "党员状态", "类别", "党员类别"),
+                enum=MEMBER_STATUS_SPELLINGS,
             ),
             Field("joined", "date", aliases=("入党日期", "入党时间", "joined_on", "join_date")),
         ),

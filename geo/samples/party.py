@@ -15,6 +15,7 @@ from scipy.spatial import cKDTree
 from geo.samples.buildings import Buildings
 from geo.samples.names import COMMUNITY_STEMS, COMPANIES, STREETS, person_names
 from geo.samples.streets import SUFFIX_BY_RANK, Network, _rank
+from geo.vocab import MEMBER_STATUSES, ORG_TYPES
 
 TAG = "（示例）"
 CN_NUM = "一二三四五六七八九十"
@@ -144,7 +145,7 @@ def build_orgs(city: City, n: int, today: np.datetime64, rng: np.random.Generato
         {
             "code": codes,
             "name": names,
-            "type": np.asarray(["党委", "党总支", "党支部"])[level],
+            "type": np.asarray(ORG_TYPES)[level],
             "parent_code": parents,
             "x": xy[:, 0],
             "y": xy[:, 1],
@@ -166,7 +167,7 @@ def build_members(
     first = np.arange(min(n, len(branches)))
     rest = rng.choice(len(branches), size=n - len(first), p=weights)
     which = np.concatenate([first, rest])
-    status = np.asarray(["正式", "预备", "流动"])[rng.choice(3, size=n, p=(0.86, 0.06, 0.08))]
+    status = np.asarray(MEMBER_STATUSES)[rng.choice(3, size=n, p=(0.86, 0.06, 0.08))]
     homes = city.of_use("住宅")
     near = city.nearest(homes, city.bld.centres[orgs.building[branches]], k=150)
     pick = np.floor(near.shape[1] * rng.random(n) ** 2).astype(np.int64)

@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from geo import vocab
 from geo.samples.names import ROAD_STEMS
 from geo.samples.party import TAG, City, OrgTree, phones
 
-KINDS = ("党群服务中心", "党群服务站", "党员活动室", "红色教育基地")
+KINDS = vocab.SERVICE_POINT_KINDS
 HOURS = {
     "党群服务中心": "Mo-Fr 08:30-17:30; Sa,Su 09:00-17:00",
     "党群服务站": "Mo-Fr 09:00-17:00; Sa 09:00-12:00",
@@ -22,7 +23,7 @@ CAPACITY = {
     "党员活动室": (20, 60),
     "红色教育基地": (100, 500),
 }
-ACTIVITY_KINDS = ("三会一课", "主题党日", "志愿服务", "学习")
+ACTIVITY_KINDS = vocab.ACTIVITY_KINDS[:4]  # the routine kinds the sample plans
 TOPICS = {
     "三会一课": ("支部党员大会", "支委会", "党小组会", "书记讲党课"),
     "主题党日": ("重温入党誓词", "走进红色教育基地", "社区议事协商", "党员亮身份"),
