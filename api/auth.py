@@ -23,7 +23,7 @@ from fastapi.security import OAuth2PasswordBearer
 from api.settings import Settings
 from geo.errors import Forbidden
 from geo.scope import PUBLIC, Principal
-from geo.users import User, aget_user, normalise_origin
+from geo.users import User, normalise_origin, user_by_id
 
 ALGORITHM = "HS256"
 ISSUER = "djmap"
@@ -128,7 +128,7 @@ async def resolve_principal(request: Request, token: str | None) -> Principal:
     user_id = decode_token(settings, token)
     pool: asyncpg.Pool = request.app.state.pool
     async with pool.acquire() as conn:
-        user = await aget_user(conn, user_id)
+        user = await user_by_id(conn, user_id)
     if user is None or not user.active:
         raise unauthorized("this user no longer exists or is disabled")
     return user.principal()

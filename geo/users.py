@@ -1,7 +1,9 @@
 """Users (roles scoped to an organisation subtree, argon2 password hashes) and embed keys.
 
-Sync functions take a database URL (the CLI); `a`-prefixed ones take an asyncpg connection (the
-API). No HTTP here: failures raise the core's errors.
+Each operation exists once, on the driver of its one caller: the API's (logging in, the user
+behind a token, the embed page's key check) are async on an asyncpg pool or connection; the CLI's
+(adding, listing, enabling users and keys) are sync on psycopg and take the database URL. No HTTP
+here: failures raise the core's errors.
 """
 
 from __future__ import annotations
@@ -21,28 +23,30 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from psycopg.rows import dict_row
 
 from geo.db import connect
-from geo.errors import Conflict, Forbidden, InvalidInput, NotFound
-from geo.scope import ROLES, Principal
+from geo.errors import Conflict, InvalidInput, NotFound
+from geo.scope import Principal
+from geo.vocab import ROLES
 
 _HASHER = PasswordHasher()
 MIN_PASSWORD = 8
 Verify = Callable[[str, str], Awaitable[bool]]  # (hash, password) -> matches
 
-USER_COLUMNS = """
-    u.id, u.username, u.password_hash, u.role, u.org_id, o.code AS org_code, u.member_id,
-    m.external_id AS member_external_id, u.active, u.created_at, u.last_login_at
+SELECT_USERS = """
+SELECT u.id, u.username, u.password_hash, u.role, u.org_id, o.code AS org_code, u.member_id,
+       m.external_id AS member_external_id, u.active, u.created_at, u.last_login_at
 FROM users u
 LEFT JOIN organisations o ON o.id = u.org_id
 LEFT JOIN members m ON m.id = u.member_id
 """
-SELECT_USERS = "SELECT" + USER_COLUMNS + "ORDER BY u.username"
-SELECT_USER_BY_NAME = "SELECT" + USER_COLUMNS + "WHERE u.username = $1"
-SELECT_USER_BY_ID = "SELECT" + USER_COLUMNS + "WHERE u.id = $1"
+# asyncpg numbers its parameters ($1), psycopg does not (%s): each statement is written for its driver.
+USER_BY_NAME = SELECT_USERS + "WHERE u.username = $1"
+USER_BY_ID = SELECT_USERS + "WHERE u.id = $1"
+USER_BY_NAME_CLI = SELECT_USERS + "WHERE u.username = %s"
 INSERT_USER = """
 INSERT INTO users (username, password_hash, role, org_id, member_id)
-VALUES (%s, %s, %s, %s, %s) RETURNING id
+VALUES (%s, %s, %s, %s, %s)
 """
-SELECT_EMBED_KEY = "SELECT id, key, name, allowed_origins, active FROM embed_keys WHERE key = $1"
+EMBED_KEY = "SELECT id, key, name, allowed_origins, active FROM embed_keys WHERE key = $1"
 
 
 @dataclass(frozen=True)
@@ -156,19 +160,15 @@ def add_user(
     with connect(url) as conn:
         org_id, member_id = _resolve_refs(conn, role, org_code, member)
         try:
-            row = conn.execute(
-                INSERT_USER, (username, hash_password(password), role, org_id, member_id)
-            ).fetchone()
+            conn.execute(INSERT_USER, (username, hash_password(password), role, org_id, member_id))
         except psycopg.errors.UniqueViolation:
             raise Conflict(f"user {username!r} exists") from None
-        assert row is not None
-    return get_user(url, username)
+        return _stored_user(conn, username)
 
 
-def get_user(url: str, username: str) -> User:
-    """The user called `username` (NotFound otherwise)."""
-    with connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute(SELECT_USER_BY_NAME.replace("$1", "%s"), (username,)).fetchone()
+def _stored_user(conn: psycopg.Connection, username: str) -> User:
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(USER_BY_NAME_CLI, (username,)).fetchone()
     if row is None:
         raise NotFound(f"no user {username!r}")
     return _user(row)
@@ -177,23 +177,21 @@ def get_user(url: str, username: str) -> User:
 def list_users(url: str) -> list[User]:
     """Every user, by name."""
     with connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
-        return [_user(row) for row in cur.execute(SELECT_USERS).fetchall()]
+        return [_user(row) for row in cur.execute(SELECT_USERS + "ORDER BY u.username").fetchall()]
 
 
 def set_active(url: str, username: str, active: bool) -> User:
     """Enable or disable a user (a disabled user's tokens stop working at once)."""
     with connect(url) as conn:
-        cur = conn.execute("UPDATE users SET active = %s WHERE username = %s", (active, username))
-        if cur.rowcount == 0:
-            raise NotFound(f"no user {username!r}")
-    return get_user(url, username)
+        conn.execute("UPDATE users SET active = %s WHERE username = %s", (active, username))
+        return _stored_user(conn, username)
 
 
 async def _verify_here(password_hash: str, password: str) -> bool:
     return verify_password(password_hash, password)
 
 
-async def aauthenticate(
+async def authenticate(
     pool: asyncpg.Pool, username: str, password: str, verify: Verify = _verify_here
 ) -> User | None:
     """The user when name and password match (disabled users included: the caller refuses).
@@ -201,7 +199,7 @@ async def aauthenticate(
     No connection is held while `verify` runs (the API runs argon2 in a worker thread, and a
     stream of logins must not take the pool from other requests)."""
     async with pool.acquire() as conn:
-        row = await conn.fetchrow(SELECT_USER_BY_NAME, username)
+        row = await conn.fetchrow(USER_BY_NAME, username)
     user = None if row is None else _user(row)
     matches = await verify("" if user is None else user.password_hash, password)
     if user is None or not matches:
@@ -212,9 +210,9 @@ async def aauthenticate(
     return user
 
 
-async def aget_user(conn: asyncpg.Connection, user_id: int) -> User | None:
-    """The user with this id, or None."""
-    row = await conn.fetchrow(SELECT_USER_BY_ID, user_id)
+async def user_by_id(conn: asyncpg.Connection, user_id: int) -> User | None:
+    """The user with this id (the one behind a token), or None."""
+    row = await conn.fetchrow(USER_BY_ID, user_id)
     return _user(row) if row is not None else None
 
 
@@ -305,30 +303,21 @@ def _key_of(row: Any) -> EmbedKey | None:
     return EmbedKey(int(row[0]), str(row[1]), str(row[2]), tuple(row[3]), bool(row[4]))
 
 
-def verify_embed_key(
-    url: str, key: str, origin: str | None, referer: str | None = None
-) -> EmbedKey:
-    """The embed key when active and the caller's Origin/Referer is allowed; Forbidden if not."""
-    if not key or len(key) > 200:
-        raise Forbidden("missing or malformed embed key")
-    with connect(url) as conn:
-        row = conn.execute(SELECT_EMBED_KEY.replace("$1", "%s"), (key,)).fetchone()
-    found = _key_of(row)
-    reason = embed_refusal(found, origin, referer, require_origin=True)
-    if reason or found is None:
-        raise Forbidden(reason or "unknown embed key")
-    return found
-
-
 async def check_embed_key(
-    conn: asyncpg.Connection, key: str, origin: str | None = None, referer: str | None = None
+    conn: asyncpg.Connection,
+    key: str,
+    origin: str | None = None,
+    referer: str | None = None,
+    *,
+    require_origin: bool = False,
 ) -> EmbedKey | None:
-    """The active embed key if the Origin/Referer (when sent) is allowed, else None (refuse).
+    """The active embed key if the Origin/Referer is allowed, else None (refuse); with
+    `require_origin` False a request that sends neither is accepted (see `embed_refusal`).
 
     Used by the `/embed` page: it serves public layers only and sends the key's origins as CSP
     `frame-ancestors` (`EmbedKey.origins`).
     """
     if not key or len(key) > 200:
         return None
-    found = _key_of(await conn.fetchrow(SELECT_EMBED_KEY, key))
-    return None if embed_refusal(found, origin, referer, require_origin=False) else found
+    found = _key_of(await conn.fetchrow(EMBED_KEY, key))
+    return None if embed_refusal(found, origin, referer, require_origin) else found

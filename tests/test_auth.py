@@ -22,7 +22,7 @@ from api.auth import SecretKeyMissing, signing_key
 from api.cli import app as cli
 from api.settings import ApiSettings, Settings
 from geo import users
-from geo.errors import Conflict, Forbidden, InvalidInput, NotFound
+from geo.errors import Conflict, InvalidInput, NotFound
 from geo.settings import DatabaseSettings
 
 KEY = "auth-test-key-" + "z" * 32
@@ -117,8 +117,7 @@ def test_user_core_rules(clean_db: str) -> None:
     assert member.org_code == "A-B" and member.member_external_id == "A-M3"
     with pytest.raises(Conflict):
         users.add_user(clean_db, "m", PASSWORD, "leader", "A-W")
-    stored = users.get_user(clean_db, "m")
-    assert stored.password_hash.startswith("$argon2id$") and PASSWORD not in stored.password_hash
+    assert member.password_hash.startswith("$argon2id$") and PASSWORD not in member.password_hash
 
 
 def test_cli_users_add_list_disable(clean_db: str) -> None:
@@ -142,23 +141,40 @@ def test_cli_users_add_list_disable(clean_db: str) -> None:
     r = runner.invoke(cli, ["users", "list", "--json"])
     assert '"username": "cli_leader"' in r.output and '"org": "A-W"' in r.output
     assert runner.invoke(cli, ["users", "disable", "cli_leader"]).exit_code == 0
-    assert users.get_user(clean_db, "cli_leader").active is False
+    assert [u.active for u in users.list_users(clean_db) if u.username == "cli_leader"] == [False]
     assert runner.invoke(cli, ["users", "disable", "ghost"]).exit_code == 1
     r = runner.invoke(
         cli, ["embed-keys", "add", "portal", "--origin", "https://Portal.example.cn/"]
     )
     assert r.exit_code == 0, r.output
     key = r.stdout.strip().splitlines()[0]
-    assert users.verify_embed_key(clean_db, key, "https://portal.example.cn").name == "portal"
+    found = _strict_check(clean_db, key, "https://portal.example.cn", None)
+    assert found is not None and found.name == "portal"
+
+
+def _strict_check(
+    url: str, key: str, origin: str | None, referer: str | None
+) -> users.EmbedKey | None:
+    """The embed check with an Origin or Referer required (None = refused)."""
+
+    async def check() -> users.EmbedKey | None:
+        conn = await asyncpg.connect(url)
+        try:
+            return await users.check_embed_key(conn, key, origin, referer, require_origin=True)
+        finally:
+            await conn.close()
+
+    return asyncio.run(check())
 
 
 def test_embed_key_checks(clean_db: str) -> None:
     key = users.add_embed_key(
         clean_db, "portal", ["https://portal.example.cn", "http://10.0.0.5:8080"]
     )
-    ok = users.verify_embed_key(clean_db, key.key, "https://portal.example.cn")
+    ok = _strict_check(clean_db, key.key, "https://portal.example.cn", None)
+    assert ok is not None
     assert ok.allowed_origins == ("http://10.0.0.5:8080", "https://portal.example.cn")
-    assert users.verify_embed_key(clean_db, key.key, None, "http://10.0.0.5:8080/news/1.html?x=1")
+    assert _strict_check(clean_db, key.key, None, "http://10.0.0.5:8080/news/1.html?x=1")
     for origin, referer in (
         ("https://evil.example.com", None),
         (None, "https://evil.example.com/page"),
@@ -167,13 +183,10 @@ def test_embed_key_checks(clean_db: str) -> None:
         (None, None),
         ("null", None),
     ):
-        with pytest.raises(Forbidden):
-            users.verify_embed_key(clean_db, key.key, origin, referer)
-    with pytest.raises(Forbidden):
-        users.verify_embed_key(clean_db, "no-such-key-at-all", "https://portal.example.cn")
+        assert _strict_check(clean_db, key.key, origin, referer) is None
+    assert _strict_check(clean_db, "no-such-key-at-all", "https://portal.example.cn", None) is None
     users.set_embed_key_active(clean_db, key.key, False)
-    with pytest.raises(Forbidden):
-        users.verify_embed_key(clean_db, key.key, "https://portal.example.cn")
+    assert _strict_check(clean_db, key.key, "https://portal.example.cn", None) is None
     with pytest.raises(InvalidInput):
         users.add_embed_key(clean_db, "bad", ["ftp://x"])
 

@@ -21,7 +21,7 @@ from api.login import (
 from api.settings import Settings
 from geo.errors import Forbidden
 from geo.scope import Principal
-from geo.users import aauthenticate
+from geo.users import authenticate
 
 router = APIRouter(tags=["auth"])
 
@@ -82,7 +82,7 @@ async def token(
     if wait:
         raise _refusal(429, "TooManyRequests", f"too many failed logins; retry in {wait} s", wait)
     try:
-        user = await aauthenticate(pool, username, password, verifier.verify)
+        user = await authenticate(pool, username, password, verifier.verify)
     except VerifierBusy:
         raise _refusal(
             503, "ServiceUnavailable", "too many logins are being checked; retry in 1 s", 1
