@@ -12,6 +12,7 @@ from api.auth import add_cors, check_secret_key
 from api.errors import add_exception_handlers
 from api.routers import (
     auth,
+    builds,
     checkins,
     coverage,
     features,
@@ -27,6 +28,7 @@ from api.routers import (
     tiles,
 )
 from api.security import add_security
+from api.services import tile_services
 from api.settings import Settings
 from geo.db import pool as gpool
 
@@ -49,11 +51,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             statement_timeout=settings.api.statement_timeout,  # features; analysis sets its own
             init=_init_connection,
         )
-        await tiles.open_service(app)
         try:
-            yield
+            async with tile_services(app):  # versions, tile cache, renderer, derived builds
+                yield
         finally:
-            await tiles.close_service(app)
             await app.state.pool.close()
 
     app = FastAPI(
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         panoramas,
         auth,
         imports,
+        builds,
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(pages.router)  # pages and /static, no /api prefix

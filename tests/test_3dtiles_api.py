@@ -1,4 +1,5 @@
-"""HTTP routes of the buildings tileset: content types, caching, 404s, traversal, background rebuild."""
+"""HTTP routes of the buildings tileset: content types, caching, 404s, traversal, rebuilds after
+writes (never by a GET)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from typing import Any
 
 import psycopg
 import pytest
+from builds import builds_status, wait_built
 from fastapi.testclient import TestClient
 from py3dtiles.tileset.content import B3dm
 
 from api.app import create_app
-from api.settings import Settings
+from api.settings import ApiSettings, Settings
 from geo.settings import DatabaseSettings
-from tiles.threed import build_buildings, wait_for_rebuild
+from tiles.threed import build_buildings
 from tiles.threed.synthetic import footprints, insert_buildings, insert_party_orgs
 
 BASE = "/api/3dtiles/buildings"
@@ -31,9 +33,10 @@ def home(clean_db: str, tmp_path: Path) -> Path:
     return tmp_path
 
 
-def client_for(url: str, home: Path) -> TestClient:
+def client_for(url: str, home: Path, **api: Any) -> TestClient:
     """A client of an app whose store is `home`."""
-    return TestClient(create_app(Settings(db=DatabaseSettings(database_url=url, home=home))))
+    db = DatabaseSettings(database_url=url, home=home)
+    return TestClient(create_app(Settings(db=db, api=ApiSettings(**api))))
 
 
 @pytest.fixture
@@ -103,31 +106,44 @@ def test_unknown_or_traversing_paths_are_404(client: TestClient, home: Path, pat
     assert b"root" not in r.content and b"build_id" not in r.content
 
 
-def test_changed_buildings_trigger_a_background_rebuild(
-    clean_db: str, client: TestClient, home: Path
-) -> None:
-    before = client.get(f"{BASE}/tileset.json")
+def test_changed_buildings_are_rebuilt_after_the_write(clean_db: str, home: Path) -> None:
+    """The stale tileset is served (marked) until the rebuild a write starts lands; the GET
+    starts nothing (the scheduler is off here, so only the write path builds)."""
+    with client_for(clean_db, home, build_watch="off") as client:
+        before = client.get(f"{BASE}/tileset.json")
+        with psycopg.connect(clean_db, autocommit=True) as conn:
+            conn.execute("UPDATE buildings SET height_m = height_m + 1 WHERE id = 1")
+        stale = client.get(f"{BASE}/tileset.json")
+        assert stale.status_code == 200 and stale.headers["x-djmap-tileset-stale"] == "true"
+        assert stale.headers["etag"] == before.headers["etag"], "the old build is served meanwhile"
+        assert builds_status(client)["3dtiles"]["state"] == "stale"  # the GETs started no build
+        wait_built(client, "3dtiles")  # the write path: notify_write, as an import does
+        fresh = client.get(f"{BASE}/tileset.json")
+        assert fresh.headers["x-djmap-tileset-stale"] == "false"
+        assert fresh.headers["etag"] != before.headers["etag"]
+        assert client.get(f"{BASE}/{contents(fresh.json())[0]}").status_code == 200
+        assert client.get(f"{BASE}/{contents(before.json())[0]}").status_code == 200, (
+            "previous build kept"
+        )
+
+
+def test_the_scheduler_rebuilds_after_a_write_elsewhere(clean_db: str, client: TestClient) -> None:
+    """A write by another program (psql here) is heard (LISTEN/NOTIFY) and rebuilt unasked."""
+    before = client.get(f"{BASE}/tileset.json").headers["etag"]
     with psycopg.connect(clean_db, autocommit=True) as conn:
-        conn.execute("UPDATE buildings SET height_m = height_m + 1 WHERE id = 1")
-    stale = client.get(f"{BASE}/tileset.json")
-    assert stale.status_code == 200 and stale.headers["x-djmap-tileset-stale"] == "true"
-    assert stale.headers["etag"] == before.headers["etag"], "the old build is served meanwhile"
-    assert wait_for_rebuild(home, timeout=120) == 0
+        conn.execute("UPDATE buildings SET height_m = height_m + 2 WHERE id = 2")
+    wait_built(client, "3dtiles", write=False)
     fresh = client.get(f"{BASE}/tileset.json")
-    assert fresh.headers["x-djmap-tileset-stale"] == "false"
-    assert fresh.headers["etag"] != before.headers["etag"]
-    assert client.get(f"{BASE}/{contents(fresh.json())[0]}").status_code == 200
-    assert client.get(f"{BASE}/{contents(before.json())[0]}").status_code == 200, (
-        "previous build kept"
-    )
+    assert fresh.headers["x-djmap-tileset-stale"] == "false" and fresh.headers["etag"] != before
 
 
-def test_not_built_yet_is_404_and_starts_a_build(clean_db: str, tmp_path: Path) -> None:
+def test_not_built_yet_is_404_and_the_cli_builds_it(clean_db: str, tmp_path: Path) -> None:
     insert_buildings(clean_db, *footprints(5, seed=5))
     with client_for(clean_db, tmp_path) as c:
         r = c.get(f"{BASE}/tileset.json")
-        assert r.status_code == 404 and "not built" in r.json()["description"]
-        assert wait_for_rebuild(tmp_path, timeout=120) == 0
+        assert r.status_code == 404 and "djmap tiles 3d build" in r.json()["description"]
+        assert builds_status(c)["3dtiles"]["state"] == "missing"  # the GET started no build
+        build_buildings(clean_db, tmp_path, progress=False)  # what `djmap tiles 3d build` runs
         doc = c.get(f"{BASE}/tileset.json").json()
     assert doc["asset"]["extras"]["djmap"]["buildings"] == 5
 

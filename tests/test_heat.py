@@ -12,6 +12,7 @@ import mapbox_vector_tile
 import morecantile
 import psycopg
 import pytest
+from builds import wait_built
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -190,6 +191,8 @@ def test_member_heat_is_rebuilt_after_a_write(leader: TestClient, heat_db: str) 
     before = leader.get("/api/heatmap/members?res=0").json()
     with psycopg.connect(heat_db, autocommit=True) as conn:
         conn.execute("DELETE FROM members WHERE id <= 300")
+    assert leader.get("/api/heatmap/members?res=0").json() == before  # served until rebuilt
+    wait_built(leader, "heat:member_heat", write=False)  # the scheduler heard the write
     after = leader.get("/api/heatmap/members?res=0").json()
     assert after["version"] != before["version"]
     assert after["total"] < before["total"]

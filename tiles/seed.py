@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
 
-import asyncpg
 import morecantile
 from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import Writer
@@ -15,9 +15,14 @@ from pmtiles.writer import Writer
 from geo.errors import InvalidInput
 from layers import catalog
 from layers.catalog import Layer
+from tiles.builders import clusters_name, heat_name, layer_builders
+from tiles.builds import DerivedBuilds
+from tiles.cache import TileCache
 from tiles.mvt import TMS
+from tiles.renderer import TileRenderer, tile_pool
 from tiles.service import TileService
 from tiles.tilejson import bounds, tilejson
+from tiles.versions import VersionTracker
 
 T = TypeVar("T")
 
@@ -40,7 +45,7 @@ async def walk(
     service: TileService, layer: Layer, zooms: list[int], audience: str, filters: dict[str, str]
 ) -> AsyncIterator[tuple[morecantile.Tile, bytes]]:
     """Render every non-empty tile of the layer's extent at the zooms (children of empty tiles skipped)."""
-    await service.prepare(layer.id)
+    await prepare(service, layer)
     token = await service.token(layer)
     west, south, east, north = await bounds(service, layer, token)
     frontier = list(TMS.tiles(west, south, east, north, [0]))
@@ -56,15 +61,35 @@ async def walk(
         frontier = following
 
 
-async def _with_service(
-    url: str, root: Path | None, fn: Callable[[TileService], Awaitable[T]]
-) -> T:
-    pool = await asyncpg.create_pool(url, min_size=1, max_size=4)
+async def prepare(service: TileService, layer: Layer) -> None:
+    """Build the layer's derived builds (cluster tables, heat cells) of its current data now."""
+    assert service.builds is not None
+    for name in (clusters_name(layer), heat_name(layer)):
+        if name in service.builds.names:
+            await service.builds.build_now(name)
+
+
+@asynccontextmanager
+async def cli_service(
+    url: str, root: Path | None = None, layers: Iterable[Layer] = ()
+) -> AsyncIterator[TileService]:
+    """A tile service for the CLI: the builds of `layers` (none scheduled), a cache under `root`
+    when given, every connection closed on exit."""
+    pool = await tile_pool(url, 4, statement_timeout=0)
     try:
-        service = TileService(pool, cache=root is not None, root=root)
-        return await fn(service)
+        versions = VersionTracker(pool, None, "strict")
+        builds = DerivedBuilds(versions, layer_builders(layers, pool, versions))
+        cache = TileCache(root) if root is not None else None
+        yield TileService(versions, TileRenderer(pool, builds), builds, cache)
     finally:
         await pool.close()
+
+
+async def _with_service(
+    url: str, root: Path | None, layer: Layer, fn: Callable[[TileService], Awaitable[T]]
+) -> T:
+    async with cli_service(url, root, (layer,)) as service:
+        return await fn(service)
 
 
 def seed(
@@ -86,7 +111,7 @@ def seed(
                 progress(n)
         return n
 
-    return asyncio.run(_with_service(url, root, run))
+    return asyncio.run(_with_service(url, root, layer, run))
 
 
 def export_pmtiles(
@@ -112,7 +137,7 @@ def export_pmtiles(
         meta = await tilejson(service, layer, audience, "", {})
         return tiles, meta, await bounds(service, layer, token)
 
-    tiles, meta, (west, south, east, north) = asyncio.run(_with_service(url, None, run))
+    tiles, meta, (west, south, east, north) = asyncio.run(_with_service(url, None, layer, run))
     if not tiles:
         raise InvalidInput(f"layer {layer_id!r} has no features to export")
     tiles.sort()

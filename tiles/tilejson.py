@@ -39,11 +39,10 @@ def vector_fields(layer: Layer, audience: str) -> dict[str, str]:
 
 async def bounds(service: TileService, layer: Layer, token: str) -> tuple[float, ...]:
     """The layer's data extent in degrees (the world when empty), cached per data version."""
-    cache: dict[tuple[str, str], tuple[float, ...]] = service.__dict__.setdefault("_bounds", {})
+    cache = service.bounds
     if (layer.id, token) not in cache:
-        if layer.is_heat:
-            built = await service.heat_built(layer, token)
-            row = await service.pool.fetchrow(HEAT_EXTENT_SQL, layer.id, built)
+        if layer.is_heat:  # a heat layer's token names its published cells (service.token)
+            row = await service.pool.fetchrow(HEAT_EXTENT_SQL, layer.id, token)
         else:
             sql = EXTENT_SQL.format(geom=layer.geom_column, source=layer.source)
             row = await service.pool.fetchrow(sql)

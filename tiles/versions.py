@@ -1,4 +1,6 @@
-"""Data versions of the layers, read fresh for every request but shared by concurrent requests.
+"""Data versions of the layers: the one reader of `data_versions` (requests, builds, the scheduler).
+
+Requests read them fresh but shared by concurrent requests.
 
 A request never sees versions read before it arrived (single flight: requests that arrive while a
 read is running wait for the next read), so a write committed before a tile request is always
@@ -7,6 +9,11 @@ seen by it, and under load one `data_versions` query serves many requests.
 While the database is away the last versions read stand in (stale-if-error): cached tiles and
 TileJSON stay servable, and a lost version connection is reconnected in the background with
 backoff, after which the versions are read again.
+
+The dedicated connection LISTENs in both freshness modes: `on_change` callbacks (the derived-build
+scheduler, tiles/builds.py) hear every committed write, and a lost or re-made connection, where
+writes may have been missed. Builds that must see versions and data in one snapshot call
+`read_versions` on their own connection.
 """
 
 from __future__ import annotations
@@ -14,11 +21,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 import asyncpg
 
-from geo import pool as gpool
+from geo.db import pool as gpool
 from geo.errors import Unavailable
 from layers.catalog import Layer
 
@@ -36,13 +43,29 @@ VersionMap = Mapping[str, tuple[int, int]]
 Versions = dict[str, tuple[int, int]]
 
 
-def layer_token(layer: Layer, versions: VersionMap) -> str:
-    """Short token naming the data a layer's tiles were made from (changes on every write)."""
-    parts = [RENDER_VERSION, layer.id]
-    for table in layer.version_tables:
+async def read_versions(conn: asyncpg.Connection) -> Versions:
+    """The versions as `conn` sees them (in its transaction's snapshot, if any)."""
+    return {str(n): (int(v), int(s)) for n, v, s in await conn.fetch(VERSIONS_SQL)}
+
+
+def table_versions(versions: VersionMap, tables: Iterable[str]) -> dict[str, int]:
+    """The version numbers of some tables (0 for a table never written)."""
+    return {table: versions.get(table, (0, 0))[0] for table in tables}
+
+
+def data_token(label: str, versions: VersionMap, tables: Iterable[str]) -> str:
+    """Short token naming the data of `tables` something was made from (changes on every write
+    to them); `label` keeps tokens of different products apart."""
+    parts = [RENDER_VERSION, label]
+    for table in tables:
         version, stamp = versions.get(table, (0, 0))
         parts.append(f"{table}:{version}:{stamp}")
     return hashlib.blake2b("|".join(parts).encode(), digest_size=6).hexdigest()
+
+
+def layer_token(layer: Layer, versions: VersionMap) -> str:
+    """Short token naming the data a layer's tiles were made from (changes on every write)."""
+    return data_token(layer.id, versions, layer.version_tables)
 
 
 class VersionReader:
@@ -95,6 +118,16 @@ class VersionTracker:
         self._conn: asyncpg.Connection | None = None
         self._reconnect: asyncio.Task[None] | None = None
         self._reader = VersionReader(self._fetch)
+        self._callbacks: list[Callable[[], None]] = []
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (in the event loop, it must not block) after every committed change
+        of `data_versions` and whenever changes may have been missed (connection lost or back)."""
+        self._callbacks.append(callback)
+
+    def _changed(self) -> None:
+        for callback in self._callbacks:
+            callback()
 
     async def current(self) -> Versions:
         """The versions to serve with now (the last ones read while the database is away)."""
@@ -141,18 +174,30 @@ class VersionTracker:
         conn = await asyncpg.connect(
             self.dsn, timeout=self.connect_timeout, server_settings={"application_name": APP_NAME}
         )
-        if self.freshness == "notify":
-            try:
-                await conn.add_listener(CHANNEL, self._notified)
-            except BaseException:
-                conn.terminate()
-                raise
+        try:
+            await conn.add_listener(CHANNEL, self._notified)
+        except BaseException:
+            conn.terminate()
+            raise
         conn.add_termination_listener(self._terminated)
         self._conn = conn
+
+    async def listen(self) -> None:
+        """Open the dedicated connection now (changes are heard from here on); an outage is
+        left to the background reconnect."""
+        if self.dsn is None or self._conn is not None:
+            return
+        try:
+            await self._connect()
+        except Exception as exc:
+            if gpool.as_unavailable(exc) is None:
+                raise
+            self._lost()
 
     def _notified(self, *_: object) -> None:
         self._generation += 1
         self.known = None
+        self._changed()
 
     def _terminated(self, conn: object) -> None:
         if conn is self._conn:  # not a connection already replaced
@@ -167,6 +212,7 @@ class VersionTracker:
             conn.terminate()
         if self._reconnect is None and self.dsn is not None:
             self._reconnect = asyncio.get_running_loop().create_task(self._reconnect_loop())
+        self._changed()
 
     async def _reconnect_loop(self) -> None:
         attempt = 0
@@ -183,6 +229,7 @@ class VersionTracker:
                     continue
                 gpool.STATE.succeeded(since)
                 self._retry_at = 0.0  # the next request reads the versions again
+                self._changed()  # writes may have happened while nobody listened
         finally:
             self._reconnect = None
 

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
-import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote
 
 import asyncpg
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message
 
 from geo import users
 from geo.scope import Principal
+from tiles.builders import TERRAIN, THREED
+from tiles.builds import DerivedBuilds
 from web import queries
 from web.catalog import page_layers
 from web.decks import Basemap, DeckSpec, Sources, View, map_deck, view_of
@@ -23,7 +21,6 @@ from web.i18n import pick_lang, strings
 from web.render import render, script_json
 from web.settings import WebSettings
 
-_PROBE_TTL_S = 15.0
 # Routes whose presence turns a page feature on (other helpers build them).
 _ROUTES = {
     "nearest": "/api/nearest",
@@ -62,88 +59,34 @@ def web_settings(app: Any) -> WebSettings:
     return settings
 
 
-async def _asgi_get(app: ASGIApp, path: str) -> tuple[int, bytes]:
-    """Status and body of an in-process GET (no socket): how a page learns what the app serves."""
-    sent: list[int] = []
-    body: list[bytes] = []
-
-    requested = False
-    done = asyncio.Event()
-
-    async def receive() -> Message:
-        nonlocal requested
-        if not requested:
-            requested = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await done.wait()  # streaming responses listen for a disconnect until they finish
-        return {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            sent.append(int(message["status"]))
-        elif message["type"] == "http.response.body":
-            body.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                done.set()
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"localhost")],
-        "client": ("127.0.0.1", 0),
-        "server": ("127.0.0.1", 80),
+async def _terrain(pr: PageRequest, builds: DerivedBuilds) -> dict[str, Any] | None:
+    """Where the terrain tiles are (versioned URL), their bounds and zooms, when built."""
+    built = await builds.get(TERRAIN)
+    if built is None:
+        return None
+    meta = built.value
+    url = pr.request.url_for("terrain_tile", z="{z}", x="{x}", y="{y}").path
+    return {
+        "url": unquote(url) + f"?v={meta['build_id']}",
+        "bounds": [float(v) for v in meta["bounds"]],
+        "minzoom": int(meta["minzoom"]),
+        "maxzoom": int(meta["maxzoom"]),
     }
-    try:
-        await app(scope, receive, send)
-    except Exception:
-        return 500, b""
-    return (sent[0] if sent else 500), b"".join(body)
 
 
-async def _asgi_status(app: ASGIApp, path: str) -> int:
-    return (await _asgi_get(app, path))[0]
-
-
-async def _terrain(app: ASGIApp) -> dict[str, Any] | None:
-    """The terrain TileJSON (bounds, zooms, versioned URL) when terrain tiles are built."""
-    status, body = await _asgi_get(app, "/api/terrain/tilejson.json")
-    if status != 200:
-        return None
-    try:
-        tj = json.loads(body)
-        url = urlsplit(tj["tiles"][0])
-        return {
-            "url": url.path + (f"?{url.query}" if url.query else ""),
-            "bounds": [float(v) for v in tj["bounds"]],
-            "minzoom": int(tj.get("minzoom", 0)),
-            "maxzoom": int(tj.get("maxzoom", 15)),
-        }
-    except (ValueError, KeyError, IndexError, TypeError):
-        return None
-
-
-async def sources(app: Any) -> Sources:
-    """Which data routes answer right now (cached for a few seconds)."""
-    cached = getattr(app.state, "web_sources", None)
-    if cached and time.monotonic() - cached[0] < _PROBE_TTL_S:
-        found: Sources = cached[1]
-        return found
-    found = Sources(
-        mvt=await _asgi_status(app, "/api/tiles/boundary/tilejson.json") == 200,
-        tiles3d=await _asgi_status(app, "/api/3dtiles/buildings/tileset.json") == 200,
-        terrain=await _terrain(app),
-        heatmap="/api/heatmap/{metric}" in app.openapi().get("paths", {}),
-        features="/api/collections/{collection_id}/items" in app.openapi().get("paths", {}),
+async def sources(pr: PageRequest) -> Sources:
+    """Which data the app serves right now: asked of its services, never of its own routes
+    (a page load starts no build)."""
+    state = pr.app.state
+    builds: DerivedBuilds = state.builds
+    paths = pr.app.openapi().get("paths", {})
+    return Sources(
+        mvt=getattr(state, "tiles", None) is not None,
+        tiles3d=await builds.get(THREED) is not None,
+        terrain=await _terrain(pr, builds),
+        heatmap="/api/heatmap/{metric}" in paths,
+        features="/api/collections/{collection_id}/items" in paths,
     )
-    app.state.web_sources = (time.monotonic(), found)
-    return found
 
 
 def routes(app: Any) -> dict[str, bool]:
@@ -165,35 +108,17 @@ def _basemap(pr: PageRequest) -> Basemap:
 
 
 async def _deck(pr: PageRequest, page: str) -> tuple[DeckSpec, Sources]:
-    src = await sources(pr.app)
+    src = await sources(pr)
     view = await _view(pr)
     catalog = page_layers(pr.who.audience)
     basemap = _basemap(pr)
     if page == "nearest":
-        spec = map_deck(
-            catalog,
-            View(view.lon, view.lat, view.zoom + 0.6, 0, 0),
-            pr.lang,
-            src,
-            basemap,
-            only=("boundary", "roads", "buildings", "service_points", "activities"),
-            hidden=("activities",),
-            flat=True,
-        )
+        view = View(view.lon, view.lat, view.zoom + 0.6, 0, 0)
     elif page == "coverage":
-        spec = map_deck(
-            catalog,
-            View(view.lon, view.lat, view.zoom, 0, 0),
-            pr.lang,
-            src,
-            basemap,
-            only=("boundary", "roads", "buildings", "service_points"),
-            flat=True,
-        )
-    else:
-        spec = map_deck(
-            catalog, view, pr.lang, src, basemap, hidden=("roads", "member_heat", "activity_heat")
-        )
+        view = View(view.lon, view.lat, view.zoom, 0, 0)
+    flat = page in ("nearest", "coverage")
+    page = page if flat else "leader"  # the layers' styles say which layers each page draws
+    spec = map_deck(catalog, view, pr.lang, src, basemap, flat=flat, page=page)
     return spec, src
 
 
@@ -258,7 +183,7 @@ async def embed_page(
             message=t["embed_refused_body"],
         )
         return html, 403, ("'none'",)
-    src = await sources(pr.app)
+    src = await sources(pr)
     base = await _view(pr)
     public = [p for p in page_layers("public") if p.public]
     wanted = tuple(x for x in layer_ids.split(",") if x) or tuple(p.id for p in public)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import get_pool
@@ -14,14 +14,26 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", summary="Service and database health")
-async def health(pool: Annotated[asyncpg.Pool, Depends(get_pool)]) -> JSONResponse:
-    """200 with the PostGIS version when the database answers, 503 when it does not."""
+async def health(
+    request: Request, pool: Annotated[asyncpg.Pool, Depends(get_pool)]
+) -> JSONResponse:
+    """200 with the PostGIS version when the database answers, 503 when it does not; `builds`
+    counts the derived builds by state (details: GET /api/builds)."""
+    builds = request.app.state.builds.summary()
     try:
         async with pool.acquire(timeout=5) as conn:
             postgis = await conn.fetchval("SELECT postgis_lib_version()")
             revision = await conn.fetchval("SELECT version_num FROM alembic_version")
     except Exception as exc:
-        return JSONResponse({"status": "error", "database": str(exc)}, status_code=503)
+        return JSONResponse(
+            {"status": "error", "database": str(exc), "builds": builds}, status_code=503
+        )
     return JSONResponse(
-        {"status": "ok", "database": "ok", "postgis": postgis, "revision": revision}
+        {
+            "status": "ok",
+            "database": "ok",
+            "postgis": postgis,
+            "revision": revision,
+            "builds": builds,
+        }
     )

@@ -13,7 +13,7 @@ from geo.errors import Forbidden, NotFound
 from geo.scope import Principal
 from layers import catalog
 from tiles.heat import RES_MAX, K
-from tiles.service import TileService, heat_cells
+from tiles.service import TileService
 
 router = APIRouter(tags=["heatmap"])
 METRICS = {"members": "member_heat", "activities": "activity_heat", "checkins": "activity_heat"}
@@ -33,8 +33,7 @@ async def heatmap(
     layer = catalog.get(METRICS[metric])
     if not catalog.can_see(layer, principal.audience):
         raise Forbidden(f"{metric} heat is not available to the {principal.audience} audience")
-    token = await tiles.token(layer)
-    cells = await heat_cells(tiles, layer, token, res)
+    token, cells = await tiles.heat_cells(layer, res)  # the last build (a GET never builds)
     meta = {"metric": metric, "layer": layer.id, "res": res, "threshold": K, "version": token}
     if format == "geojson":
         features = [

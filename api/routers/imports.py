@@ -211,4 +211,5 @@ async def create_import(
         report = await run_in_threadpool(_run, settings.db.url, upload, name, principal, opts)
     finally:
         await form.close()
+    request.app.state.builds.notify_write()  # committed: rebuild the derived data it made stale
     return JSONResponse(report, status_code=201)

@@ -14,6 +14,7 @@ from api.security import page_csp
 from geo.errors import NotFound
 from geo.scope import Principal
 from web import assets, queries
+from web.pagedata import served_figures
 from web.pages import (
     PageRequest,
     coverage_page,
@@ -113,11 +114,20 @@ async def deck_json(
 
 
 @router.get("/web/orgs.json")
-async def orgs_json(pool: Pool, who: Caller) -> dict[str, Any]:
+async def orgs_json(request: Request, pool: Pool, who: Caller) -> dict[str, Any]:
     """The organisation tree in the caller's scope; member counts (published under the
-    privacy rule) only for the audiences of the catalog's member heat, else null."""
+    privacy rule, from the page figures' last build) only for the audiences of the catalog's
+    member heat, else null."""
+    built = await _figures(request, who)
     async with pool.acquire() as conn:
-        return {"organisations": await queries.org_tree(conn, who.org_id, who.audience)}
+        return {"organisations": await queries.org_tree(conn, who.org_id, who.audience, built)}
+
+
+async def _figures(request: Request, who: Principal) -> queries.MemberFigures | None:
+    """The page figures' last build, when the caller may read member figures."""
+    if not queries.reads_member_figures(who.audience):
+        return None
+    return await served_figures(request.app.state.builds)
 
 
 OrgParam = Annotated[
@@ -136,11 +146,12 @@ async def stats_json(
     one to callers who may not read member figures (anonymous included), as the API's member
     heat; member figures are null for those callers."""
     radius = web_settings(request.app).coverage_radius_m
+    built = await _figures(request, who)  # before taking a connection: it may wait for a build
     async with pool.acquire() as conn:
         if org is not None:
             await queries.check_org(conn, org, who)
         root = org if org is not None else who.org_id
-        return await queries.stats(conn, root, radius, who.audience)
+        return await queries.stats(conn, root, radius, who.audience, built)
 
 
 @router.get("/web/service-points/{sp_id}.json")

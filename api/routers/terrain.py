@@ -17,25 +17,26 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from api.deps import get_settings
 from api.settings import Settings
 from geo.errors import NotFound
-from tiles.terrain import current_build, resolve_tile, tilejson
+from tiles.builders import TERRAIN
+from tiles.terrain import resolve_tile, tilejson
 
 router = APIRouter(prefix="/terrain", tags=["terrain"])
 VERSIONED_CACHE = "public, max-age=86400"
 
 
-def _live(settings: Settings) -> dict[str, Any]:
-    meta = current_build(settings.db.home)
-    if meta is None:
+async def _live(request: Request) -> dict[str, Any]:
+    """The live terrain build's metadata (the derived-build registry re-reads its store)."""
+    built = await request.app.state.builds.get(TERRAIN)
+    if built is None:
         raise NotFound("no terrain built yet: run `djmap tiles terrain build --dem PATH`")
+    meta: dict[str, Any] = built.value
     return meta
 
 
 @router.get("/tilejson.json", summary="TileJSON 3.0.0 of the terrain-RGB tiles")
-async def terrain_tilejson(
-    request: Request, settings: Annotated[Settings, Depends(get_settings)]
-) -> JSONResponse:
+async def terrain_tilejson(request: Request) -> JSONResponse:
     """Where the tiles are, their zooms and bounds, `encoding: mapbox`."""
-    meta = await run_in_threadpool(_live, settings)
+    meta = await _live(request)
     base = str(request.url_for("terrain_tile", z="{z}", x="{x}", y="{y}"))
     url = base.replace("%7B", "{").replace("%7D", "}") + f"?v={meta['build_id']}"
     return JSONResponse(tilejson(meta, url), headers={"Cache-Control": "no-cache"})
@@ -51,7 +52,7 @@ async def terrain_tile(
     v: Annotated[str | None, Query(description="build id from the TileJSON (cache key)")] = None,
 ) -> Response:
     """The PNG; flat where the DEM does not reach, 404 outside the zooms, 400 outside the grid."""
-    meta = await run_in_threadpool(_live, settings)
+    meta = await _live(request)
     build_id = str(meta["build_id"])
     tile = await run_in_threadpool(resolve_tile, settings.db.home, meta, z, x, y)
     etag = f'"{build_id}-{z}-{x}-{y}"'

@@ -3,40 +3,27 @@
 tileset.json always names the live build; its content URIs carry the build id
 (`{build_id}/tiles/{level}/{x}_{y}.b3dm`), so contents are immutable and cached for a year.
 When `buildings`, `organisations` or the terrain changed since the live build, the stale tileset
-is still served (header `X-Djmap-Tileset-Stale: true`) while a rebuild runs in the background.
+is still served (header `X-Djmap-Tileset-Stale: true`) until the rebuild the derived-build
+scheduler runs (tiles/builds.py) lands; a GET never starts one.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-import asyncpg
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 
-from api.deps import get_pool, get_settings
+from api.deps import get_settings
 from api.settings import Settings
-from geo.errors import NotFound, Unavailable
-from geo.db.pool import as_unavailable
-from tiles.threed import VERSIONED, current_manifest, ground_id, is_stale, spawn_rebuild
+from geo.errors import NotFound
+from tiles.builders import THREED
+from tiles.builds import DerivedBuilds
 from tiles.threed.serve import content_file, served_tileset
 
 router = APIRouter(prefix="/3dtiles/buildings", tags=["3d tiles"])
 IMMUTABLE = "public, max-age=31536000, immutable"
-VERSIONS_SQL = "SELECT table_name, version FROM data_versions WHERE table_name = ANY($1::text[])"
-
-
-async def _versions(pool: asyncpg.Pool) -> dict[str, int] | None:
-    """The versions of the tables a build is made from; None while the database is away (the
-    live build is then served as it is: stale-if-error)."""
-    try:
-        rows = await pool.fetch(VERSIONS_SQL, list(VERSIONED))
-    except Exception as exc:
-        if as_unavailable(exc) is None:
-            raise
-        return None
-    return {str(r["table_name"]): int(r["version"]) for r in rows}
 
 
 def _not_modified(request: Request, etag: str) -> bool:
@@ -46,36 +33,28 @@ def _not_modified(request: Request, etag: str) -> bool:
 
 @router.get("/tileset.json", summary="3D Tiles tileset of the buildings (b3dm by default)")
 async def tileset(
-    request: Request,
-    pool: Annotated[asyncpg.Pool, Depends(get_pool)],
-    settings: Annotated[Settings, Depends(get_settings)],
+    request: Request, settings: Annotated[Settings, Depends(get_settings)]
 ) -> Response:
-    """The live tileset; rebuilt in the background when the buildings data changed."""
-    home = settings.db.home
-    manifest = await run_in_threadpool(current_manifest, home)
-    ground = await run_in_threadpool(ground_id, home)
-    versions = await _versions(pool)
-    if versions is None and manifest is None:
-        raise Unavailable("the database is unavailable and no tileset is built yet")
-    stale = versions is not None and is_stale(manifest, versions, ground)
-    if stale:
-        fmt = manifest["format"] if manifest else "b3dm"
-        await run_in_threadpool(spawn_rebuild, home, settings.db.url, fmt)
-    if manifest is None:
+    """The live tileset; while the buildings data is newer, the live build is served with
+    `X-Djmap-Tileset-Stale: true` until the rebuild (started by writes or the scheduler) lands."""
+    builds: DerivedBuilds = request.app.state.builds
+    built = await builds.get(THREED)
+    if built is None:
         raise NotFound(
-            "the buildings tileset is not built yet; a build has been started "
-            "(or run `djmap tiles 3d build`)"
+            "the buildings tileset is not built yet: run `djmap tiles 3d build` "
+            "(it is kept fresh after that)"
         )
-    build_id = str(manifest["build_id"])
+    fresh = await builds.fresh(THREED)
+    build_id = str(built.value["build_id"])
     etag = f'"{build_id}"'
     headers = {
         "ETag": etag,
         "Cache-Control": "no-cache",
-        "X-Djmap-Tileset-Stale": "unknown" if versions is None else str(stale).lower(),
+        "X-Djmap-Tileset-Stale": "unknown" if fresh is None else str(not fresh).lower(),
     }
     if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)
-    body = await run_in_threadpool(served_tileset, home, build_id)
+    body = await run_in_threadpool(served_tileset, settings.db.home, build_id)
     return Response(body, media_type="application/json", headers=headers)
 
 

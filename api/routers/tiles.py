@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from api.auth import oauth2_scheme
 from api.deps import get_principal
@@ -18,7 +18,7 @@ from geo.errors import Forbidden, InvalidInput
 from geo.scope import Principal
 from layers import catalog
 from layers import filters as lf
-from tiles.service import TileService, tile_pool
+from tiles.service import TileService
 from tiles.tilejson import tilejson
 
 router = APIRouter(tags=["tiles"])
@@ -27,40 +27,10 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, max-age=0, must-revalidate"
 
 
-async def open_service(app: FastAPI) -> TileService:
-    """Make the app's tile service with its own pool (called by the app's lifespan at start-up)."""
-    settings = app.state.settings
-    api, url = settings.api, settings.db.url
-    pool = await tile_pool(url, settings.db.pool_max, api.statement_timeout, api.pool_timeout)
-    builds = await tile_pool(url, 2, api.build_timeout, api.pool_timeout, min_size=0)
-    service = TileService(
-        pool,
-        cache=api.tile_cache == "on",
-        root=settings.db.home / "tiles",
-        dsn=url,
-        freshness=api.tile_freshness,
-        own_pool=True,
-        build_pool=builds,
-        cache_mb=api.tile_cache_mb,
-    )
-    app.state.tiles = service
-    return service
-
-
 async def get_tiles(request: Request) -> TileService:
-    """The app's tile service (made on first use when the lifespan did not make it)."""
-    service: TileService | None = getattr(request.app.state, "tiles", None)
-    if service is None:
-        service = await open_service(request.app)
+    """The app's tile service (made by the lifespan: api/services.py; async: no thread hop)."""
+    service: TileService = request.app.state.tiles
     return service
-
-
-async def close_service(app: FastAPI) -> None:
-    """Close the tile service's pool and connection (called by the app's lifespan on shutdown)."""
-    service: TileService | None = getattr(app.state, "tiles", None)
-    if service is not None:
-        app.state.tiles = None
-        await service.close()
 
 
 def query_filters(request: Request) -> dict[str, str]:

@@ -10,7 +10,7 @@ from tiles.threed.build import (
     store_root,
 )
 from tiles.threed.content import BATCH_PROPERTIES, FORMATS
-from tiles.threed.refresh import rebuilding, spawn_rebuild, wait_for_rebuild
+from tiles.threed.refresh import RebuildFailed, rebuild
 from tiles.threed.source import VERSIONED, current_versions
 
 __all__ = [
@@ -18,14 +18,13 @@ __all__ = [
     "FORMATS",
     "VERSIONED",
     "BuildResult",
+    "RebuildFailed",
     "build_buildings",
     "build_dir",
     "current_manifest",
     "current_versions",
     "ground_id",
     "is_stale",
-    "rebuilding",
-    "spawn_rebuild",
+    "rebuild",
     "store_root",
-    "wait_for_rebuild",
 ]

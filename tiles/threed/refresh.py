@@ -1,55 +1,69 @@
-"""Keep the served tileset fresh: start a background rebuild when the data has moved on."""
+"""Rebuild the served tileset in a subprocess (`python -m tiles.threed`), for the derived-build
+scheduler (tiles/builders.py): the build's CPU work stays out of the server's event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-import subprocess
 import sys
-import threading
-import time
+from contextlib import suppress
 from pathlib import Path
 
-from tiles.threed.build import build_running, store_root
+from tiles.threed.build import store_root
 
-_lock = threading.Lock()
-_procs: dict[Path, subprocess.Popen[bytes]] = {}
-_last_failure: dict[Path, float] = {}
-RETRY_AFTER_FAILURE = 30.0  # seconds before a failed rebuild is tried again
+STOP_S = 10.0  # a cancelled rebuild gets this long to stop after SIGTERM, then SIGKILL
 
 
-def rebuilding(home: Path) -> bool:
-    """True while a rebuild started here, or any build holding the lock, is running."""
-    proc = _procs.get(store_root(home))
-    return (proc is not None and proc.poll() is None) or build_running(home)
+class RebuildFailed(RuntimeError):
+    """The rebuild subprocess exited with an error (its output is in rebuild.log)."""
 
 
-def spawn_rebuild(home: Path, url: str, fmt: str = "b3dm") -> bool:
-    """Start `python -m tiles.threed` in the background unless one is running; True if started."""
-    root = store_root(home)
-    with _lock:
-        if rebuilding(home):
-            return False
-        previous = _procs.get(root)
-        if previous is not None and previous.returncode not in (None, 0):
-            _last_failure[root] = time.monotonic()
-            _procs.pop(root)
-        if time.monotonic() - _last_failure.get(root, -RETRY_AFTER_FAILURE) < RETRY_AFTER_FAILURE:
-            return False  # see rebuild.log; do not hammer a failing build on every request
-        root.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "DJMAP_DATABASE_URL": url, "DJMAP_HOME": str(home)}
-        with (root / "rebuild.log").open("ab") as log:
-            _procs[root] = subprocess.Popen(
-                [sys.executable, "-m", "tiles.threed", "--format", fmt],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
-        return True
+def log_path(home: Path) -> Path:
+    """Where rebuild output goes."""
+    return store_root(home) / "rebuild.log"
 
 
-def wait_for_rebuild(home: Path, timeout: float | None = None) -> int | None:
-    """Wait for the rebuild started here (if any); its exit code."""
-    proc = _procs.get(store_root(home))
-    return None if proc is None else proc.wait(timeout)
+def _tail(path: Path, lines: int = 3) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return " | ".join(text.strip().splitlines()[-lines:])
+
+
+async def rebuild(home: Path, url: str, fmt: str = "b3dm") -> None:
+    """Run `python -m tiles.threed --format fmt` for `home` and wait; RebuildFailed on an error
+    exit. Cancelling terminates the subprocess (its staging folder is left for the next build)."""
+    store_root(home).mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "DJMAP_DATABASE_URL": url, "DJMAP_HOME": str(home)}
+    with log_path(home).open("ab") as log:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tiles.threed",
+            "--format",
+            fmt,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+    try:
+        code = await proc.wait()
+    except asyncio.CancelledError:
+        await _stop(proc)
+        raise
+    if code != 0:
+        raise RebuildFailed(f"3D Tiles rebuild exited with {code}: {_tail(log_path(home))}")
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    with suppress(ProcessLookupError):
+        proc.terminate()
+    try:
+        await asyncio.wait_for(proc.wait(), STOP_S)
+    except TimeoutError:
+        with suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()

@@ -1,0 +1,71 @@
+"""The long-lived services the app's lifespan makes and closes, kept on `app.state`:
+
+- `versions` (tiles/versions.py): the data versions, read for requests and heard by LISTEN;
+- `tile_cache` (tiles/cache.py) and `renderer` (tiles/renderer.py), over the tiles' pool;
+- `builds` (tiles/builds.py): every derived build (cluster tables, heat cells, 3D Tiles, terrain,
+  page figures) and the scheduler that rebuilds them after writes, over a small build pool;
+- `tiles` (tiles/service.py): the path of one tile request through the four above.
+
+Routers read them from `app.state`; nothing here starts at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from api.settings import Settings
+from layers import catalog
+from tiles.builders import tile_builders
+from tiles.builds import Builder, DerivedBuilds
+from tiles.cache import TileCache
+from tiles.renderer import TileRenderer, tile_pool
+from tiles.service import TileService
+from tiles.versions import VersionTracker
+from web.pagedata import page_builders
+from web.pages import web_settings
+
+BUILD_POOL = 2  # builds run one at a time per lane; one spare for reading the stores
+
+
+def derived_builders(
+    settings: Settings, pool: asyncpg.Pool, versions: VersionTracker, radius_m: float
+) -> list[Builder]:
+    """Every derived build of the app (the lifespan's and `djmap tiles build`'s)."""
+    home, url = settings.db.home, settings.db.url
+    layers = catalog.LAYERS.values()
+    return [*tile_builders(layers, pool, versions, home, url), *page_builders(pool, home, url, radius_m)]
+
+
+@asynccontextmanager
+async def tile_services(app: Any) -> AsyncIterator[TileService]:
+    """Make the tile and build services, put them on `app.state`, close them on exit."""
+    settings: Settings = app.state.settings
+    api, url = settings.api, settings.db.url
+    async with AsyncExitStack() as stack:
+        pool = await tile_pool(url, settings.db.pool_max, api.statement_timeout, api.pool_timeout)
+        stack.push_async_callback(pool.close)
+        build_pool = await tile_pool(
+            url, BUILD_POOL, api.build_timeout, api.pool_timeout, min_size=0
+        )
+        stack.push_async_callback(build_pool.close)
+        versions = VersionTracker(pool, url, api.tile_freshness)
+        stack.push_async_callback(versions.close)
+        await versions.listen()
+        radius = web_settings(app).coverage_radius_m
+        builders = derived_builders(settings, build_pool, versions, radius)
+        builds = DerivedBuilds(versions, builders, watch=api.build_watch == "on")
+        stack.push_async_callback(builds.close)
+        await builds.start()
+        cache = None
+        if api.tile_cache == "on":
+            cache = TileCache(settings.db.home / "tiles", disk_bytes=api.tile_cache_mb * 2**20)
+        renderer = TileRenderer(pool, builds)
+        service = TileService(versions, renderer, builds, cache)
+        state = app.state
+        state.versions, state.tile_cache, state.renderer = versions, cache, renderer
+        state.builds, state.tiles = builds, service
+        yield service
