@@ -9,7 +9,7 @@ Data (`--data`, kept between runs in a database of its own, `<dbname>_tiles_benc
   district's box, denser per tile.
 Tiles: a fixed, seeded list per zoom (8, 11, 14, 16) of the tiles under uniform random positions in
 the district's box. For each zoom and concurrency (1, 8):
-- floor: the exact statement djmap runs for each tile (`TileService.plan`: a read of the cluster
+- floor: the exact statement djmap runs for each tile (`TileRenderer.plan`: a read of the cluster
   tables or the point statement; nothing for a tile the tables know is empty), timed in Python over
   one asyncpg connection (8 connections at concurrency 8);
 - tipg (PyPI, its own venv, defaults, one uvicorn process) on the same table;
@@ -59,7 +59,7 @@ from geo.samples.generate import SampleSpec, generate  # noqa: E402
 from geo.settings import get_db_settings  # noqa: E402
 from layers import catalog  # noqa: E402
 from tiles.mvt import TileRequest  # noqa: E402
-from tiles.service import TileService  # noqa: E402
+from tiles.seed import cli_service, prepare  # noqa: E402
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 BBOX = (120.132361, 30.195141, 120.291016, 30.395965)  # 上城区 sample district
@@ -196,18 +196,15 @@ async def prepare_and_plan(
     url: str, tiles: list[morecantile.Tile]
 ) -> list[tuple[str, list[object]] | None]:
     """Build the cluster tables, then the statement djmap runs for each tile."""
-    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
-    try:
-        service = TileService(pool, cache=False)
-        await service.prepare(LAYER)
-        layer = catalog.get(LAYER)
+    layer = catalog.get(LAYER)
+    async with cli_service(url, None, (layer,)) as service:
+        await prepare(service, layer)
+        token = await service.token(layer)
         plans = []
         for t in tiles:
-            plan = await service.plan(TileRequest(layer, t.z, t.x, t.y))
+            plan = service.renderer.plan(TileRequest(layer, t.z, t.x, t.y), token)
             plans.append(None if plan is None else (plan[1], plan[2]))
         return plans
-    finally:
-        await pool.close()
 
 
 async def floor(
