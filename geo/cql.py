@@ -3,8 +3,9 @@
 Supported: comparisons (= <> < <= > >=), AND / OR / NOT, IN, BETWEEN, LIKE (with % and _),
 IS [NOT] NULL, INCLUDE/EXCLUDE, and the spatial predicates S_INTERSECTS, S_DISJOINT, S_CONTAINS,
 S_WITHIN, S_TOUCHES, S_CROSSES, S_OVERLAPS, S_EQUALS with BBOX(…) or WKT literals (EPSG:4326).
-Values only ever travel as `$N` parameters with explicit casts; identifiers only come from the
-queryables the caller passes in. Everything else is a clear InvalidInput (HTTP 400).
+Values only ever travel as parameters with explicit casts (the result is a geo/compose.py
+fragment carrying them); identifiers only come from the queryables the caller passes in.
+Everything else is a clear InvalidInput (HTTP 400).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cache
 from typing import Any
@@ -22,6 +23,9 @@ from lark import Lark
 from lark.exceptions import LarkError
 from pygeofilter import ast, values
 from pygeofilter.parsers.cql2_text import parser as cql2_text
+
+from geo import compose
+from geo.compose import Fragment
 
 MAX_FILTER_LENGTH = 4000
 MAX_IN_VALUES = 1000
@@ -61,29 +65,20 @@ class CqlError(ValueError):
 
 @dataclass(frozen=True)
 class Queryable:
-    """A field a filter may name: its SQL expression (catalog identifiers only) and its type."""
+    """A field a filter may name: its SQL expression (layer identifiers only) and its type."""
 
     name: str
-    sql: str
+    sql: Fragment
     type: str
 
 
-@dataclass
-class Params:
-    """Collects values and hands out `$N::type` placeholders numbered from `start`."""
+def typed_value(value: object, cast: str) -> Fragment:
+    """A bound parameter with an explicit cast (`cast` from CASTS or a fixed type name)."""
+    return compose.sql("{p}::{cast}", p=compose.value(value), cast=compose.raw(cast))
 
-    start: int = 1
-    values: list[object] = field(default_factory=list)
 
-    def add(self, value: object, cast: str) -> str:
-        """The placeholder of a new parameter."""
-        self.values.append(value)
-        return f"${self.start + len(self.values) - 1}::{cast}"
-
-    @property
-    def next(self) -> int:
-        """The number the next parameter will get."""
-        return self.start + len(self.values)
+def _op(text: str) -> Fragment:
+    return compose.raw(text)
 
 
 class _Transformer(cql2_text.CQLTransformer):
@@ -127,19 +122,18 @@ def parse(text: str) -> ast.Node:
 
 
 class _Compiler:
-    """Walks the AST; one method per node family."""
+    """Walks the AST; one method per node family, each returning a fragment."""
 
-    def __init__(self, queryables: Mapping[str, Queryable], params: Params) -> None:
+    def __init__(self, queryables: Mapping[str, Queryable]) -> None:
         self.queryables = queryables
-        self.params = params
 
-    def node(self, node: Any) -> str:
+    def node(self, node: Any) -> Fragment:
         handler = self._handler(node)
         if handler is None:
             raise CqlError(f"unsupported filter construct: {type(node).__name__}")
         return handler(node)
 
-    def _handler(self, node: Any) -> Callable[[Any], str] | None:
+    def _handler(self, node: Any) -> Callable[[Any], Fragment] | None:
         if isinstance(node, ast.And | ast.Or):
             return self.combination
         for cls, method in (
@@ -159,15 +153,15 @@ class _Compiler:
             raise CqlError("temporal operators (T_*) are not supported; compare with TIMESTAMP()")
         return None
 
-    def combination(self, node: ast.Combination) -> str:
-        op = "AND" if isinstance(node, ast.And) else "OR"
-        return f"({self.node(node.lhs)} {op} {self.node(node.rhs)})"
+    def combination(self, node: ast.Combination) -> Fragment:
+        op = _op("AND" if isinstance(node, ast.And) else "OR")
+        return compose.sql("({l} {op} {r})", l=self.node(node.lhs), op=op, r=self.node(node.rhs))
 
-    def not_(self, node: ast.Not) -> str:
-        return f"(NOT {self.node(node.sub_node)})"
+    def not_(self, node: ast.Not) -> Fragment:
+        return compose.sql("(NOT {x})", x=self.node(node.sub_node))
 
-    def include(self, node: ast.Include) -> str:
-        return "FALSE" if node.not_ else "TRUE"
+    def include(self, node: ast.Include) -> Fragment:
+        return compose.FALSE if node.not_ else compose.TRUE
 
     def field(self, node: Any) -> Queryable:
         if not isinstance(node, ast.Attribute):
@@ -180,26 +174,31 @@ class _Compiler:
             raise CqlError(f"unknown property {node.name!r}; queryables: {known}")
         return found
 
-    def value(self, q: Queryable, raw: Any) -> str:
+    def value(self, q: Queryable, raw: Any) -> Fragment:
         if q.type == GEOMETRY_TYPE:
             raise CqlError(f"{q.name!r} is the geometry: use a spatial operator (S_INTERSECTS)")
-        return self.params.add(_coerce(q, raw), CASTS[q.type])
+        return typed_value(_coerce(q, raw), CASTS[q.type])
 
-    def comparison(self, node: ast.Comparison) -> str:
+    def comparison(self, node: ast.Comparison) -> Fragment:
         op = COMPARISONS[type(node)]
         lhs, rhs = node.lhs, node.rhs
         if not isinstance(lhs, ast.Attribute) and isinstance(rhs, ast.Attribute):
             lhs, rhs = rhs, lhs
             op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
         q = self.field(lhs)
-        return f"({q.sql} {op} {self.value(q, rhs)})"
+        return compose.sql("({c} {op} {v})", c=q.sql, op=_op(op), v=self.value(q, rhs))
 
-    def between(self, node: ast.Between) -> str:
+    def between(self, node: ast.Between) -> Fragment:
         q = self.field(node.lhs)
-        neg = "NOT " if node.not_ else ""
-        return f"({q.sql} {neg}BETWEEN {self.value(q, node.low)} AND {self.value(q, node.high)})"
+        return compose.sql(
+            "({c} {neg}BETWEEN {lo} AND {hi})",
+            c=q.sql,
+            neg=_op("NOT " if node.not_ else ""),
+            lo=self.value(q, node.low),
+            hi=self.value(q, node.high),
+        )
 
-    def like(self, node: ast.Like) -> str:
+    def like(self, node: ast.Like) -> Fragment:
         q = self.field(node.lhs)
         if q.type != "string":
             raise CqlError(f"LIKE needs a text property; {q.name!r} is {q.type}")
@@ -207,26 +206,33 @@ class _Compiler:
             raise CqlError("LIKE needs a quoted pattern")
         if "\x00" in node.pattern:
             raise CqlError("text values may not contain NUL characters")
-        op = "ILIKE" if node.nocase else "LIKE"
-        neg = "NOT " if node.not_ else ""
-        return f"({q.sql} {neg}{op} {self.params.add(node.pattern, 'text')})"
+        return compose.sql(
+            "({c} {neg}{op} {p})",
+            c=q.sql,
+            neg=_op("NOT " if node.not_ else ""),
+            op=_op("ILIKE" if node.nocase else "LIKE"),
+            p=typed_value(node.pattern, "text"),
+        )
 
-    def in_(self, node: ast.In) -> str:
+    def in_(self, node: ast.In) -> Fragment:
         q = self.field(node.lhs)
         if len(node.sub_nodes) > MAX_IN_VALUES:
             raise CqlError(f"IN takes at most {MAX_IN_VALUES} values")
         items = [_coerce(q, v) for v in node.sub_nodes]
         if q.type == GEOMETRY_TYPE:
             raise CqlError("IN does not apply to the geometry")
-        placeholder = self.params.add(items, CASTS[q.type] + "[]")
-        neg = "NOT " if node.not_ else ""
-        return f"({neg}({q.sql} = ANY({placeholder})))"
+        return compose.sql(
+            "({neg}({c} = ANY({p})))",
+            neg=_op("NOT " if node.not_ else ""),
+            c=q.sql,
+            p=typed_value(items, CASTS[q.type] + "[]"),
+        )
 
-    def is_null(self, node: ast.IsNull) -> str:
+    def is_null(self, node: ast.IsNull) -> Fragment:
         q = self.field(node.lhs)
-        return f"({q.sql} IS {'NOT ' if node.not_ else ''}NULL)"
+        return compose.sql("({c} IS {neg}NULL)", c=q.sql, neg=_op("NOT " if node.not_ else ""))
 
-    def spatial(self, node: ast.SpatialComparisonPredicate) -> str:
+    def spatial(self, node: ast.SpatialComparisonPredicate) -> Fragment:
         fn = SPATIAL[type(node)]
         lhs, rhs = node.lhs, node.rhs
         swapped = not isinstance(lhs, ast.Attribute) and isinstance(rhs, ast.Attribute)
@@ -236,17 +242,17 @@ class _Compiler:
         if q.type != GEOMETRY_TYPE:
             raise CqlError(f"{fn} needs the geometry property, not {q.name!r}")
         literal = self.geometry(rhs)
-        args = (literal, q.sql) if swapped else (q.sql, literal)
-        return f"{fn}({args[0]}, {args[1]})"
+        a, b = (literal, q.sql) if swapped else (q.sql, literal)
+        return compose.sql("{fn}({a}, {b})", fn=_op(fn), a=a, b=b)
 
-    def bbox_predicate(self, node: ast.BBox) -> str:
+    def bbox_predicate(self, node: ast.BBox) -> Fragment:
         q = self.field(node.lhs)
         if q.type != GEOMETRY_TYPE:
             raise CqlError(f"BBOX needs the geometry property, not {q.name!r}")
         box = self.envelope([node.minx, node.miny, node.maxx, node.maxy])
-        return f"ST_Intersects({q.sql}, {box})"
+        return compose.sql("ST_Intersects({c}, {box})", c=q.sql, box=box)
 
-    def envelope(self, numbers: list[Any]) -> str:
+    def envelope(self, numbers: list[Any]) -> Fragment:
         if len(numbers) == 6:
             numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
         if len(numbers) != 4 or not all(_is_number(n) for n in numbers):
@@ -256,10 +262,9 @@ class _Compiler:
         _check_lonlat(maxx, maxy)
         if minx > maxx or miny > maxy:
             raise CqlError("BBOX minimum is greater than its maximum")
-        ps = [self.params.add(v, "double precision") for v in (minx, miny, maxx, maxy)]
-        return f"ST_MakeEnvelope({', '.join(ps)}, 4326)"
+        return envelope(minx, miny, maxx, maxy)
 
-    def geometry(self, node: Any) -> str:
+    def geometry(self, node: Any) -> Fragment:
         if isinstance(node, ast.Function) and node.name.lower() == "bbox":
             return self.envelope(list(node.arguments))
         if isinstance(node, values.Envelope | values.Geometry):
@@ -272,8 +277,19 @@ class _Compiler:
             minx, miny, maxx, maxy = geom.bounds
             _check_lonlat(minx, miny)
             _check_lonlat(maxx, maxy)
-            return f"ST_GeomFromText({self.params.add(geom.wkt, 'text')}, 4326)"
+            return compose.sql("ST_GeomFromText({p}, 4326)", p=typed_value(geom.wkt, "text"))
         raise CqlError("spatial operators need a BBOX(...) or a WKT geometry literal")
+
+
+def envelope(minx: float, miny: float, maxx: float, maxy: float) -> Fragment:
+    """`ST_MakeEnvelope(…, 4326)` of four bound numbers."""
+    return compose.sql(
+        "ST_MakeEnvelope({a}, {b}, {c}, {d}, 4326)",
+        **{
+            k: typed_value(v, "double precision")
+            for k, v in zip("abcd", (minx, miny, maxx, maxy), strict=True)
+        },
+    )
 
 
 def _is_number(value: Any) -> bool:
@@ -327,10 +343,10 @@ def _instant(q: Queryable, raw: Any) -> datetime:
     raise CqlError(f"{q.name!r} is a timestamp; use TIMESTAMP('2026-05-01T00:00:00Z')")
 
 
-def to_sql(text: str, queryables: Mapping[str, Queryable], params: Params) -> str:
-    """SQL condition for a CQL2 text filter; its values are appended to `params`."""
+def to_sql(text: str, queryables: Mapping[str, Queryable]) -> Fragment:
+    """SQL condition for a CQL2 text filter, carrying its values."""
     tree = parse(text)
     try:
-        return _Compiler(queryables, params).node(tree)
+        return _Compiler(queryables).node(tree)
     except RecursionError:
         raise CqlError("filter is nested too deeply") from None

@@ -2,7 +2,7 @@
 
 Every query goes through `geo.scope.row_scope`. Rows a member sees only because the layer is public
 come back with public fields only (the others are NULL-masked in SQL, so filters cannot probe them).
-Identifiers come from the catalog; values travel as `$N` parameters.
+Identifiers come from the layer; values travel as parameters, composed by geo/compose.py.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from typing import Any
 
 import asyncpg
 
-from geo import cql
+from geo import compose, cql
+from geo.compose import Fragment
 from geo.errors import InvalidInput, NotFound
 from geo.scope import Principal, RowScope, row_scope
 from layers import catalog, filters
-from layers.catalog import Field, Layer
+from layers.base import Field, Layer
 
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
@@ -37,9 +38,19 @@ SELECT json_build_object(
 FROM {source}
 WHERE {where}
 """
+PAGE_SQL = "{features} ORDER BY t.{key} LIMIT {limit} OFFSET {offset}"
+ONE_SQL = "{features} AND t.{key} = {fid}"
 COUNT_SQL = "SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT {cap}) AS c"
-EXTENT_SQL = "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(t.{geom}) AS e FROM {source} WHERE {where}) AS x"
+EXTENT_SQL = (
+    "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)"
+    " FROM (SELECT ST_Extent(t.{geom}) AS e FROM {source} WHERE {where}) AS x"
+)
 TIME_EXTENT_SQL = "SELECT min(t.{start}), max(t.{end}) FROM {source} WHERE {where}"
+# Properties when some fields are masked on rows the caller sees only as public.
+MASKED_PROPS = (
+    "(jsonb_build_object({pairs}) - "
+    "(CASE WHEN {own} THEN '{{}}'::text[] ELSE ARRAY[{names}]::text[] END))"
+)
 
 
 @dataclass(frozen=True)
@@ -137,28 +148,28 @@ def _public_rest(layer: Layer, scope: RowScope) -> bool:
     return scope.public_rest and catalog.can_see(layer, "public")
 
 
-def _visible_rows(layer: Layer, scope: RowScope) -> str:
+def _visible_rows(layer: Layer, scope: RowScope) -> Fragment:
     if scope.unrestricted:
-        return "TRUE"
+        return compose.TRUE
     if _public_rest(layer, scope):
         # every row is visible; `own` stays in the text so its parameters are always bound
-        return f"({scope.own} OR TRUE)"
-    return scope.own
+        return compose.sql("({own} OR TRUE)", own=scope.cond)
+    return scope.cond
 
 
-def _masked(layer: Layer, scope: RowScope, fld: Field, expr: str) -> str:
+def _masked(layer: Layer, scope: RowScope, fld: Field, expr: Fragment) -> Fragment:
     """The field's SQL, NULL on rows the caller sees only as public when the field is not."""
     if scope.unrestricted or not _public_rest(layer, scope) or fld.audience == "public":
         return expr
-    return f"(CASE WHEN {scope.own} THEN {expr} END)"
+    return compose.sql("(CASE WHEN {own} THEN {expr} END)", own=scope.cond, expr=expr)
 
 
-def _filter_expr(layer: Layer, fld: Field) -> str:
+def _filter_expr(layer: Layer, fld: Field) -> Fragment:
     if fld.type == "datetime":
         if fld.name in (layer.time_field, layer.time_end_field):
-            return f"t.{fld.name}"
-        return f"({fld.expr})::timestamptz"
-    return fld.expr
+            return compose.raw(f"t.{fld.name}")
+        return compose.sql("({e})::timestamptz", e=compose.raw(fld.expr))
+    return compose.raw(fld.expr)
 
 
 def queryables(layer: Layer, principal: Principal, scope: RowScope) -> dict[str, cql.Queryable]:
@@ -167,79 +178,83 @@ def queryables(layer: Layer, principal: Principal, scope: RowScope) -> dict[str,
         f.name: cql.Queryable(f.name, _masked(layer, scope, f, _filter_expr(layer, f)), f.type)
         for f in catalog.fields_for(layer, principal.audience)
     }
-    found["geometry"] = cql.Queryable("geometry", f"t.{layer.geom_column}", cql.GEOMETRY_TYPE)
+    geom = compose.raw(f"t.{layer.geom_column}")
+    found["geometry"] = cql.Queryable("geometry", geom, cql.GEOMETRY_TYPE)
     return found
 
 
-def _properties(layer: Layer, principal: Principal, scope: RowScope) -> str:
+def _properties(layer: Layer, principal: Principal, scope: RowScope) -> Fragment:
     """The properties object; fields masked on a row are left out of it, not sent as null."""
     fields = catalog.fields_for(layer, principal.audience)
-    pairs = ", ".join(f"'{f.name}', {f.expr}" for f in fields)
-    masked = [f.name for f in fields if _masked(layer, scope, f, "x") != "x"]
-    if not masked:
-        return f"json_build_object({pairs})"
-    names = ", ".join(f"'{name}'" for name in masked)
-    return (
-        f"(jsonb_build_object({pairs}) - "
-        f"(CASE WHEN {scope.own} THEN '{{}}'::text[] ELSE ARRAY[{names}]::text[] END))"
+    pairs = compose.join(
+        ", ",
+        (compose.sql("{n}, {e}", n=compose.literal(f.name), e=compose.raw(f.expr)) for f in fields),
     )
+    masked = [f.name for f in fields if _masked(layer, scope, f, compose.TRUE) is not compose.TRUE]
+    if not masked:
+        return compose.sql("json_build_object({pairs})", pairs=pairs)
+    names = compose.join(", ", (compose.literal(name) for name in masked))
+    return compose.sql(MASKED_PROPS, pairs=pairs, own=scope.cond, names=names)
 
 
 # WHERE ------------------------------------------------------------------------------------------
 
 
-def _bbox_sql(layer: Layer, bbox: tuple[float, float, float, float], params: cql.Params) -> str:
+def _bbox_sql(layer: Layer, bbox: tuple[float, float, float, float]) -> Fragment:
     minx, miny, maxx, maxy = bbox
-    geom = f"t.{layer.geom_column}"
+    geom = compose.raw(f"t.{layer.geom_column}")
     if minx <= maxx:
-        box = [params.add(v, "double precision") for v in bbox]
-        return f"ST_Intersects({geom}, ST_MakeEnvelope({', '.join(box)}, 4326))"
+        return compose.sql("ST_Intersects({g}, {box})", g=geom, box=cql.envelope(*bbox))
     # across the antimeridian: two boxes
-    west = [params.add(v, "double precision") for v in (minx, miny, 180.0, maxy)]
-    east = [params.add(v, "double precision") for v in (-180.0, miny, maxx, maxy)]
-    return (
-        f"(ST_Intersects({geom}, ST_MakeEnvelope({', '.join(west)}, 4326)) OR "
-        f"ST_Intersects({geom}, ST_MakeEnvelope({', '.join(east)}, 4326)))"
+    return compose.sql(
+        "(ST_Intersects({g}, {west}) OR ST_Intersects({g}, {east}))",
+        g=geom,
+        west=cql.envelope(minx, miny, 180.0, maxy),
+        east=cql.envelope(-180.0, miny, maxx, maxy),
     )
 
 
-def _time_sql(
-    layer: Layer, interval: tuple[datetime | None, datetime | None], params: cql.Params
-) -> str:
-    start_col = f"t.{layer.time_field}"
-    end_col = f"t.{layer.time_end_field or layer.time_field}"
+def _time_sql(layer: Layer, interval: tuple[datetime | None, datetime | None]) -> Fragment:
+    start_col = compose.raw(f"t.{layer.time_field}")
+    end_col = compose.raw(f"t.{layer.time_end_field or layer.time_field}")
     start, end = interval
     parts = []
     if end is not None:
-        parts.append(f"{start_col} <= {params.add(end, 'timestamptz')}")
+        parts.append(compose.sql("{c} <= {v}", c=start_col, v=cql.typed_value(end, "timestamptz")))
     if start is not None:
-        parts.append(f"{end_col} >= {params.add(start, 'timestamptz')}")
-    return " AND ".join(parts) or "TRUE"
+        parts.append(compose.sql("{c} >= {v}", c=end_col, v=cql.typed_value(start, "timestamptz")))
+    return compose.join(" AND ", parts) if parts else compose.TRUE
 
 
-def where(
-    layer: Layer, principal: Principal, query: ItemsQuery, params: cql.Params
-) -> tuple[str, RowScope]:
+def where(layer: Layer, principal: Principal, query: ItemsQuery) -> tuple[Fragment, RowScope]:
     """The WHERE condition of an items query (scope first), and the caller's row scope."""
-    scope = row_scope(principal, layer, start=params.next)
-    params.values.extend(scope.params)
+    scope = row_scope(principal, layer)
     parts = [_visible_rows(layer, scope)]
     if query.bbox is not None:
-        parts.append(_bbox_sql(layer, query.bbox, params))
+        parts.append(_bbox_sql(layer, query.bbox))
     if query.interval is not None and layer.time_field:
-        parts.append(_time_sql(layer, query.interval, params))
+        parts.append(_time_sql(layer, query.interval))
     if query.extra:
         bound = filters.parse(layer, query.extra, ignore=(), audience=principal.audience)
-        own = scope.own if _public_rest(layer, scope) else None
-        sql, args = filters.where(bound, params.next, own)
-        params.values.extend(args)
-        parts.append("TRUE" + sql)
+        own = scope.cond if _public_rest(layer, scope) else None
+        parts.append(compose.sql("TRUE{f}", f=filters.where(bound, own)))
     if query.filter:
         try:
-            parts.append(cql.to_sql(query.filter, queryables(layer, principal, scope), params))
+            parts.append(cql.to_sql(query.filter, queryables(layer, principal, scope)))
         except cql.CqlError as exc:
             raise InvalidInput(str(exc)) from None
-    return " AND ".join(f"({p})" for p in parts), scope
+    return compose.join(" AND ", (compose.sql("({p})", p=p) for p in parts)), scope
+
+
+def _features(layer: Layer, principal: Principal, scope: RowScope, cond: Fragment) -> Fragment:
+    return compose.sql(
+        FEATURE_SQL,
+        key=compose.raw(layer.key_column),
+        geom=compose.raw(layer.geom_column),
+        props=_properties(layer, principal, scope),
+        source=compose.raw(layer.source),
+        where=cond,
+    )
 
 
 # Queries ---------------------------------------------------------------------------------------
@@ -249,32 +264,26 @@ async def items(
     conn: asyncpg.Connection, layer: Layer, principal: Principal, query: ItemsQuery
 ) -> Page:
     """A page of the collection's features the caller may see, ordered by key."""
-    params = cql.Params()
-    cond, scope = where(layer, principal, query, params)
-    limit = params.add(query.limit, "bigint")
-    offset = params.add(query.offset, "bigint")
-    sql = FEATURE_SQL.format(
-        key=layer.key_column,
-        geom=layer.geom_column,
-        props=_properties(layer, principal, scope),
-        source=layer.source,
-        where=cond,
+    cond, scope = where(layer, principal, query)
+    stmt = compose.sql(
+        PAGE_SQL,
+        features=_features(layer, principal, scope, cond),
+        key=compose.raw(layer.key_column),
+        limit=cql.typed_value(query.limit, "bigint"),
+        offset=cql.typed_value(query.offset, "bigint"),
     )
-    sql += f"ORDER BY t.{layer.key_column} LIMIT {limit} OFFSET {offset}"
     try:
-        rows = await conn.fetch(sql, *params.values)
-        matched = await _count(conn, layer, cond, params.values[:-2])
+        rows = await conn.fetch(stmt.compile().text, *stmt.args())
+        matched = await _count(conn, layer, cond)
     except (asyncpg.DataError, OverflowError) as exc:
         # a value PostgreSQL cannot take (e.g. a bad LIKE escape): the caller's input, not a fault
         raise InvalidInput(f"invalid value in the query: {exc}") from None
     return Page([r[0] for r in rows], matched)
 
 
-async def _count(
-    conn: asyncpg.Connection, layer: Layer, cond: str, values: list[object]
-) -> int | None:
-    sql = COUNT_SQL.format(source=layer.source, where=cond, cap=COUNT_CAP + 1)
-    count = int(await conn.fetchval(sql, *values))
+async def _count(conn: asyncpg.Connection, layer: Layer, cond: Fragment) -> int | None:
+    stmt = compose.sql(COUNT_SQL, source=compose.raw(layer.source), where=cond, cap=COUNT_CAP + 1)
+    count = int(await conn.fetchval(stmt.compile().text, *stmt.args()))
     return None if count > COUNT_CAP else count
 
 
@@ -286,17 +295,14 @@ async def item(conn: asyncpg.Connection, layer: Layer, principal: Principal, fid
         raise NotFound(f"no feature {fid!r} in {layer.id}") from None
     if not -(2**63) <= key < 2**63:
         raise NotFound(f"no feature {fid!r} in {layer.id}")
-    params = cql.Params()
-    cond, scope = where(layer, principal, ItemsQuery(), params)
-    cond += f" AND t.{layer.key_column} = {params.add(key, 'bigint')}"
-    sql = FEATURE_SQL.format(
-        key=layer.key_column,
-        geom=layer.geom_column,
-        props=_properties(layer, principal, scope),
-        source=layer.source,
-        where=cond,
+    cond, scope = where(layer, principal, ItemsQuery())
+    stmt = compose.sql(
+        ONE_SQL,
+        features=_features(layer, principal, scope, cond),
+        key=compose.raw(layer.key_column),
+        fid=cql.typed_value(key, "bigint"),
     )
-    text = await conn.fetchval(sql, *params.values)
+    text = await conn.fetchval(stmt.compile().text, *stmt.args())
     if text is None:
         raise NotFound(f"no feature {fid!r} in {layer.id}")
     return str(text)
@@ -306,24 +312,22 @@ async def extent(
     conn: asyncpg.Connection, layer: Layer, principal: Principal
 ) -> dict[str, Any] | None:
     """The spatial (and for activities temporal) extent of the rows the caller may see."""
-    params = cql.Params()
-    cond, _ = where(layer, principal, ItemsQuery(), params)
-    row = await conn.fetchrow(
-        EXTENT_SQL.format(geom=layer.geom_column, source=layer.source, where=cond), *params.values
-    )
+    cond, _ = where(layer, principal, ItemsQuery())
+    source = compose.raw(layer.source)
+    stmt = compose.sql(EXTENT_SQL, geom=compose.raw(layer.geom_column), source=source, where=cond)
+    row = await conn.fetchrow(stmt.compile().text, *stmt.args())
     if row is None or row[0] is None:
         return None
     result: dict[str, Any] = {"spatial": {"bbox": [[float(v) for v in row]], "crs": CRS84}}
     if layer.time_field:
-        start, end = await conn.fetchrow(
-            TIME_EXTENT_SQL.format(
-                start=layer.time_field,
-                end=layer.time_end_field or layer.time_field,
-                source=layer.source,
-                where=cond,
-            ),
-            *params.values,
+        stmt = compose.sql(
+            TIME_EXTENT_SQL,
+            start=compose.raw(layer.time_field),
+            end=compose.raw(layer.time_end_field or layer.time_field),
+            source=source,
+            where=cond,
         )
+        start, end = await conn.fetchrow(stmt.compile().text, *stmt.args())
         iso = [v.isoformat() if v else None for v in (start, end)]
         result["temporal"] = {
             "interval": [iso],

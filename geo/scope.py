@@ -15,25 +15,24 @@ Rules (DESIGN.md, issue 4 §7):
 - member home points never leave the server below admin: the members layer is no collection and
   `scope_filter` gives only a member their own row, never anyone else's below the subtree rule.
 
-`scope_filter(principal, layer)` gives the SQL condition over alias `t` with `$N` parameters;
-`row_scope` adds whether rows outside it remain visible with public fields.
+How rows hang on the tree is the layer's own fact (`Layer.rows`, a `layers.base.RowLink`); for
+queries over raw tables (analysis, pages) `TABLES` says the same of each table.
+
+`row_scope(principal, layer)` gives the caller's rows as a composed SQL condition over the alias
+(geo/compose.py: its parameter travels with it); `scope_filter` the same as text with `$N` from a
+given number, `scope_filter_psycopg` with `%s`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
-ROLES = ("public", "member", "leader", "planner", "steward", "admin")
-# What each role may see of the map layers (the catalog lists fields per audience).
-AUDIENCE_OF_ROLE = {
-    "public": "public",
-    "member": "member",
-    "leader": "leader",
-    "planner": "planner",
-    "steward": "leader",
-    "admin": "admin",
-}
+from geo import compose
+from geo.compose import Fragment
+from geo.vocab import ROLES
+from layers.base import Layer, RowLink, audience_of
+
+__all__ = ["PUBLIC", "ROLES", "TABLES", "Principal", "RowScope", "row_scope", "scope_filter"]
 
 
 @dataclass(frozen=True)
@@ -47,8 +46,8 @@ class Principal:
 
     @property
     def audience(self) -> str:
-        """The layer audience this role reads as."""
-        return AUDIENCE_OF_ROLE.get(self.role, "public")
+        """The layer audience this role reads as (layers.base.AUDIENCES: the role's own)."""
+        return audience_of(self.role)
 
     @property
     def is_admin(self) -> bool:
@@ -58,58 +57,58 @@ class Principal:
 
 PUBLIC = Principal()
 
-
-class _HasId(Protocol):
-    @property
-    def id(self) -> str: ...
-
-
-# How the rows of each layer (catalog id) or table hang on the organisation tree: the SQL
-# expression over the alias naming the organisation a row belongs to, or "member:<expr>" for rows
-# that belong to a member. Keys absent here are public places and are never scoped.
-ORG_LINK: dict[str, str] = {
-    "organisations": "{a}.id",
-    "service_points": "{a}.org_id",
-    "activities": "{a}.organiser_id",
-    "members": "{a}.branch_id",
-    "member_heat": "{a}.branch_id",
-    "checkins": "member:{a}.member_id",
-    "activity_heat": "member:{a}.member_id",
+# How the rows of each table hang on the organisation tree (tables absent here are public places
+# and never scoped); layers say it of themselves (`Layer.rows`).
+TABLES: dict[str, RowLink] = {
+    "organisations": RowLink(org="id"),
+    "service_points": RowLink(org="org_id", public="place"),
+    "activities": RowLink(org="organiser_id"),
+    "members": RowLink(org="branch_id", self_id="id", public="never"),
+    "checkins": RowLink(member="member_id", public="never"),
 }
-# Layers whose rows are members themselves (a member sees only their own).
-SELF_ROWS = {"members": "{a}.id", "member_heat": "{a}.id"}
-PUBLIC_LAYERS_NEVER = frozenset({"members", "member_heat", "checkins"})
-# Public places: an org-bound role sees all of them, other subtrees' with public fields only.
-PUBLIC_PLACES = frozenset({"service_points"})
 
-SUBTREE = "SELECT s.id FROM org_subtree(${n}::bigint) AS s"
-MEMBERS_OF_SUBTREE = "SELECT sm.id FROM members sm WHERE sm.branch_id IN (SELECT s.id FROM org_subtree(${n}::bigint) AS s)"
+SUBTREE = "{col} IN (SELECT s.id FROM org_subtree({org}::bigint) AS s)"
+MEMBERS_OF_SUBTREE = (
+    "{col} IN (SELECT sm.id FROM members sm WHERE sm.branch_id IN "
+    "(SELECT s.id FROM org_subtree({org}::bigint) AS s))"
+)
 # The member's branch and every organisation above it (the ones that invite the branch).
 BRANCH_CHAIN = (
-    "WITH RECURSIVE up(id, parent_id) AS ("
+    "{col} IN (WITH RECURSIVE up(id, parent_id) AS ("
     " SELECT o.id, o.parent_id FROM organisations o"
-    " WHERE o.id = (SELECT bm.branch_id FROM members bm WHERE bm.id = ${n}::bigint)"
+    " WHERE o.id = (SELECT bm.branch_id FROM members bm WHERE bm.id = {member}::bigint)"
     " UNION SELECT p.id, p.parent_id FROM organisations p JOIN up ON p.id = up.parent_id)"
-    " SELECT up.id FROM up"
+    " SELECT up.id FROM up)"
 )
+OWN_ROW = "{col} = {member}::bigint"
+ORG_KEY, MEMBER_KEY = "scope:org", "scope:member"
 
 
 @dataclass(frozen=True)
 class RowScope:
-    """Rows seen at the caller's own audience (`own`), and whether other rows stay public."""
+    """Rows seen at the caller's own audience (`cond`), and whether other rows stay public.
 
-    own: str
-    params: tuple[object, ...]
-    public_rest: bool
+    `own` and `params` are `cond` compiled with `$N` placeholders from `start`, for callers that
+    splice it into statements of their own."""
+
+    cond: Fragment
+    public_rest: bool = False
+    start: int = 1
+
+    @property
+    def own(self) -> str:
+        """The condition as text, placeholders numbered from `start`."""
+        return self.cond.compile(self.start).text
+
+    @property
+    def params(self) -> tuple[object, ...]:
+        """The condition's parameter values, in placeholder order."""
+        return self.cond.params
 
     @property
     def unrestricted(self) -> bool:
         """True when the caller sees every row at its own audience."""
-        return self.own == "TRUE"
-
-
-def _key(layer: _HasId | str) -> str:
-    return layer if isinstance(layer, str) else layer.id
+        return self.cond.is_text("TRUE")
 
 
 def bound_org(principal: Principal) -> int | None:
@@ -119,69 +118,91 @@ def bound_org(principal: Principal) -> int | None:
     return None
 
 
-def _org_bound(link: str, alias: str, n: int) -> str:
-    if link.startswith("member:"):
-        return f"{link[7:].format(a=alias)} IN ({MEMBERS_OF_SUBTREE.format(n=n)})"
-    return f"{link.format(a=alias)} IN ({SUBTREE.format(n=n)})"
+def _col(alias: str, column: str) -> Fragment:
+    return compose.raw(f"{alias}.{column}")
 
 
-def _member_own(key: str, link: str, alias: str, n: int) -> str:
-    if key in SELF_ROWS:
-        return f"{SELF_ROWS[key].format(a=alias)} = ${n}::bigint"
-    if link.startswith("member:"):
-        return f"{link[7:].format(a=alias)} = ${n}::bigint"
-    return f"{link.format(a=alias)} IN ({BRANCH_CHAIN.format(n=n)})"
+def _org_bound(link: RowLink, alias: str, org: int) -> Fragment:
+    org_value = compose.value(org, ORG_KEY)
+    if link.org is not None:
+        return compose.sql(SUBTREE, col=_col(alias, link.org), org=org_value)
+    assert link.member is not None
+    return compose.sql(MEMBERS_OF_SUBTREE, col=_col(alias, link.member), org=org_value)
+
+
+def _member_own(link: RowLink, alias: str, member: int) -> Fragment:
+    member_value = compose.value(member, MEMBER_KEY)
+    column = link.self_id or link.member
+    if column is not None:
+        return compose.sql(OWN_ROW, col=_col(alias, column), member=member_value)
+    assert link.org is not None
+    return compose.sql(BRANCH_CHAIN, col=_col(alias, link.org), member=member_value)
+
+
+def _paren(cond: Fragment) -> Fragment:
+    return compose.sql("({cond})", cond=cond)
+
+
+def link_of(layer: Layer | str) -> RowLink | None:
+    """How a layer's (or a table's) rows hang on the organisation tree (None: they do not)."""
+    return TABLES.get(layer) if isinstance(layer, str) else layer.rows
 
 
 def row_scope(
-    principal: Principal, layer: _HasId | str, *, alias: str = "t", start: int = 1
+    principal: Principal, layer: Layer | str, *, alias: str = "t", start: int = 1
 ) -> RowScope:
-    """The caller's rows of a layer (catalog Layer, layer id or table name), params from $start."""
-    key = _key(layer)
-    link = ORG_LINK.get(key)
+    """The caller's rows of a layer (or a table by name), over `alias`."""
+    link = link_of(layer)
     if principal.is_admin or link is None:
-        return RowScope("TRUE", (), False)
+        return RowScope(compose.TRUE, False, start)
+    rest = link.public == "rest"
     if principal.role == "member":
-        if key in PUBLIC_PLACES:
-            return RowScope("TRUE", (), False)
+        if link.public == "place":
+            return RowScope(compose.TRUE, False, start)
         if principal.member_id is None:
-            return RowScope("FALSE", (), key not in PUBLIC_LAYERS_NEVER)
-        own = _member_own(key, link, alias, start)
-        return RowScope(f"({own})", (principal.member_id,), key not in PUBLIC_LAYERS_NEVER)
+            return RowScope(compose.FALSE, rest, start)
+        own = _member_own(link, alias, principal.member_id)
+        return RowScope(_paren(own), rest, start)
     org = bound_org(principal)
     if org is not None:
-        return RowScope(f"({_org_bound(link, alias, start)})", (org,), key in PUBLIC_PLACES)
-    if principal.role == "public" and key in PUBLIC_LAYERS_NEVER:
-        return RowScope("FALSE", (), False)
-    return RowScope("TRUE", (), False)
+        return RowScope(_paren(_org_bound(link, alias, org)), link.public == "place", start)
+    if principal.role == "public" and link.public == "never":
+        return RowScope(compose.FALSE, False, start)
+    return RowScope(compose.TRUE, False, start)
+
+
+def visible_rows(scope: RowScope) -> Fragment:
+    """Every row the caller may see at all (own rows, and the public rest when it stays)."""
+    if scope.public_rest and not scope.unrestricted:
+        return compose.TRUE
+    return scope.cond
 
 
 def scope_filter(
-    principal: Principal, layer: _HasId | str, *, alias: str = "t", start: int = 1
+    principal: Principal, layer: Layer | str, *, alias: str = "t", start: int = 1
 ) -> tuple[str, list[object]]:
     """SQL condition (over `alias`, `$N` from `start`) of every row the caller may see at all.
 
     For a member this includes public rows outside their own: serve those with public fields
     only (see `row_scope` and `geo.features`), or use `row_scope(...).own` for the strict set.
     """
-    scope = row_scope(principal, layer, alias=alias, start=start)
-    if scope.public_rest and not scope.unrestricted:
-        return "TRUE", []
-    return scope.own, list(scope.params)
+    cond = visible_rows(row_scope(principal, layer, alias=alias))
+    return cond.compile(start).text, cond.args(start=start)
 
 
 def scope_filter_psycopg(
-    principal: Principal, layer: _HasId | str, *, alias: str = "t"
+    principal: Principal, layer: Layer | str, *, alias: str = "t"
 ) -> tuple[str, list[object]]:
-    """The same condition with psycopg `%s` placeholders (one parameter at most)."""
-    sql, params = scope_filter(principal, layer, alias=alias, start=1)
-    return sql.replace("$1", "%s"), params
+    """The same condition with psycopg `%s` placeholders."""
+    cond = visible_rows(row_scope(principal, layer, alias=alias))
+    compiled = cond.compile_psycopg()
+    return compiled.text, compiled.args(dict(cond.bound))
 
 
-def masked(scope: RowScope, expr: str, public_field: bool) -> str:
+def masked(scope: RowScope, expr: Fragment, public_field: bool) -> Fragment:
     """A field's SQL for rows served under `scope`: NULL on rows the caller sees only as public
-    (outside `scope.own`) unless the field itself is public. For tiles and exports that serve
+    (outside `scope.cond`) unless the field itself is public. For tiles and exports that serve
     `scope_filter` rows with the caller's audience fields."""
     if scope.unrestricted or not scope.public_rest or public_field:
         return expr
-    return f"(CASE WHEN {scope.own} THEN {expr} END)"
+    return compose.sql("(CASE WHEN {own} THEN {expr} END)", own=scope.cond, expr=expr)

@@ -1,4 +1,7 @@
-"""Turn query parameters into a layer's catalog filters: typed values, SQL with `$N` parameters."""
+"""Turn query parameters into a layer's filters: typed values, and SQL fragments carrying them.
+
+Each filter's fragment names its value by the key `f:<name>` (one filter of a name per request);
+the composer (geo/compose.py) numbers the placeholders when the statement is compiled."""
 
 from __future__ import annotations
 
@@ -6,8 +9,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from geo import compose
+from geo.compose import Fragment
 from geo.errors import InvalidInput
-from layers.catalog import Filter, Layer, audience_rank, filter_field
+from layers.base import Filter, Layer, audience_rank, filter_field
 
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
@@ -89,23 +94,31 @@ def parse(
     return tuple(bound)
 
 
-def where(
-    bound: tuple[Bound, ...], first_index: int, own: str | None = None
-) -> tuple[str, list[object]]:
-    """`AND …` SQL for the filters, their placeholders numbered from `first_index`, and the args.
+def key(flt: Filter) -> str:
+    """The parameter key of a filter's value in a composed statement."""
+    return f"f:{flt.name}"
+
+
+def where(bound: tuple[Bound, ...], own: Fragment | None = None, *, bind: bool = True) -> Fragment:
+    """`AND (…)` per filter: the values bound into the fragment, or slots (`bind=False`) to fill
+    per request with `values(bound)` (a cached statement shape).
 
     `own`: the caller's row condition when rows outside it are served with public fields only
     (geo.scope `RowScope.public_rest`); a filter on a non-public field then matches own rows only,
     as it would on the masked (NULL) value."""
-    parts: list[str] = []
-    args: list[object] = []
-    for i, b in enumerate(bound):
-        cond = b.filter.sql.replace("$1", f"${first_index + i}")
+    out = compose.EMPTY
+    for b in bound:
+        slot = compose.value(b.value, key(b.filter)) if bind else compose.param(key(b.filter))
+        cond = b.filter.fragment(slot)
         if own is not None and not b.public:
-            cond = f"({own}) AND ({cond})"
-        parts.append(f" AND ({cond})")
-        args.append(b.value)
-    return "".join(parts), args
+            cond = compose.sql("({own}) AND ({cond})", own=own, cond=cond)
+        out = out + compose.sql(" AND ({cond})", cond=cond)
+    return out
+
+
+def values(bound: tuple[Bound, ...]) -> dict[str, object]:
+    """The filters' values by parameter key (for a statement composed with `bind=False`)."""
+    return {key(b.filter): b.value for b in bound}
 
 
 def cache_key(bound: tuple[Bound, ...]) -> str:

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.deps import get_principal
 from api.settings import ApiSettings, Settings
+from geo import compose
 from geo.errors import InvalidInput, NotFound
 from geo.scope import Principal
 from geo.settings import DatabaseSettings
@@ -41,7 +42,7 @@ def test_catalog_has_every_required_layer_and_sane_entries() -> None:
         for f in layer.fields:
             assert f.type in FIELD_TYPES and f.audience in AUDIENCES
         for flt in layer.filters:
-            assert flt.type in FILTER_TYPES and flt.sql.count("$1") >= 1 and flt.description
+            assert flt.type in FILTER_TYPES and "{value}" in flt.sql and flt.description
             assert (flt.type == "enum") == bool(flt.choices)
 
 
@@ -72,8 +73,8 @@ SECRET = Layer(
     geom_type="Point",
     fields=(Field("id", "t.id", "integer"), Field("secret", "t.org_id", "integer", "leader")),
     filters=(
-        Filter("secret", "int", "t.org_id = $1", "a leader-level field", field="secret"),
-        Filter("id", "int", "t.id = $1", "id", field="id"),
+        Filter("secret", "int", "t.org_id = {value}", "a leader-level field", field="secret"),
+        Filter("id", "int", "t.id = {value}", "id", field="id"),
     ),
     version_tables=("service_points",),
 )
@@ -90,11 +91,14 @@ def test_a_filter_reads_like_its_field() -> None:
     assert [b.public for b in bound] == [True, False]  # sorted by name: id, secret
     assert [f.name for f in catalog.filters_for(SECRET, "public")] == ["id"]
     assert [f.name for f in catalog.filters_for(SECRET, "leader")] == ["secret", "id"]
-    text, args = lf.where(bound, 5, own="t.org_id = $9")
-    assert text == " AND (t.id = $5) AND ((t.org_id = $9) AND (t.org_id = $6))"
-    assert args == [3, 7]
-    plain, _ = lf.where(bound, 5)
-    assert plain == " AND (t.id = $5) AND (t.org_id = $6)"
+    own = compose.sql("t.org_id = {o}", o=compose.value(9))
+    masked = compose.sql("SELECT 1 WHERE {own}{f}", own=own, f=lf.where(bound, own)).compile()
+    assert masked.text == (
+        "SELECT 1 WHERE t.org_id = $1 AND (t.id = $2) AND ((t.org_id = $1) AND (t.org_id = $3))"
+    )
+    assert compose.sql("{f}", f=lf.where(bound, own)).args(start=5) == [3, 9, 7]
+    plain = lf.where(bound).compile(start=5)
+    assert plain.text == " AND (t.id = $5) AND (t.org_id = $6)"
     for layer in catalog.LAYERS.values():  # every catalog filter names a field of its layer
         for flt in layer.filters:
             assert catalog.filter_field(layer, flt).name == flt.field

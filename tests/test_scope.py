@@ -28,8 +28,8 @@ def client(clean_db: str, data) -> Iterator[TestClient]:
 
 def rows(url: str, table: str, principal: Principal, strict: bool = False) -> set[int]:
     if strict:
-        scope = row_scope(principal, table)
-        sql, params = scope.own.replace("$1", "%s"), list(scope.params)
+        compiled = row_scope(principal, table).cond.compile_psycopg()
+        sql, params = compiled.text, list(row_scope(principal, table).params)
     else:
         sql, params = scope_filter_psycopg(principal, table)
     with psycopg.connect(url) as conn:

@@ -12,10 +12,14 @@ each tile's source count (up to `COUNT_MAXZOOM`), so the service knows empty til
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 import asyncpg
 
-from layers.catalog import Layer
+from geo import compose
+from geo.compose import Fragment
+from layers.base import Layer
+from tiles import sql
 from tiles.versions import VERSIONS_SQL, layer_token
 
 AGG_MAXZOOM = 14  # clusters of every tile are precomputed up to this zoom
@@ -24,70 +28,22 @@ COUNT_MAXZOOM = 16  # tile counts up to this one (≤ DEEP_MAXZOOM + log2(cells)
 # What the tables hold; a build of another format (an older djmap) is rebuilt even for the same data.
 FORMAT = "deep16"
 HALF = 20037508.342789244  # half the Web Mercator world width in metres
+# The cluster tile read from the tables: its parameters in this order (`tile_statement`).
+TILE_KEYS = ("z", "x", "y", "layer", "token", "left", "bottom", "right", "top")
+_BUILD_KEYS = ("layer", "token", "zoom", "budget")
+_SLOTS = {k: compose.param(k) for k in (*TILE_KEYS, *_BUILD_KEYS)}
 
-# Level-L grid cells of every point (L = AGG_MAXZOOM + log2(cells)), summed by kind.
-FINEST_SQL = """
-    CREATE TEMP TABLE __agg_{z} ON COMMIT DROP AS
-    SELECT floor((ST_X(ll) + 180.0) / 360.0 * {n})::bigint AS gx,
-           floor(({half} - ST_Y(g)) / ({world} / {n}))::bigint AS gy,
-           k, count(*)::bigint AS n, sum(ST_X(g)) AS sx, sum(ST_Y(g)) AS sy
-    FROM (SELECT r.ll, ST_Transform(r.ll, 3857) AS g, r.k
-          FROM (SELECT {rep} AS ll, {breakdown} AS k FROM {source}
-                WHERE t.{geom} IS NOT NULL) AS r) AS p
-    WHERE ST_X(ll) >= -180 AND ST_X(ll) < 180 AND abs(ST_Y(g)) < {half}
-    GROUP BY 1, 2, 3
-"""
-# The next coarser level: each cell's four children summed.
-ROLLUP_SQL = """
-    CREATE TEMP TABLE __agg_{z} ON COMMIT DROP AS
-    SELECT gx >> 1 AS gx, gy >> 1 AS gy, k, sum(n)::bigint AS n, sum(sx) AS sx, sum(sy) AS sy
-    FROM __agg_{finer} GROUP BY 1, 2, 3
-"""
-# One zoom's clusters: the level's cells grouped per tile cell with the breakdown as jsonb.
-LEVEL_SQL = """
-    INSERT INTO tile_agg (layer, token, z, x, y, cell, n, mx, my, kinds)
-    SELECT $1, $2, $3::smallint, (gx >> {bits})::int, (gy >> {bits})::int,
-           ((gx & {mask}) * {cells} + (gy & {mask}))::int,
-           sum(n), sum(sx) / sum(n), sum(sy) / sum(n),
-           jsonb_object_agg('{breakdown_name}:' || coalesce(k, ''), n)
-    FROM __agg_{z} GROUP BY gx, gy
-"""
-# A deep zoom's clusters, only in the tiles holding more than $4 source features.
-DEEP_LEVEL_SQL = """
-    INSERT INTO tile_agg (layer, token, z, x, y, cell, n, mx, my, kinds)
-    SELECT $1, $2, $3::smallint, (a.gx >> {bits})::int, (a.gy >> {bits})::int,
-           ((a.gx & {mask}) * {cells} + (a.gy & {mask}))::int,
-           sum(a.n), sum(a.sx) / sum(a.n), sum(a.sy) / sum(a.n),
-           jsonb_object_agg('{breakdown_name}:' || coalesce(a.k, ''), a.n)
-    FROM __agg_{z} AS a
-    JOIN (SELECT gx >> {bits} AS tx, gy >> {bits} AS ty FROM __agg_{z}
-          GROUP BY 1, 2 HAVING sum(n) > $4) AS big
-      ON big.tx = a.gx >> {bits} AND big.ty = a.gy >> {bits}
-    GROUP BY a.gx, a.gy
-"""
-FINE_COUNT_SQL = """
-    INSERT INTO tile_agg_count (layer, token, z, x, y, n)
-    SELECT $1, $2, $3::smallint, (gx >> {shift})::int, (gy >> {shift})::int, sum(n)
-    FROM __agg_{finest} GROUP BY 4, 5
-"""
-COUNT_SQL = """
-    INSERT INTO tile_agg_count (layer, token, z, x, y, n)
-    SELECT layer, token, z, x, y, sum(n) FROM tile_agg
-    WHERE layer = $1 AND token = $2 AND z <= {agg_maxzoom}
-    GROUP BY layer, token, z, x, y
-"""
-# The cluster tile read from the table ($1 z, $2 x, $3 y, $4 layer, $5 token, $6..$9 the tile's
-# Mercator west, south, east, north): positions go to tile units by arithmetic, the same integers
-# ST_AsMVTGeom would give.
-TILE_SQL = """
-    SELECT ST_AsMVT(q, '{layer}', 4096, 'geom') FROM (
-        SELECT ST_MakePoint(round((a.mx - $6) / ($8 - $6) * 4096),
-                            round(($9 - a.my) / ($9 - $7) * 4096)) AS geom,
-               a.n AS count, true AS cluster, a.cell, a.kinds
-        FROM tile_agg AS a
-        WHERE a.layer = $4 AND a.token = $5 AND a.z = $1 AND a.x = $2 AND a.y = $3
-    ) AS q
-"""
+
+@lru_cache(maxsize=64)
+def tile_statement(layer: Layer) -> str:
+    """The statement reading a cluster tile of `layer` from the tables (parameters: TILE_KEYS)."""
+    stmt = compose.sql(sql.template("agg_tile"), name=compose.literal(layer.id), **_SLOTS)
+    return stmt.compile(order=TILE_KEYS).text
+
+
+def _build_sql(name: str, **pieces: compose.Piece) -> str:
+    """A build statement (parameters: layer, token, zoom, budget, those it uses, in that order)."""
+    return compose.sql(sql.template(name), **{**_SLOTS, **pieces}).compile(order=_BUILD_KEYS).text
 
 
 def _lock_id(layer: Layer) -> int:
@@ -131,56 +87,54 @@ async def build(pool: asyncpg.Pool, layer: Layer) -> str:
             await conn.execute("SELECT pg_advisory_unlock($1)", lock)
 
 
+def _finest(layer: Layer, level: int) -> str:
+    breakdown = layer.aggregation.breakdown
+    return _build_sql(
+        "agg_finest",
+        z=DEEP_MAXZOOM,
+        half=HALF,
+        world=2 * HALF,
+        n=1 << level,
+        rep=compose.raw(_rep(layer)),
+        breakdown=compose.raw(f"t.{breakdown}::text" if breakdown else "NULL::text"),
+        source=compose.raw(layer.source),
+        geom=compose.raw(layer.geom_column),
+    )
+
+
+def _level(layer: Layer, z: int, bits: int) -> str:
+    """The statement filling zoom z's clusters (every tile, or only the over-budget ones)."""
+    name = "agg_level" if z <= AGG_MAXZOOM else "agg_deep_level"
+    breakdown: Fragment = compose.literal(f"{layer.aggregation.breakdown or 'kind'}:")
+    return _build_sql(
+        name, z=z, bits=bits, mask=(1 << bits) - 1, cells=1 << bits, breakdown=breakdown
+    )
+
+
 async def _build_in(conn: asyncpg.Connection, layer: Layer) -> str:
     """The build's statements, in the caller's repeatable-read transaction."""
     bits = cell_bits(layer)
     level = DEEP_MAXZOOM + bits
-    breakdown = (
-        f"t.{layer.aggregation.breakdown}::text" if layer.aggregation.breakdown else "NULL::text"
-    )
     rows = await conn.fetch(VERSIONS_SQL)
     token = layer_token(layer, {str(n): (int(v), int(s)) for n, v, s in rows})
     if await built_token(conn, layer) == token:
         return token
-    await conn.execute(
-        FINEST_SQL.format(
-            z=DEEP_MAXZOOM,
-            half=HALF,
-            world=2 * HALF,
-            n=1 << level,
-            rep=_rep(layer),
-            breakdown=breakdown,
-            source=layer.source,
-            geom=layer.geom_column,
-        )
-    )
+    await conn.execute(_finest(layer, level))
     await conn.execute("DELETE FROM tile_agg WHERE layer = $1", layer.id)
     await conn.execute("DELETE FROM tile_agg_count WHERE layer = $1", layer.id)
     for z in range(DEEP_MAXZOOM, -1, -1):
         if z < DEEP_MAXZOOM:
-            await conn.execute(ROLLUP_SQL.format(z=z, finer=z + 1))
-        names = {
-            "z": z,
-            "bits": bits,
-            "mask": (1 << bits) - 1,
-            "cells": 1 << bits,
-            "breakdown_name": layer.aggregation.breakdown or "kind",
-        }
+            await conn.execute(_build_sql("agg_rollup", z=z, finer=z + 1))
         if z <= AGG_MAXZOOM:
-            await conn.execute(LEVEL_SQL.format(**names), layer.id, token, z)
+            await conn.execute(_level(layer, z, bits), layer.id, token, z)
         else:
             budget = layer.aggregation.max_features
-            await conn.execute(DEEP_LEVEL_SQL.format(**names), layer.id, token, z, budget)
-    await conn.execute(COUNT_SQL.format(agg_maxzoom=AGG_MAXZOOM), layer.id, token)
+            await conn.execute(_level(layer, z, bits), layer.id, token, z, budget)
+    await conn.execute(_build_sql("agg_count", agg_maxzoom=AGG_MAXZOOM), layer.id, token)
     for z in range(AGG_MAXZOOM + 1, COUNT_MAXZOOM + 1):
-        stmt = FINE_COUNT_SQL.format(shift=level - z, finest=DEEP_MAXZOOM)
+        stmt = _build_sql("agg_fine_count", shift=level - z, finest=DEEP_MAXZOOM)
         await conn.execute(stmt, layer.id, token, z)
-    await conn.execute(
-        "INSERT INTO tile_agg_state (layer, token) VALUES ($1, $2) ON CONFLICT (layer) "
-        "DO UPDATE SET token = EXCLUDED.token, built_at = now()",
-        layer.id,
-        f"{token}@{FORMAT}",
-    )
+    await conn.execute(_build_sql("agg_state"), layer.id, f"{token}@{FORMAT}")
     return token
 
 

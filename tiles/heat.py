@@ -16,31 +16,45 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from functools import lru_cache
 
 import asyncpg
 import h3
 
+from geo import compose
 from geo.privacy.tree import RES_MAX, HeatItem, K, publish, view
-from layers.catalog import Layer
+from layers.base import Layer
+from tiles import sql
 
-__all__ = ["RES_MAX", "HeatItem", "K", "ensure_built", "publish", "res_for_zoom", "view"]
+__all__ = [
+    "RES_MAX",
+    "HeatItem",
+    "K",
+    "ensure_built",
+    "publish",
+    "res_for_zoom",
+    "tile_statement",
+    "view",
+]
 
 SOURCE_SQL = "SELECT ST_X(t.{geom}), ST_Y(t.{geom}) FROM {source} WHERE t.{geom} IS NOT NULL"
-TILE_SQL = """
-    SELECT ST_AsMVT(q, '{layer}', 4096, 'geom') FROM (
-        SELECT ST_AsMVTGeom(ST_Transform(h.geom, 3857), ST_TileEnvelope($1, $2, $3), 4096, 64, true)
-               AS geom, h.cell, h.res, h.count, h.merged
-        FROM heat_cells AS h
-        WHERE h.layer = $4 AND h.token = $5
-          AND ((h.res = $6 AND NOT h.merged) OR (h.res < $6 AND h.merged))
-          AND h.geom && ST_Expand(ST_MakeEnvelope($7, $8, $9, $10, 4326), ($9 - $7) / 64)
-    ) AS q WHERE q.geom IS NOT NULL
-"""
-CELLS_SQL = """
-    SELECT cell, res, count, merged, ST_AsGeoJSON(geom, 7) AS geom FROM heat_cells
-    WHERE layer = $1 AND token = $2 AND ((res = $3 AND NOT merged) OR (res < $3 AND merged))
-    ORDER BY res, cell, merged
-"""
+# A heat tile's parameters, in this order (`tile_statement`).
+TILE_KEYS = ("z", "x", "y", "layer", "token", "res", "west", "south", "east", "north")
+CELLS_SQL = sql.template("heat_cells")
+
+
+@lru_cache(maxsize=16)
+def tile_statement(layer: Layer) -> str:
+    """The statement of a heat tile of `layer` (parameters: TILE_KEYS)."""
+    slots = {k: compose.param(k) for k in TILE_KEYS}
+    stmt = compose.sql(sql.template("heat_tile"), name=compose.literal(layer.id), **slots)
+    return stmt.compile(order=TILE_KEYS).text
+
+
+def source_statement(layer: Layer) -> str:
+    """The points a heat layer counts (its source's geometries)."""
+    geom = compose.raw(layer.geom_column)
+    return compose.sql(SOURCE_SQL, geom=geom, source=compose.raw(layer.source)).compile().text
 
 
 def res_for_zoom(z: int) -> int:
@@ -62,7 +76,7 @@ async def _snapshot(
 
     rows = await conn.fetch(VERSIONS_SQL)
     token = layer_token(layer, {str(n): (int(v), int(s)) for n, v, s in rows})
-    points = await conn.fetch(SOURCE_SQL.format(geom=layer.geom_column, source=layer.source))
+    points = await conn.fetch(source_statement(layer))
     return token, [(float(x), float(y)) for x, y in points]
 
 
@@ -87,15 +101,6 @@ async def ensure_built(pool: asyncpg.Pool, layer: Layer, token: str) -> str:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", lock)
             await conn.execute("DELETE FROM heat_cells WHERE layer = $1", layer.id)
-            await conn.executemany(
-                "INSERT INTO heat_cells (layer, token, res, cell, merged, count, geom) "
-                "VALUES ($1, $2, $3, $4, $5, $6, ST_GeomFromText($7, 4326))",
-                records,
-            )
-            await conn.execute(
-                "INSERT INTO heat_state (layer, token) VALUES ($1, $2) ON CONFLICT (layer) "
-                "DO UPDATE SET token = EXCLUDED.token, built_at = now()",
-                layer.id,
-                snap_token,
-            )
+            await conn.executemany(sql.template("heat_insert"), records)
+            await conn.execute(sql.template("heat_state"), layer.id, snap_token)
         return snap_token

@@ -16,11 +16,12 @@ import asyncpg
 import morecantile
 import pyproj
 
+from geo import compose
+from geo.compose import Compiled, Fragment
 from geo.errors import InvalidInput
 from geo.scope import RowScope, masked
-from layers import catalog
 from layers import filters as lf
-from layers.catalog import Layer, fields_for
+from layers.base import Layer, fields_for
 from tiles import sql
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -33,7 +34,8 @@ MAX_ZOOM = 24
 BUFFER = 64  # tile units of buffer around line and polygon tiles (4096 units per tile)
 POINT_TYPES = ("Point", "MultiPoint")
 # Every row at the request's audience (admin, public, and layers that hang on no organisation).
-UNSCOPED = RowScope("TRUE", (), False)
+UNSCOPED = RowScope(compose.TRUE)
+_SLOTS = {k: compose.param(k) for k in (*sql.TILE_KEYS, *sql.POINT_KEYS)}
 
 
 @dataclass(frozen=True)
@@ -46,21 +48,21 @@ class TileRequest:
     y: int
     filters: tuple[lf.Bound, ...] = ()
     audience: str = "public"
-    scope: RowScope = UNSCOPED  # from geo.scope.row_scope, its $N after the filters' (scope_start)
+    scope: RowScope = UNSCOPED  # geo.scope.row_scope: its parameter travels with its condition
 
 
 def scope_start(n_filters: int) -> int:
-    """The first $N of a tile's row scope: after the common parameters and the filters'."""
-    return sql.FIRST_FILTER_PARAM + n_filters
+    """Kept for callers of the old numbering: the composer numbers the scope's parameter now."""
+    return 1
 
 
-def scope_where(scope: RowScope) -> str:
+def scope_where(scope: RowScope) -> Fragment:
     """`AND …` limiting tile rows to the scope (public-rest rows stay, their fields masked)."""
     if scope.unrestricted:
-        return ""
-    if scope.public_rest:
-        return f" AND ({scope.own} OR TRUE)"  # keeps the scope's parameters referenced
-    return f" AND {scope.own}"
+        return compose.EMPTY
+    if scope.public_rest:  # keeps the scope's parameter referenced
+        return compose.sql(" AND ({own} OR TRUE)", own=scope.cond)
+    return compose.sql(" AND {own}", own=scope.cond)
 
 
 def check_tile(z: int, x: int, y: int) -> None:
@@ -72,98 +74,135 @@ def check_tile(z: int, x: int, y: int) -> None:
         raise InvalidInput(f"tile {z}/{x}/{y} is outside the grid (x and y in 0..{n - 1})")
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _field_cols(req: TileRequest) -> tuple[str, str]:
-    fields = fields_for(req.layer, req.audience)
-    cols = "".join(
-        f", {masked(req.scope, f.expr, f.audience == 'public')} AS {_ident(f.name)}" for f in fields
-    )
-    props = "".join(f", r.{_ident(f.name)}" for f in fields)
+def _field_cols(layer: Layer, audience: str, scope: RowScope) -> tuple[Fragment, Fragment]:
+    """`, <expr> AS "<name>"` of each field the audience reads, and `, r."<name>"` of each."""
+    cols, props = compose.EMPTY, compose.EMPTY
+    for f in fields_for(layer, audience):
+        expr = masked(scope, compose.raw(f.expr), f.audience == "public")
+        cols = cols + compose.sql(", {expr} AS {name}", expr=expr, name=compose.ident(f.name))
+        props = props + compose.sql(", r.{name}", name=compose.ident(f.name))
     return cols, props
 
 
-def _breakdown(layer: Layer) -> str:
+def _breakdown(layer: Layer) -> Fragment:
     column = layer.aggregation.breakdown
-    return f"t.{column}::text" if column else "NULL::text"
+    return compose.raw(f"t.{column}::text" if column else "NULL::text")
+
+
+def _common(layer: Layer) -> dict[str, compose.Piece]:
+    return {
+        "source": compose.raw(layer.source),
+        "geom": compose.raw(layer.geom_column),
+        "layer": compose.literal(layer.id),
+        **_SLOTS,
+    }
+
+
+def _point_parts(layer: Layer, cols: Fragment, props: Fragment, where: Fragment) -> tuple:
+    """(rows, features, cluster rows) of a point layer."""
+    names = _common(layer)
+    key = compose.raw(f"t.{layer.key_column} AS __fid, t.{layer.geom_column} AS __pt, ")
+    row_cols = key + _breakdown(layer) + compose.raw(" AS __k") + cols
+    rows = compose.sql(sql.template("point_rows"), cols=row_cols, filters=where, **names)
+    features = compose.sql(
+        sql.template("features_mvt"),
+        geom_expr=compose.raw("ST_Transform(r.__pt, 3857)"),
+        buffer=0,
+        props=props,
+        rows=rows,
+        **names,
+    )
+    return rows, features, rows
+
+
+def _shape_parts(layer: Layer, cols: Fragment, props: Fragment, where: Fragment) -> tuple:
+    """(rows, features, cluster rows) of a line or polygon layer."""
+    names = _common(layer)
+    key = compose.raw(f"t.{layer.key_column} AS __fid, t.{layer.geom_column} AS __shape")
+    rows = compose.sql(
+        sql.template("shape_rows"),
+        cols=key + cols,
+        filters=where,
+        buffer_ratio=BUFFER / 4096,
+        **names,
+    )
+    tolerance = compose.sql(
+        "(({east} - {west}) / 4096.0 * 111319.49 * {px})",
+        px=layer.aggregation.simplify_px,
+        **names,
+    )
+    geom_expr = compose.sql(
+        "ST_Simplify(ST_Transform(r.__shape, 3857), {tolerance}, true)", tolerance=tolerance
+    )
+    features = compose.sql(
+        sql.template("features_mvt"),
+        geom_expr=geom_expr,
+        buffer=BUFFER,
+        props=props,
+        rows=rows,
+        **names,
+    )
+    rep_cols = compose.raw("t.__rep AS __pt, ") + _breakdown(layer) + compose.raw(" AS __k")
+    cluster_rows = compose.sql(sql.template("rep_rows"), cols=rep_cols, filters=where, **names)
+    return rows, features, cluster_rows
 
 
 @lru_cache(maxsize=512)
 def statement(
-    layer_id: str,
+    layer: Layer,
     audience: str,
     filter_names: tuple[str, ...],
-    scope_own: str = "TRUE",
+    scope_shape: tuple[str | compose.Param, ...] = ("TRUE",),
     public_rest: bool = False,
-) -> str:
-    """The guarded tile statement of a layer for an audience, a set of filters and a row scope."""
-    layer = catalog.get(layer_id)
+) -> Compiled:
+    """The guarded tile statement of a layer for an audience, a set of filters and a row scope
+    shape, compiled once: `$1..$8` the common parameters, then the filters', then the scope's."""
     flts = tuple(layer.filter(n) for n in filter_names)
     bound = tuple(lf.bind(layer, f, None, "") for f in flts if f is not None)
-    where, _ = lf.where(bound, sql.FIRST_FILTER_PARAM, scope_own if public_rest else None)
-    scope = RowScope(scope_own, (), public_rest)
-    where += scope_where(scope)
-    req = TileRequest(layer, 0, 0, 0, bound, audience, scope)
-    cols, props = _field_cols(req)
-    geom, source = layer.geom_column, layer.source
-    key = f"t.{layer.key_column} AS __fid"
-    is_point = layer.geom_type in POINT_TYPES
-    if is_point:
-        rows = sql.POINT_ROWS.format(
-            cols=f"{key}, t.{geom} AS __pt, {_breakdown(layer)} AS __k{cols}",
-            source=source,
-            geom=geom,
-            filters=where,
-        )
-        features = sql.FEATURES_MVT.format(
-            layer=layer.id,
-            geom_expr="ST_Transform(r.__pt, 3857)",
-            buffer=0,
-            props=props,
-            rows=rows,
-        )
-        cluster_rows = rows
-    else:
-        rows = sql.SHAPE_ROWS.format(
-            cols=f"{key}, t.{geom} AS __shape{cols}",
-            source=source,
-            geom=geom,
-            filters=where,
-            buffer_ratio=BUFFER / 4096,
-        )
-        tolerance = f"(($6 - $4) / 4096.0 * 111319.49 * {layer.aggregation.simplify_px})"
-        features = sql.FEATURES_MVT.format(
-            layer=layer.id,
-            geom_expr=f"ST_Simplify(ST_Transform(r.__shape, 3857), {tolerance}, true)",
-            buffer=BUFFER,
-            props=props,
-            rows=rows,
-        )
-        cluster_rows = sql.REP_ROWS.format(
-            cols=f"t.__rep AS __pt, {_breakdown(layer)} AS __k",
-            source=source,
-            geom=geom,
-            filters=where,
-        )
-    clusters = sql.CLUSTER_MVT.format(
+    scope = RowScope(Fragment(scope_shape), public_rest)
+    own = scope.cond if public_rest else None
+    where = lf.where(bound, own, bind=False) + scope_where(scope)
+    cols, props = _field_cols(layer, audience, scope)
+    parts = _point_parts if layer.geom_type in POINT_TYPES else _shape_parts
+    rows, features, cluster_rows = parts(layer, cols, props, where)
+    clusters = compose.sql(
+        sql.template("cluster_mvt"),
         rows=cluster_rows,
         cells=layer.aggregation.cells,
-        breakdown=layer.aggregation.breakdown or "kind",
-        layer=layer.id,
+        breakdown=compose.literal(f"{layer.aggregation.breakdown or 'kind'}:"),
+        **_common(layer),
     )
-    return sql.GUARDED_MVT.format(count_rows=rows, features=features, clusters=clusters)
+    guarded = compose.sql(
+        sql.template("guarded_mvt"),
+        count_rows=rows,
+        features=features,
+        clusters=clusters,
+        **_common(layer),
+    )
+    order = (*sql.TILE_KEYS, *(lf.key(b.filter) for b in bound))
+    return guarded.compile(order=order)
 
 
 @lru_cache(maxsize=64)
-def points_statement(layer_id: str, audience: str) -> str:
+def points_compiled(layer: Layer, audience: str) -> Compiled:
     """Unfiltered, unscoped features of a point layer with no guard (count known, scope open)."""
-    layer = catalog.get(layer_id)
-    cols, _ = _field_cols(TileRequest(layer, 0, 0, 0, (), audience))
-    return sql.POINTS_MVT.format(
-        layer=layer.id, key=layer.key_column, geom=layer.geom_column, cols=cols, source=layer.source
+    cols, _ = _field_cols(layer, audience, UNSCOPED)
+    stmt = compose.sql(
+        sql.template("points_mvt"),
+        key=compose.raw(layer.key_column),
+        cols=cols,
+        **_common(layer),
     )
+    return stmt.compile(order=sql.POINT_KEYS)
+
+
+def points_statement(layer: Layer | str, audience: str) -> str:
+    """The text of `points_compiled` (its parameters: `points_args`)."""
+    if isinstance(layer, str):  # callers that still pass an id
+        from layers import registry
+
+        layer = registry.get(layer)
+    return points_compiled(layer, audience).text
 
 
 def tile_bounds(z: int, x: int, y: int) -> tuple[morecantile.BoundingBox, morecantile.BoundingBox]:
@@ -175,15 +214,15 @@ def tile_bounds(z: int, x: int, y: int) -> tuple[morecantile.BoundingBox, moreca
 
 
 def points_args(req: TileRequest) -> list[object]:
-    """Parameters of `points_statement`: bounds in degrees, then Mercator bottom and top."""
+    """Parameters of `points_statement` (sql.POINT_KEYS): bounds in degrees, then Mercator bottom
+    and top."""
     b, m = tile_bounds(req.z, req.x, req.y)
     return [b.left, b.bottom, b.right, b.top, m.bottom, m.top]
 
 
 def tile_args(req: TileRequest, budget: int) -> list[object]:
-    """Parameters of the tile statement ($1..$8, the filters', then the row scope's)."""
+    """Parameters of the tile statement (sql.TILE_KEYS, the filters', then the row scope's)."""
     bounds, _ = tile_bounds(req.z, req.x, req.y)
-    _, values = lf.where(req.filters, sql.FIRST_FILTER_PARAM)
     return [
         req.z,
         req.x,
@@ -193,7 +232,7 @@ def tile_args(req: TileRequest, budget: int) -> list[object]:
         bounds.right,
         bounds.top,
         budget,
-        *values,
+        *(b.value for b in req.filters),
         *req.scope.params,
     ]
 
@@ -209,9 +248,10 @@ def feature_budget(req: TileRequest) -> int:
 
 
 def request_statement(req: TileRequest) -> str:
-    """The guarded statement of a request (its layer, audience, filters and row scope)."""
+    """The guarded statement of a request (its layer, audience, filters and row scope shape)."""
     names = tuple(b.filter.name for b in req.filters)
-    return statement(req.layer.id, req.audience, names, req.scope.own, req.scope.public_rest)
+    scope = req.scope
+    return statement(req.layer, req.audience, names, scope.cond.shape, scope.public_rest).text
 
 
 async def render(conn: asyncpg.Connection, req: TileRequest) -> bytes:

@@ -1,4 +1,5 @@
-"""The pydeck `Deck` of each page, built from the layer catalog and serialised with `to_json()`."""
+"""The pydeck `Deck` of each page, built from the layers (web/catalog.py) and serialised with
+`to_json()`: which pages draw a layer, from where and how, is the layer's own style."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from typing import Any
 import pydeck as pdk
 
 from web.catalog import PageLayer
-from web.styles import ACTIVITY_HEAT_COLORS, HEAT_COLORS
 
 # Loaders run on the main thread: no worker script is ever fetched (from a CDN or anywhere).
 LOAD_OPTIONS: dict[str, Any] = {
@@ -115,11 +115,12 @@ def _vector(pl: PageLayer, sources: Sources, **extra: Any) -> pdk.Layer | None:
     )
 
 
-def _buildings_3d() -> pdk.Layer:
+def _threed(pl: PageLayer) -> pdk.Layer:
+    """The layer drawn in 3D from its 3D Tiles tileset."""
     return pdk.Layer(
         "Tile3DLayer",
-        id="buildings_3d",
-        data="/api/3dtiles/buildings/tileset.json",
+        id=f"{pl.id}_3d",
+        data=pl.threed,
         load_options={**LOAD_OPTIONS, "3d-tiles": {"loadGLTF": True}},
         pickable=True,
         point_size=2,
@@ -162,19 +163,19 @@ def _basemap(basemap: Basemap) -> pdk.Layer:
     )
 
 
-def _heat(layer_id: str, metric: str, colors: list[list[int]], res: int = 9) -> pdk.Layer:
+def _heat(pl: PageLayer, res: int = 9) -> pdk.Layer:
     """Published H3 heat cells (counts of at least 10) from /api/heatmap/{metric}."""
     return pdk.Layer(
         "H3HexagonLayer",
-        id=layer_id,
-        data=f"/api/heatmap/{metric}?res={res}",
+        id=pl.id,
+        data=f"/api/heatmap/{pl.heat_metric}?res={res}",
         data_transform={"@@function": "pluck", "field": "cells"},
         get_hexagon={"@@function": "field", "field": "cell"},
         get_fill_color={
             "@@function": "ramp",
             "field": "count",
             "domain": [10, 80],
-            "colors": colors,
+            "colors": pl.ramp,
         },
         extruded=False,
         stroked=True,
@@ -186,12 +187,21 @@ def _heat(layer_id: str, metric: str, colors: list[list[int]], res: int = 9) -> 
     )
 
 
-def _panel_entry(pl: PageLayer, lang: str, visible: bool) -> dict[str, Any]:
+def _drawn_3d(pl: PageLayer, sources: Sources, flat: bool) -> bool:
+    return bool(pl.threed) and sources.tiles3d and not flat
+
+
+def _panel_entry(pl: PageLayer, lang: str, visible: bool, deck_id: str) -> dict[str, Any]:
+    """The page script's entry: title, legend, and what the layer panel and clicks need."""
     return {
         "id": pl.id,
+        "deck_id": deck_id,
         "title": pl.title(lang),
         "visible": visible,
         "tooltip": pl.tooltip,
+        "filters": list(pl.filters),
+        "time": pl.time,
+        "card": pl.card,
         "legend": [
             {"color": c, "label": (en if lang == "en" else zh) or None} for c, zh, en in pl.legend
         ],
@@ -200,27 +210,36 @@ def _panel_entry(pl: PageLayer, lang: str, visible: bool) -> dict[str, Any]:
 
 # Drawn over the terrain surface rather than hidden in it (points, lines, the boundary).
 OVER_TERRAIN = {"depthCompare": "always", "depthWriteEnabled": False}
-_OVERLAYS = ("boundary", "roads", "organisations", "service_points", "activities")
 
 
 def _catalog_layer(pl: PageLayer, sources: Sources, flat: bool = False) -> pdk.Layer | None:
     extra: dict[str, Any] = {}
-    if sources.terrain and not flat and pl.id in _OVERLAYS:
+    if sources.terrain and not flat and pl.over_terrain:
         extra["parameters"] = OVER_TERRAIN
-    if pl.id == "boundary" and sources.features:
+    if pl.draw == "features" and sources.features:
         return pdk.Layer(
             "GeoJsonLayer",
             id=pl.id,
-            data="/api/collections/boundary/items?limit=1000",
+            data=f"/api/collections/{pl.id}/items?limit=1000",
             **{**pl.deck, **extra},
         )
-    if pl.id == "member_heat":
-        return _heat(pl.id, "members", HEAT_COLORS) if sources.heatmap else None
-    if pl.id == "activity_heat":
-        return _heat(pl.id, "activities", ACTIVITY_HEAT_COLORS) if sources.heatmap else None
-    if pl.id == "buildings" and sources.tiles3d and not flat:
-        return None  # the 3D Tiles draw them (party buildings baked red); the toggle drives them
-    return _vector(pl, sources, **extra)
+    if pl.draw == "heat":
+        return _heat(pl) if sources.heatmap and pl.heat_metric else None
+    if _drawn_3d(pl, sources, flat):
+        return _threed(pl)  # party buildings baked red; the panel toggle drives it
+    layer = _vector(pl, sources, **extra)
+    if layer is not None and flat and pl.deck.get("extruded"):
+        layer.extruded = False
+    return layer
+
+
+def _on_page(pl: PageLayer, page: str | None, hidden: tuple[str, ...]) -> bool | None:
+    """Whether the layer starts visible on the page (None: the page does not draw it)."""
+    if page is not None:
+        if page not in pl.pages:
+            return None
+        return pl.pages[page] and pl.id not in hidden
+    return pl.id not in hidden
 
 
 def map_deck(
@@ -232,8 +251,12 @@ def map_deck(
     hidden: tuple[str, ...] = (),
     only: tuple[str, ...] | None = None,
     flat: bool = False,
+    page: str | None = None,
 ) -> DeckSpec:
-    """The deck of a map page: basemap, terrain, catalog layers and 3D buildings, bottom first."""
+    """The deck of a map page: basemap, terrain and the layers, bottom first.
+
+    With `page`, the layers whose style names that page, visible as the style says; `only` and
+    `hidden` narrow it further (the embed page's chosen layers)."""
     layers: list[pdk.Layer] = []
     panel: list[dict[str, Any]] = []
     if basemap and basemap.url:
@@ -241,19 +264,15 @@ def map_deck(
     if sources.terrain and not flat:
         layers.append(_terrain(sources.terrain))
     for pl in catalog:
-        if only is not None and pl.id not in only:
+        visible = _on_page(pl, page, hidden)
+        if visible is None or (only is not None and pl.id not in only):
             continue
-        visible = pl.id not in hidden
         layer = _catalog_layer(pl, sources, flat)
-        if pl.id == "buildings" and sources.tiles3d and not flat:
-            layer = _buildings_3d()
         if layer is None:
             continue
-        if flat and pl.id == "buildings":
-            layer.extruded = False
         layer.visible = visible
         layers.append(layer)
-        panel.append(_panel_entry(pl, lang, visible))
+        panel.append(_panel_entry(pl, lang, visible, str(layer.id)))
     deck = pdk.Deck(
         layers=layers,
         initial_view_state=view.state(),

@@ -162,7 +162,8 @@ async def district_view(conn: asyncpg.Connection) -> tuple[float, float, float, 
 def reads_member_figures(audience: str) -> bool:
     """True when an audience may read member figures: the audience of the catalog's member heat,
     the API's one member-derived layer (member counts are the same data, by organisation)."""
-    return catalog.can_see(catalog.get("member_heat"), audience)
+    heat = catalog.heat_of("members")  # the layer publishing member figures (table members)
+    return heat is not None and catalog.can_see(heat, audience)
 
 
 def member_audiences() -> list[str]:
@@ -250,8 +251,8 @@ def _card(
 
 
 async def _upcoming(conn: asyncpg.Connection, sp_id: int, who: Principal) -> list[dict[str, Any]]:
-    layer = catalog.get("activities")
-    if not catalog.can_see(layer, who.audience):
+    layer = catalog.of_table("activities")
+    if layer is None or not catalog.can_see(layer, who.audience):
         return []
     scope = row_scope(who, layer, start=2)
     sql = UPCOMING_SQL.format(
@@ -267,7 +268,9 @@ async def service_point(
 ) -> dict[str, Any] | None:
     """A service point's card for the caller: catalog fields of its audience (public fields only
     for another subtree's point), organisation, panoramas and the upcoming activities it may see."""
-    layer = catalog.get("service_points")
+    layer = catalog.of_table("service_points")
+    if layer is None:
+        return None
     scope = row_scope(who, layer, start=2)
     sql = SERVICE_POINT_SQL.format(
         fields=_columns(catalog.fields_for(layer, who.audience)),

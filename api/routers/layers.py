@@ -16,7 +16,6 @@ from tiles.service import TileService
 from tiles.tilejson import vector_fields
 
 router = APIRouter(tags=["layers"])
-HEAT_METRIC = {"member_heat": "members", "activity_heat": "activities"}
 
 
 def describe(layer: Layer, audience: str, base: str, token: str) -> dict[str, Any]:
@@ -56,9 +55,10 @@ def describe(layer: Layer, audience: str, base: str, token: str) -> dict[str, An
             "breakdown": layer.aggregation.breakdown,
         },
         "deck": dict(layer.deck),
+        "legend": [{"color": list(e.color), "zh": e.zh, "en": e.en} for e in layer.style.legend],
     }
-    if layer.is_heat:
-        item["heatmap"] = f"{base}/api/heatmap/{HEAT_METRIC[layer.id]}"
+    if layer.heat_metric:
+        item["heatmap"] = f"{base}/api/heatmap/{layer.heat_metric}"
         item["threshold"] = K
     return item
 

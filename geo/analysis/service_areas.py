@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 import psycopg
@@ -10,61 +12,35 @@ import shapely
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
+from geo import compose
 from geo.analysis.routing import EDGES_SQL, FRACTION_EPS, MAX_SNAP_M, POINTS_SQL, SNAP_SQL
+from geo.compose import Compiled
 
 GEOD = Geod(ellps="WGS84")
 CIRCLE_VERTICES = 72
 HULL_RATIO = 0.5  # ST_ConcaveHull: 1 = convex, smaller = tighter around the reached streets
 ACCESS_BUFFER_M = 50.0  # homes within this distance of a reached street count as reached
 
-# The same snapping as nearest-on-foot, with psycopg placeholders.
-_SNAP_SQL = SNAP_SQL.replace("$1", "%s").replace("$2", "%s")
+WALK_AREAS = Path(__file__).with_name("walk_areas.sql")
+_KEYS = ("pids", "edges", "fracs", "starts", "limit", "x0", "y0", "x1", "y1", "ratio", "buffer")
 
-# pgr_withPointsDD from every site at once; then, per site, each street is cut to the part
-# whose network distance is within the limit (from either end, or along the site's own street),
-# and the pieces are wrapped in a concave hull buffered by the access distance.
-_EDGES = EDGES_SQL.replace("%", "%%")  # psycopg placeholders are %(name)s; format()'s are %%s
-_POINTS = POINTS_SQL.replace("%", "%%")
-_WALK_AREAS_SQL = f"""
-WITH pts AS (
-    SELECT u.pid, u.edge_id, u.fraction FROM unnest(%(pids)s::bigint[], %(edges)s::bigint[],
-                                                    %(fracs)s::float8[]) AS u(pid, edge_id, fraction)
-),
-dd AS (
-    SELECT start_vid, node, agg_cost FROM pgr_withPointsDD(
-        format('{_EDGES}', %(x0)s::float8, %(y0)s::float8, %(x1)s::float8, %(y1)s::float8),
-        format('{_POINTS}', %(pids)s::bigint[], %(edges)s::bigint[], %(fracs)s::float8[]),
-        %(starts)s::bigint[], %(limit)s::float8, directed => false, details => false, equicost => false)
-    WHERE node > 0
-),
-ends AS (
-    SELECT dd.start_vid, r.id, dd.agg_cost AS cs, NULL::float8 AS ct FROM dd JOIN roads r ON r.source = dd.node
-    UNION ALL
-    SELECT dd.start_vid, r.id, NULL, dd.agg_cost FROM dd JOIN roads r ON r.target = dd.node
-),
-e AS (
-    SELECT start_vid, id, min(cs) AS cs, min(ct) AS ct FROM ends GROUP BY start_vid, id
-),
-pieces AS (
-    SELECT e.start_vid, CASE
-        WHEN e.cs IS NOT NULL AND e.ct IS NOT NULL AND e.cs + e.ct + r.length_m <= 2 * %(limit)s THEN r.geom
-        ELSE ST_Collect(
-            CASE WHEN e.cs IS NOT NULL AND r.length_m > 0
-                 THEN ST_LineSubstring(r.geom, 0, least(1.0, (%(limit)s - e.cs) / r.length_m)) END,
-            CASE WHEN e.ct IS NOT NULL AND r.length_m > 0
-                 THEN ST_LineSubstring(r.geom, greatest(0.0, 1 - (%(limit)s - e.ct) / r.length_m), 1) END)
-        END AS g
-    FROM e JOIN roads r ON r.id = e.id
-    UNION ALL
-    SELECT -p.pid, ST_LineSubstring(r.geom, greatest(0.0, p.fraction - %(limit)s / r.length_m),
-                                    least(1.0, p.fraction + %(limit)s / r.length_m))
-    FROM pts p JOIN roads r ON r.id = p.edge_id WHERE r.length_m > 0
-)
-SELECT -start_vid AS pid,
-       ST_AsBinary(ST_Buffer(ST_ConcaveHull(ST_Collect(g), %(ratio)s)::geography, %(buffer)s)::geometry)
-FROM pieces WHERE g IS NOT NULL
-GROUP BY start_vid
-"""
+
+@cache
+def _walk_areas() -> Compiled:
+    """The walking service-area statement (walk_areas.sql), composed once; pgRouting's inner SQL
+    goes in as string literals that format() completes inside the server."""
+    text = "\n".join(
+        line
+        for line in WALK_AREAS.read_text(encoding="utf-8").splitlines()
+        if not line.startswith("--")
+    )
+    stmt = compose.sql(
+        text,
+        edges_sql=compose.literal(EDGES_SQL),
+        points_sql=compose.literal(POINTS_SQL),
+        **{k: compose.param(k) for k in _KEYS},
+    )
+    return stmt.compile()
 
 
 @dataclass(frozen=True)
@@ -94,7 +70,9 @@ def circles(lon: np.ndarray, lat: np.ndarray, radius_m: float) -> list[BaseGeome
 def _snap(
     conn: psycopg.Connection, lon: np.ndarray, lat: np.ndarray
 ) -> list[tuple[int, float, float] | None]:
-    rows = conn.execute(_SNAP_SQL, (list(map(float, lon)), list(map(float, lat)))).fetchall()
+    # the statement nearest-on-foot runs on asyncpg, with PostgreSQL's own `$n` placeholders
+    args = (list(map(float, lon)), list(map(float, lat)))
+    rows = psycopg.RawCursor(conn).execute(SNAP_SQL, args).fetchall()
     out: list[tuple[int, float, float] | None] = []
     for _, edge, frac, dist in rows:
         if edge is None or dist > MAX_SNAP_M:
@@ -131,6 +109,7 @@ def walk_areas(
         "ratio": HULL_RATIO,
         "buffer": float(buffer_m),
     }  # fmt: skip
-    rows = conn.execute(_WALK_AREAS_SQL, params).fetchall()
+    stmt = _walk_areas()
+    rows = psycopg.RawCursor(conn).execute(stmt.text, stmt.args(params)).fetchall()
     polys = {int(pid) - 1: shapely.from_wkb(bytes(wkb)) for pid, wkb in rows if wkb is not None}
     return Areas(polys, off)

@@ -2,7 +2,6 @@
 (async function () {
   'use strict';
   const {cfg, t, esc, fmtNum, fmtTime, rgb, getJSON, layerURL} = window.djmap;
-  const ORG_FILTERED = ['organisations', 'service_points', 'activities'];
   const state = {org: null, from: null, to: null, orgs: [], byId: new Map(), viewer: null};
 
   // Logged in: the deck for the caller's audience (e.g. member heat for leaders).
@@ -10,6 +9,7 @@
   const map = window.djmap.createMap(document.getElementById('map'), doc, {onClick});
 
   // ---- layer panel ------------------------------------------------------------------------
+  const entryOf = (id) => map.panel.find((e) => e.id === id);
   function renderLayers() {
     const ul = document.getElementById('layer-list');
     ul.innerHTML = '';
@@ -28,17 +28,19 @@
     ul.addEventListener('change', (ev) => {
       const id = ev.target.dataset.layer;
       if (!id) return;
-      map.update(id === 'buildings' && map.has('buildings_3d') ? 'buildings_3d' : id, {visible: ev.target.checked});
+      const entry = entryOf(id);
+      map.update(entry && map.has(entry.deck_id) ? entry.deck_id : id, {visible: ev.target.checked});
     });
   }
 
   // ---- filters (organisation subtree, activity time window) --------------------------------
+  // Which layers take the organisation filter and a time window is the layers' own fact.
   function applyFilters() {
-    for (const id of ORG_FILTERED) {
-      if (!map.has(id)) continue;
+    for (const entry of map.panel) {
+      if (!(entry.filters || []).includes('org') || !map.has(entry.id)) continue;
       const params = {org: state.org};
-      if (id === 'activities') Object.assign(params, {from: state.from, to: state.to});
-      map.update(id, {data: layerURL(id, params)});
+      if (entry.time) Object.assign(params, {from: state.from, to: state.to});
+      map.update(entry.id, {data: layerURL(entry.id, params)});
     }
   }
 
@@ -233,8 +235,9 @@
       map.flyTo({longitude: info.coordinate[0], latitude: info.coordinate[1], zoom: map.viewState().zoom + 2});
       return;
     }
-    if (id.startsWith('service_points') || root === 'service_points') openServicePoint(props.id);
-    else if (id.startsWith('organisations') || root === 'organisations') selectOrg(props.id);
+    const entry = map.panel.find((e) => root === e.id || id.startsWith(e.id));
+    if (entry && entry.card === 'service_point') openServicePoint(props.id);
+    else if (entry && entry.card === 'organisation') selectOrg(props.id);
   }
 
   // ---- 3D / 2D / home ---------------------------------------------------------------------
