@@ -1,0 +1,142 @@
+"""Derived builds (tiles/builds.py): no GET starts one, the last build is served until a write,
+the CLI or the scheduler makes the next, and `GET /api/builds` (admin) tells which is which."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from builds import builds_status, wait_built
+from fastapi.testclient import TestClient
+from privacy import two_subtrees
+from typer.testing import CliRunner
+
+from api.app import create_app
+from api.deps import get_principal
+from api.settings import ApiSettings, Settings
+from geo.scope import Principal
+from geo.settings import DatabaseSettings
+from tiles.threed import build_buildings
+from tiles.threed.synthetic import footprints, insert_buildings
+
+DERIVED = ("tile_agg", "tile_agg_count", "tile_agg_state", "heat_cells", "heat_state")
+FIGURES, HEAT, CLUSTERS = "pagedata:figures", "heat:member_heat", "clusters:service_points"
+TILE_Z8 = "/api/tiles/service_points/8/210/97.mvt"  # the z8 tile over both subtrees
+
+
+def sql(url: str, statement: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        cur = conn.execute(statement)
+        return cur.fetchall() if cur.description else []
+
+
+@pytest.fixture
+def data(clean_db: str) -> dict[str, dict[str, Any]]:
+    """Two organisation trees with 12 members each and no derived build of any earlier test."""
+    sql(clean_db, "TRUNCATE " + ", ".join(DERIVED))
+    return two_subtrees(clean_db)
+
+
+def app_client(url: str, home: Path, watch: str = "off") -> TestClient:
+    settings = Settings(
+        DatabaseSettings(database_url=url, home=home), ApiSettings(build_watch=watch)
+    )
+    app = create_app(settings)
+    app.dependency_overrides[get_principal] = lambda: Principal(role="leader")
+    return TestClient(app)
+
+
+@pytest.fixture
+def leader(clean_db: str, data: Any, tmp_path: Path) -> Iterator[TestClient]:
+    """A leader's client of an app whose builds follow only its own writes and the CLI."""
+    with app_client(clean_db, tmp_path) as c:
+        yield c
+
+
+def district_members(client: TestClient) -> Any:
+    r = client.get("/web/stats.json")
+    assert r.status_code == 200, r.text
+    return r.json()["members"]
+
+
+def test_no_get_starts_a_build(clean_db: str, data: Any, tmp_path: Path) -> None:
+    """Tiles, heat, page data, pages and the 3D tileset are served without building anything:
+    the heat is 503 until built, the stale tileset is served as it is (the old code built the
+    heat inside the GET and spawned a 3D rebuild from the tileset GET and from `/`)."""
+    insert_buildings(clean_db, *footprints(4, seed=2))
+    build_buildings(clean_db, tmp_path, progress=False)
+    sql(clean_db, "UPDATE buildings SET height_m = height_m + 1")
+    with app_client(clean_db, tmp_path) as client:
+        assert client.get(TILE_Z8).status_code == 200
+        assert client.get("/api/tiles/member_heat/8/210/97.mvt").status_code == 503
+        assert client.get("/api/heatmap/members").status_code == 503
+        assert district_members(client) == 24  # counted for this request (no build yet)
+        assert client.get("/web/orgs.json").status_code == 200
+        assert client.get("/").status_code == 200
+        stale = client.get("/api/3dtiles/buildings/tileset.json")
+        assert stale.headers["x-djmap-tileset-stale"] == "true"
+        status = builds_status(client)
+    assert {s["state"] for s in status.values()} <= {"missing", "stale"}, status
+    assert status[HEAT]["state"] == status[FIGURES]["state"] == "missing"
+    assert status["3dtiles"]["state"] == "stale"
+    assert all(sql(clean_db, f"SELECT count(*) FROM {t}") == [(0,)] for t in DERIVED)
+    assert not list((tmp_path / "builds").rglob("figures-*.json"))
+
+
+def test_the_last_build_is_served_until_a_write_rebuilds(leader: TestClient, clean_db: str) -> None:
+    wait_built(leader, FIGURES, HEAT, CLUSTERS)
+    before = leader.get("/api/heatmap/members?res=0").json()
+    assert district_members(leader) == 24
+    sql(clean_db, "DELETE FROM members WHERE external_id LIKE 'B-%'")
+    assert district_members(leader) == 24  # the last build (the old code counted again)
+    assert leader.get("/api/heatmap/members?res=0").json() == before
+    status = builds_status(leader)
+    assert status[FIGURES]["state"] == status[HEAT]["state"] == "stale"
+    assert status[CLUSTERS]["state"] == "ready"  # service points did not change
+    wait_built(leader, FIGURES, HEAT)  # a write through the API does this (notify_write)
+    assert district_members(leader) == 12
+    after = leader.get("/api/heatmap/members?res=0").json()
+    assert after["version"] != before["version"] and after["total"] < before["total"]
+
+
+def test_the_scheduler_follows_writes_by_anyone(clean_db: str, data: Any, tmp_path: Path) -> None:
+    with app_client(clean_db, tmp_path, watch="on") as client:
+        wait_built(client, FIGURES, HEAT, CLUSTERS, write=False)  # built at start, unasked
+        assert district_members(client) == 24
+        sql(clean_db, "DELETE FROM members WHERE external_id LIKE 'A-%'")  # psql, not the API
+        wait_built(client, FIGURES, HEAT, write=False)  # heard through LISTEN/NOTIFY
+        assert district_members(client) == 12
+
+
+def test_cli_builds_are_served_from_the_start(
+    clean_db: str, data: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.cli import app as cli
+
+    monkeypatch.setenv("DJMAP_HOME", str(tmp_path))
+    monkeypatch.setenv("DJMAP_DATABASE_URL", clean_db)
+    done = CliRunner().invoke(cli, ["tiles", "build"])
+    assert done.exit_code == 0, done.output
+    assert f"{HEAT}: built" in done.output and "3dtiles: skipped" in done.output
+    bad = CliRunner().invoke(cli, ["tiles", "build", "--only", "nothing"])
+    assert bad.exit_code == 1 and FIGURES in bad.output
+    with app_client(clean_db, tmp_path) as client:  # no write, no scheduler: loaded, not built
+        wait_built(client, FIGURES, HEAT, CLUSTERS, write=False)
+        assert client.get("/api/heatmap/members").status_code == 200
+
+
+def test_builds_route_is_for_admins(leader: TestClient) -> None:
+    app: Any = leader.app
+    for role, status in (("public", 401), ("leader", 403), ("admin", 200)):
+        app.dependency_overrides[get_principal] = lambda role=role: Principal(role=role)
+        assert leader.get("/api/builds").status_code == status, role
+    body = leader.get("/api/builds").json()
+    assert body["watch"] is False
+    kinds = {b["kind"] for b in body["builds"]}
+    assert {"clusters", "heat", "3dtiles", "terrain", "pagedata"} <= kinds
+    summary = leader.get("/api/health").json()["builds"]
+    assert set(summary) == {"ready", "stale", "building", "missing", "failed"}
+    assert sum(summary.values()) == len(body["builds"])
