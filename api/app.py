@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api.auth import add_cors, check_secret_key
 from api.errors import add_exception_handlers
+from api.openapi import install as install_openapi
 from api.routers import (
     auth,
     builds,
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     add_exception_handlers(app)
+    install_openapi(app)  # the error shape and the statuses every route owes to the app
     check_secret_key(settings)  # production refuses to start without DJMAP_SECRET_KEY
     add_cors(app, settings.api.cors_origins)  # explicit allowlist, never *
     add_security(app, settings)  # hardening headers, body cap, access-log redaction

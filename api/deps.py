@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, Path, Request
@@ -32,3 +32,11 @@ async def get_principal(
 ) -> Principal:
     """The caller: public without a bearer token, else the token's active user (401 if invalid)."""
     return await resolve_principal(request, token)
+
+
+# Routes that answer anonymously and read a bearer token when one is sent: `openapi_extra` that
+# makes the token optional in the document (security `[{}, {OAuth2PasswordBearer: []}]`).
+TOKEN_OPTIONAL: dict[str, Any] = {"security": [{}]}
+
+# Free text in a parameter: anything but NUL, which PostgreSQL text cannot hold (400).
+NO_NUL = r"^[^\x00]*$"

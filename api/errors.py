@@ -1,4 +1,6 @@
-"""The one mapping from the core's errors to HTTP statuses (OGC-style JSON bodies)."""
+"""The one mapping from the core's errors to HTTP statuses. Every error body has one shape,
+`Problem` (api/models/errors.py): `{code, description}`, plus `errors` (which request fields
+failed, 400) or `report` (a rejected import, 422)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ import psycopg.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
+from geo.db.pool import DRIVER_ERRORS, as_unavailable
 from geo.errors import (
     ClusterError,
     Conflict,
@@ -20,7 +24,6 @@ from geo.errors import (
     TooLarge,
     Unavailable,
 )
-from geo.db.pool import DRIVER_ERRORS, as_unavailable
 
 STATUS: dict[type[DjmapError], int] = {
     ImportRejected: 422,
@@ -82,14 +85,49 @@ async def _bad_text(request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg", "")} for e in exc.errors()]
+    named = [f"{_field(e['loc'])}: {e['msg']}" for e in errors[:3]]
+    description = "invalid request: " + "; ".join(named) if named else "invalid request"
     return JSONResponse(
-        {"code": "InvalidParameterValue", "description": "invalid request", "errors": errors},
+        {"code": "InvalidParameterValue", "description": description, "errors": errors},
         status_code=400,
     )
 
 
+def _field(loc: list[str | int]) -> str:
+    """`query bbox`, `body bbox.0`: where a validation error is, for people."""
+    where, *path = loc or ["request"]
+    return f"{where} {'.'.join(str(p) for p in path)}".strip()
+
+
+# Codes of the errors raised as HTTPException (the 401 challenge, 429, a busy analysis slot, and
+# the router's own 404 and 405) whose detail is only a sentence.
+HTTP_CODES = {
+    400: "InvalidParameterValue",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    413: "PayloadTooLarge",
+    429: "TooManyRequests",
+    503: "ServiceUnavailable",
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """An HTTPException in the Problem shape (a dict detail is the body), headers kept."""
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail
+    if isinstance(detail, dict) and "code" in detail:
+        body: dict[str, object] = dict(detail)
+    else:
+        body = {"code": HTTP_CODES.get(exc.status_code, "Error"), "description": str(detail)}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     """Register the mapping on an app."""
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(DjmapError, _djmap_error)
     for cls in DRIVER_ERRORS:  # the database away, busy or too slow: 503, never 500
         app.add_exception_handler(cls, _driver_error)

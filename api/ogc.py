@@ -1,9 +1,10 @@
-"""JSON documents of the OGC API Features endpoints: landing page, conformance, collections."""
+"""Documents of the OGC API Features endpoints: landing page, conformance, collections, links."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from api.models.ogc import Collection, Conformance, Extent, Landing
 from layers.catalog import Layer
 
 GEOJSON = "application/geo+json"
@@ -32,28 +33,35 @@ def link(href: str, rel: str, type_: str = JSON, title: str | None = None) -> di
     return out
 
 
-def landing(base: str) -> dict[str, Any]:
+def landing(base: str) -> Landing:
     """The landing page at /api."""
     api = f"{base}/api"
-    return {
-        "title": "djmap 党建地图",
-        "description": "Party organisations, service points and activities as OGC API Features.",
-        "links": [
-            link(api, "self", title="this document"),
-            link(
-                f"{api}/openapi.json",
-                "service-desc",
-                "application/vnd.oai.openapi+json;version=3.0",
-                "OpenAPI definition",
-            ),
-            link(f"{api}/docs", "service-doc", "text/html", "API documentation"),
-            link(f"{api}/conformance", "conformance", title="conformance classes"),
-            link(f"{api}/collections", "data", title="feature collections"),
-        ],
-    }
+    return Landing.model_validate(
+        {
+            "title": "djmap 党建地图",
+            "description": "Party organisations, service points and activities as OGC API Features.",
+            "links": [
+                link(api, "self", title="this document"),
+                link(
+                    f"{api}/openapi.json",
+                    "service-desc",
+                    "application/vnd.oai.openapi+json;version=3.0",
+                    "OpenAPI definition",
+                ),
+                link(f"{api}/docs", "service-doc", "text/html", "API documentation"),
+                link(f"{api}/conformance", "conformance", title="conformance classes"),
+                link(f"{api}/collections", "data", title="feature collections"),
+            ],
+        }
+    )
 
 
-def collection_doc(layer: Layer, base: str, extent: dict[str, Any] | None) -> dict[str, Any]:
+def conformance() -> Conformance:
+    """The conformance classes."""
+    return Conformance(conformsTo=list(CONFORMANCE))
+
+
+def collection_doc(layer: Layer, base: str, extent: dict[str, Any] | None) -> Collection:
     """The description of one collection."""
     url = f"{base}/api/collections/{layer.id}"
     doc: dict[str, Any] = {
@@ -73,6 +81,6 @@ def collection_doc(layer: Layer, base: str, extent: dict[str, Any] | None) -> di
             ),
         ],
     }
-    if extent:
-        doc["extent"] = extent
-    return doc
+    if extent:  # absent (not null) when the caller sees no rows
+        doc["extent"] = Extent.model_validate(extent)
+    return Collection.model_validate(doc)

@@ -166,9 +166,10 @@ def _mix(values: Any, real: dict[str, st.SearchStrategy[Any]], names: set[str]) 
     return st.fixed_dictionaries(fields).map(merge) if fields else st.just(values)
 
 
-def steer(schema: Any, facts: Facts, layers: list[str], collections: list[str]) -> None:
-    """Register the hooks that mix real values into generated path parameters, queries and
-    bodies, and real z/x/y tiles over the district into about half of the tile requests."""
+def steer(hook: Any, facts: Facts, layers: list[str], collections: list[str]) -> None:
+    """Register (with `hook`: a schema's `schema.hook`, or `schemathesis.hook` for the CLI) the
+    hooks that mix real values into generated path parameters, queries and bodies, and real
+    z/x/y tiles over the district into about half of the tile requests."""
     real = real_values(facts, layers, collections)
     tiles = district_tiles(facts)
 
@@ -176,7 +177,7 @@ def steer(schema: Any, facts: Facts, layers: list[str], collections: list[str]) 
         params = getattr(context.operation, location, None) or []
         return {p.name for p in params}
 
-    @schema.hook
+    @hook
     def flatmap_path_parameters(context: Any, path_parameters: Any) -> Any:
         names = declared(context, "path_parameters")
         strategy = _mix(path_parameters, real, names)
@@ -185,11 +186,11 @@ def steer(schema: Any, facts: Facts, layers: list[str], collections: list[str]) 
             return st.one_of(strategy, tile.flatmap(lambda p: _mix(p, real, names)))
         return strategy
 
-    @schema.hook
+    @hook
     def flatmap_query(context: Any, query: Any) -> Any:
         return _mix(query, real, declared(context, "query"))
 
-    @schema.hook
+    @hook
     def flatmap_body(context: Any, body: Any) -> Any:
         if not isinstance(body, dict):
             return st.just(body)

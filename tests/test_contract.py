@@ -1,5 +1,9 @@
-"""Contract: schemathesis against the real server on a copy of the sample district, anonymously
-and as every role. No generated request may get a server error (5xx).
+"""Contract: schemathesis against the real server on a copy of the sample district.
+
+Anonymously and as every role, no generated request may get a server error (5xx). Anonymously
+and as a leader, the schemathesis CLI with `--checks all` (status codes, content types and
+bodies as documented, schema-valid requests accepted and schema-violating ones rejected, auth,
+stateful links) finds nothing; schemathesis.toml lists the few rules a schema cannot state.
 
 The server runs on `djmap_contract`, a template copy of the loaded sample database (so POSTs and
 the users this test adds never touch `djmap_sample`). The OpenAPI document is widened with real
@@ -8,6 +12,7 @@ ids, coordinates, filters and tiles (tests/contract.py) so requests reach real r
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -39,6 +44,8 @@ PASSWORD = "contract-password-1"
 KEY = "contract-test-key-" + "k" * 32
 MAX_EXAMPLES = 25
 REQUEST_TIMEOUT = 90
+ALL_CHECKS_EXAMPLES = 25
+ALL_CHECKS_SEED = 20261204
 
 
 def _admin_url(cluster: Cluster) -> str:
@@ -150,8 +157,59 @@ def contract_schema(
     facts = read_facts(contract_db)
     schema = schemathesis.openapi.from_dict(spec)
     schema.config.update(base_url=base)
-    steer(schema, facts, layers, collections)
+    steer(schema.hook, facts, layers, collections)
     return schema
+
+
+@pytest.fixture(scope="module")
+def facts_file(
+    server: dict[str, Any], contract_db: str, callers: dict[str, dict[str, str]]
+) -> Path:
+    """The steering facts as JSON for the CLI's hooks (tests/contract_hooks.py)."""
+    base, admin = server["base"], callers["admin"]
+    data = {
+        "facts": dataclasses.asdict(read_facts(contract_db)),
+        "layers": [layer["id"] for layer in _get(base + "/api/layers", admin)["layers"]],
+        "collections": [c["id"] for c in _get(base + "/api/collections", admin)["collections"]],
+    }
+    path = server["log"].parent / "facts.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def all_checks_command(base: str, token: str | None) -> list[str]:
+    """The schemathesis CLI run of every check (as the README shows it)."""
+    cmd = [str(Path(sys.executable).parent / "schemathesis"), "run", base + "/api/openapi.json"]
+    cmd += ["--checks", "all", "--max-examples", str(ALL_CHECKS_EXAMPLES), "--workers", "2"]
+    cmd += ["--seed", str(ALL_CHECKS_SEED), "--no-color"]
+    return cmd + (["-H", f"Authorization: Bearer {token}"] if token else [])
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "leader"])
+def test_all_checks(
+    server: dict[str, Any],
+    callers: dict[str, dict[str, str]],
+    facts_file: Path,
+    output_dir: Path,
+    caller: str,
+) -> None:
+    """`schemathesis run --checks all` finds 0 failures (and 0 errors)."""
+    token = callers[caller].get("Authorization", "").removeprefix("Bearer ") or None
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": str(ROOT / "tests" / "contract_hooks.py")}
+    env["DJMAP_CONTRACT_FACTS"] = str(facts_file)
+    run = subprocess.run(
+        all_checks_command(server["base"], token),
+        cwd=ROOT,  # schemathesis.toml
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    out = run.stdout + run.stderr
+    (output_dir / f"schemathesis_all_{caller}.txt").write_text(out)
+    summary = [line.strip() for line in out.splitlines() if " generated, " in line]
+    assert summary, out[-8000:]
+    assert run.returncode == 0 and " found " not in summary[-1], f"{summary[-1]}\n{out[-8000:]}"
 
 
 def _fuzz(operation: Any, callers: dict[str, dict[str, str]]) -> list[str]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Depends, Form, HTTPException
-from pydantic import BaseModel, Field
 
 from api.auth import issue_token, unauthorized
-from api.deps import get_pool, get_principal, get_settings
+from api.deps import NO_NUL, TOKEN_OPTIONAL, get_pool, get_principal, get_settings
 from api.login import (
     LoginThrottle,
     PasswordVerifier,
@@ -18,6 +17,8 @@ from api.login import (
     login_throttle,
     password_verifier,
 )
+from api.models.auth import Me, Token
+from api.models.errors import errors
 from api.settings import Settings
 from geo.errors import Forbidden
 from geo.scope import Principal
@@ -26,48 +27,21 @@ from geo.users import authenticate
 router = APIRouter(tags=["auth"])
 
 
-class Token(BaseModel):
-    """A bearer token for the Authorization header."""
-
-    access_token: str = Field(description="JWT (HS256); send as `Authorization: Bearer …`")
-    token_type: str = Field(default="bearer", examples=["bearer"])
-    expires_in: int = Field(description="seconds until the token expires", examples=[43200])
-    username: str
-    role: str = Field(examples=["leader"])
-
-
-class Me(BaseModel):
-    """Who the caller is and what it may see."""
-
-    username: str | None = Field(description="null for anonymous callers")
-    role: str = Field(examples=["public"])
-    audience: str = Field(description="catalog audience the caller reads layers as")
-    org_id: int | None = Field(description="root of the caller's organisation subtree")
-    member_id: int | None
-
-
-def _error(code: str, description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"example": {"code": code, "description": description}}},
-    }
-
-
 @router.post(
     "/auth/token",
     summary="Log in: OAuth2 password flow, answers a JWT",
     response_model=Token,
-    responses={
-        400: _error("InvalidParameterValue", "username or password missing"),
-        401: _error("Unauthorized", "wrong username or password"),
-        403: _error("Forbidden", "this account is disabled"),
-        429: _error("TooManyRequests", "too many failed logins; retry in 300 s"),
-        503: _error("ServiceUnavailable", "too many logins are being checked; retry in 1 s"),
-    },
+    responses=errors(
+        (400, "username or password missing or too long"),
+        (401, "wrong username or password"),
+        (403, "this account is disabled"),
+        429,
+        (503, "too many logins are being checked, or the database is away (Retry-After)"),
+    ),
 )
 async def token(
-    username: Annotated[str, Form(description="user name", max_length=64)],
-    password: Annotated[str, Form(description="password", max_length=1024)],
+    username: Annotated[str, Form(description="user name", max_length=64, pattern=NO_NUL)],
+    password: Annotated[str, Form(description="password", max_length=1024, pattern=NO_NUL)],
     pool: Annotated[asyncpg.Pool, Depends(get_pool)],
     settings: Annotated[Settings, Depends(get_settings)],
     throttle: Annotated[LoginThrottle, Depends(login_throttle)],
@@ -109,7 +83,8 @@ def _refusal(status: int, code: str, description: str, retry_after: int) -> HTTP
     "/auth/me",
     summary="The caller's identity, role and scope",
     response_model=Me,
-    responses={401: _error("Unauthorized", "invalid token")},
+    responses=errors(401),
+    openapi_extra=TOKEN_OPTIONAL,
 )
 async def me(principal: Annotated[Principal, Depends(get_principal)]) -> Me:
     """Anonymous callers are the public role."""

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import asyncpg
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from api import ogc
-from api.deps import get_pool, get_principal
+from api.deps import NO_NUL, TOKEN_OPTIONAL, get_pool, get_principal
+from api.models.errors import errors
+from api.models.media import GeoJSONResponse, SchemaJSONResponse
+from api.models.ogc import (
+    Collection,
+    Collections,
+    Conformance,
+    Feature,
+    FeatureCollection,
+    Landing,
+    Queryables,
+)
 from geo import features as core
 from geo.errors import InvalidInput
 from geo.scope import Principal
@@ -22,7 +33,12 @@ router = APIRouter(tags=["OGC API Features"])
 Caller = Annotated[Principal, Depends(get_principal)]
 Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
 CollectionId = Annotated[
-    str, Path(description="collection id (see /api/collections)", examples=["service_points"])
+    str,
+    Path(
+        description="collection id (see /api/collections)",
+        examples=["service_points"],
+        pattern=NO_NUL,
+    ),
 ]
 STANDARD_PARAMS = {
     "bbox",
@@ -36,40 +52,33 @@ STANDARD_PARAMS = {
 }
 
 
-def _error(status: int, code: str, description: str) -> dict[int | str, dict[str, Any]]:
-    return {
-        status: {
-            "description": description,
-            "content": {
-                "application/json": {"example": {"code": code, "description": description}}
-            },
-        }
-    }
-
-
-BAD = _error(400, "InvalidParameterValue", "limit must be between 1 and 10000, got 20000")
-MISSING = _error(404, "NotFound", "no collection 'nope'")
-UNAUTH = _error(401, "Unauthorized", "invalid token")
-
-
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-@router.get("", summary="OGC API landing page", responses=UNAUTH)
-async def landing(request: Request) -> dict[str, Any]:
+@router.get("", summary="OGC API landing page", response_model=Landing)
+async def landing(request: Request) -> Landing:
     """Links to the API definition, its documentation, conformance and the collections."""
     return ogc.landing(_base(request))
 
 
-@router.get("/conformance", summary="Conformance classes this API implements")
-async def conformance() -> dict[str, Any]:
+@router.get(
+    "/conformance", summary="Conformance classes this API implements", response_model=Conformance
+)
+async def conformance() -> Conformance:
     """OGC API Features Part 1 core, GeoJSON, OpenAPI 3.0; Part 3 filter with CQL2 text."""
-    return {"conformsTo": list(ogc.CONFORMANCE)}
+    return ogc.conformance()
 
 
-@router.get("/collections", summary="Feature collections the caller may see", responses=UNAUTH)
-async def collections(request: Request, principal: Caller, pool: Pool) -> dict[str, Any]:
+@router.get(
+    "/collections",
+    summary="Feature collections the caller may see",
+    response_model=Collections,
+    response_model_exclude_unset=True,
+    responses=errors(503),
+    openapi_extra=TOKEN_OPTIONAL,
+)
+async def collections(request: Request, principal: Caller, pool: Pool) -> Collections:
     """Every catalog layer that is a collection for the caller's audience, with its extent."""
     base = _base(request)
     docs = []
@@ -77,20 +86,21 @@ async def collections(request: Request, principal: Caller, pool: Pool) -> dict[s
         for layer in catalog.collections(principal.audience):
             extent = await core.extent(conn, layer, principal)
             docs.append(ogc.collection_doc(layer, base, extent))
-    return {
-        "links": [ogc.link(f"{base}/api/collections", "self")],
-        "collections": docs,
-    }
+    links = [ogc.link(f"{base}/api/collections", "self")]
+    return Collections.model_validate({"links": links, "collections": docs})
 
 
 @router.get(
     "/collections/{collection_id}",
     summary="One feature collection",
-    responses={**MISSING, **UNAUTH},
+    response_model=Collection,
+    response_model_exclude_unset=True,
+    responses=errors((404, "unknown collection, or not visible to the caller"), 503),
+    openapi_extra=TOKEN_OPTIONAL,
 )
 async def collection(
     request: Request, collection_id: CollectionId, principal: Caller, pool: Pool
-) -> dict[str, Any]:
+) -> Collection:
     """Title, links and extent of a collection (404 when unknown or not visible to the caller)."""
     layer = core.collection(collection_id, principal)
     async with pool.acquire() as conn:
@@ -101,14 +111,20 @@ async def collection(
 @router.get(
     "/collections/{collection_id}/queryables",
     summary="Properties a filter may use (JSON Schema)",
-    responses={**MISSING, **UNAUTH},
-    response_class=JSONResponse,
+    response_class=SchemaJSONResponse,
+    response_model=Queryables,
+    responses=errors((404, "unknown collection, or not visible to the caller")),
+    openapi_extra=TOKEN_OPTIONAL,
 )
 async def queryables(request: Request, collection_id: CollectionId, principal: Caller) -> Response:
     """The caller's audience decides which properties are listed."""
     layer = core.collection(collection_id, principal)
     schema = core.queryables_schema(layer, principal, str(request.url).split("?")[0])
     return Response(orjson.dumps(schema), media_type="application/schema+json")
+
+
+NUMBER = r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*"
+BBOX = rf"^({NUMBER}(,{NUMBER}){{3}}((,{NUMBER}){{2}})?)?$"  # 4 or 6 numbers (or empty)
 
 
 @dataclass
@@ -120,6 +136,7 @@ class ItemsParams:
         Query(
             description="minx,miny,maxx,maxy (or 6 numbers with heights) in CRS84 longitude/latitude",
             examples=["116.30,39.90,116.45,39.99"],
+            pattern=BBOX,
         ),
     ] = None
     datetime: Annotated[
@@ -128,37 +145,39 @@ class ItemsParams:
             description="RFC 3339 instant or interval (start/end, ../end, start/..); for activities "
             "selects those whose time span touches it",
             examples=["2026-05-01T00:00:00Z/.."],
+            max_length=100,
+            pattern=NO_NUL,
         ),
     ] = None
     limit: Annotated[
-        int | None,
-        Query(
-            description="features per page: 1–10,000 (default 100; larger → 400)", examples=[100]
-        ),
-    ] = None
+        int,
+        Query(ge=1, le=core.MAX_LIMIT, description="features per page (default 100)"),
+    ] = core.DEFAULT_LIMIT
     offset: Annotated[
-        int | None, Query(description="features to skip (paging; see next/prev links)", ge=0)
-    ] = None
+        int,
+        Query(ge=0, le=core.MAX_OFFSET, description="features to skip (see next/prev links)"),
+    ] = 0
     filter: Annotated[
         str | None,
         Query(
             description="CQL2 text: comparisons, AND/OR/NOT, IN, BETWEEN, LIKE, IS NULL, "
             "S_INTERSECTS(geometry, BBOX(…)|WKT); properties from /queryables",
             examples=["kind = '党群服务中心' AND capacity > 50"],
+            pattern=NO_NUL,
         ),
     ] = None
     filter_lang: Annotated[
-        str | None,
-        Query(alias="filter-lang", description="only cql2-text", examples=["cql2-text"]),
+        Literal["cql2-text"] | None, Query(alias="filter-lang", description="only cql2-text")
     ] = None
 
     filter_crs: Annotated[
-        str | None,
-        Query(alias="filter-crs", description=f"only {core.CRS84} (longitude, latitude)"),
+        Literal["http://www.opengis.net/def/crs/OGC/1.3/CRS84"] | None,
+        Query(alias="filter-crs", description="CRS84 only (longitude, latitude)"),
     ] = None
-    f: Annotated[str | None, Query(description="output format: json or geojson (both GeoJSON)")] = (
-        None
-    )
+    f: Annotated[
+        Literal["json", "geojson"] | None,
+        Query(description="output format: json or geojson (both GeoJSON)"),
+    ] = None
 
     def query(self, request: Request) -> core.ItemsQuery:
         """The validated query; other parameters must be the layer's catalog filters."""
@@ -200,13 +219,14 @@ def _page_links(request: Request, q: core.ItemsQuery, page: core.Page) -> list[d
 @router.get(
     "/collections/{collection_id}/items",
     summary="Features of a collection (GeoJSON), filtered and paged",
-    responses={
-        200: {"content": {ogc.GEOJSON: {}}, "description": "a GeoJSON FeatureCollection"},
-        **BAD,
-        **MISSING,
-        **UNAUTH,
-    },
-    response_class=Response,
+    response_class=GeoJSONResponse,
+    response_model=FeatureCollection,
+    responses=errors(
+        (400, "a bad bbox, datetime, limit, offset or filter, or an unknown parameter"),
+        (404, "unknown collection, or not visible to the caller; `org=` names no organisation"),
+        503,
+    ),
+    openapi_extra=TOKEN_OPTIONAL,
 )
 async def items(
     request: Request,
@@ -240,17 +260,17 @@ async def items(
 @router.get(
     "/collections/{collection_id}/items/{fid}",
     summary="One feature (GeoJSON)",
-    responses={
-        200: {"content": {ogc.GEOJSON: {}}, "description": "a GeoJSON Feature"},
-        **_error(404, "NotFound", "no feature '42' in activities"),
-        **UNAUTH,
-    },
-    response_class=Response,
+    response_class=GeoJSONResponse,
+    response_model=Feature,
+    responses=errors(
+        (404, "no such feature in the collection, or outside the caller's scope"), 503
+    ),
+    openapi_extra=TOKEN_OPTIONAL,
 )
 async def feature(
     request: Request,
     collection_id: CollectionId,
-    fid: Annotated[str, Path(description="feature id", examples=["1"])],
+    fid: Annotated[str, Path(description="feature id", examples=["1"], pattern=NO_NUL)],
     principal: Caller,
     pool: Pool,
 ) -> Response:

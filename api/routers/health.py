@@ -9,11 +9,17 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import get_pool
+from api.models.data import Health
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", summary="Service and database health")
+@router.get(
+    "/health",
+    summary="Service and database health",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "the database cannot be reached"}},
+)
 async def health(
     request: Request, pool: Annotated[asyncpg.Pool, Depends(get_pool)]
 ) -> JSONResponse:

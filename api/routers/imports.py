@@ -17,6 +17,8 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.auth import require_role
 from api.deps import get_settings
+from api.models.data import ImportReport
+from api.models.errors import errors
 from api.settings import Settings
 from geo.errors import ImportRejected, InvalidInput
 from geo.ingest import KINDS, import_file
@@ -32,21 +34,6 @@ class TooLarge(Exception):
     """The upload passed the size cap."""
 
 
-def _error(code: str, description: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {
-            "application/json": {"example": {"code": code, "description": description, **extra}}
-        },
-    }
-
-
-REPORT_EXAMPLE = {
-    "kind": "organisations",
-    "status": "rejected",
-    "row_convention": "row 1 is the first data row after the header",
-    "errors": [{"row": 3, "column": "lon", "code": "out_of_range", "message": "lon 200 > 180"}],
-}
 REQUEST_BODY = {
     "requestBody": {
         "required": True,
@@ -166,26 +153,21 @@ def _run(
     summary="Import a data file (steward or admin)",
     status_code=201,
     openapi_extra=REQUEST_BODY,
-    responses={
-        201: {"description": "written; the row-numbered report"},
-        400: _error(
-            "content_mismatch",
-            "x.json: the content is not GeoJSON (a JSON FeatureCollection or Feature)",
-        ),
-        401: _error("Unauthorized", "log in as steward or admin"),
-        403: _error(
-            "Forbidden",
-            "buildings belong to no organisation: only an admin … may import them",
-        ),
-        413: _error("PayloadTooLarge", "upload is larger than 50 MB"),
-        422: _error("ImportRejected", "3 rows are bad; nothing was written", report=REPORT_EXAMPLE),
-    },
+    response_model=ImportReport,
+    responses=errors(
+        (400, "not multipart, no file, unknown kind or type, content not of its type"),
+        (401, "log in as steward or admin"),
+        (403, "not a steward or admin, or a kind the caller's scope may not import"),
+        (413, "upload larger than DJMAP_MAX_UPLOAD_MB"),
+        422,
+        503,
+    ),
 )
 async def create_import(
     request: Request,
     principal: Annotated[Principal, Depends(require_role("steward", "admin"))],
     settings: Annotated[Settings, Depends(get_settings)],
-) -> JSONResponse:
+) -> ImportReport | JSONResponse:
     """Validate every row, then write all good rows in one transaction or nothing (422 with the
     same report `djmap import` writes, rows numbered from the first data row). The file is read
     only by the reader of its extension, after its content was checked (400 content_mismatch);
@@ -212,4 +194,4 @@ async def create_import(
     finally:
         await form.close()
     request.app.state.builds.notify_write()  # committed: rebuild the derived data it made stale
-    return JSONResponse(report, status_code=201)
+    return ImportReport.model_validate(report)

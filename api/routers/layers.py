@@ -6,7 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from api.deps import get_principal
+from api.deps import TOKEN_OPTIONAL, get_principal
+from api.models.errors import errors
+from api.models.tiles import LayerList
 from api.routers.tiles import get_tiles
 from geo.scope import Principal
 from layers import catalog
@@ -63,7 +65,14 @@ def describe(layer: Layer, audience: str, base: str, token: str) -> dict[str, An
     return item
 
 
-@router.get("/layers", summary="Map layers the caller may see")
+@router.get(
+    "/layers",
+    summary="Map layers the caller may see",
+    response_model=LayerList,
+    response_model_exclude_unset=True,
+    responses=errors(503),
+    openapi_extra=TOKEN_OPTIONAL,
+)
 async def list_layers(
     request: Request,
     tiles: Annotated[TileService, Depends(get_tiles)],

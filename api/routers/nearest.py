@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 import asyncpg
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import get_pool, get_principal, get_settings
+from api.deps import NO_NUL, TOKEN_OPTIONAL, get_pool, get_principal, get_settings
+from api.models.analysis import Nearest
+from api.models.errors import errors
 from api.settings import Settings
 from geo.analysis import nearest as core
 from geo.db.pool import set_statement_timeout
@@ -17,53 +19,34 @@ from geo.scope import Principal
 
 router = APIRouter(tags=["nearest"])
 
-_EXAMPLE = {
-    "target": "service_points",
-    "mode": "walk",
-    "origin": {"lon": 116.397, "lat": 39.909},
-    "k": 1,
-    "speed_m_per_min": 80.0,
-    "results": [
-        {
-            "id": 12,
-            "name": "东华门街道党群服务中心",
-            "kind": "党群服务中心",
-            "lon": 116.401,
-            "lat": 39.912,
-            "distance_m": 612.4,
-            "straight_m": 480.2,
-            "walk_minutes": 7.7,
-            "opening_hours": "Mo-Fr 09:00-17:30",
-            "links": {
-                "amap": "https://uri.amap.com/navigation?to=116.407237,39.913404,...&mode=walk&coordinate=gaode",
-                "geo": "geo:39.912000,116.401000",
-            },
-        }
-    ],
-}
-
 
 @dataclass
 class NearestParams:
     """Query parameters of /api/nearest (all validated again in the core; errors are 400)."""
 
-    lon: Annotated[float, Query(description="WGS84 longitude of the origin, -180..180")]
-    lat: Annotated[float, Query(description="WGS84 latitude of the origin, -90..90")]
-    target: Annotated[str, Query(description="service_points or activities")] = "service_points"
-    k: Annotated[int, Query(description="how many results, 1..50")] = 5
-    kind: Annotated[str | None, Query(description="only this kind (e.g. 党群服务站)")] = None
-    mode: Annotated[str, Query(description="straight (geodesic) or walk (road network)")] = (
-        "straight"
-    )
+    lon: Annotated[float, Query(ge=-180, le=180, description="WGS84 longitude of the origin")]
+    lat: Annotated[float, Query(ge=-90, le=90, description="WGS84 latitude of the origin")]
+    target: Annotated[Literal["service_points", "activities"], Query()] = "service_points"
+    k: Annotated[int, Query(ge=1, le=core.MAX_K, description="how many results")] = 5
+    kind: Annotated[
+        str | None,
+        Query(max_length=50, pattern=NO_NUL, description="only this kind (e.g. 党群服务站)"),
+    ] = None
+    mode: Annotated[
+        Literal["straight", "walk"],
+        Query(description="straight (geodesic) or walk (road network)"),
+    ] = "straight"
     start: Annotated[
         datetime | None,
         Query(alias="from", description="activities: window start (default now)"),
     ] = None
     end: Annotated[
         datetime | None,
-        Query(alias="to", description="activities: window end (default from + 14 days)"),
+        Query(
+            alias="to", description="activities: window end (default from + 14 days; after from)"
+        ),
     ] = None
-    speed: Annotated[float, Query(description="walking speed in m/min")] = 80.0
+    speed: Annotated[float, Query(ge=10, le=500, description="walking speed in m/min")] = 80.0
     route: Annotated[bool, Query(description="walk: include the route as GeoJSON")] = False
 
 
@@ -81,17 +64,17 @@ class NearestParams:
         "elsewhere, unlike `amapuri://` which only works where the app is installed. `links.geo` is "
         "an RFC 5870 `geo:LAT,LON` URI in WGS84 for any other map app."
     ),
-    responses={
-        200: {"content": {"application/json": {"example": _EXAMPLE}}},
-        400: {"description": "lat/lon out of range, k > 50, unknown target or mode, bad window"},
-    },
+    response_model=Nearest,
+    response_model_exclude_unset=True,
+    responses=errors((400, "bad window (`to` not after `from`), or a parameter out of range"), 503),
+    openapi_extra=TOKEN_OPTIONAL,
 )
 async def nearest(
     params: Annotated[NearestParams, Depends()],
     pool: Annotated[asyncpg.Pool, Depends(get_pool)],
     principal: Annotated[Principal, Depends(get_principal)],
     settings: Annotated[Settings, Depends(get_settings)],
-) -> dict[str, Any]:
+) -> Nearest:
     """Results ordered by distance (geodesic or walking), with Amap (GCJ-02) and geo: links."""
     query = core.NearestQuery(
         lon=params.lon,
@@ -109,4 +92,4 @@ async def nearest(
     async with pool.acquire() as conn:
         if query.mode == "walk":  # routing is analysis: its own time limit (the pool's is shorter)
             await set_statement_timeout(conn, settings.api.analysis_timeout)
-        return await core.nearest(conn, query, principal)
+        return Nearest.model_validate(await core.nearest(conn, query, principal))

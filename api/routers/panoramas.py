@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -12,7 +12,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from api.auth import require_role
-from api.deps import RowId, get_pool, get_settings
+from api.deps import NO_NUL, RowId, get_pool, get_settings
+from api.models.data import Panorama
+from api.models.errors import errors
+from api.models.media import BYTERANGES, JPEG, NOT_MODIFIED, PNG, TEXT, binary
 from api.settings import Settings
 from geo import panoramas as core
 from geo.scope import Principal
@@ -22,20 +25,6 @@ router = APIRouter(tags=["panoramas"])
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 MEDIA = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 UPLOAD_ROLES = ("steward", "admin")
-
-_META = {
-    "id": 1,
-    "code": "pano-0001",
-    "title": "东华门街道党群服务中心 大厅",
-    "width": 8192,
-    "height": 4096,
-    "heading": 90.0,
-    "captured_at": "2026-04-01T10:00:00+00:00",
-    "lon": 116.401,
-    "lat": 39.912,
-    "image": "/api/panoramas/1/image",
-    "service_point": {"id": 12, "name": "东华门街道党群服务中心", "kind": "党群服务中心"},
-}
 
 
 def panorama_folder(settings: Settings) -> Path:
@@ -50,17 +39,15 @@ def _too_large(message: str) -> JSONResponse:
 @router.get(
     "/panoramas/{panorama_id}",
     summary="Panorama metadata",
-    responses={
-        200: {"content": {"application/json": {"example": _META}}},
-        404: {"description": "no such panorama"},
-    },
+    response_model=Panorama,
+    responses=errors((404, "no such panorama"), 503),
 )
 async def get_panorama(
     panorama_id: RowId, pool: Annotated[asyncpg.Pool, Depends(get_pool)]
-) -> dict[str, Any]:
+) -> Panorama:
     """Metadata with the linked service point and the heading of the image centre."""
     async with pool.acquire() as conn:
-        return await core.metadata(conn, panorama_id)
+        return Panorama.model_validate(await core.metadata(conn, panorama_id))
 
 
 @router.get(
@@ -68,11 +55,11 @@ async def get_panorama(
     summary="Panorama image",
     response_class=FileResponse,
     responses={
-        200: {"content": {"image/jpeg": {}, "image/png": {}}},
-        206: {"description": "the requested byte range"},
-        304: {"description": "not modified (If-None-Match)"},
-        404: {"description": "no such panorama or image"},
-        416: {"description": "range not satisfiable"},
+        200: binary(JPEG, PNG, description="the image (strong ETag, a year's Cache-Control)"),
+        206: binary(JPEG, PNG, BYTERANGES, description="the requested byte range(s)"),
+        **NOT_MODIFIED,
+        **errors((404, "no such panorama or image file"), 503),
+        416: binary(TEXT, description="range not satisfiable (Content-Range: bytes */size)"),
     },
 )
 async def get_image(
@@ -96,14 +83,15 @@ async def get_image(
     "/panoramas",
     summary="Upload a panorama (steward or admin)",
     status_code=201,
-    responses={
-        201: {"content": {"application/json": {"example": _META}}},
-        400: {"description": "not a JPEG/PNG by content, not 2:1, no location, bad field"},
-        401: {"description": "not logged in"},
-        403: {"description": "not a steward or admin"},
-        409: {"description": "a panorama with this code exists"},
-        413: {"description": "over 30 MB or wider than 8192 px"},
-    },
+    response_model=Panorama,
+    responses=errors(
+        (400, "not a JPEG/PNG by content, not 2:1, no location, unknown service point, bad field"),
+        (401, "not logged in"),
+        (403, "not a steward or admin"),
+        (409, "a panorama with this code exists"),
+        (413, "over 30 MB or wider than 8192 px"),
+        503,
+    ),
 )
 async def upload_panorama(
     request: Request,
@@ -114,19 +102,23 @@ async def upload_panorama(
     settings: Annotated[Settings, Depends(get_settings)],
     principal: Annotated[Principal, Depends(require_role(*UPLOAD_ROLES))],
     code: Annotated[
-        str | None, Form(description="unique code (default from the content hash)")
+        str | None,
+        Form(max_length=100, pattern=NO_NUL, description="unique code (default: content hash)"),
     ] = None,
-    title: Annotated[str | None, Form()] = None,
+    title: Annotated[str | None, Form(max_length=200, pattern=NO_NUL)] = None,
     heading: Annotated[
-        float | None, Form(description="compass heading of the image centre, 0..360")
+        float | None, Form(ge=0, lt=360, description="compass heading of the image centre")
     ] = None,
-    service_point_id: Annotated[int | None, Form(description="link to this service point")] = None,
+    service_point_id: Annotated[
+        int | None, Form(ge=1, le=2**63 - 1, description="link to this service point")
+    ] = None,
     lon: Annotated[
-        float | None, Form(description="WGS84 longitude (default: GPS EXIF / GPano XMP)")
+        float | None,
+        Form(ge=-180, le=180, description="WGS84 longitude (default: GPS EXIF / GPano XMP)"),
     ] = None,
-    lat: Annotated[float | None, Form(description="WGS84 latitude")] = None,
+    lat: Annotated[float | None, Form(ge=-90, le=90, description="WGS84 latitude")] = None,
     captured_at: Annotated[datetime | None, Form()] = None,
-) -> JSONResponse:
+) -> Panorama | JSONResponse:
     """Checked by content; EXIF stripped except orientation and GPS; placed and linked."""
     data = await file.read(core.MAX_BYTES + 1)
     try:
@@ -136,4 +128,4 @@ async def upload_panorama(
     fields = core.UploadFields(code, title, heading, service_point_id, lon, lat, captured_at)
     async with pool.acquire() as conn:
         meta = await core.create(conn, image, fields, panorama_folder(settings))
-    return JSONResponse(meta, status_code=201)
+    return Panorama.model_validate(meta)

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from api.deps import get_settings
+from api.models.errors import errors
+from api.models.media import NOT_MODIFIED, PNG, binary
+from api.models.tiles import TileJSON
 from api.settings import Settings
 from geo.errors import NotFound
 from tiles.builders import TERRAIN
+from tiles.terrain import MAX_ZOOM as TERRAIN_MAX_ZOOM
 from tiles.terrain import resolve_tile, tilejson
 
 router = APIRouter(prefix="/terrain", tags=["terrain"])
@@ -33,7 +37,12 @@ async def _live(request: Request) -> dict[str, Any]:
     return meta
 
 
-@router.get("/tilejson.json", summary="TileJSON 3.0.0 of the terrain-RGB tiles")
+@router.get(
+    "/tilejson.json",
+    summary="TileJSON 3.0.0 of the terrain-RGB tiles",
+    response_model=TileJSON,
+    responses=errors((404, "no terrain built yet")),
+)
 async def terrain_tilejson(request: Request) -> JSONResponse:
     """Where the tiles are, their zooms and bounds, `encoding: mapbox`."""
     meta = await _live(request)
@@ -42,11 +51,24 @@ async def terrain_tilejson(request: Request) -> JSONResponse:
     return JSONResponse(tilejson(meta, url), headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/{z}/{x}/{y}.png", name="terrain_tile", summary="One terrain-RGB PNG tile")
+@router.get(
+    "/{z}/{x}/{y}.png",
+    name="terrain_tile",
+    summary="One terrain-RGB PNG tile",
+    response_class=FileResponse,
+    responses={
+        200: binary(PNG, description="the tile (flat 0 m where the DEM does not reach)"),
+        **NOT_MODIFIED,
+        **errors(
+            (400, "x/y off the grid at z"),
+            (404, "no terrain built yet, or z outside the built zooms"),
+        ),
+    },
+)
 async def terrain_tile(
-    z: int,
-    x: int,
-    y: int,
+    z: Annotated[int, Path(ge=0, le=TERRAIN_MAX_ZOOM, description="zoom")],
+    x: Annotated[int, Path(ge=0, lt=2**TERRAIN_MAX_ZOOM, description="column, below 2^z")],
+    y: Annotated[int, Path(ge=0, lt=2**TERRAIN_MAX_ZOOM, description="row, below 2^z")],
     request: Request,
     settings: Annotated[Settings, Depends(get_settings)],
     v: Annotated[str | None, Query(description="build id from the TileJSON (cache key)")] = None,

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 
 from api.deps import get_settings
+from api.models.errors import errors
+from api.models.media import B3DM, GLB, NOT_MODIFIED, binary
+from api.models.tiles import Tileset
 from api.settings import Settings
 from geo.errors import NotFound
 from tiles.builders import THREED
@@ -31,7 +34,12 @@ def _not_modified(request: Request, etag: str) -> bool:
     return etag in [t.strip() for t in tags.split(",")] or tags.strip() == "*"
 
 
-@router.get("/tileset.json", summary="3D Tiles tileset of the buildings (b3dm by default)")
+@router.get(
+    "/tileset.json",
+    summary="3D Tiles tileset of the buildings (b3dm by default)",
+    response_model=Tileset,
+    responses={**NOT_MODIFIED, **errors((404, "the tileset is not built yet"))},
+)
 async def tileset(
     request: Request, settings: Annotated[Settings, Depends(get_settings)]
 ) -> Response:
@@ -58,10 +66,19 @@ async def tileset(
     return Response(body, media_type="application/json", headers=headers)
 
 
-@router.get("/{build_id}/{path:path}", summary="One tile content (b3dm or glb) of a build")
+@router.get(
+    "/{build_id}/{path:path}",
+    summary="One tile content (b3dm or glb) of a build",
+    response_class=FileResponse,
+    responses={
+        200: binary(B3DM, GLB, description="the content (gzip-encoded when accepted)"),
+        **NOT_MODIFIED,
+        **errors((404, "not a content of a build")),
+    },
+)
 async def content(
-    build_id: str,
-    path: str,
+    build_id: Annotated[str, Path(description="build id, as in the tileset's content URIs")],
+    path: Annotated[str, Path(description="tiles/<level>/<x>_<y>.b3dm (or .glb)")],
     request: Request,
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> Response:

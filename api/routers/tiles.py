@@ -10,19 +10,23 @@ from __future__ import annotations
 import inspect
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.auth import oauth2_scheme
-from api.deps import get_principal
+from api.deps import TOKEN_OPTIONAL, get_principal
+from api.models.errors import errors
+from api.models.media import MVT, NOT_MODIFIED, MVTResponse, binary
+from api.models.tiles import TileJSON
 from geo.errors import Forbidden, InvalidInput
 from geo.scope import Principal
 from layers import catalog
 from layers import filters as lf
+from tiles.mvt import MAX_ZOOM
 from tiles.service import TileService
 from tiles.tilejson import tilejson
 
 router = APIRouter(tags=["tiles"])
-MVT = "application/vnd.mapbox-vector-tile"
+LayerId = Annotated[str, Path(description="catalog layer id (see /api/layers)")]
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, max-age=0, must-revalidate"
 
@@ -101,26 +105,28 @@ router.add_route(
 @router.get(
     "/tiles/{layer}/{z}/{x}/{y}.mvt",
     summary="A Mapbox Vector Tile of a catalog layer",
-    response_class=Response,
+    response_class=MVTResponse,
     responses={
-        200: {"content": {MVT: {}}},
-        304: {"description": "not modified"},
-        400: {"description": "z/x/y off the grid, a zoom outside the layer's range, a bad filter"},
-        403: {"description": "the layer is above the caller's audience"},
-        404: {"description": "unknown layer, or `org=` names no organisation"},
-        503: {
-            "description": "the database is unavailable and the tile is not cached (Retry-After)"
-        },
+        200: binary(MVT, description="the tile (empty body: an empty tile; gzip when accepted)"),
+        **NOT_MODIFIED,
+        **errors(
+            (400, "x/y off the grid at z, a zoom outside the layer's range, a bad filter"),
+            (403, "the layer is above the caller's audience"),
+            (404, "unknown layer, or `org=` names no organisation"),
+            (503, "the database is unavailable and the tile is not cached (Retry-After)"),
+        ),
     },
+    openapi_extra=TOKEN_OPTIONAL,
 )
 async def tile(
     request: Request,
-    layer: str,
-    z: int,
-    x: int,
-    y: int,
+    layer: LayerId,
+    z: Annotated[int, Path(ge=0, le=MAX_ZOOM, description="zoom")],
+    x: Annotated[int, Path(ge=0, lt=2**MAX_ZOOM, description="column, below 2^z")],
+    y: Annotated[int, Path(ge=0, lt=2**MAX_ZOOM, description="row, below 2^z")],
     tiles: Annotated[TileService, Depends(get_tiles)],
     principal: Annotated[Principal, Depends(get_principal)],
+    v: Annotated[str | None, Query(description="data version token (cache key)")] = None,
 ) -> Response:
     """The tile (gzip when accepted); filters are the layer's catalog filters as query parameters.
 
@@ -132,16 +138,19 @@ async def tile(
 @router.get(
     "/tiles/{layer}/tilejson.json",
     summary="TileJSON 3.0.0 of a catalog layer",
-    responses={
-        400: {"description": "a bad filter"},
-        403: {"description": "the layer is above the caller's audience"},
-        404: {"description": "unknown layer, or `org=` names no organisation"},
-        503: {"description": "the database is unavailable and nothing is cached (Retry-After)"},
-    },
+    response_model=TileJSON,
+    response_model_exclude_unset=True,
+    responses=errors(
+        (400, "a bad filter"),
+        (403, "the layer is above the caller's audience"),
+        (404, "unknown layer, or `org=` names no organisation"),
+        (503, "the database is unavailable and nothing is cached (Retry-After)"),
+    ),
+    openapi_extra=TOKEN_OPTIONAL,
 )
 async def layer_tilejson(
     request: Request,
-    layer: str,
+    layer: LayerId,
     tiles: Annotated[TileService, Depends(get_tiles)],
     principal: Annotated[Principal, Depends(get_principal)],
 ) -> dict[str, object]:
