@@ -39,15 +39,28 @@ ACTIVITY_HEAT: tuple[RGBA, ...] = (
     (33, 113, 181, 215),
     (8, 48, 107, 230),
 )
-# Printed coverage maps (djmap coverage → coverage.png).
-SERVICE_AREA: RGBA = (43, 140, 190, 255)
-SERVICE_AREA_EDGE: RGBA = (8, 88, 158, 255)
-PROPOSED_SITE: RGBA = (255, 215, 0, 255)
+# Coverage results, on the coverage page and in its printout (djmap coverage → coverage.png).
+SERVICE_AREA: RGBA = (46, 139, 87, 200)
+UNCOVERED: RGBA = (230, 85, 13, 230)
+PROPOSED_SITE: RGBA = (242, 183, 5, 255)
+PROPOSED_EDGE: RGBA = (120, 80, 0, 255)
+ANALYSIS = {
+    "service_area": SERVICE_AREA,
+    "uncovered": UNCOVERED,
+    "proposed_site": PROPOSED_SITE,
+    "proposed_edge": PROPOSED_EDGE,
+}
 
 
 def hex_rgb(color: RGBA) -> str:
     """`#rrggbb` of a palette colour (matplotlib and CSS)."""
     return "#{:02x}{:02x}{:02x}".format(*color[:3])
+
+
+def unit_rgba(color: RGBA, alpha: float | None = None) -> tuple[float, float, float, float]:
+    """A palette colour as matplotlib's 0..1 RGBA (its own alpha unless one is given)."""
+    r, g, b, a = (c / 255 for c in color)
+    return (r, g, b, a if alpha is None else alpha)
 
 
 def frozen(**kwargs: Any) -> Mapping[str, Any]:

@@ -51,11 +51,6 @@ class TileRequest:
     scope: RowScope = UNSCOPED  # geo.scope.row_scope: its parameter travels with its condition
 
 
-def scope_start(n_filters: int) -> int:
-    """Kept for callers of the old numbering: the composer numbers the scope's parameter now."""
-    return 1
-
-
 def scope_where(scope: RowScope) -> Fragment:
     """`AND …` limiting tile rows to the scope (public-rest rows stay, their fields masked)."""
     if scope.unrestricted:

@@ -14,7 +14,6 @@ import asyncpg
 from geo.errors import NotFound
 from layers import filters as lf
 
-ORG_FILTER = "org"  # layers.catalog's organisation filter (the subtree of one organisation)
 EXISTS_SQL = "SELECT EXISTS (SELECT 1 FROM organisations WHERE id = $1)"
 
 
@@ -30,7 +29,7 @@ class OrgIds:
         self, bound: tuple[lf.Bound, ...], versions: Mapping[str, tuple[int, int]]
     ) -> None:
         """NotFound when an organisation filter names an organisation that does not exist."""
-        ids = [int(str(b.value)) for b in bound if b.filter.name == ORG_FILTER]
+        ids = [int(str(b.value)) for b in bound if b.filter.org]  # filters naming an organisation
         if not ids:
             return
         version = versions.get("organisations", (0, 0))

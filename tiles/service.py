@@ -18,7 +18,7 @@ from tiles import heat
 from tiles.builders import heat_name
 from tiles.builds import DerivedBuilds
 from tiles.cache import CacheKey, Tile, TileCache, make_tile
-from tiles.mvt import UNSCOPED, TileRequest, check_tile, scope_start
+from tiles.mvt import UNSCOPED, TileRequest, check_tile
 from tiles.orgs import OrgIds
 from tiles.renderer import TileRenderer
 from tiles.versions import VersionMap, VersionTracker, layer_token
@@ -111,7 +111,7 @@ class TileService:
         versions = await self.current_versions()
         await self._orgs.check(bound, versions)
         token = await self.served_token(layer, versions)
-        scope = tile_scope(layer, principal, len(bound))
+        scope = tile_scope(layer, principal)
         key = CacheKey(
             layer.id, token, scope_variant(audience, scope), lf.cache_key(bound), z, x, y
         )
@@ -142,14 +142,14 @@ def check_zoom(layer: Layer, z: int) -> None:
         )
 
 
-def tile_scope(layer: Layer, principal: Principal | None, n_filters: int) -> RowScope:
+def tile_scope(layer: Layer, principal: Principal | None) -> RowScope:
     """The caller's row scope of a layer's tiles (geo.scope, the same rule as OGC features).
 
     Heat layers are not scoped: their published cells are district-wide counts that obey the ≥10
     rule (tiles/heat.py), and carry no row or field of any organisation."""
     if principal is None or layer.is_heat:
         return UNSCOPED
-    scope = row_scope(principal, layer, alias="t", start=scope_start(n_filters))
+    scope = row_scope(principal, layer, alias="t")
     if scope.public_rest and not catalog.can_see(layer, "public"):
         return replace(scope, public_rest=False)  # no public rest on a non-public layer
     return scope

@@ -15,6 +15,7 @@ from geo.scope import Principal
 from tiles.builders import TERRAIN, THREED
 from tiles.builds import DerivedBuilds
 from web import queries
+from layers.style import ANALYSIS
 from web.catalog import page_layers
 from web.decks import Basemap, DeckSpec, Sources, View, map_deck, view_of
 from web.i18n import pick_lang, strings
@@ -136,6 +137,7 @@ def _config(pr: PageRequest, spec: DeckSpec, src: Sources, **extra: Any) -> dict
         "basemap": _basemap(pr).__dict__,
         "audience": pr.who.audience,
         "member_audiences": queries.member_audiences(),  # who may read member figures
+        "palette": {k: list(c) for k, c in ANALYSIS.items()},  # layers/style.py's, as the PNG
         **extra,
     }
 

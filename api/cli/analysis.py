@@ -75,32 +75,35 @@ def write_png(result: dict[str, Any], path: Path, title: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib import colormaps
     from matplotlib.colors import Normalize
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     from shapely.geometry import shape
 
+    from layers.style import ANALYSIS, hex_rgb, unit_rgba  # the pages' palette
+
+    area = hex_rgb(ANALYSIS["service_area"])
+    site, uncovered = hex_rgb(ANALYSIS["proposed_site"]), ANALYSIS["uncovered"]
     fig, ax = plt.subplots(figsize=(10, 10), dpi=120)
     cells = sorted(
         result["uncovered_cells"]["features"], key=lambda c: c["properties"]["resolution"]
     )
     if cells:
         dens = [c["properties"]["weight"] / shape(c["geometry"]).area for c in cells]
-        norm, cmap = Normalize(0, max(dens) or 1), colormaps["Reds"]
+        norm = Normalize(0, max(dens) or 1)
         for c, d in zip(cells, dens, strict=True):
             ring = c["geometry"]["coordinates"][0]
             merged = c["properties"]["merged"]
-            ax.fill([p[0] for p in ring], [p[1] for p in ring], color=cmap(0.2 + 0.8 * norm(d)),
+            ax.fill([p[0] for p in ring], [p[1] for p in ring], color=unit_rgba(uncovered, 0.25 + 0.75 * float(norm(d))),
                     alpha=0.55 if merged else 1.0, lw=0.3, ec="white", hatch="//" if merged else None)  # fmt: skip
     for f in result["service_areas"]["features"]:
         for poly in getattr(shape(f["geometry"]), "geoms", [shape(f["geometry"])]):
-            ax.fill(*poly.exterior.xy, color="#2b8cbe", alpha=0.12, lw=1.0, ec="#08589e")
+            ax.fill(*poly.exterior.xy, color=area, alpha=0.12, lw=1.0, ec=area)
         props = f["properties"]
         if props.get("lon") is not None:
-            ax.plot(props["lon"], props["lat"], "o", ms=5, color="#08589e")
+            ax.plot(props["lon"], props["lat"], "o", ms=5, color=area)
     for p in result["proposed"]:
-        ax.plot(p["lon"], p["lat"], marker="*", ms=18, color="#ffd700", mec="black")
+        ax.plot(p["lon"], p["lat"], marker="*", ms=18, color=site, mec="black")
         ax.annotate(
             str(p["rank"]),
             (p["lon"], p["lat"]),
@@ -110,8 +113,8 @@ def write_png(result: dict[str, Any], path: Path, title: str) -> None:
         )
     ax.legend(
         handles=[
-            Patch(color="#2b8cbe", alpha=0.4, label="service area"),
-            Patch(color=colormaps["Reds"](0.7), label="uncovered (shade = weight density)"),
+            Patch(color=area, alpha=0.4, label="service area"),
+            Patch(color=unit_rgba(uncovered, 0.7), label="uncovered (shade = weight density)"),
             Patch(
                 facecolor="white",
                 edgecolor="grey",
@@ -124,7 +127,7 @@ def write_png(result: dict[str, Any], path: Path, title: str) -> None:
                 marker="*",
                 ls="",
                 ms=14,
-                color="#ffd700",
+                color=site,
                 mec="black",
                 label="proposed site (rank)",
             ),

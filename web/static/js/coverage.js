@@ -24,22 +24,27 @@
 
   const maxWeight = (cells) => Math.max(1, ...cells.map((f) => f.properties.weight || 0));
 
+  // The one palette (layers/style.py), as the printed coverage map uses it.
+  const pal = Object.assign({service_area: [46, 139, 87, 200], uncovered: [230, 85, 13, 230],
+    proposed_site: [242, 183, 5, 255], proposed_edge: [120, 80, 0, 255]}, cfg.palette || {});
+  const rgbA = (c, a) => [c[0], c[1], c[2], a];
+
   function draw(result) {
     const cells = result.uncovered_cells.features;
     const top = maxWeight(cells);
     map.setExtra([
       new deckgl.classes.GeoJsonLayer({
         id: 'service-areas', data: result.service_areas, filled: true, stroked: true,
-        getFillColor: [46, 139, 87, 28], getLineColor: [46, 139, 87, 200], lineWidthMinPixels: 1.5,
+        getFillColor: rgbA(pal.service_area, 28), getLineColor: pal.service_area, lineWidthMinPixels: 1.5,
       }),
       new deckgl.classes.GeoJsonLayer({
         id: 'uncovered', data: result.uncovered_cells, filled: true, stroked: true, pickable: true,
-        getFillColor: (f) => [230, 85, 13, Math.round(70 + 160 * (f.properties.weight || 0) / top)],
+        getFillColor: (f) => rgbA(pal.uncovered, Math.round(70 + 160 * (f.properties.weight || 0) / top)),
         getLineColor: [255, 255, 255, 120], lineWidthMinPixels: 0.5,
       }),
       new deckgl.classes.ScatterplotLayer({
         id: 'proposed', data: result.proposed, getPosition: (p) => [p.lon, p.lat], pickable: true,
-        getRadius: 13, radiusUnits: 'pixels', getFillColor: [242, 183, 5, 255], getLineColor: [120, 80, 0, 255],
+        getRadius: 13, radiusUnits: 'pixels', getFillColor: pal.proposed_site, getLineColor: pal.proposed_edge,
         stroked: true, lineWidthMinPixels: 2,
       }),
       new deckgl.classes.TextLayer({
