@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -31,6 +32,7 @@ from api.routers import (
 from api.security import add_security
 from api.services import tile_services
 from api.settings import Settings
+from geo import db as geodb
 from geo.db import pool as gpool
 
 
@@ -52,11 +54,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             statement_timeout=settings.api.statement_timeout,  # features; analysis sets its own
             init=_init_connection,
         )
+        app.state.analysis_pool = geodb.analysis_pool(  # coverage runs: psycopg, pooled
+            settings.db.url,
+            settings.api.analysis_slots,
+            settings.api.analysis_timeout,
+            settings.api.pool_timeout,
+        )
         try:
             async with tile_services(app):  # versions, tile cache, renderer, derived builds
                 yield
         finally:
             await app.state.pool.close()
+            await asyncio.to_thread(app.state.analysis_pool.close)
 
     app = FastAPI(
         title="djmap 党建地图",

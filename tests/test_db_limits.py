@@ -104,8 +104,27 @@ def test_analysis_runs_under_its_own_longer_timeout(seeded: str, tmp_path: Path)
     with make_client(seeded, tmp_path, statement_timeout=0.3, analysis_timeout=60) as client:
         raised, again = client.portal.call(timeouts, client.app)  # type: ignore[union-attr, arg-type]
         assert (raised, again) == ("1min", "300ms")
-        with psycopg.connect(gpool.timed_url(seeded, 42.5)) as conn:  # coverage's sync session
+        with psycopg.connect(gpool.timed_url(seeded, 42.5)) as conn:  # the CLI's sync session
             assert conn.execute("SHOW statement_timeout").fetchone() == ("42500ms",)
+        with client.app.state.analysis_pool.connection() as conn:  # type: ignore[attr-defined]
+            assert conn.execute("SHOW statement_timeout").fetchone() == ("1min",)
+
+
+def test_coverage_runs_on_pooled_connections(seeded: str, tmp_path: Path) -> None:
+    """Coverage borrows its connection from the app's analysis pool instead of opening one per
+    request, and a connection the server dropped is replaced, not handed to a run."""
+    body = {"meters": 800, "weight": "buildings", "bbox": [116.29, 39.89, 116.32, 39.92]}
+    with make_client(seeded, tmp_path) as client:
+        pool = client.app.state.analysis_pool  # type: ignore[attr-defined]
+        for _ in range(3):
+            assert client.post("/api/coverage", json=body).status_code == 200
+        assert pool.get_stats()["connections_num"] == 1
+        with pool.connection() as conn:
+            pid = conn.info.backend_pid
+        with psycopg.connect(seeded, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        assert client.post("/api/coverage", json=body).status_code == 200
+        assert pool.get_stats()["connections_lost"] == 1  # found by the check, not by the run
 
 
 def test_no_free_connection_in_time_is_503_with_retry_after(seeded: str, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.cli.common import cli_errors, console, database_url
 from geo.analysis import coverage as core
+from geo.db import Direct
 from geo.scope import Principal
 
 STAGES = ("area and demand", "service areas", "coverage", "uncovered cells", "proposed sites")
@@ -179,7 +180,7 @@ def coverage(
                 bar.update(task, description=stage, advance=0 if stage == STAGES[0] else 1)
 
             # The CLI runs on the server with database rights: the admin scope, aggregates only.
-            result = core.run(url, req, Principal(role="admin"), progress=step)
+            result = core.run(Direct(url), req, Principal(role="admin"), progress=step)
             bar.update(task, description="writing files", advance=1)
             out.mkdir(parents=True, exist_ok=True)
             write_geojson(result, out / "coverage.geojson")

@@ -86,10 +86,6 @@ async def coverage(
     check_weight_allowed(body.weight, principal)
     req = body.request()
     core.validate(req)
-    timeout_ms = round(settings.api.analysis_timeout * 1000)  # DJMAP_ANALYSIS_TIMEOUT
-    result = await run_bounded(
-        request.app,
-        settings,
-        lambda: core.run(settings.db.url, req, principal, statement_timeout_ms=timeout_ms),
-    )
+    pool = request.app.state.analysis_pool  # DJMAP_ANALYSIS_TIMEOUT per statement
+    result = await run_bounded(request.app, settings, lambda: core.run(pool, req, principal))
     return Coverage.model_validate(result)

@@ -41,13 +41,12 @@ from geo.analysis.demand import (
 )
 from geo.analysis.member_demand import member_spread
 from geo.analysis.metric import Metric, covering_polygons, covering_straight
+from geo.db import Connections
 from geo.privacy import rounded
 from geo.privacy.atoms import cells_at
 from geo.scope import PUBLIC, Principal
 
 __all__ = ["CANDIDATES", "MAX_PROPOSE", "MODES", "WEIGHTS", "CoverageRequest", "run", "validate"]
-
-ANALYSIS_TIMEOUT_MS = 60_000  # statement_timeout of an analysis connection
 
 Progress = Callable[[str], None]
 Box = tuple[float, float, float, float]
@@ -77,15 +76,16 @@ def _bounds(area: BaseGeometry | None, demand: Points) -> Box | None:
     )
 
 
-def run(url: str, req: CoverageRequest, principal: Principal = PUBLIC,
-        progress: Progress | None = None,
-        statement_timeout_ms: int = ANALYSIS_TIMEOUT_MS) -> dict[str, Any]:  # fmt: skip
-    """Compute coverage, uncovered cells and proposed sites; only aggregates are returned."""
+def run(db: Connections, req: CoverageRequest, principal: Principal = PUBLIC,
+        progress: Progress | None = None) -> dict[str, Any]:  # fmt: skip
+    """Compute coverage, uncovered cells and proposed sites; only aggregates are returned.
+
+    `db` lends the run one connection (the app's analysis pool, or `geo.db.Direct` for the CLI);
+    its statement_timeout is the connection's."""
     validate(req)
     req = snapped(req)
     step = progress or (lambda _: None)
-    options = f"-c statement_timeout={int(statement_timeout_ms)}"
-    with psycopg.connect(url, options=options) as conn:
+    with db.connection() as conn:
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # one snapshot
         step("area and demand")
         area = load_area(conn, req.district, req.bbox)
