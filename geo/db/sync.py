@@ -67,12 +67,16 @@ def analysis_pool(url: str, size: int, statement_timeout: float, wait: float) ->
     return pool
 
 
+# psycopg_pool's warnings per failed connect or dropped connection while the database is away.
+QUIET_POOL_MESSAGES = ("error connecting in", "reconnection attempt", "discarding")
+
+
 class _ReconnectFilter(logging.Filter):
-    """Drops psycopg_pool's warning per failed connect while the database is away (the request
-    that meets the outage reports it once, through geo.db.pool.STATE)."""
+    """Drops psycopg_pool's warning per failed connect or dropped connection while the database
+    is away (the request that meets the outage reports it once, through geo.db.pool.STATE)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(("error connecting in", "reconnection attempt"))
+        return not str(record.msg).startswith(QUIET_POOL_MESSAGES)
 
 
 def quiet_reconnect_warnings() -> None:
