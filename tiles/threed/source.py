@@ -11,6 +11,7 @@ import psycopg
 import shapely
 
 from tiles.threed.content import Features
+from tiles.versions import VERSIONS_SQL, table_versions
 
 VERSIONED = ("buildings", "organisations")  # the tileset depends on both tables
 
@@ -24,7 +25,6 @@ LEFT JOIN (
 ) o ON o.building_id = b.id
 ORDER BY b.id
 """
-VERSIONS_SQL = "SELECT table_name, version FROM data_versions WHERE table_name = ANY(%s)"
 
 
 @dataclass
@@ -56,9 +56,9 @@ class Buildings:
 
 
 def versions_of(conn: psycopg.Connection) -> dict[str, int]:
-    """Data versions of the tables the tileset depends on."""
-    rows = conn.execute(VERSIONS_SQL, (list(VERSIONED),)).fetchall()
-    return {str(name): int(v) for name, v in rows}
+    """Data versions of the tables the tileset depends on (tiles/versions.py's one query)."""
+    rows = conn.execute(VERSIONS_SQL).fetchall()
+    return table_versions({str(n): (int(v), int(s)) for n, v, s in rows}, VERSIONED)
 
 
 def current_versions(url: str) -> dict[str, int]:
