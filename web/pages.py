@@ -12,10 +12,10 @@ from starlette.requests import Request
 
 from geo import users
 from geo.scope import Principal
+from layers.style import ANALYSIS
 from tiles.builders import TERRAIN, THREED
 from tiles.builds import DerivedBuilds
 from web import queries
-from layers.style import ANALYSIS
 from web.catalog import page_layers
 from web.decks import Basemap, DeckSpec, Sources, View, map_deck, view_of
 from web.i18n import pick_lang, strings
