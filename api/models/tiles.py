@@ -48,6 +48,14 @@ class Aggregation(BaseModel):
     breakdown: str | None
 
 
+class LegendEntry(BaseModel):
+    """One row of a layer's legend: a colour and what it means."""
+
+    color: list[int] = Field(description="RGBA 0-255", examples=[[180, 30, 30, 255]])
+    zh: str
+    en: str
+
+
 class LayerInfo(Open):
     """One map layer for the caller's audience, with its versioned tile URL template."""
 
@@ -67,6 +75,7 @@ class LayerInfo(Open):
     time: LayerTime | None
     aggregation: Aggregation
     deck: dict[str, Any] = Field(description="how the web map draws it (deck.gl layer props)")
+    legend: list[LegendEntry] = Field(description="the palette of the tiles, pages and outputs")
     heatmap: str | None = Field(None, description="heat layers: the JSON cells URL")
     threshold: int | None = Field(None, description="heat layers: the smallest published count")
 

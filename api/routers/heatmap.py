@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 
@@ -33,13 +33,14 @@ router = APIRouter(tags=["heatmap"])
 )
 async def heatmap(
     metric: Annotated[
-        str, Path(description="heat metric", json_schema_extra={"enum": list(catalog.heat_metrics())})
+        str,
+        Path(description="heat metric", json_schema_extra={"enum": list(catalog.heat_metrics())}),
     ],
     tiles: Annotated[TileService, Depends(get_tiles)],
     principal: Annotated[Principal, Depends(get_principal)],
     res: Annotated[int, Query(ge=0, le=RES_MAX, description="H3 resolution")] = 8,
     format: Annotated[Literal["json", "geojson"], Query(description="json or geojson")] = "json",
-) -> dict[str, Any]:
+) -> Heatmap | HeatmapGeoJSON:
     """Published cells of resolution `res` plus merged remainders of coarser published cells."""
     layer = catalog.by_heat_metric(metric)  # NotFound for an unknown metric
     if not catalog.can_see(layer, principal.audience):
@@ -56,6 +57,9 @@ async def heatmap(
             }
             for c in cells
         ]
-        return {"type": "FeatureCollection", **meta, "features": features}
+        return HeatmapGeoJSON.model_validate(
+            {"type": "FeatureCollection", **meta, "features": features}
+        )
     items = [{k: c[k] for k in ("cell", "res", "count", "merged")} for c in cells]
-    return {**meta, "total": sum(int(c["count"]) for c in cells), "cells": items}
+    total = sum(int(c["count"]) for c in cells)
+    return Heatmap.model_validate({**meta, "total": total, "cells": items})

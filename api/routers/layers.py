@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from api.deps import TOKEN_OPTIONAL, get_principal
 from api.models.errors import errors
-from api.models.tiles import LayerList
+from api.models.tiles import LayerInfo, LayerList
 from api.routers.tiles import get_tiles
 from geo.scope import Principal
 from layers import catalog
@@ -20,7 +20,7 @@ from tiles.tilejson import vector_fields
 router = APIRouter(tags=["layers"])
 
 
-def describe(layer: Layer, audience: str, base: str, token: str) -> dict[str, Any]:
+def describe(layer: Layer, audience: str, base: str, token: str) -> LayerInfo:
     """One layer as the listing shows it to an audience."""
     fields = catalog.fields_for(layer, audience)
     item: dict[str, Any] = {
@@ -62,7 +62,7 @@ def describe(layer: Layer, audience: str, base: str, token: str) -> dict[str, An
     if layer.heat_metric:
         item["heatmap"] = f"{base}/api/heatmap/{layer.heat_metric}"
         item["threshold"] = K
-    return item
+    return LayerInfo.model_validate(item)
 
 
 @router.get(
@@ -77,13 +77,11 @@ async def list_layers(
     request: Request,
     tiles: Annotated[TileService, Depends(get_tiles)],
     principal: Annotated[Principal, Depends(get_principal)],
-) -> dict[str, Any]:
+) -> LayerList:
     """The visible layers in catalog order, with tile URLs carrying their data versions."""
     audience = principal.audience
     layers = catalog.visible(audience)
     tokens = await tiles.tokens(layers)
     base = str(request.base_url).rstrip("/")
-    return {
-        "audience": audience,
-        "layers": [describe(layer, audience, base, tokens[layer.id]) for layer in layers],
-    }
+    items = [describe(layer, audience, base, tokens[layer.id]) for layer in layers]
+    return LayerList(audience=audience, layers=items)
