@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.security import OAuth2PasswordBearer
 
 from api.settings import Settings
+from geo.db.pool import as_unavailable
 from geo.errors import Forbidden
 from geo.scope import PUBLIC, Principal
 from geo.users import User, normalise_origin, user_by_id
@@ -30,6 +32,8 @@ ISSUER = "djmap"
 PRODUCTION_ENVS = frozenset({"production", "prod", "staging"})
 MIN_KEY_LENGTH = 32
 KEY_FILE = "secret_key"
+KNOWN_USER_S = 600.0  # how long a user read before an outage may go on reading during it
+KNOWN_USERS_MAX = 10_000
 
 oauth2_scheme = OAuth2PasswordBearer(
     tokenUrl="/api/auth/token",
@@ -121,17 +125,51 @@ def decode_token(settings: Settings, token: str) -> int:
 
 
 async def resolve_principal(request: Request, token: str | None) -> Principal:
-    """The caller of a request: public without a token, else the token's (still active) user."""
+    """The caller of a request: public without a token, else the token's (still active) user.
+
+    While the database is away, a GET or HEAD by a user seen in the last `KNOWN_USER_S` seconds
+    goes on as that user (stale-if-error: their cached tiles stay readable); anything else is the
+    outage's 503. With the database up, every request reads the user afresh, so disabling a user
+    still takes effect at once."""
     if not token:
         return PUBLIC
     settings: Settings = request.app.state.settings
     user_id = decode_token(settings, token)
-    pool: asyncpg.Pool = request.app.state.pool
-    async with pool.acquire() as conn:
-        user = await user_by_id(conn, user_id)
+    known = _known_users(request.app)
+    try:
+        pool: asyncpg.Pool = request.app.state.pool
+        async with pool.acquire() as conn:
+            user = await user_by_id(conn, user_id)
+    except Exception as exc:
+        last = known.get(user_id)
+        safe = request.method in ("GET", "HEAD")
+        if as_unavailable(exc) is None or not safe or last is None:
+            raise
+        if time.monotonic() - last[1] > KNOWN_USER_S:
+            raise
+        user = last[0]
+    else:
+        _remember(known, user_id, user)
     if user is None or not user.active:
         raise unauthorized("this user no longer exists or is disabled")
     return user.principal()
+
+
+def _remember(known: OrderedDict[int, tuple[User, float]], user_id: int, user: User | None) -> None:
+    """Keep the user just read (forget a deleted one); the oldest entries go first."""
+    known.pop(user_id, None)
+    if user is not None:
+        known[user_id] = (user, time.monotonic())
+    while len(known) > KNOWN_USERS_MAX:
+        known.popitem(last=False)
+
+
+def _known_users(app: FastAPI) -> OrderedDict[int, tuple[User, float]]:
+    """The app's bounded table of users last read from the database (for stale-if-error)."""
+    table = getattr(app.state, "known_users", None)
+    if table is None:
+        table = app.state.known_users = OrderedDict()
+    return table
 
 
 def require_role(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:

@@ -31,14 +31,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from privacy import two_subtrees  # noqa: E402
+from privacy import PASSWORD, add_users, two_subtrees  # noqa: E402
 
 from geo import db as geodb  # noqa: E402
 from geo.cluster import Cluster, free_port  # noqa: E402
 
 DJMAP = ROOT / ".venv" / "bin" / "djmap"
 LON, LAT = 116.30, 39.90
-CLASSES = ("cached_tile", "layers", "tilejson", "cold_tile", "features", "nearest", "page")
+CLASSES = (
+    "cached_tile",
+    "leader_tile",
+    "layers",
+    "tilejson",
+    "cold_tile",
+    "features",
+    "nearest",
+    "page",
+)
+LEADER = "leader_a"  # a bound leader: their cached tiles stay readable while the database is away
 
 
 @dataclass
@@ -77,7 +87,7 @@ WARM = [
 
 def _request(rng: random.Random) -> tuple[str, str]:
     kind = rng.choice(CLASSES)
-    if kind == "cached_tile":
+    if kind in ("cached_tile", "leader_tile"):
         return kind, rng.choice(WARM)
     if kind == "layers":
         return kind, "/api/layers"
@@ -103,14 +113,16 @@ def _well_formed(r: httpx.Response) -> bool:
     return bool(r.headers.get("retry-after")) and isinstance(body, dict) and "description" in body
 
 
-def _client(base: str, seed: int, stop: threading.Event, out: list[Answer]) -> None:
+def _client(
+    base: str, seed: int, stop: threading.Event, out: list[Answer], auth: dict[str, str]
+) -> None:
     rng = random.Random(seed)
     with httpx.Client(base_url=base, timeout=10) as http:
         while not stop.is_set():
             kind, path = _request(rng)
             start = time.monotonic()
             try:
-                r = http.get(path)
+                r = http.get(path, headers=auth if kind == "leader_tile" else None)
                 answer = Answer(start, time.monotonic(), kind, r.status_code, _well_formed(r))
             except httpx.HTTPError as exc:
                 answer = Answer(start, time.monotonic(), kind, f"drop:{type(exc).__name__}", False)
@@ -153,20 +165,25 @@ def _listeners(port: int) -> int:
     return found
 
 
-def _warm(base: str) -> None:
+def _warm(base: str) -> dict[str, str]:
+    """Read the warm set twice (anonymously and as the leader); the leader's Authorization."""
     with httpx.Client(base_url=base, timeout=30) as http:
+        r = http.post("/api/auth/token", data={"username": LEADER, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
         for path in [*WARM, "/api/layers", "/api/tiles/service_points/tilejson.json"]:
-            for _ in range(2):  # the second read comes from the cache
-                r = http.get(path)
+            for headers in ({}, auth, {}, auth):  # the second reads come from the cache
+                r = http.get(path, headers=headers)
                 assert r.status_code == 200, (path, r.status_code, r.text[:200])
+    return auth
 
 
 def _load(
-    base: str, clients: int, out: list[Answer]
+    base: str, clients: int, out: list[Answer], auth: dict[str, str]
 ) -> tuple[threading.Event, list[threading.Thread]]:
     stop = threading.Event()
     threads = [
-        threading.Thread(target=_client, args=(base, i, stop, out), daemon=True)
+        threading.Thread(target=_client, args=(base, i, stop, out, auth), daemon=True)
         for i in range(clients)
     ]
     for t in threads:
@@ -193,13 +210,14 @@ def drill(
     try:
         geodb.migrate(cluster.url)
         two_subtrees(cluster.url)
+        add_users(cluster.url)
         port = free_port()
         log = workdir / "server.log"
         proc = _serve(cluster.url, workdir / "home", port, workers, log, freshness)
         try:
             base = f"http://127.0.0.1:{port}"
-            _warm(base)
-            stop, threads = _load(base, clients, result.answers)
+            auth = _warm(base)
+            stop, threads = _load(base, clients, result.answers, auth)
             time.sleep(before)
             result.marks["stop"] = time.monotonic()
             cluster.stop()

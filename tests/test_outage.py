@@ -13,7 +13,7 @@ from pathlib import Path
 
 from outage import Drill, drill, phase, print_report, write_report
 
-CACHEABLE = ("cached_tile", "layers", "tilejson")
+CACHEABLE = ("cached_tile", "leader_tile", "layers", "tilejson")
 
 
 def by_phase(result: Drill, kinds: tuple[str, ...] | None = None) -> dict[str, Counter[str]]:
