@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import get_pool
 from api.models.data import Health
+from geo.db.pool import as_unavailable
 
 router = APIRouter(tags=["health"])
 
@@ -31,8 +32,11 @@ async def health(
             postgis = await conn.fetchval("SELECT postgis_lib_version()")
             revision = await conn.fetchval("SELECT version_num FROM alembic_version")
     except Exception as exc:
+        reason = "unreachable" if as_unavailable(exc) is not None else type(exc).__name__
         return JSONResponse(
-            {"status": "error", "database": str(exc), "builds": builds}, status_code=503
+            {"status": "error", "database": reason, "builds": builds},
+            status_code=503,
+            headers={"Retry-After": "2"},
         )
     return JSONResponse(
         {
