@@ -56,6 +56,10 @@ class Fragment:
     @property
     def params(self) -> tuple[object, ...]:
         """Values of the bound parameters, in order of first appearance."""
+        if not self.bound:
+            return ()
+        if len(self.bound) == 1:
+            return (self.bound[0][1],)
         values = dict(self.bound)
         return tuple(values[k] for k in self.compile().keys if k in values)
 

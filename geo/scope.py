@@ -26,6 +26,7 @@ given number, `scope_filter_psycopg` with `%s`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from geo import compose
 from geo.compose import Fragment
@@ -118,29 +119,27 @@ def bound_org(principal: Principal) -> int | None:
     return None
 
 
-def _col(alias: str, column: str) -> Fragment:
-    return compose.raw(f"{alias}.{column}")
-
-
-def _org_bound(link: RowLink, alias: str, org: int) -> Fragment:
-    org_value = compose.value(org, ORG_KEY)
-    if link.org is not None:
-        return compose.sql(SUBTREE, col=_col(alias, link.org), org=org_value)
-    assert link.member is not None
-    return compose.sql(MEMBERS_OF_SUBTREE, col=_col(alias, link.member), org=org_value)
-
-
-def _member_own(link: RowLink, alias: str, member: int) -> Fragment:
-    member_value = compose.value(member, MEMBER_KEY)
-    column = link.self_id or link.member
-    if column is not None:
-        return compose.sql(OWN_ROW, col=_col(alias, column), member=member_value)
-    assert link.org is not None
-    return compose.sql(BRANCH_CHAIN, col=_col(alias, link.org), member=member_value)
-
-
-def _paren(cond: Fragment) -> Fragment:
+@lru_cache(maxsize=256)
+def _shape(link: RowLink, alias: str, member: bool) -> Fragment:
+    """The parenthesised condition of an org-bound role (`member` False) or of a member, with a
+    slot for the organisation or member id: composed once per link and alias."""
+    if member:
+        column, template, key = link.self_id or link.member, OWN_ROW, MEMBER_KEY
+        if column is None:
+            column, template = link.org, BRANCH_CHAIN
+    else:
+        column, template, key = link.org, SUBTREE, ORG_KEY
+        if column is None:
+            column, template = link.member, MEMBERS_OF_SUBTREE
+    slot = compose.param(key)
+    cond = compose.sql(template, col=compose.raw(f"{alias}.{column}"), org=slot, member=slot)
     return compose.sql("({cond})", cond=cond)
+
+
+def _bound(link: RowLink, alias: str, member: bool, value: int) -> Fragment:
+    """The condition with the caller's organisation or member id bound into its slot."""
+    shape = _shape(link, alias, member)
+    return Fragment(shape.parts, ((MEMBER_KEY if member else ORG_KEY, value),))
 
 
 def link_of(layer: Layer | str) -> RowLink | None:
@@ -161,11 +160,10 @@ def row_scope(
             return RowScope(compose.TRUE, False, start)
         if principal.member_id is None:
             return RowScope(compose.FALSE, rest, start)
-        own = _member_own(link, alias, principal.member_id)
-        return RowScope(_paren(own), rest, start)
+        return RowScope(_bound(link, alias, True, principal.member_id), rest, start)
     org = bound_org(principal)
     if org is not None:
-        return RowScope(_paren(_org_bound(link, alias, org)), link.public == "place", start)
+        return RowScope(_bound(link, alias, False, org), link.public == "place", start)
     if principal.role == "public" and link.public == "never":
         return RowScope(compose.FALSE, False, start)
     return RowScope(compose.TRUE, False, start)

@@ -227,8 +227,8 @@ def tile_args(req: TileRequest, budget: int) -> list[object]:
         bounds.right,
         bounds.top,
         budget,
-        *(b.value for b in req.filters),
-        *req.scope.params,
+        *[b.value for b in req.filters],
+        *[v for _, v in req.scope.cond.bound],  # the scope's one parameter, if any
     ]
 
 
@@ -242,11 +242,21 @@ def feature_budget(req: TileRequest) -> int:
     return agg.max_features
 
 
+_TEXTS: dict[tuple[object, ...], str] = {}  # request shape → statement text (the hot path)
+
+
 def request_statement(req: TileRequest) -> str:
     """The guarded statement of a request (its layer, audience, filters and row scope shape)."""
-    names = tuple(b.filter.name for b in req.filters)
+    names = tuple(b.filter.name for b in req.filters) if req.filters else ()
     scope = req.scope
-    return statement(req.layer, req.audience, names, scope.cond.shape, scope.public_rest).text
+    key = (req.layer.id, req.audience, names, scope.cond.parts, scope.public_rest)
+    text = _TEXTS.get(key)
+    if text is None:
+        if len(_TEXTS) >= 1024:
+            _TEXTS.clear()
+        text = statement(req.layer, req.audience, names, scope.cond.parts, scope.public_rest).text
+        _TEXTS[key] = text
+    return text
 
 
 async def render(conn: asyncpg.Connection, req: TileRequest) -> bytes:
