@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, Path, Request
+from pydantic import BeforeValidator
 
 from api.auth import oauth2_scheme, resolve_principal
 from api.settings import Settings
@@ -40,3 +43,18 @@ TOKEN_OPTIONAL: dict[str, Any] = {"security": [{}]}
 
 # Free text in a parameter: anything but NUL, which PostgreSQL text cannot hold (400).
 NO_NUL = r"^[^\x00]*$"
+
+RFC3339_START = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _rfc3339_only(value: object) -> object:
+    """pydantic also reads numbers as Unix times; a date-time parameter takes RFC 3339 only."""
+    if isinstance(value, str) and not RFC3339_START.match(value):
+        raise ValueError("must be an RFC 3339 date-time, e.g. 2026-05-01T09:00:00+08:00")
+    if isinstance(value, int | float):
+        raise ValueError("must be an RFC 3339 date-time, not a number")
+    return value
+
+
+# A date-time parameter (query or form): RFC 3339 text, never a number.
+DateTime = Annotated[datetime, BeforeValidator(_rfc3339_only)]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Literal
 
 import asyncpg
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import NO_NUL, TOKEN_OPTIONAL, get_pool, get_principal, get_settings
+from api.deps import NO_NUL, TOKEN_OPTIONAL, DateTime, get_pool, get_principal, get_settings
 from api.models.analysis import Nearest
 from api.models.errors import errors
 from api.settings import Settings
@@ -37,11 +36,11 @@ class NearestParams:
         Query(description="straight (geodesic) or walk (road network)"),
     ] = "straight"
     start: Annotated[
-        datetime | None,
+        DateTime | None,
         Query(alias="from", description="activities: window start (default now)"),
     ] = None
     end: Annotated[
-        datetime | None,
+        DateTime | None,
         Query(
             alias="to", description="activities: window end (default from + 14 days; after from)"
         ),

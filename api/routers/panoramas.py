@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from api.auth import require_role
-from api.deps import NO_NUL, RowId, get_pool, get_settings
+from api.deps import NO_NUL, DateTime, RowId, get_pool, get_settings
 from api.models.data import Panorama
 from api.models.errors import errors
 from api.models.media import BYTERANGES, JPEG, NOT_MODIFIED, PNG, TEXT, binary
@@ -117,7 +116,7 @@ async def upload_panorama(
         Form(ge=-180, le=180, description="WGS84 longitude (default: GPS EXIF / GPano XMP)"),
     ] = None,
     lat: Annotated[float | None, Form(ge=-90, le=90, description="WGS84 latitude")] = None,
-    captured_at: Annotated[datetime | None, Form()] = None,
+    captured_at: Annotated[DateTime | None, Form()] = None,
 ) -> Panorama | JSONResponse:
     """Checked by content; EXIF stripped except orientation and GPS; placed and linked."""
     data = await file.read(core.MAX_BYTES + 1)
