@@ -40,33 +40,35 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.execute("SET jit = off")
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Make the app's long-lived services (pools, then api/services.py's) and close them."""
+    settings: Settings = app.state.settings
+    app.state.pool = await gpool.create_pool(  # bounded waits, 503 when the database is away
+        settings.db.url,
+        min_size=settings.db.pool_min,
+        max_size=settings.db.pool_max,
+        acquire_timeout=settings.api.pool_timeout,
+        statement_timeout=settings.api.statement_timeout,  # features; analysis sets its own
+        init=_init_connection,
+    )
+    app.state.analysis_pool = geodb.analysis_pool(  # coverage runs: psycopg, pooled
+        settings.db.url,
+        settings.api.analysis_slots,
+        settings.api.analysis_timeout,
+        settings.api.pool_timeout,
+    )
+    try:
+        async with tile_services(app):  # versions, tile cache, renderer, derived builds
+            yield
+    finally:
+        await app.state.pool.close()
+        await asyncio.to_thread(app.state.analysis_pool.close)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app from settings passed in (tests make their own)."""
     settings = settings or Settings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pool = await gpool.create_pool(  # bounded waits, 503 when the database is away
-            settings.db.url,
-            min_size=settings.db.pool_min,
-            max_size=settings.db.pool_max,
-            acquire_timeout=settings.api.pool_timeout,
-            statement_timeout=settings.api.statement_timeout,  # features; analysis sets its own
-            init=_init_connection,
-        )
-        app.state.analysis_pool = geodb.analysis_pool(  # coverage runs: psycopg, pooled
-            settings.db.url,
-            settings.api.analysis_slots,
-            settings.api.analysis_timeout,
-            settings.api.pool_timeout,
-        )
-        try:
-            async with tile_services(app):  # versions, tile cache, renderer, derived builds
-                yield
-        finally:
-            await app.state.pool.close()
-            await asyncio.to_thread(app.state.analysis_pool.close)
-
     app = FastAPI(
         title="djmap 党建地图",
         description="3D party-building map service: vector tiles, 3D Tiles, OGC API Features.",
