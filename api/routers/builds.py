@@ -5,42 +5,17 @@ scheduler; never from a GET, this one included."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
 
 from api.auth import require_role
+from api.models.builds import Builds, BuildStatus
+from api.models.errors import errors
 from geo.scope import Principal
 from tiles.builds import DerivedBuilds, Status
 
 router = APIRouter(tags=["builds"])
-
-
-class BuildStatus(BaseModel):
-    """One derived build."""
-
-    name: str = Field(description="e.g. clusters:<layer>, heat:<layer>, 3dtiles, terrain")
-    kind: Literal["clusters", "heat", "3dtiles", "terrain", "pagedata"]
-    state: Literal["ready", "stale", "building", "missing", "failed"] = Field(
-        description="ready: of the current data; stale: an older build is served while the next "
-        "is due; building; missing: none yet; failed: the last attempt failed (see error)"
-    )
-    built_version: str | None = Field(description="data version of the build served")
-    wanted_version: str | None = Field(
-        description="data version the data is at (null: not derived from the database)"
-    )
-    built_at: datetime | None
-    seconds: float | None = Field(description="how long its last build in this process took")
-    building_since: datetime | None
-    error: str | None
-
-
-class Builds(BaseModel):
-    """The derived builds and how they are scheduled."""
-
-    watch: bool = Field(description="builds follow every data change (DJMAP_BUILD_WATCH)")
-    builds: list[BuildStatus]
 
 
 def _time(stamp: float | None) -> datetime | None:
@@ -64,10 +39,8 @@ def _item(s: Status) -> BuildStatus:
 @router.get(
     "/builds",
     summary="Derived builds and their data versions (admin)",
-    responses={
-        401: {"description": "not logged in"},
-        403: {"description": "not an admin"},
-    },
+    response_model=Builds,
+    responses=errors((401, "not logged in"), (403, "not an admin"), 503),
 )
 async def list_builds(
     request: Request, _: Annotated[Principal, Depends(require_role("admin"))]

@@ -9,7 +9,15 @@ import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from api.deps import get_pool, get_principal
+from api.deps import NO_NUL, TOKEN_OPTIONAL, get_pool, get_principal
+from api.models.errors import errors
+from api.models.pages import (
+    DeckDocument,
+    OrgTree,
+    SearchResults,
+    ServicePointCard,
+    Stats,
+)
 from api.security import page_csp
 from geo.errors import NotFound
 from geo.scope import Principal
@@ -27,7 +35,9 @@ from web.pages import (
     web_settings,
 )
 
-router = APIRouter(include_in_schema=False)
+# Pages and static files are not part of the API document; the page data (/web/*.json) is.
+router = APIRouter(tags=["page data"])
+HIDDEN: dict[str, Any] = {"include_in_schema": False}
 Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
 Caller = Annotated[Principal, Depends(get_principal)]
 Lang = Annotated[str | None, Query(description="zh-CN (default) or en")]
@@ -53,25 +63,25 @@ def _html(
     return HTMLResponse(text, status_code=status, headers=headers)
 
 
-@router.get("/")
+@router.get("/", **HIDDEN)
 async def leader(request: Request, pool: Pool, who: Caller, lang: Lang = None) -> HTMLResponse:
     """The leader view: 3D map, layer panel, organisation tree, stats, time slider."""
     return _html(request, await leader_page(PageRequest(request, pool, who, lang)))
 
 
-@router.get("/nearest")
+@router.get("/nearest", **HIDDEN)
 async def nearest(request: Request, pool: Pool, who: Caller, lang: Lang = None) -> HTMLResponse:
     """The member finder (phone first)."""
     return _html(request, await nearest_page(PageRequest(request, pool, who, lang)))
 
 
-@router.get("/coverage")
+@router.get("/coverage", **HIDDEN)
 async def coverage(request: Request, pool: Pool, who: Caller, lang: Lang = None) -> HTMLResponse:
     """The planner's coverage view."""
     return _html(request, await coverage_page(PageRequest(request, pool, who, lang)))
 
 
-@router.get("/embed")
+@router.get("/embed", **HIDDEN)
 async def embed(
     request: Request,
     pool: Pool,
@@ -92,19 +102,25 @@ async def embed(
     return _html(request, text, status, ancestors)
 
 
-@router.get("/admin/embed")
+@router.get("/admin/embed", **HIDDEN)
 async def embed_admin(request: Request, pool: Pool, who: Caller, lang: Lang = None) -> HTMLResponse:
     """Copy-paste iframe snippet for an embed key."""
     return _html(request, await embed_admin_page(PageRequest(request, pool, who, lang)))
 
 
-@router.get("/api/docs")
+@router.get("/api/docs", **HIDDEN)
 async def api_docs(request: Request, lang: Lang = None) -> HTMLResponse:
     """Swagger UI for /api/openapi.json, from files served here."""
     return _html(request, docs_page(lang))
 
 
-@router.get("/web/deck/{page}.json")
+@router.get(
+    "/web/deck/{page}.json",
+    summary="A page's deck.gl document for the caller's audience",
+    response_model=DeckDocument,
+    responses=errors(503),
+    openapi_extra=TOKEN_OPTIONAL,
+)
 async def deck_json(
     request: Request, page: str, pool: Pool, who: Caller, lang: Lang = None
 ) -> Response:
@@ -113,7 +129,13 @@ async def deck_json(
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
-@router.get("/web/orgs.json")
+@router.get(
+    "/web/orgs.json",
+    summary="The organisation tree in the caller's scope",
+    response_model=OrgTree,
+    responses=errors(503),
+    openapi_extra=TOKEN_OPTIONAL,
+)
 async def orgs_json(request: Request, pool: Pool, who: Caller) -> dict[str, Any]:
     """The organisation tree in the caller's scope; member counts (published under the
     privacy rule, from the page figures' last build) only for the audiences of the catalog's
@@ -136,7 +158,17 @@ OrgParam = Annotated[
 ]
 
 
-@router.get("/web/stats.json")
+@router.get(
+    "/web/stats.json",
+    summary="Statistics cards of the leader view",
+    response_model=Stats,
+    responses=errors(
+        (403, "an organisation outside the caller's subtree, or member figures not allowed"),
+        (404, "unknown organisation"),
+        503,
+    ),
+    openapi_extra=TOKEN_OPTIONAL,
+)
 async def stats_json(
     request: Request, pool: Pool, who: Caller, org: OrgParam = None
 ) -> dict[str, Any]:
@@ -154,7 +186,13 @@ async def stats_json(
         return await queries.stats(conn, root, radius, who.audience, built)
 
 
-@router.get("/web/service-points/{sp_id}.json")
+@router.get(
+    "/web/service-points/{sp_id}.json",
+    summary="A service point's card for the caller",
+    response_model=ServicePointCard,
+    responses=errors((404, "no such service point, or not visible to the caller"), 503),
+    openapi_extra=TOKEN_OPTIONAL,
+)
 async def service_point_json(
     pool: Pool, who: Caller, sp_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
 ) -> dict[str, Any]:
@@ -166,8 +204,15 @@ async def service_point_json(
     return card
 
 
-@router.get("/web/search.json")
-async def search_json(pool: Pool, q: str = Query("", max_length=50)) -> dict[str, Any]:
+@router.get(
+    "/web/search.json",
+    summary="Service points whose name or address contains q",
+    response_model=SearchResults,
+    responses=errors(503),
+)
+async def search_json(
+    pool: Pool, q: Annotated[str, Query(max_length=50, pattern=NO_NUL, description="text")] = ""
+) -> dict[str, Any]:
     """Service points whose name or address contains q."""
     if not q.strip():
         return {"results": []}
@@ -175,7 +220,7 @@ async def search_json(pool: Pool, q: str = Query("", max_length=50)) -> dict[str
         return {"results": await queries.search_service_points(conn, q.strip())}
 
 
-@router.get("/static/{path:path}")
+@router.get("/static/{path:path}", **HIDDEN)
 async def static(path: str, request: Request) -> Response:
     """Files under web/static (built bundle, vendor files, page scripts and styles)."""
     found = assets.find(path, "gzip" in request.headers.get("accept-encoding", ""))
