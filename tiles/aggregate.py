@@ -20,7 +20,7 @@ from geo import compose
 from geo.compose import Fragment
 from layers.base import Layer
 from tiles import sql
-from tiles.versions import VERSIONS_SQL, layer_token
+from tiles.versions import layer_token, read_versions
 
 AGG_MAXZOOM = 14  # clusters of every tile are precomputed up to this zoom
 DEEP_MAXZOOM = 16  # and of the tiles holding more than the feature budget up to this one
@@ -115,8 +115,7 @@ async def _build_in(conn: asyncpg.Connection, layer: Layer) -> str:
     """The build's statements, in the caller's repeatable-read transaction."""
     bits = cell_bits(layer)
     level = DEEP_MAXZOOM + bits
-    rows = await conn.fetch(VERSIONS_SQL)
-    token = layer_token(layer, {str(n): (int(v), int(s)) for n, v, s in rows})
+    token = layer_token(layer, await read_versions(conn))
     if await built_token(conn, layer) == token:
         return token
     await conn.execute(_finest(layer, level))

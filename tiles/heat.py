@@ -72,10 +72,9 @@ async def _snapshot(
     conn: asyncpg.Connection, layer: Layer
 ) -> tuple[str, list[tuple[float, float]]]:
     """The layer's token and points, read in one snapshot."""
-    from tiles.versions import VERSIONS_SQL, layer_token
+    from tiles.versions import layer_token, read_versions
 
-    rows = await conn.fetch(VERSIONS_SQL)
-    token = layer_token(layer, {str(n): (int(v), int(s)) for n, v, s in rows})
+    token = layer_token(layer, await read_versions(conn))
     points = await conn.fetch(source_statement(layer))
     return token, [(float(x), float(y)) for x, y in points]
 
