@@ -37,7 +37,10 @@ def derived_builders(
     """Every derived build of the app (the lifespan's and `djmap tiles build`'s)."""
     home, url = settings.db.home, settings.db.url
     layers = catalog.LAYERS.values()
-    return [*tile_builders(layers, pool, versions, home, url), *page_builders(pool, home, url, radius_m)]
+    return [
+        *tile_builders(layers, pool, versions, home, url),
+        *page_builders(pool, home, url, radius_m),
+    ]
 
 
 @asynccontextmanager
