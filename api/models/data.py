@@ -69,4 +69,3 @@ class ImportReport(Open):
     errors: list[ImportIssue]
     warnings: list[ImportIssue]
     import_id: int | None = None
-
