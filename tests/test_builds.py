@@ -111,6 +111,19 @@ def test_the_scheduler_follows_writes_by_anyone(clean_db: str, data: Any, tmp_pa
         assert district_members(client) == 12
 
 
+def test_a_new_process_serves_the_data_of_its_start(
+    clean_db: str, data: Any, tmp_path: Path
+) -> None:
+    """Figures stored by an earlier process are not served for data written since: a process
+    that starts waits for its first look (and build), then serves the last build."""
+    with app_client(clean_db, tmp_path, watch="on") as client:
+        assert district_members(client) == 24
+    assert list((tmp_path / "builds").rglob("figures-*.json"))  # stored for the next process
+    sql(clean_db, "DELETE FROM members WHERE external_id LIKE 'B-%'")  # while nothing runs
+    with app_client(clean_db, tmp_path, watch="on") as client:
+        assert district_members(client) == 12
+
+
 def test_cli_builds_are_served_from_the_start(
     clean_db: str, data: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -143,14 +143,16 @@ class DerivedBuilds:
         return self._entries[name].ready
 
     async def get(self, name: str) -> Built | None:
-        """The build to serve: the latest one, re-read for file stores; when none was loaded yet,
-        waits for the scheduler's first look (and its running build, if any). Never builds."""
+        """The build to serve: the latest one, re-read for file stores. A process that has just
+        started first waits for the scheduler's first look (the build in the store, and the build
+        of the current data when that one is stale and due): it serves the data of its start,
+        then the last build while the next is made. Never builds."""
         entry = self._entries[name]
         if entry.builder.reload:
             entry.ready = await entry.builder.load()
             entry.loaded = True
             return entry.ready
-        if entry.ready is None and self._loop is not None and not entry.settled.is_set():
+        if self._loop is not None and not entry.settled.is_set():
             await entry.settled.wait()
         return entry.ready
 
