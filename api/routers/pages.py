@@ -136,13 +136,14 @@ async def deck_json(
     responses=errors(503),
     openapi_extra=TOKEN_OPTIONAL,
 )
-async def orgs_json(request: Request, pool: Pool, who: Caller) -> dict[str, Any]:
+async def orgs_json(request: Request, pool: Pool, who: Caller) -> OrgTree:
     """The organisation tree in the caller's scope; member counts (published under the
     privacy rule, from the page figures' last build) only for the audiences of the catalog's
     member heat, else null."""
     built = await _figures(request, who)
     async with pool.acquire() as conn:
-        return {"organisations": await queries.org_tree(conn, who.org_id, who.audience, built)}
+        tree = await queries.org_tree(conn, who.org_id, who.audience, built)
+    return OrgTree.model_validate({"organisations": tree})
 
 
 async def _figures(request: Request, who: Principal) -> queries.MemberFigures | None:
@@ -169,9 +170,7 @@ OrgParam = Annotated[
     ),
     openapi_extra=TOKEN_OPTIONAL,
 )
-async def stats_json(
-    request: Request, pool: Pool, who: Caller, org: OrgParam = None
-) -> dict[str, Any]:
+async def stats_json(request: Request, pool: Pool, who: Caller, org: OrgParam = None) -> Stats:
     """Statistics cards of the leader view (optionally for one organisation's subtree).
 
     404 for an unknown organisation; 403 for one outside a bound caller's subtree, and for any
@@ -183,7 +182,7 @@ async def stats_json(
         if org is not None:
             await queries.check_org(conn, org, who)
         root = org if org is not None else who.org_id
-        return await queries.stats(conn, root, radius, who.audience, built)
+        return Stats.model_validate(await queries.stats(conn, root, radius, who.audience, built))
 
 
 @router.get(
@@ -195,13 +194,13 @@ async def stats_json(
 )
 async def service_point_json(
     pool: Pool, who: Caller, sp_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
-) -> dict[str, Any]:
+) -> ServicePointCard:
     """A service point's card for the caller: details, upcoming activities, panoramas."""
     async with pool.acquire() as conn:
         card = await queries.service_point(conn, sp_id, who)
     if card is None:
         raise NotFound(f"no service point {sp_id}")
-    return card
+    return ServicePointCard.model_validate(card)
 
 
 @router.get(
@@ -212,12 +211,13 @@ async def service_point_json(
 )
 async def search_json(
     pool: Pool, q: Annotated[str, Query(max_length=50, pattern=NO_NUL, description="text")] = ""
-) -> dict[str, Any]:
+) -> SearchResults:
     """Service points whose name or address contains q."""
     if not q.strip():
-        return {"results": []}
+        return SearchResults(results=[])
     async with pool.acquire() as conn:
-        return {"results": await queries.search_service_points(conn, q.strip())}
+        found = await queries.search_service_points(conn, q.strip())
+    return SearchResults.model_validate({"results": found})
 
 
 @router.get("/static/{path:path}", **HIDDEN)
