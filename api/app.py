@@ -34,6 +34,7 @@ from api.services import tile_services
 from api.settings import Settings
 from geo import db as geodb
 from geo.db import pool as gpool
+from geo.db.pool import close_pool, close_within
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -62,8 +63,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with tile_services(app):  # versions, tile cache, renderer, derived builds
             yield
     finally:
-        await app.state.pool.close()
-        await asyncio.to_thread(app.state.analysis_pool.close)
+        await close_pool(app.state.pool)
+        await close_within(asyncio.to_thread(app.state.analysis_pool.close), "the analysis pool")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 
 from api.settings import Settings
+from geo.db.pool import close_pool, close_within
 from layers import catalog
 from tiles.builders import tile_builders
 from tiles.builds import Builder, DerivedBuilds
@@ -50,18 +51,18 @@ async def tile_services(app: Any) -> AsyncIterator[TileService]:
     api, url = settings.api, settings.db.url
     async with AsyncExitStack() as stack:
         pool = await tile_pool(url, settings.db.pool_max, api.statement_timeout, api.pool_timeout)
-        stack.push_async_callback(pool.close)
+        stack.push_async_callback(close_pool, pool)
         build_pool = await tile_pool(
             url, BUILD_POOL, api.build_timeout, api.pool_timeout, min_size=0
         )
-        stack.push_async_callback(build_pool.close)
+        stack.push_async_callback(close_pool, build_pool)
         versions = VersionTracker(pool, url, api.tile_freshness)
-        stack.push_async_callback(versions.close)
+        stack.push_async_callback(lambda: close_within(versions.close(), "the version tracker"))
         await versions.listen()
         radius = web_settings(app).coverage_radius_m
         builders = derived_builders(settings, build_pool, versions, radius)
         builds = DerivedBuilds(versions, builders, watch=api.build_watch == "on")
-        stack.push_async_callback(builds.close)
+        stack.push_async_callback(lambda: close_within(builds.close(), "the build registry"))
         await builds.start()
         cache = None
         if api.tile_cache == "on":

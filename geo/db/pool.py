@@ -11,6 +11,7 @@ line when the database goes away and one when it is back, never a traceback per 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -252,3 +253,25 @@ def timed_url(url: str, statement_timeout: float, connect_timeout: float = 5.0) 
     given.setdefault("connect_timeout", str(max(1, round(connect_timeout))))
     given["options"] = options.strip()
     return urlunsplit(parts._replace(query=urlencode(given, quote_via=quote)))
+
+
+CLOSE_S = 5.0  # how long a shutdown step may wait before it is cut short
+
+
+async def close_within(step: Awaitable[Any], name: str, seconds: float = CLOSE_S) -> bool:
+    """Await one shutdown step for at most `seconds`; False (and one log line) when cut short.
+
+    A connection still checked out (a request abandoned mid-flight) makes asyncpg's graceful
+    `Pool.close()` wait for ever; shutting down must not hang on it."""
+    try:
+        await asyncio.wait_for(step, seconds)
+        return True
+    except TimeoutError:
+        log.warning("shutdown: %s did not finish in %.0f s; cut short", name, seconds)
+        return False
+
+
+async def close_pool(pool: asyncpg.Pool, seconds: float = CLOSE_S) -> None:
+    """Close a pool gracefully, or terminate its connections after `seconds`."""
+    if not await close_within(pool.close(), "closing a connection pool", seconds):
+        pool.terminate()
