@@ -53,7 +53,7 @@ WHY: dict[int, str] = {
 EXAMPLES: dict[int, tuple[str, str]] = {
     400: ("InvalidParameterValue", "limit must be between 1 and 10000, got 20000"),
     401: ("Unauthorized", "token expired; ask for a new one at /api/auth/token"),
-    403: ("Forbidden", "layer 'member_heat' is not available to the public audience"),
+    403: ("Forbidden", "this layer is not available to the public audience"),
     404: ("NotFound", "no collection 'nope'"),
     409: ("Conflict", "a panorama with code 'pano-0001' already exists"),
     413: ("PayloadTooLarge", "request body is larger than 256 KB"),
