@@ -3,6 +3,8 @@ layers share, in one place (the schema's CHECK constraints are built from these 
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 # Organisation types (seeded into the extensible `org_types` table): code, English name, tree level.
 ORG_TYPE_ROWS: tuple[tuple[str, str, int], ...] = (
     ("党委", "Party committee", 1),
@@ -39,3 +41,38 @@ IMPORT_STATUSES = ("running", "written", "rejected", "failed")
 
 DEFAULT_ROAD_KIND = "street"
 DEFAULT_DISTRICT_LEVEL = "district"
+
+# States of an activity: a cancelled one stays (with its registrations and check-ins) and says why.
+ACTIVITY_STATUSES = ("scheduled", "cancelled")
+
+# States of a member's registration (报名) for an activity; the waitlist is ordered by `created_at`.
+REGISTRATION_STATUSES = ("registered", "waitlisted", "cancelled")
+
+# How a check-in was made: on site within the geofence, with the activity's rotating QR token,
+# or by the organiser scanning the member's card.
+CHECKIN_METHODS = ("geofence", "code", "scan")
+
+# What an audited write did (the append-only `audit_log`).
+AUDIT_ACTIONS = ("create", "replace", "update", "delete", "cancel")
+
+# States of one webhook delivery.
+DELIVERY_STATUSES = ("pending", "delivered", "failed")
+
+# Event types of the live stream (GET /api/events) and webhooks: CloudEvents-shaped.
+EVENT_TYPES = (
+    "activity.created",
+    "activity.updated",
+    "activity.cancelled",
+    "registration.changed",
+    "checkin.created",
+    "data.changed",
+    "import.finished",
+)
+
+
+class NearestTarget(StrEnum):
+    """What `/api/nearest` ranks: the tables with one point per row it knows (their own columns
+    and filters in geo/analysis/nearest.py); each is also served as the layer of the same name."""
+
+    SERVICE_POINTS = "service_points"
+    ACTIVITIES = "activities"

@@ -15,7 +15,7 @@ from sqlalchemy import CheckConstraint, Connection, create_engine, pool, text
 from geo import vocab
 from geo.db import alembic_config, sqlalchemy_url
 from geo.db.migrate import COMPARE, shape
-from geo.models import VERSIONED_TABLES, Base
+from geo.models import LIVE_VERSIONED_TABLES, VERSIONED_TABLES, Base
 
 CHECKS = """
 SELECT t.relname, c.conname, pg_get_constraintdef(c.oid)
@@ -78,13 +78,45 @@ def test_check_constraints_are_the_models(sa_conn: Connection) -> None:
 
 def test_functions_and_triggers_the_models_cannot_express(sa_conn: Connection) -> None:
     triggers = set(sa_conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")))
-    expected = {f"{t}_version" for t in VERSIONED_TABLES} | {"data_versions_notify"}
+    versioned = (*VERSIONED_TABLES, *LIVE_VERSIONED_TABLES)
+    expected = {f"{t}_version" for t in versioned} | {"data_versions_notify"}
+    expected |= {"audit_log_append_only", "events_notify"}
     assert {name for (name,) in triggers} == expected
     functions = {"org_subtree", "bump_data_version", "notify_data_version"}
+    functions |= {"audit_log_append_only", "notify_event"}
     found = sa_conn.execute(
         text("SELECT proname FROM pg_proc WHERE proname = ANY(:names)"), {"names": list(functions)}
     ).scalars()
     assert set(found) == functions
+
+
+def test_the_audit_log_is_append_only(clean_db: str) -> None:
+    """An audit row can be added, never changed or removed, not even by the table's owner."""
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO audit_log (action, collection, item_id) VALUES ('create', 'c', 1)"
+        )
+        for stmt in (
+            "UPDATE audit_log SET actor = 'x'",
+            "DELETE FROM audit_log",
+            "TRUNCATE audit_log",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(stmt)
+        assert conn.execute("SELECT count(*) FROM audit_log").fetchone() == (1,)
+
+
+def test_an_event_is_notified_at_its_commit(clean_db: str) -> None:
+    """Each event row reaches listeners as a NOTIFY on djmap_events carrying its id, at commit."""
+    with psycopg.connect(clean_db, autocommit=True) as listener, psycopg.connect(clean_db) as conn:
+        listener.execute("LISTEN djmap_events")
+        (event_id,) = conn.execute(
+            "INSERT INTO events (type, data) VALUES ('data.changed', '{}') RETURNING id"
+        ).fetchone() or (None,)
+        assert list(listener.notifies(timeout=0.2, stop_after=1)) == []  # not before the commit
+        conn.commit()
+        got = list(listener.notifies(timeout=5, stop_after=1))
+        assert [(n.channel, n.payload) for n in got] == [("djmap_events", str(event_id))]
 
 
 def test_the_vocabulary_is_the_schema_s(clean_db: str) -> None:

@@ -18,7 +18,7 @@ import psycopg
 from alembic import command
 from alembic.config import Config
 from psycopg import sql
-from sqlalchemy import Connection
+from sqlalchemy import Connection, MetaData, Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
@@ -105,10 +105,47 @@ def autogenerate(url: str, message: str) -> Path:
     return Path(script.path)
 
 
+def as_created(names: Iterable[str]) -> list[Table]:
+    """These tables of the models as the revision that creates them makes them: without the
+    columns and constraints a later revision adds (marked `info={"since": revision}` in the
+    models, geo.models.base.since), and with the column attributes a later revision altered as
+    they were (`info={"created_as": {"nullable": False}}`), so an old revision creates today what
+    it always created."""
+    copy = MetaData(naming_convention=Base.metadata.naming_convention)
+    for table in Base.metadata.sorted_tables:
+        table.to_metadata(copy)
+    out = []
+    for name in names:
+        table = copy.tables[name]
+        _keep_order(Base.metadata.tables[name], table)
+        for col in [c for c in table.columns if c.info.get("since")]:
+            table._columns.remove(col)  # Table has no public way to drop a column
+        for col in table.columns:
+            for attr, value in col.info.get("created_as", {}).items():
+                setattr(col, attr, value)  # as the creating revision made it (a later one alters)
+        for con in [c for c in table.constraints if c.info.get("since")]:
+            table.constraints.discard(con)
+        out.append(table)
+    return out
+
+
+def _key(con: Any) -> tuple[str, str, tuple[str, ...]]:
+    return (type(con).__name__, str(con.name), tuple(c.name for c in con.columns))
+
+
+def _keep_order(source: Table, copy: Table) -> None:
+    """Give the copy's constraints their originals' creation order (`to_metadata` copies them
+    from a set), so the copy renders the same DDL every time."""
+    order = {_key(c): c._creation_order for c in source.constraints}
+    for con in copy.constraints:
+        con._creation_order = order[_key(con)]  # type: ignore[attr-defined]
+
+
 def create_tables(conn: Connection, names: Iterable[str]) -> None:
-    """Create these tables of the models (constraints, indexes and comments included)."""
-    tables = [Base.metadata.tables[name] for name in names]
-    Base.metadata.create_all(conn, tables=tables, checkfirst=False)
+    """Create these tables of the models as created (`as_created`: constraints, indexes and
+    comments included; what later revisions add left out)."""
+    tables = as_created(names)
+    tables[0].metadata.create_all(conn, tables=tables, checkfirst=False)
 
 
 def drop_tables(conn: Connection, names: Iterable[str]) -> None:
@@ -126,8 +163,7 @@ def shape(names: Iterable[str], *seeds: object) -> str:
     new shape where the databases it once migrated have the old one."""
     dialect = postgresql.dialect()
     parts: list[str] = []
-    for name in names:
-        table = Base.metadata.tables[name]
+    for table in as_created(names):
         parts.append(str(CreateTable(table).compile(dialect=dialect)))
         parts += sorted(str(CreateIndex(i).compile(dialect=dialect)) for i in table.indexes)
         parts += [repr((table.comment, *(c.comment for c in table.columns)))]

@@ -6,12 +6,14 @@ that a migrated database matches these models.
 
 - `party`: organisation types, organisations, members, service points, activities, check-ins.
 - `places`: districts, buildings, roads, panoramas.
+- `live`: registrations, the audit of writes, the event stream, webhooks and deliveries.
 - `system`: users, embed keys, the import audit, data versions and the derived tile tables.
 """
 
 from __future__ import annotations
 
 from geo.models.base import Base
+from geo.models.live import AuditEntry, Event, Registration, Webhook, WebhookDelivery
 from geo.models.party import Activity, Checkin, Member, Organisation, OrgType, ServicePoint
 from geo.models.places import Building, District, Panorama, Road
 from geo.models.system import (
@@ -38,16 +40,21 @@ VERSIONED_TABLES = (
     "panoramas",
     "districts",
 )
+# Versioned tables added after revision 0001 (each revision adds its own triggers and rows).
+LIVE_VERSIONED_TABLES = ("registrations",)
 
 __all__ = [
+    "LIVE_VERSIONED_TABLES",
     "VERSIONED_TABLES",
     "Activity",
+    "AuditEntry",
     "Base",
     "Building",
     "Checkin",
     "DataVersion",
     "District",
     "EmbedKey",
+    "Event",
     "HeatCell",
     "HeatState",
     "ImportRun",
@@ -55,10 +62,13 @@ __all__ = [
     "OrgType",
     "Organisation",
     "Panorama",
+    "Registration",
     "Road",
     "ServicePoint",
     "TileAgg",
     "TileAggCount",
     "TileAggState",
     "User",
+    "Webhook",
+    "WebhookDelivery",
 ]

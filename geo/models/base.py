@@ -32,6 +32,14 @@ def geometry(kind: str) -> Any:
     return Geometry(kind, srid=4326, spatial_index=False)
 
 
+def since(revision: str, constraint: CheckConstraint) -> CheckConstraint:
+    """Mark a constraint as added by a later revision (columns say it with
+    `info={"since": revision}`): revisions that create the table from the models leave it out,
+    and `revision` adds it (geo.db.migrate.as_created)."""
+    constraint.info["since"] = revision
+    return constraint
+
+
 def check(table: str, name: str, sql: str) -> CheckConstraint:
     """A CHECK constraint called `<table>_<name>`."""
     return CheckConstraint(sql, name=f"{table}_{name}")

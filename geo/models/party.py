@@ -17,13 +17,15 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from geo.models.base import Base, check, geom_checks, geometry, gist, one_of
-from geo.vocab import MEMBER_STATUSES, SERVICE_POINT_KINDS
+from geo.models.base import Base, check, geom_checks, geometry, gist, one_of, since
+from geo.vocab import ACTIVITY_STATUSES, CHECKIN_METHODS, MEMBER_STATUSES, SERVICE_POINT_KINDS
 
 NON_NEGATIVE_CAPACITY = "capacity IS NULL OR capacity >= 0"
+SINCE_0004 = {"since": "0004"}  # added by revision 0004 (the live loop)
 
 
 def _org_fk(ondelete: str) -> ForeignKey:
@@ -116,6 +118,7 @@ class Activity(Base):
         check("activities", "kind_check", "length(kind) > 0"),
         check("activities", "capacity_check", NON_NEGATIVE_CAPACITY),
         check("activities", "start_before_end", "starts_at < ends_at"),
+        since("0004", one_of("activities", "status", ACTIVITY_STATUSES)),
         *geom_checks("activities", extent=False),
         gist("activities"),
         Index("activities_time_idx", "starts_at", "ends_at"),
@@ -134,14 +137,21 @@ class Activity(Base):
     capacity: Mapped[int | None] = mapped_column(Integer)
     description: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[Any] = mapped_column(geometry("POINT"))
+    status: Mapped[str] = mapped_column(Text, server_default=text("'scheduled'"), info=SINCE_0004)
+    cancel_reason: Mapped[str | None] = mapped_column(Text, info=SINCE_0004)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), info=SINCE_0004
+    )
 
 
 class Checkin(Base):
-    """A member's check-in (签到) at an activity, with the distance from its point."""
+    """A member's check-in (签到) at an activity: how it was made, and the distance from its point
+    when the phone gave one (evidence; required only for a geofenced check-in)."""
 
     __tablename__ = "checkins"
     __table_args__ = (
         check("checkins", "distance_m_check", "distance_m >= 0"),
+        since("0004", one_of("checkins", "method", CHECKIN_METHODS)),
         UniqueConstraint("activity_id", "member_id", name="checkins_once"),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -150,4 +160,8 @@ class Checkin(Base):
     )
     member_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("members.id", ondelete="CASCADE"))
     checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    distance_m: Mapped[float] = mapped_column(Double)
+    distance_m: Mapped[float | None] = mapped_column(
+        Double,
+        info={"created_as": {"nullable": False}},  # NULL allowed since 0004
+    )
+    method: Mapped[str] = mapped_column(Text, server_default=text("'geofence'"), info=SINCE_0004)
