@@ -25,6 +25,7 @@ import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 _FORMATTER = string.Formatter()
 _AUTO = itertools.count(1)
@@ -145,6 +146,13 @@ def sql(template: str, **pieces: Piece) -> Fragment:
         parts.extend(frag.parts)
         bound.extend(frag.bound)
     return Fragment(_merge(parts), tuple(bound))
+
+
+def sql_file(module_file: str, name: str) -> str:
+    """The template in the `.sql` file `name` beside a module, without its `--` comment lines."""
+    text = (Path(module_file).parent / name).read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if not line.startswith("--")]
+    return "\n".join(lines).strip().rstrip(";")
 
 
 def raw(text: str) -> Fragment:

@@ -10,6 +10,7 @@ from api.deps import NO_NUL
 from api.models.ogc import DateTimeText, Open
 from geo.analysis import coverage as core
 from geo.analysis import coverage_request as caps
+from geo.vocab import NearestTarget
 
 Number = int | float  # whole figures stay integers on the wire
 Lon = Annotated[float, Field(ge=-180, le=180)]
@@ -71,7 +72,7 @@ class Window(BaseModel):
 class Nearest(Open):
     """Results ordered by distance (geodesic or walking)."""
 
-    target: Literal["service_points", "activities"]
+    target: NearestTarget
     mode: Literal["straight", "walk"] = Field(description="the mode answered (walk may fall back)")
     origin: Origin
     k: int

@@ -62,7 +62,7 @@ class Extent(Open):
 class Collection(Open):
     """One feature collection."""
 
-    id: str = Field(examples=["service_points"])
+    id: str = Field(description="the layer's id (GET /api/layers)")
     title: str
     description: str
     itemType: Literal["feature"]

@@ -15,6 +15,7 @@ from api.settings import Settings
 from geo.analysis import nearest as core
 from geo.db.pool import set_statement_timeout
 from geo.scope import Principal
+from geo.vocab import NearestTarget
 
 router = APIRouter(tags=["nearest"])
 
@@ -25,7 +26,9 @@ class NearestParams:
 
     lon: Annotated[float, Query(ge=-180, le=180, description="WGS84 longitude of the origin")]
     lat: Annotated[float, Query(ge=-90, le=90, description="WGS84 latitude of the origin")]
-    target: Annotated[Literal["service_points", "activities"], Query()] = "service_points"
+    target: Annotated[NearestTarget, Query(description="what to rank")] = (
+        NearestTarget.SERVICE_POINTS
+    )
     k: Annotated[int, Query(ge=1, le=core.MAX_K, description="how many results")] = 5
     kind: Annotated[
         str | None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,9 @@ import shapely
 from shapely.geometry import box as shapely_box
 from shapely.geometry.base import BaseGeometry
 
-from geo.analysis.scoping import scope_clause_psycopg
+from geo import compose
+from geo.analysis.scoping import scope_condition
+from geo.compose import Fragment
 from geo.errors import NotFound
 from geo.scope import Principal
 
@@ -54,26 +57,20 @@ def load_area(
     return shapely.from_wkb(bytes(row[0]))
 
 
-_IN_AREA = " AND ST_Intersects({col}, ST_GeomFromWKB(%s, 4326))"
+_IN_AREA = "ST_Intersects({col}, ST_GeomFromWKB({wkb}, 4326))"
 # For points a bbox test is exact, and much cheaper than ST_Intersects on a million rows.
-_IN_BOX = " AND {col} && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
+_IN_BOX = "{col} && ST_MakeEnvelope({x0}, {y0}, {x1}, {y1}, 4326)"
 
-_MEMBERS_SQL = """
-SELECT ST_AsBinary(ST_Collect(m.home)) FROM members m
-WHERE m.home IS NOT NULL{area}{scope}
-"""
-_BUILDINGS_SQL = """
-SELECT ST_AsBinary(ST_Collect(ST_PointOnSurface(b.geom) ORDER BY b.id)),
-       array_agg(CASE WHEN b.use = ANY(%s) THEN ST_Area(b.geom::geography)
-                      * coalesce(b.floors, greatest(1, round(b.height_m / 3))) / %s ELSE 0 END
-                 ORDER BY b.id),
-       array_agg(b.code ORDER BY b.id)
-FROM buildings b WHERE true{area}
-"""
-_SITES_SQL = """
-SELECT id, name, kind, ST_X(geom), ST_Y(geom) FROM service_points s
-WHERE s.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) ORDER BY id
-"""
+
+@cache
+def _template(name: str) -> str:
+    return compose.sql_file(__file__, name)
+
+
+def _fetchone(conn: psycopg.Connection, stmt: Fragment) -> Any:
+    """The first row of a composed statement, run with psycopg's `%s` placeholders."""
+    compiled = stmt.compile_psycopg()
+    return conn.execute(compiled.text, compiled.args(dict(stmt.bound))).fetchone()
 
 
 def _xy(wkb: bytes | None) -> tuple[np.ndarray, np.ndarray]:
@@ -83,35 +80,40 @@ def _xy(wkb: bytes | None) -> tuple[np.ndarray, np.ndarray]:
     return coords[:, 0].copy(), coords[:, 1].copy()
 
 
-def _area_args(
-    area: BaseGeometry | None, col: str, points: bool = False
-) -> tuple[str, list[object]]:
+def _in_area(area: BaseGeometry | None, col: str, points: bool = False) -> Fragment:
+    """The condition keeping `col` inside the area (TRUE when there is no area)."""
     if area is None:
-        return "", []
+        return compose.TRUE
+    column = compose.raw(col)
     if points and shapely.equals(area, shapely_box(*area.bounds)):
-        return _IN_BOX.format(col=col), list(area.bounds)
-    return _IN_AREA.format(col=col), [shapely.to_wkb(area)]
+        x0, y0, x1, y1 = (compose.value(v) for v in area.bounds)
+        return compose.sql(_IN_BOX, col=column, x0=x0, y0=y0, x1=x1, y1=y1)
+    return compose.sql(_IN_AREA, col=column, wkb=compose.value(shapely.to_wkb(area)))
 
 
 def load_members(
     conn: psycopg.Connection, area: BaseGeometry | None, principal: Principal
 ) -> Points:
     """Member homes in the area and the caller's scope (weight 1 each); they stay in this process."""
-    where, args = _area_args(area, "m.home", points=True)
-    scope, scope_args = scope_clause_psycopg(principal, "members", "m")
-    row = conn.execute(
-        _MEMBERS_SQL.format(area=where, scope=scope), [*args, *scope_args]
-    ).fetchone()
+    conds = [_in_area(area, "m.home", points=True)]
+    scope = scope_condition(principal, "members", "m")
+    if scope is not None:
+        conds.append(scope)
+    where = compose.join(" AND ", conds)
+    row = _fetchone(conn, compose.sql(_template("demand_members.sql"), where=where))
     lon, lat = _xy(row[0] if row else None)
     return Points(lon, lat, np.ones(len(lon)))
 
 
 def load_buildings(conn: psycopg.Connection, area: BaseGeometry | None, population: bool) -> Points:
     """Building points (on the footprint); weight 1, or estimated residents."""
-    where, args = _area_args(area, "b.geom")
-    row = conn.execute(
-        _BUILDINGS_SQL.format(area=where), [RESIDENTIAL_USES, M2_PER_RESIDENT, *args]
-    ).fetchone()
+    stmt = compose.sql(
+        _template("demand_buildings.sql"),
+        uses=compose.value(RESIDENTIAL_USES),
+        m2=compose.value(M2_PER_RESIDENT),
+        where=_in_area(area, "b.geom"),
+    )
+    row = _fetchone(conn, stmt)
     lon, lat = _xy(row[0] if row else None)
     weight = np.asarray(row[1], dtype=np.float64) if population and row else np.ones(len(lon))
     return Points(lon, lat, weight, ids=list(row[2] or []) if row else [])  # type: ignore[index]
@@ -131,7 +133,7 @@ def expanded_bounds(
 
 def load_sites(conn: psycopg.Connection, box: tuple[float, float, float, float]) -> Points:
     """Existing service points in the box (ordered by id)."""
-    rows = conn.execute(_SITES_SQL, box).fetchall()
+    rows = conn.execute(_template("demand_sites.sql"), box).fetchall()
     labels = [
         {"service_point_id": r[0], "name": r[1], "kind": r[2], "lon": r[3], "lat": r[4]}
         for r in rows

@@ -14,24 +14,24 @@ from collections.abc import Hashable
 import psycopg
 
 from geo.analysis.demand import load_buildings, load_members
-from geo.analysis.scoping import scope_clause_psycopg
+from geo.analysis.scoping import scope_condition
+from geo.db.versions import VERSIONS_SQL, parse_versions
 from geo.privacy.atoms import Atoms, Spread, spread
 from geo.scope import Principal
 
 CACHE_SIZE = 8
-_VERSIONS_SQL = """
-SELECT table_name, version FROM data_versions
-WHERE table_name IN ('members', 'buildings') ORDER BY table_name
-"""
+TABLES = ("members", "buildings")  # what the spread is made from
 _cache: OrderedDict[Hashable, Spread] = OrderedDict()
 _lock = threading.Lock()
 
 
 def _key(conn: psycopg.Connection, principal: Principal) -> Hashable:
-    scope, args = scope_clause_psycopg(principal, "members", "m")
-    versions = tuple(tuple(r) for r in conn.execute(_VERSIONS_SQL).fetchall())
+    scope = scope_condition(principal, "members", "m")
+    shape = None if scope is None else (scope.shape, tuple(map(str, scope.params)))
+    known = parse_versions(conn.execute(VERSIONS_SQL).fetchall())  # the one statement and parser
+    versions = tuple(known.get(table, (0, 0))[0] for table in TABLES)
     where = (conn.info.host, conn.info.port, conn.info.dbname)
-    return where, scope, tuple(map(str, args)), versions
+    return where, shape, versions
 
 
 def member_spread(conn: psycopg.Connection, principal: Principal) -> Spread:

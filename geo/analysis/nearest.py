@@ -5,18 +5,22 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 from urllib.parse import quote
 
 import asyncpg
 
+from geo import compose
 from geo.analysis import routing
-from geo.analysis.scoping import scope_clause
+from geo.analysis.scoping import scope_condition
+from geo.compose import Fragment
 from geo.crs import wgs84_to_gcj02
 from geo.errors import InvalidInput
 from geo.scope import PUBLIC, Principal
+from geo.vocab import NearestTarget
 
-TARGETS = ("service_points", "activities")
+TARGETS = tuple(NearestTarget)
 MODES = ("straight", "walk")
 MAX_K = 50
 DEFAULT_WINDOW = timedelta(days=14)
@@ -24,50 +28,18 @@ MAX_CANDIDATES = 200
 
 # Per target: the columns returned and the extra filter (identifiers are these constants only).
 _COLUMNS = {
-    "service_points": "t.id, t.name, t.kind, t.opening_hours, t.address, NULL::timestamptz AS starts_at, "
-    "NULL::timestamptz AS ends_at, t.id AS service_point_id",
-    "activities": "t.id, t.title AS name, t.kind, NULL::text AS opening_hours, NULL::text AS address, "
-    "t.starts_at, t.ends_at, t.service_point_id",
+    NearestTarget.SERVICE_POINTS: "t.id, t.name, t.kind, t.opening_hours, t.address, "
+    "NULL::timestamptz AS starts_at, NULL::timestamptz AS ends_at, t.id AS service_point_id",
+    NearestTarget.ACTIVITIES: "t.id, t.title AS name, t.kind, NULL::text AS opening_hours, "
+    "NULL::text AS address, t.starts_at, t.ends_at, t.service_point_id",
 }
-_FILTER = {
-    "service_points": "($3::text IS NULL OR t.kind = $3)",
-    "activities": "($3::text IS NULL OR t.kind = $3) AND t.starts_at < $6 AND t.ends_at > $5",
-}
-
-# KNN on the GiST index finds k rows in degree order; the k-th of them bounds the true k-th geodesic
-# distance D from above, so every true top-k row lies within D: take all rows in a degree window
-# that surely contains the D-circle and rank them by spheroid distance (= brute-force ranking).
-_PT = "ST_SetSRID(ST_MakePoint($1, $2), 4326)"
-# The point is written out (not taken from a CTE) so `<->` sees a constant and walks the index.
-_STRAIGHT_SQL = f"""
-WITH knn AS (
-    SELECT t.geom FROM {{table}} t
-    WHERE {{filter}}{{scope}}
-    ORDER BY t.geom <-> {_PT}
-    LIMIT $4
-),
-r AS (SELECT max(ST_Distance(knn.geom::geography, {_PT}::geography)) AS d FROM knn),
-w AS (
-    SELECT r.d, r.d / 110000.0 + 1e-7 AS dlat,
-           CASE WHEN abs($2) + r.d / 110000.0 >= 89 THEN 360.0
-                ELSE 1.01 * r.d / (111000.0 * cos(radians(abs($2) + r.d / 110000.0))) + 1e-7 END AS dlon
-    FROM r
-)
-SELECT {{columns}}, ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat,
-       ST_Distance(t.geom::geography, {_PT}::geography) AS distance_m
-FROM {{table}} t, w
-WHERE {{filter}}{{scope}}
-  AND t.geom && ST_Expand({_PT}, w.dlon, w.dlat)
-  AND ST_DWithin(t.geom::geography, {_PT}::geography, w.d + 0.001)
-ORDER BY distance_m, t.id
-LIMIT $4
-"""
+_KIND = "({kind}::text IS NULL OR t.kind = {kind})"
+_WINDOW = "t.starts_at < {end} AND t.ends_at > {start}"
+_POINT = "ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326)"
+_SLOTS = ("lon", "lat", "kind", "k", "start", "end")  # numbered first, in this order
 
 # The floor for the benchmark: the bare index-ordered KNN, no re-ranking.
-BARE_KNN_SQL = """
-SELECT t.id, ST_Distance(t.geom::geography, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography)
-FROM service_points t ORDER BY t.geom <-> ST_SetSRID(ST_MakePoint($1, $2), 4326) LIMIT $3
-"""
+BARE_KNN_SQL = compose.sql_file(__file__, "nearest_bare_knn.sql")
 
 
 @dataclass(frozen=True)
@@ -76,7 +48,7 @@ class NearestQuery:
 
     lon: float
     lat: float
-    target: str = "service_points"
+    target: str = NearestTarget.SERVICE_POINTS
     k: int = 5
     kind: str | None = None
     mode: str = "straight"
@@ -114,13 +86,32 @@ def validate(q: NearestQuery) -> None:
     if not (math.isfinite(q.speed_m_per_min) and 10 <= q.speed_m_per_min <= 500):
         raise InvalidInput("speed must be between 10 and 500 m/min")
     start, end = q.window
-    if q.target == "activities" and end <= start:
+    if q.target == NearestTarget.ACTIVITIES and end <= start:
         raise InvalidInput("the time window must end after it starts ('to' > 'from')")
 
 
-def _straight_sql(target: str, scope: str) -> str:
-    return _STRAIGHT_SQL.format(
-        table=target, filter=_FILTER[target], columns=_COLUMNS[target], scope=scope
+@cache
+def _straight_template() -> str:
+    return compose.sql_file(__file__, "nearest_straight.sql")
+
+
+def _straight_sql(q: NearestQuery, principal: Principal) -> Fragment:
+    """The straight statement for the query's target and the caller's scope (slots by `_SLOTS`)."""
+    slot = {k: compose.param(k) for k in _SLOTS}
+    conds = [compose.sql(_KIND, kind=slot["kind"])]
+    if q.target == NearestTarget.ACTIVITIES:
+        conds.append(compose.sql(_WINDOW, start=slot["start"], end=slot["end"]))
+    scope = scope_condition(principal, q.target, "t")
+    if scope is not None:
+        conds.append(scope)
+    return compose.sql(
+        _straight_template(),
+        table=compose.raw(q.target),
+        columns=compose.raw(_COLUMNS[NearestTarget(q.target)]),
+        where=compose.join(" AND ", conds),
+        pt=compose.sql(_POINT, lon=slot["lon"], lat=slot["lat"]),
+        lat=slot["lat"],
+        k=slot["k"],
     )
 
 
@@ -129,11 +120,11 @@ async def straight_rows(
 ) -> list[dict[str, Any]]:
     """The k nearest targets by spheroid distance, exactly as a brute-force ranking would order them."""
     start, end = q.window
-    args: list[object] = [q.lon, q.lat, q.kind, k]
-    if q.target == "activities":
-        args += [start, end]
-    scope, scope_args = scope_clause(principal, q.target, "t", len(args) + 1)
-    rows = await conn.fetch(_straight_sql(q.target, scope), *args, *scope_args)
+    stmt = _straight_sql(q, principal)
+    compiled = stmt.compile(order=_SLOTS)
+    values = dict(stmt.bound) | {"lon": q.lon, "lat": q.lat, "kind": q.kind, "k": k}
+    values |= {"start": start, "end": end}
+    rows = await conn.fetch(compiled.text, *compiled.args(values))
     return [dict(r) for r in rows]
 
 
@@ -159,7 +150,7 @@ def _result(row: dict[str, Any], q: NearestQuery) -> dict[str, Any]:
         "walk_minutes": round(float(row["distance_m"]) / q.speed_m_per_min, 1),
         "links": links(row["lon"], row["lat"], row["name"]),
     }
-    if q.target == "service_points":
+    if q.target == NearestTarget.SERVICE_POINTS:
         out["opening_hours"] = row["opening_hours"]
         out["address"] = row["address"]
     else:
@@ -180,7 +171,7 @@ def _envelope(q: NearestQuery, mode: str, results: list[dict[str, Any]]) -> dict
         "speed_m_per_min": q.speed_m_per_min,
         "results": [_result(r, q) for r in results],
     }
-    if q.target == "activities":
+    if q.target == NearestTarget.ACTIVITIES:
         start, end = q.window
         body["window"] = {"from": start.isoformat(), "to": end.isoformat()}
     return body

@@ -10,30 +10,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import asyncpg
 
+from geo import compose
+from geo.compose import Compiled
+
 MAX_SNAP_M = 500.0
 FRACTION_EPS = 1e-9
-
-SNAP_SQL = """
-SELECT u.i, c.id AS edge_id, ST_LineLocatePoint(c.geom, u.g) AS fraction, c.d AS snap_m
-FROM (
-    SELECT i, ST_SetSRID(ST_MakePoint(x, y), 4326) AS g
-    FROM unnest($1::float8[], $2::float8[]) WITH ORDINALITY AS v(x, y, i)
-) u
-LEFT JOIN LATERAL (
-    SELECT k.id, k.geom, ST_Distance(k.geom::geography, u.g::geography) AS d
-    FROM (
-        SELECT r.id, r.geom FROM roads r
-        WHERE r.source IS NOT NULL AND r.target IS NOT NULL AND r.length_m IS NOT NULL
-        ORDER BY r.geom <-> u.g LIMIT 5
-    ) k
-    ORDER BY d, k.id LIMIT 1
-) c ON true
-ORDER BY u.i
-"""
 
 # pgRouting takes its inputs as SQL text; format() builds that text inside the server from the
 # bound parameters, so no value is ever pasted into SQL on the Python side.
@@ -47,60 +33,27 @@ POINTS_SQL = (
     "AS u(pid, edge_id, fraction)"
 )
 
-_COST_SQL = f"""
-SELECT end_pid, agg_cost FROM pgr_withPointsCost(
-    format('{EDGES_SQL}', $1::float8, $2::float8, $3::float8, $4::float8),
-    format('{POINTS_SQL}', $5::bigint[], $6::bigint[], $7::float8[]),
-    -1, $8::bigint[], directed => false)
-"""
-
-_ROUTE_SQL = f"""
-WITH pts AS (
-    SELECT u.pid, u.edge_id, u.fraction, u.x, u.y, r.geom AS edge_geom
-    FROM unnest($5::bigint[], $6::bigint[], $7::float8[], $9::float8[], $10::float8[])
-         AS u(pid, edge_id, fraction, x, y)
-    JOIN roads r ON r.id = u.edge_id
-),
-p AS (
-    SELECT * FROM pgr_withPoints(
-        format('{EDGES_SQL}', $1::float8, $2::float8, $3::float8, $4::float8),
-        format('{POINTS_SQL}', $5::bigint[], $6::bigint[], $7::float8[]),
-        -1, $8::bigint[], directed => false, details => false)
-),
-s AS (
-    SELECT p.end_pid, p.path_seq, p.node, p.edge,
-           lead(p.node) OVER (PARTITION BY p.end_pid ORDER BY p.path_seq) AS nxt
-    FROM p
-),
-ends AS (
-    SELECT s.end_pid, s.path_seq, r.geom,
-           CASE WHEN s.node < 0 THEN (SELECT fraction FROM pts WHERE pid = -s.node)
-                WHEN s.node = r.source THEN 0.0 ELSE 1.0 END AS a,
-           CASE WHEN s.nxt < 0 THEN (SELECT fraction FROM pts WHERE pid = -s.nxt)
-                WHEN s.nxt = r.source THEN 0.0 ELSE 1.0 END AS b
-    FROM s JOIN roads r ON r.id = s.edge
-    WHERE s.edge > 0
-),
-pieces AS (
-    SELECT end_pid, path_seq,
-           CASE WHEN a <= b THEN ST_LineSubstring(geom, a, b)
-                ELSE ST_Reverse(ST_LineSubstring(geom, b, a)) END AS g
-    FROM ends WHERE a <> b
-    UNION ALL
-    SELECT e.end_pid, 0, ST_MakeLine(ST_SetSRID(ST_MakePoint(o.x, o.y), 4326),
-                                     ST_LineInterpolatePoint(o.edge_geom, o.fraction))
-    FROM (SELECT DISTINCT end_pid FROM p) e, pts o WHERE o.pid = 1
-    UNION ALL
-    SELECT t.pid * -1, 1000000, ST_MakeLine(ST_LineInterpolatePoint(t.edge_geom, t.fraction),
-                                            ST_SetSRID(ST_MakePoint(t.x, t.y), 4326))
-    FROM pts t WHERE t.pid > 1
-)
-SELECT end_pid, ST_AsGeoJSON(ST_LineMerge(ST_Collect(g ORDER BY path_seq)), 7) AS geojson
-FROM pieces WHERE NOT ST_IsEmpty(g) AND ST_Length(g) > 0
-GROUP BY end_pid
-"""
+# Slots of the routing statements: point lon/lat arrays, the box of the network used, the snapped
+# points (pid, edge, fraction) and the pids a search ends at.
+KEYS = ("xs", "ys", "x0", "y0", "x1", "y1", "pids", "edges", "fracs", "ends")
 
 WORLD = (-180.0, -90.0, 180.0, 90.0)
+
+
+@cache
+def statement(name: str, keys: tuple[str, ...] = KEYS) -> Compiled:
+    """The routing statement in the `.sql` file `name` beside this module, composed once: its
+    holes are slots, and pgRouting's inner SQL goes in as string literals (EDGES_SQL, POINTS_SQL)."""
+    return compose.sql(
+        compose.sql_file(__file__, name),
+        edges_sql=compose.literal(EDGES_SQL),
+        points_sql=compose.literal(POINTS_SQL),
+        **{k: compose.param(k) for k in keys},
+    ).compile()
+
+
+def _box(box: tuple[float, float, float, float]) -> dict[str, float]:
+    return dict(zip(("x0", "y0", "x1", "y1"), box, strict=True))
 
 
 @dataclass(frozen=True)
@@ -118,7 +71,9 @@ async def snap(conn: asyncpg.Connection, points: list[tuple[float, float]]) -> l
     """Snap each (lon, lat) to its nearest road edge (None when there is no routable road)."""
     if not points:
         return []
-    rows = await conn.fetch(SNAP_SQL, [p[0] for p in points], [p[1] for p in points])
+    stmt = statement("routing_snap.sql")
+    xy = {"xs": [p[0] for p in points], "ys": [p[1] for p in points]}
+    rows = await conn.fetch(stmt.text, *stmt.args(xy))
     out: list[Snap | None] = []
     for (lon, lat), r in zip(points, rows, strict=True):
         if r["edge_id"] is None:
@@ -141,19 +96,24 @@ def envelope(lon: float, lat: float, radius_m: float | None) -> tuple[float, flo
     return (lon - dlon, lat - dlat, lon + dlon, lat + dlat)
 
 
-def _point_arrays(snaps: list[Snap]) -> tuple[list[int], list[int], list[float]]:
+def _points(snaps: list[Snap]) -> dict[str, object]:
+    """The slots naming the snapped points (pid 1 is the origin) and the pids searched for."""
     pids = list(range(1, len(snaps) + 1))
-    return pids, [s.edge_id for s in snaps], [s.fraction for s in snaps]
+    return {
+        "pids": pids,
+        "edges": [s.edge_id for s in snaps],
+        "fracs": [s.fraction for s in snaps],
+        "ends": [-p for p in pids[1:]],
+    }
 
 
 async def network_costs(
     conn: asyncpg.Connection, origin: Snap, targets: list[Snap], radius_m: float | None
 ) -> dict[int, float]:
     """Network metres from the origin's snap point to each target's (index → cost; unreachable absent)."""
-    snaps = [origin, *targets]
-    pids, edges, fracs = _point_arrays(snaps)
-    box = envelope(origin.lon, origin.lat, radius_m)
-    rows = await conn.fetch(_COST_SQL, *box, pids, edges, fracs, [-p for p in pids[1:]])
+    stmt = statement("routing_costs.sql")
+    values = _points([origin, *targets]) | _box(envelope(origin.lon, origin.lat, radius_m))
+    rows = await conn.fetch(stmt.text, *stmt.args(values))
     costs = {-int(r["end_pid"]) - 2: float(r["agg_cost"]) for r in rows}
     for i, t in enumerate(targets):  # pgRouting gives no row for a point onto itself
         if t.edge_id == origin.edge_id and t.fraction == origin.fraction:
@@ -192,18 +152,10 @@ async def attach_routes(conn: asyncpg.Connection, origin: Snap, rows: list[dict[
     import orjson
 
     snaps: list[Snap] = [origin, *(r["_snap"] for r in rows)]
-    pids, edges, fracs = _point_arrays(snaps)
-    box = envelope(origin.lon, origin.lat, None)
-    result = await conn.fetch(
-        _ROUTE_SQL,
-        *box,
-        pids,
-        edges,
-        fracs,
-        [-p for p in pids[1:]],
-        [s.lon for s in snaps],
-        [s.lat for s in snaps],
-    )
+    values = _points(snaps) | _box(envelope(origin.lon, origin.lat, None))
+    values |= {"xs": [s.lon for s in snaps], "ys": [s.lat for s in snaps]}
+    stmt = statement("routing_routes.sql")
+    result = await conn.fetch(stmt.text, *stmt.args(values))
     geoms = {-int(r["end_pid"]) - 2: orjson.loads(r["geojson"]) for r in result}
     for i, row in enumerate(rows):
         row["route"] = geoms.get(i)

@@ -1,27 +1,16 @@
 """Where the caller's scope enters every analysis query: one call per query, to `geo.scope`.
 
-`geo.scope.scope_filter` holds the rules (DESIGN.md, issue 4 §7); this only turns its condition
-into an `AND …` fragment for the analysis SQL (nearest, coverage).
+`geo.scope` holds the rules (DESIGN.md, issue 4 §7); this only gives its condition as a composed
+fragment (geo/compose.py: its parameters travel with it) for the analysis SQL (nearest, coverage).
 """
 
 from __future__ import annotations
 
-from geo.scope import Principal, scope_filter, scope_filter_psycopg
+from geo.compose import Fragment
+from geo.scope import Principal, row_scope, visible_rows
 
 
-def _fragment(sql: str) -> str:
-    return "" if sql.strip().upper() == "TRUE" else f" AND {sql}"
-
-
-def scope_clause(
-    principal: Principal, table: str, alias: str, param: int
-) -> tuple[str, list[object]]:
-    """` AND <condition>` limiting `table` rows to the caller's (or ''), `$N` params from `param`."""
-    sql, args = scope_filter(principal, table, alias=alias, start=param)
-    return _fragment(sql), list(args)
-
-
-def scope_clause_psycopg(principal: Principal, table: str, alias: str) -> tuple[str, list[object]]:
-    """The same with psycopg `%s` placeholders."""
-    sql, args = scope_filter_psycopg(principal, table, alias=alias)
-    return _fragment(sql), list(args)
+def scope_condition(principal: Principal, table: str, alias: str) -> Fragment | None:
+    """The condition limiting `table` rows (over `alias`) to the caller's, or None for every row."""
+    cond = visible_rows(row_scope(principal, table, alias=alias))
+    return None if cond.is_text("TRUE") else cond

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
 import numpy as np
 import psycopg
@@ -12,35 +10,14 @@ import shapely
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
-from geo import compose
-from geo.analysis.routing import EDGES_SQL, FRACTION_EPS, MAX_SNAP_M, POINTS_SQL, SNAP_SQL
-from geo.compose import Compiled
+from geo.analysis.routing import FRACTION_EPS, MAX_SNAP_M, statement
 
 GEOD = Geod(ellps="WGS84")
 CIRCLE_VERTICES = 72
 HULL_RATIO = 0.5  # ST_ConcaveHull: 1 = convex, smaller = tighter around the reached streets
 ACCESS_BUFFER_M = 50.0  # homes within this distance of a reached street count as reached
 
-WALK_AREAS = Path(__file__).with_name("walk_areas.sql")
 _KEYS = ("pids", "edges", "fracs", "starts", "limit", "x0", "y0", "x1", "y1", "ratio", "buffer")
-
-
-@cache
-def _walk_areas() -> Compiled:
-    """The walking service-area statement (walk_areas.sql), composed once; pgRouting's inner SQL
-    goes in as string literals that format() completes inside the server."""
-    text = "\n".join(
-        line
-        for line in WALK_AREAS.read_text(encoding="utf-8").splitlines()
-        if not line.startswith("--")
-    )
-    stmt = compose.sql(
-        text,
-        edges_sql=compose.literal(EDGES_SQL),
-        points_sql=compose.literal(POINTS_SQL),
-        **{k: compose.param(k) for k in _KEYS},
-    )
-    return stmt.compile()
 
 
 @dataclass(frozen=True)
@@ -71,8 +48,9 @@ def _snap(
     conn: psycopg.Connection, lon: np.ndarray, lat: np.ndarray
 ) -> list[tuple[int, float, float] | None]:
     # the statement nearest-on-foot runs on asyncpg, with PostgreSQL's own `$n` placeholders
-    args = (list(map(float, lon)), list(map(float, lat)))
-    rows = psycopg.RawCursor(conn).execute(SNAP_SQL, args).fetchall()
+    stmt = statement("routing_snap.sql")
+    xy = {"xs": list(map(float, lon)), "ys": list(map(float, lat))}
+    rows = psycopg.RawCursor(conn).execute(stmt.text, stmt.args(xy)).fetchall()
     out: list[tuple[int, float, float] | None] = []
     for _, edge, frac, dist in rows:
         if edge is None or dist > MAX_SNAP_M:
@@ -109,7 +87,7 @@ def walk_areas(
         "ratio": HULL_RATIO,
         "buffer": float(buffer_m),
     }  # fmt: skip
-    stmt = _walk_areas()
+    stmt = statement("walk_areas.sql", _KEYS)
     rows = psycopg.RawCursor(conn).execute(stmt.text, stmt.args(params)).fetchall()
     polys = {int(pid) - 1: shapely.from_wkb(bytes(wkb)) for pid, wkb in rows if wkb is not None}
     return Areas(polys, off)

@@ -15,6 +15,7 @@ from psycopg_pool import ConnectionPool
 from geo.cluster import Cluster
 from geo.cluster_auth import redact
 from geo.db.pool import timed_url
+from geo.db.versions import VERSIONS_SQL, parse_versions
 from geo.errors import ClusterError
 from geo.settings import DatabaseSettings, get_db_settings
 
@@ -117,7 +118,7 @@ def connect(url: str, autocommit: bool = False) -> Iterator[psycopg.Connection]:
 
 
 def data_versions(url: str) -> dict[str, int]:
-    """Current data version of every versioned table."""
+    """Current data version of every versioned table (geo/db/versions.py: the one statement)."""
     with psycopg.connect(url) as conn:
-        rows = conn.execute("SELECT table_name, version FROM data_versions").fetchall()
-    return {str(name): int(version) for name, version in rows}
+        rows = conn.execute(VERSIONS_SQL).fetchall()
+    return {name: version for name, (version, _) in parse_versions(rows).items()}

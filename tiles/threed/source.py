@@ -10,8 +10,9 @@ import numpy.typing as npt
 import psycopg
 import shapely
 
+from geo.db.versions import VERSIONS_SQL, parse_versions
 from tiles.threed.content import Features
-from tiles.versions import VERSIONS_SQL, table_versions
+from tiles.versions import table_versions
 
 VERSIONED = ("buildings", "organisations")  # the tileset depends on both tables
 
@@ -58,7 +59,7 @@ class Buildings:
 def versions_of(conn: psycopg.Connection) -> dict[str, int]:
     """Data versions of the tables the tileset depends on (tiles/versions.py's one query)."""
     rows = conn.execute(VERSIONS_SQL).fetchall()
-    return table_versions({str(n): (int(v), int(s)) for n, v, s in rows}, VERSIONED)
+    return table_versions(parse_versions(rows), VERSIONED)
 
 
 def current_versions(url: str) -> dict[str, int]:
