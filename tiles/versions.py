@@ -1,37 +1,19 @@
 """Data versions of the layers: the one reader of `data_versions` (requests, builds, the scheduler).
 
-The guarantee: a write committed at time c is seen by every tile request that arrives at c +
-LEASE_S or later, in every process; djmap's own writers wait LEASE_S after their commit before
-they answer (`settle_write`, api/freshness.py), so whoever made a write through djmap sees it in
-the very next request, whichever process serves it.
+Requests read them fresh but shared by concurrent requests.
 
-`notify` (the default) keeps it without a query per request. A dedicated connection LISTENs to
-the write trigger's NOTIFY and, while requests come, re-reads the versions every BEAT_S (the
-heartbeat, which also proves the connection is healthy). A request is served from the versions
-in memory only when they were read by a query that *started* less than LEASE_S ago and no
-notification was heard since that query began; otherwise it reads them (below). Why that is
-enough: a read that starts after a commit sees it (its snapshot is taken later), so versions read
-by a query started at w hold every write committed before w; serving them at r < w + LEASE_S
-means every write committed before r - LEASE_S is in them. A NOTIFY only makes writes visible
-sooner (usually within a millisecond), it is not needed for the bound. If the listener is lost,
-slow or stalled the lease runs out and requests fall back to reading the versions.
-
-The heartbeat is a plain read, not a self-NOTIFY ping: a NOTIFY is a transaction that takes an
-XID and the database-wide notify lock, 100 times a second per process, where a read takes
-neither; and the read already carries the versions the ping would only vouch for.
-
-`strict` reads the versions for every request. Reads are shared: requests that arrive while a
-read is running wait for the next read (single flight), so a request never uses versions read
-before it arrived, and under load one query serves many requests. `notify` uses the same reads
-when its lease has run out.
+A request never sees versions read before it arrived (single flight: requests that arrive while a
+read is running wait for the next read), so a write committed before a tile request is always
+seen by it, and under load one `data_versions` query serves many requests.
 
 While the database is away the last versions read stand in (stale-if-error): cached tiles and
 TileJSON stay servable, and a lost version connection is reconnected in the background with
 backoff, after which the versions are read again.
 
-`on_change` callbacks (the derived-build scheduler, tiles/builds.py) hear every committed write,
-and a lost or re-made connection, where writes may have been missed. Builds that must see
-versions and data in one snapshot call `read_versions` on their own connection.
+The dedicated connection LISTENs in both freshness modes: `on_change` callbacks (the derived-build
+scheduler, tiles/builds.py) hear every committed write, and a lost or re-made connection, where
+writes may have been missed. Builds that must see versions and data in one snapshot call
+`read_versions` on their own connection.
 """
 
 from __future__ import annotations
@@ -54,9 +36,6 @@ CHANNEL = "djmap_data_versions"
 APP_NAME = "djmap versions"  # the dedicated connection, as pg_stat_activity names it
 RETRY_S = 0.2  # in an outage, the last versions stand in this long before the next try
 BACKOFF_S = (0.05, 0.1, 0.2, 0.4)  # reconnect waits (the last repeats): back within half a second
-LEASE_S = 0.05  # versions read by a query begun this recently serve a request (notify)
-BEAT_S = 0.01  # the heartbeat re-reads them this often while requests come (notify)
-IDLE_S = 2.0  # and stops this long after the last request (the next one reads, then restarts it)
 
 VersionMap = Mapping[str, tuple[int, int]]
 
@@ -119,9 +98,8 @@ class VersionReader:
 
 
 class VersionTracker:
-    """The versions a tile request uses: read per request (strict) or kept under a lease by
-    LISTEN/NOTIFY and a heartbeat read (notify), over one dedicated connection, with the last
-    versions read as the outage fallback (see the module docstring)."""
+    """The versions a tile request uses: read per request (strict) or kept by LISTEN/NOTIFY
+    (notify) over one dedicated connection, with the last versions read as the outage fallback."""
 
     def __init__(
         self, pool: asyncpg.Pool, dsn: str | None, freshness: str, connect_timeout: float = 2.0
@@ -130,15 +108,12 @@ class VersionTracker:
         self.dsn = dsn
         self.freshness = freshness if dsn else "strict"
         self.connect_timeout = connect_timeout
-        self.known: Versions | None = None  # read by a query begun at `known_at` (notify)
-        self.known_at = 0.0
+        self.known: Versions | None = None  # kept by notifications (notify)
         self.last: Versions | None = None  # the last versions read (the outage fallback)
-        self.heard = 0  # notifications heard (and connections lost): each ends `known`
         self._retry_at = 0.0
-        self._asked_at = 0.0  # the last request (the heartbeat runs while they come)
+        self._generation = 0
         self._conn: asyncpg.Connection | None = None
         self._reconnect: asyncio.Task[None] | None = None
-        self._beat: asyncio.Task[None] | None = None
         self._reader = VersionReader(self._fetch)
         self._callbacks: list[Callable[[], None]] = []
 
@@ -151,24 +126,15 @@ class VersionTracker:
         for callback in self._callbacks:
             callback()
 
-    @property
-    def leased(self) -> bool:
-        """True while the versions in memory may serve a request without a read."""
-        return self.known is not None and time.monotonic() - self.known_at < LEASE_S
-
     async def current(self) -> Versions:
         """The versions to serve with now (the last ones read while the database is away)."""
-        now = time.monotonic()
-        self._asked_at = now
-        known = self.known
-        if known is not None and now - self.known_at < LEASE_S:
-            return known
-        if self.freshness == "notify" and self._beat is None and self._conn is not None:
-            self._beat = asyncio.get_running_loop().create_task(self._heartbeat())
-        if self.last is not None and now < self._retry_at:
+        if self.known is not None:
+            return self.known
+        if self.last is not None and time.monotonic() < self._retry_at:
             return self.last
+        generation, since = self._generation, time.monotonic()
         try:
-            return await self._read()
+            versions = await self._reader.current()
         except Exception as exc:
             if gpool.as_unavailable(exc) is None:
                 raise
@@ -177,31 +143,11 @@ class VersionTracker:
                 raise
             self._retry_at = time.monotonic() + RETRY_S
             return self.last
-
-    async def _read(self) -> Versions:
-        """Versions read by a query begun after this call; kept under the lease (notify) when no
-        notification was heard while it ran."""
-        heard, since = self.heard, time.monotonic()
-        versions = await self._reader.current()
         gpool.STATE.succeeded(since)
         self.last, self._retry_at = versions, 0.0
-        if self.freshness == "notify" and self._conn is not None and heard == self.heard:
-            self.known, self.known_at = versions, since  # the query began after `since`
+        if self.freshness == "notify" and self._conn is not None and generation == self._generation:
+            self.known = versions  # no notification arrived since before the read began
         return versions
-
-    async def _heartbeat(self) -> None:
-        """Re-read the versions every BEAT_S while requests come, so the lease stays fresh."""
-        try:
-            while self._conn is not None and time.monotonic() - self._asked_at < IDLE_S:
-                try:
-                    await self._read()
-                except Exception as exc:  # an outage: the lease runs out, requests fall back
-                    if gpool.as_unavailable(exc) is None:
-                        raise
-                    return
-                await asyncio.sleep(BEAT_S)
-        finally:
-            self._beat = None
 
     async def _fetch(self) -> list[tuple[str, int, int]]:
         # Reads are single-flight, so one dedicated connection serves them (no pool round trip).
@@ -246,7 +192,7 @@ class VersionTracker:
             self._lost()
 
     def _notified(self, *_: object) -> None:
-        self.heard += 1
+        self._generation += 1
         self.known = None
         self._changed()
 
@@ -256,7 +202,7 @@ class VersionTracker:
 
     def _lost(self) -> None:
         """The dedicated connection is gone: forget what it kept and reconnect in the background."""
-        self.heard += 1
+        self._generation += 1
         self.known = None
         conn, self._conn = self._conn, None
         if conn is not None and not conn.is_closed():
@@ -285,26 +231,11 @@ class VersionTracker:
             self._reconnect = None
 
     async def close(self) -> None:
-        """Stop reconnecting and the heartbeat, and close the dedicated connection."""
-        for task in (self._reconnect, self._beat):
-            if task is not None:
-                task.cancel()
-        self._reconnect = self._beat = None
+        """Stop reconnecting and close the dedicated connection."""
+        task, self._reconnect = self._reconnect, None
+        if task is not None:
+            task.cancel()
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.remove_termination_listener(self._terminated)
             await conn.close(timeout=5)
-
-
-SETTLE_S = LEASE_S + 0.002  # a writer's wait: the lease and a margin for timer granularity
-
-
-async def settle_write() -> None:
-    """Await after a commit, before answering the writer: from then on every process's tile
-    requests see the write (the lease bound of the module docstring)."""
-    await asyncio.sleep(SETTLE_S)
-
-
-def settle_write_sync() -> None:
-    """`settle_write` for synchronous writers (the CLI's imports)."""
-    time.sleep(SETTLE_S)
