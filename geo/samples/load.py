@@ -85,7 +85,9 @@ def stage_panoramas(folder: Path, target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     src_csv = folder / "panoramas.csv"
     with src_csv.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+        columns = list(reader.fieldnames or [])  # the header, kept when there are no rows
     for row in rows:
         src = folder / row["image"]
         dst = target / Path(row["image"]).name
@@ -94,9 +96,7 @@ def stage_panoramas(folder: Path, target: Path) -> Path:
         row["image"] = dst.name
     staged = target / "panoramas.csv"
     with staged.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(
-            fh, fieldnames=list(rows[0].keys()) if rows else ["code"], lineterminator="\n"
-        )
+        writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     return staged
