@@ -153,3 +153,38 @@ def test_builds_route_is_for_admins(leader: TestClient) -> None:
     summary = leader.get("/api/health").json()["builds"]
     assert set(summary) == {"ready", "stale", "building", "missing", "failed"}
     assert sum(summary.values()) == len(body["builds"])
+
+
+def test_heat_build_streams_the_same_cells_as_publish(
+    clean_db: str, data: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The heat build reads its points in chunks (bounded memory at 10,000,000 members) and
+    publishes exactly the items of `publish` over every point at once (geo/privacy/tree.py)."""
+    import asyncio
+
+    import asyncpg
+
+    from layers import catalog
+    from tiles import heat
+    from tiles.versions import layer_token, read_versions
+
+    monkeypatch.setattr(heat, "CHUNK", 5)  # 24 homes: five fetches
+    layer = catalog.heat_of("members")
+    assert layer is not None
+
+    async def build() -> str:
+        pool = await asyncpg.create_pool(clean_db, min_size=1, max_size=2)
+        try:
+            async with pool.acquire() as conn:
+                token = layer_token(layer, await read_versions(conn))
+            return await heat.ensure_built(pool, layer, token)
+        finally:
+            await pool.close()
+
+    token = asyncio.run(build())
+    homes = sql(clean_db, "SELECT ST_X(home), ST_Y(home) FROM members WHERE home IS NOT NULL")
+    assert len(homes) == 24
+    want = {(i.res, i.cell, i.merged, i.count) for i in heat.publish(homes)}
+    got = sql(clean_db, "SELECT res, cell, merged, count, token FROM heat_cells")
+    assert {(r, c, m, n) for r, c, m, n, _ in got} == want
+    assert {t for *_, t in got} == {token} and len(got) == len(want)

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 import asyncpg
 import h3
+import h3.api.basic_int as h3int
 
 from geo import compose
-from geo.privacy.tree import RES_MAX, HeatItem, K, publish, view
+from geo.privacy.tree import RES_MAX, HeatItem, K, publish, publish_counts, view
 from layers.base import Layer
 from tiles import sql
 
@@ -41,6 +44,7 @@ SOURCE_SQL = "SELECT ST_X(t.{geom}), ST_Y(t.{geom}) FROM {source} WHERE t.{geom}
 # A heat tile's parameters, in this order (`tile_statement`).
 TILE_KEYS = ("z", "x", "y", "layer", "token", "res", "west", "south", "east", "north")
 CELLS_SQL = sql.template("heat_cells")
+CHUNK = 100_000  # points read per cursor fetch in a build
 
 
 @lru_cache(maxsize=16)
@@ -68,15 +72,25 @@ def _polygon_wkt(cell: str) -> str:
     return "POLYGON((" + ",".join(f"{x} {y}" for x, y in ring) + "))"
 
 
-async def _snapshot(
-    conn: asyncpg.Connection, layer: Layer
-) -> tuple[str, list[tuple[float, float]]]:
-    """The layer's token and points, read in one snapshot."""
+def count_cells(points: Iterable[Sequence[float]], counts: Counter[int]) -> None:
+    """Add (lon, lat) points to the counts per RES_MAX cell (as H3 integers: no string per
+    point; the same cells as geo/privacy/tree.finest_cells)."""
+    cell = h3int.latlng_to_cell
+    counts.update(cell(lat, lon, RES_MAX) for lon, lat in points)
+
+
+async def _snapshot(conn: asyncpg.Connection, layer: Layer) -> tuple[str, Counter[str]]:
+    """The layer's token and its points' counts per RES_MAX cell, read in one snapshot (the
+    caller's transaction). The points stream through a cursor in chunks: memory holds one chunk
+    and the cell counts, never every point (10,000,000 members)."""
     from tiles.versions import layer_token, read_versions
 
     token = layer_token(layer, await read_versions(conn))
-    points = await conn.fetch(source_statement(layer))
-    return token, [(float(x), float(y)) for x, y in points]
+    counts: Counter[int] = Counter()
+    cursor = await conn.cursor(source_statement(layer))
+    while chunk := await cursor.fetch(CHUNK):
+        await asyncio.to_thread(count_cells, chunk, counts)
+    return token, Counter({h3int.int_to_str(c): n for c, n in counts.items()})
 
 
 async def ensure_built(pool: asyncpg.Pool, layer: Layer, token: str) -> str:
@@ -88,11 +102,11 @@ async def ensure_built(pool: asyncpg.Pool, layer: Layer, token: str) -> str:
         async with conn.transaction(isolation="repeatable_read"):
             lock = int.from_bytes(hashlib.blake2b(layer.id.encode(), digest_size=4).digest(), "big")
             await conn.execute("SELECT pg_advisory_xact_lock($1)", lock)
-            snap_token, points = await _snapshot(conn, layer)
+            snap_token, finest = await _snapshot(conn, layer)
         built = await conn.fetchval("SELECT token FROM heat_state WHERE layer = $1", layer.id)
         if built == snap_token:
             return snap_token
-        items = await asyncio.to_thread(publish, points)
+        items, _ = await asyncio.to_thread(publish_counts, finest)
         records = [
             (layer.id, snap_token, i.res, i.cell, i.merged, i.count, _polygon_wkt(i.cell))
             for i in items
