@@ -1,22 +1,26 @@
-"""Page data as derived data (issue 10 §7): latency of every page's data at sample sizes.
+"""Page data as derived data (issue 10 §7): latency of every page's data at 3,000, 1,000,000 and
+10,000,000 members, and what the builds behind it cost.
 
-For each member count it generates the sample district with `djmap samples generate`'s core
-(`--members N`, the other counts at their defaults), loads it into its own database
-(`<dbname>_bench_pagedata`, created and dropped, on a private throwaway cluster unless `--url`
-names a server) and measures:
+For each member count it generates the sample district with `djmap samples generate` (`--members
+N`; the other counts are the sample's defaults at 3,000 and issue 15's national-test counts above:
+5,000 organisations, 5,000 service points, 100,000 buildings) and loads it with `djmap samples
+load`, each in its own process (wall time and peak RSS), into its own database
+(`<dbname>_pagedata_bench`, created and dropped, on a private throwaway cluster unless `--url`
+names a server: the database `--url` names is never written), and measures:
 
-- **before**: the member figures as the old `/web/stats.json` counted them on every request (the
-  coverage test without the index-assisted box), and with this version's statement (what a page
-  request still pays when no build exists at all);
+- **before** (up to `--per-request-max` members): the member figures as the old `/web/stats.json`
+  counted them on every request, and with this version's statement (what the figures build runs);
 - **builds**: the time from the app's start to the page figures, heat cells and cluster tables
-  of the loaded data (the scheduler builds them; `GET /api/builds`);
+  of the loaded data (the scheduler builds them; `GET /api/builds`) and each build's duration;
 - **served**: each page's data (`/web/stats.json`, the same for one committee, `/web/orgs.json`,
-  `/api/heatmap/members`, a `member_heat` tile, the leader page `/`), warm, as a leader, through
-  the app in-process (`TestClient`, no socket): median, 95th percentile and worst of `--requests`;
+  the leader deck, a service point card, a search, `/api/heatmap/members`, a `member_heat` tile,
+  the leader page `/`), warm, as a leader, through the app in-process (`TestClient`, no socket):
+  median, 95th percentile and worst of `--requests`;
 - **after a write** (one member's home moved, by SQL): the first stats and heat tile requests
   (served from the last build while the next is made) and how long the rebuild took.
 
-Usage: .venv/bin/python bench/bench_pagedata.py [--members 3000,1000000] [--requests 30] [--keep]
+Usage: .venv/bin/python bench/bench_pagedata.py [--members 3000,1000000,10000000] [--requests 30]
+       [--keep] [--sample-counts] [--per-request-max 1000000] [--url URL]
 JSON goes to test-output/bench_pagedata.json.
 """
 
@@ -27,8 +31,11 @@ import asyncio
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import date
@@ -46,6 +53,10 @@ from geo.settings import DatabaseSettings
 OUT = Path(__file__).resolve().parent.parent / "test-output" / "bench_pagedata.json"
 TMS = morecantile.tms.get("WebMercatorQuad")
 BUILDS = ("pagedata:figures", "heat:member_heat", "clusters:service_points")
+SAMPLE_MAX = 3000  # up to this many members the other counts are the sample district's
+# Issue 15's national test at 10,000,000 members (and here at 1,000,000 too, so the two sizes
+# differ by their members only).
+LARGE_COUNTS = {"organisations": 5000, "service_points": 5000, "buildings": 100_000}
 # The statement /web/stats.json ran per request before this change (issue 10: 50 s at 1,000,000).
 OLD_ORG_MEMBERS_SQL = """
 SELECT o.id, o.parent_id, o.code,
@@ -61,9 +72,10 @@ ORDER BY o.code, o.id
 
 
 def bench_url(base: str) -> str:
-    """URL of a fresh, migrated `<dbname>_bench_pagedata` database next to `base`."""
+    """URL of a fresh, migrated `<dbname>_pagedata_bench` database next to `base` (the database
+    `base` names is never written)."""
     head, dbname = base.rsplit("/", 1)
-    name = f"{dbname.split('?')[0]}_bench_pagedata"
+    name = f"{dbname.split('?')[0]}_pagedata_bench"
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -78,18 +90,50 @@ def drop(base: str, url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
-def load(url: str, members: int, work: Path) -> dict[str, float]:
-    """Generate and load the sample district with `members` members; seconds of each step."""
-    from geo.samples import SampleSpec, generate
-    from geo.samples.load import load_samples
+def counts_for(members: int, sample_counts: bool) -> dict[str, int]:
+    """The other counts generated beside `members`: the sample district's defaults up to
+    SAMPLE_MAX members, issue 15's national-test counts above (or the defaults everywhere)."""
+    if sample_counts or members <= SAMPLE_MAX:
+        return {}
+    return dict(LARGE_COUNTS)
 
+
+def run_cli(args: list[str], url: str, home: Path) -> dict[str, float]:
+    """Run a `djmap` command in its own process: wall seconds and its peak RSS (GB)."""
+    env = {**os.environ, "DJMAP_DATABASE_URL": url, "DJMAP_HOME": str(home)}
+    exe = Path(sys.executable).with_name("djmap")
     t0 = time.perf_counter()
-    generate(SampleSpec(seed=42, today=date.today().isoformat(), members=members), work / "s")
-    t1 = time.perf_counter()
-    load_samples(url, work / "s", work / "panoramas", progress=False)
+    proc = subprocess.Popen([str(exe), *args], env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise RuntimeError(f"djmap {' '.join(args)} exited {proc.returncode}")
+    return {"s": seconds, "peak_rss_gb": usage.ru_maxrss / 2**20}  # ru_maxrss is in KiB
+
+
+def load(url: str, members: int, counts: dict[str, int], work: Path) -> dict[str, Any]:
+    """Generate and load the sample district with `members` members (`djmap samples generate`
+    and `djmap samples load`, each in its own process); seconds and peak RSS of each step."""
+    folder, home = work / "s", work / "home"
+    opts = [f"--{k.replace('_', '-')}={v}" for k, v in counts.items()]
+    gen = run_cli(
+        ["samples", "generate", "--out", str(folder), "--seed", "42",
+         f"--today={date.today().isoformat()}", f"--members={members}", *opts],
+        url, home,
+    )  # fmt: skip
+    loaded = run_cli(["samples", "load", "--dir", str(folder)], url, home)
+    t0 = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
-    return {"generate_s": t1 - t0, "load_s": time.perf_counter() - t1}
+        size = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    return {
+        "counts": {"members": members, **counts},
+        "generate": gen,
+        "load": loaded,
+        "vacuum_analyze_s": time.perf_counter() - t0,
+        "database_gb": (size[0] if size else 0) / 2**30,
+    }
 
 
 async def per_request_figures(url: str, radius: float) -> dict[str, float]:
@@ -147,17 +191,22 @@ def wait_ready(client: Any, names: tuple[str, ...]) -> dict[str, Any]:
 
 
 def page_paths(url: str) -> dict[str, str]:
-    """What each page asks for (a committee for the subtree stats, the heat tile at the centre)."""
+    """What the pages ask for (a committee for the subtree stats, the heat tile at its office,
+    the first service point's card, a search the leader page's box would send)."""
     with psycopg.connect(url) as conn:
         org, lon, lat = conn.execute(
             "SELECT id, ST_X(geom), ST_Y(geom) FROM organisations WHERE type = '党委' "
             "ORDER BY id LIMIT 1"
         ).fetchone()  # type: ignore[misc]
+        sp = conn.execute("SELECT min(id) FROM service_points").fetchone()[0]  # type: ignore[index]
     tile = TMS.tile(lon, lat, 12)
     return {
         "stats": "/web/stats.json",
         "stats_committee": f"/web/stats.json?org={org}",
         "orgs": "/web/orgs.json",
+        "deck_leader": "/web/deck/leader.json",
+        "service_point_card": f"/web/service-points/{sp}.json",
+        "search": "/web/search.json?q=%E6%9C%8D%E5%8A%A1",  # 服务
         "heatmap_json": "/api/heatmap/members?res=8",
         "member_heat_tile": f"/api/tiles/member_heat/12/{tile.x}/{tile.y}.mvt",
         "leader_page": "/",
@@ -211,20 +260,24 @@ def after_write(client: Any, app: Any, url: str, paths: dict[str, str]) -> dict[
     }
 
 
-def run_size(base: str, members: int, requests: int, keep: bool) -> dict[str, Any]:
+def run_size(base: str, members: int, args: argparse.Namespace) -> dict[str, Any]:
     """Everything measured at one member count."""
     from web.settings import WebSettings
 
     url = bench_url(base)
     try:
         with tempfile.TemporaryDirectory(prefix="djmap-pagedata-") as tmp:
-            result: dict[str, Any] = {"members": members, **load(url, members, Path(tmp))}
-            radius = WebSettings().coverage_radius_m
-            result["per_request"] = asyncio.run(per_request_figures(url, radius))
-            result.update(serve_and_measure(url, Path(tmp) / "home", requests))
+            counts = counts_for(members, args.sample_counts)
+            result: dict[str, Any] = {"members": members, **load(url, members, counts, Path(tmp))}
+            print(json.dumps(result, default=str), flush=True)
+            if members <= args.per_request_max:
+                radius = WebSettings().coverage_radius_m
+                result["per_request"] = asyncio.run(per_request_figures(url, radius))
+            result.update(serve_and_measure(url, Path(tmp) / "home", args.requests))
+            result["bench_peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
             return result
     finally:
-        if not keep:
+        if not args.keep:
             drop(base, url)
 
 
@@ -250,9 +303,22 @@ def machine() -> dict[str, Any]:
 def main() -> None:
     """Run the sizes asked for and write the JSON report."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--members", default="3000,1000000", help="comma list of member counts")
+    ap.add_argument(
+        "--members", default="3000,1000000,10000000", help="comma list of member counts"
+    )
     ap.add_argument("--requests", type=int, default=30, help="GETs per page data")
     ap.add_argument("--keep", action="store_true", help="keep the bench database")
+    ap.add_argument(
+        "--sample-counts",
+        action="store_true",
+        help="the sample district's other counts at every size (default: issue 15's above 3,000)",
+    )
+    ap.add_argument(
+        "--per-request-max",
+        type=int,
+        default=1_000_000,
+        help="count the figures per request (old and new statement) up to this many members",
+    )
     ap.add_argument(
         "--url", help="a server's database to work next to (default: a private cluster)"
     )
@@ -268,7 +334,7 @@ def main() -> None:
             base = cluster.url
         report: dict[str, Any] = {"machine": machine(), "sizes": []}
         for n in (int(x) for x in args.members.split(",")):
-            report["sizes"].append(run_size(base, n, args.requests, args.keep))
+            report["sizes"].append(run_size(base, n, args))
             OUT.parent.mkdir(exist_ok=True)
             OUT.write_text(json.dumps(report, indent=1, default=str))
             print(json.dumps(report["sizes"][-1], indent=1, default=str), flush=True)
