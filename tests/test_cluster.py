@@ -71,8 +71,22 @@ def test_migrations_up_down_up(db_url: str) -> None:
     assert geodb.current_revision(db_url) is None
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT to_regclass('public.members')").fetchone() == (None,)
-    geodb.migrate(db_url)
-    assert geodb.current_revision(db_url) == "0003"
+    geodb.migrate(db_url, "0003")  # a database of before the live loop …
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT to_regclass('public.events')").fetchone() == (None,)
+    geodb.migrate(db_url)  # … is brought to the head by 0004's own operations
+    assert geodb.current_revision(db_url) == "0004"
+    with psycopg.connect(db_url) as conn:
+        added = conn.execute(
+            "SELECT table_name, column_name, is_nullable FROM information_schema.columns"
+            " WHERE (table_name, column_name) IN (('activities', 'status'),"
+            " ('checkins', 'method'), ('checkins', 'distance_m')) ORDER BY 1, 2"
+        ).fetchall()
+    assert added == [
+        ("activities", "status", "NO"),
+        ("checkins", "distance_m", "YES"),
+        ("checkins", "method", "NO"),
+    ]
     with psycopg.connect(db_url) as conn:
         cols = conn.execute(
             "SELECT f_table_name, f_geometry_column, srid FROM geometry_columns"
