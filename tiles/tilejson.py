@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+from geo import compose
 from layers.catalog import Layer, fields_for
 
 if TYPE_CHECKING:
@@ -14,7 +15,7 @@ WORLD = (-180.0, -85.0511287798066, 180.0, 85.0511287798066)
 EXTENT_SQL = (
     "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
     "FROM (SELECT ST_Extent(t.{geom}) AS e FROM {source}) AS x"
-)
+)  # composed (geo/compose.py) from the layer's geometry column and source
 # Heat layers take their extent from the published cells: the sources' extent would place the
 # outermost member homes.
 HEAT_EXTENT_SQL = (
@@ -44,8 +45,10 @@ async def bounds(service: TileService, layer: Layer, token: str) -> tuple[float,
         if layer.is_heat:  # a heat layer's token names its published cells (service.token)
             row = await service.pool.fetchrow(HEAT_EXTENT_SQL, layer.id, token)
         else:
-            sql = EXTENT_SQL.format(geom=layer.geom_column, source=layer.source)
-            row = await service.pool.fetchrow(sql)
+            stmt = compose.sql(
+                EXTENT_SQL, geom=compose.raw(layer.geom_column), source=compose.raw(layer.source)
+            )
+            row = await service.pool.fetchrow(stmt.compile().text)
         found = tuple(float(v) for v in row) if row and row[0] is not None else WORLD
         cache[(layer.id, token)] = found
     return cache[(layer.id, token)]

@@ -14,102 +14,26 @@ from typing import Any
 import asyncpg
 import orjson
 
+from geo import compose
+from geo.compose import Fragment
 from geo.errors import Forbidden, NotFound
 from geo.privacy.groups import DISTRICT, org_forest, publish_groups
 from geo.scope import Principal, RowScope, bound_org, row_scope
 from layers import catalog
 
-VIEW_SQL = """
-WITH b AS (
-    SELECT ST_Extent(geom) AS box FROM districts
-    UNION ALL SELECT ST_Extent(geom) FROM buildings
-    UNION ALL SELECT ST_Extent(geom) FROM service_points
-)
-SELECT ST_XMin(box) AS w, ST_YMin(box) AS s, ST_XMax(box) AS e, ST_YMax(box) AS n
-FROM b WHERE box IS NOT NULL LIMIT 1
-"""
 
-ORG_TREE_SQL = """
-SELECT o.id, o.code, o.name, o.type, o.parent_id,
-       ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat,
-       (SELECT max(a.starts_at) FROM activities a
-         WHERE a.organiser_id = o.id AND a.starts_at <= now()) AS last_activity
-FROM organisations o
-WHERE $1::bigint IS NULL OR o.id IN (SELECT id FROM org_subtree($1::bigint))
-ORDER BY o.parent_id NULLS FIRST, o.code
-"""
+def _sql(name: str) -> str:
+    return compose.sql_file(__file__, f"sql/{name}.sql")
 
-# Every organisation's own members by class (the pieces of every published member figure);
-# coverage classes only when a radius ($1) is given. A home is covered when a service point lies
-# within $1 m on the spheroid; the box around the home (1.1 times the metres a degree of latitude
-# and of longitude at the box's poleward edge hold at least, no longitude limit near a pole or
-# the antimeridian) only lets the service points' GiST index skip the far ones, so the figures are
-# those of ST_DWithin alone (it was 50 s at 1,000,000 members without it).
-ORG_MEMBERS_SQL = """
-WITH homes AS (
-    SELECT m.id, m.branch_id, m.home, 1.1 * $1::float8 / 110574.0 AS dy FROM members m
-)
-SELECT o.id, o.parent_id, o.code,
-       count(h.id) AS members,
-       count(h.id) FILTER (WHERE $1::float8 IS NOT NULL AND h.home IS NOT NULL AND EXISTS (
-           SELECT 1 FROM service_points s
-           WHERE s.geom && ST_Expand(h.home,
-                   CASE WHEN abs(ST_Y(h.home)) + h.dy >= 89.0
-                          OR abs(ST_X(h.home)) + 1.1 * $1::float8 / 1900.0 >= 180.0 THEN 360.0
-                        ELSE 1.1 * $1::float8
-                             / (111319.49 * cos(radians(abs(ST_Y(h.home)) + h.dy))) END,
-                   h.dy)
-             AND ST_DWithin(s.geom::geography, h.home::geography, $1::float8))) AS covered,
-       count(h.id) FILTER (WHERE h.home IS NULL) AS no_home
-FROM organisations o LEFT JOIN homes h ON h.branch_id = o.id
-GROUP BY o.id
-ORDER BY o.code, o.id
-"""
 
-STATS_SQL = """
-WITH scope AS (
-    SELECT o.id FROM organisations o
-    WHERE $1::bigint IS NULL OR o.id IN (SELECT id FROM org_subtree($1::bigint))
-)
-SELECT
-  (SELECT count(*) FROM scope) AS organisations,
-  (SELECT count(*) FROM service_points s
-    WHERE $1::bigint IS NULL OR s.org_id IN (SELECT id FROM scope)) AS service_points,
-  (SELECT count(*) FROM activities a
-    WHERE a.organiser_id IN (SELECT id FROM scope)
-      AND a.starts_at >= date_trunc('month', now())
-      AND a.starts_at < date_trunc('month', now()) + interval '1 month') AS activities_month,
-  (SELECT count(*) FROM scope o WHERE NOT EXISTS (
-      SELECT 1 FROM activities a WHERE a.organiser_id = o.id
-        AND a.starts_at > now() - interval '90 days' AND a.starts_at <= now())) AS inactive_90d
-"""
-
-ORG_CHECK_SQL = """
-SELECT EXISTS (SELECT 1 FROM organisations WHERE id = $1) AS known,
-       $2::bigint IS NULL OR $1 IN (SELECT id FROM org_subtree($2::bigint)) AS inside
-"""
-
-SERVICE_POINT_SQL = """
-SELECT {fields}, ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat, o.name AS org_name,
-       COALESCE((SELECT json_agg(json_build_object('id', p.id, 'title', p.title,
-                                                   'heading', p.heading) ORDER BY p.id)
-                 FROM panoramas p WHERE p.service_point_id = t.id), '[]') AS panoramas,
-       {own} AS in_scope
-FROM service_points t LEFT JOIN organisations o ON o.id = t.org_id
-WHERE t.id = $1 AND {where}
-"""
-
-UPCOMING_SQL = """
-SELECT {fields}, {own} AS in_scope FROM activities t
-WHERE t.service_point_id = $1 AND t.ends_at >= now() AND {where}
-ORDER BY t.starts_at, t.id LIMIT 5
-"""
-
-SEARCH_SQL = """
-SELECT id, name, kind, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM service_points
-WHERE name ILIKE '%' || $1 || '%' OR address ILIKE '%' || $1 || '%'
-ORDER BY length(name), id LIMIT $2
-"""
+VIEW_SQL = _sql("view")
+ORG_TREE_SQL = _sql("org_tree")
+STATS_SQL = _sql("stats")
+ORG_CHECK_SQL = _sql("org_check")
+SERVICE_POINT_SQL = _sql("service_point")
+UPCOMING_SQL = _sql("upcoming")
+SEARCH_SQL = _sql("search")
+ORG_MEMBERS_SQL = _sql("org_members")  # every organisation's members by class
 
 # Publication (geo/privacy/groups.py) ------------------------------------------------------
 
@@ -238,8 +162,27 @@ async def stats(
     return out
 
 
-def _columns(fields: Iterable[catalog.Field]) -> str:
-    return ", ".join(f'{f.expr} AS "{f.name}"' for f in fields)
+def _columns(fields: Iterable[catalog.Field]) -> Fragment:
+    return compose.join(
+        ", ",
+        (compose.sql("{e} AS {n}", e=compose.raw(f.expr), n=compose.ident(f.name)) for f in fields),
+    )
+
+
+async def _card_rows(
+    conn: asyncpg.Connection, template: str, layer: catalog.Layer, who: Principal, sp_id: int
+) -> tuple[list[asyncpg.Record], RowScope]:
+    """A card statement's rows for the caller: the layer's fields of the caller's audience, and
+    the rows of the caller's scope (every row when the rest stays public)."""
+    scope = row_scope(who, layer)
+    stmt = compose.sql(
+        template,
+        fields=_columns(catalog.fields_for(layer, who.audience)),
+        own=scope.cond,
+        where=compose.TRUE if scope.public_rest else scope.cond,
+        id=compose.value(sp_id),
+    )
+    return await conn.fetch(stmt.compile().text, *stmt.args()), scope
 
 
 def _card(
@@ -254,13 +197,8 @@ async def _upcoming(conn: asyncpg.Connection, sp_id: int, who: Principal) -> lis
     layer = catalog.of_table("activities")
     if layer is None or not catalog.can_see(layer, who.audience):
         return []
-    scope = row_scope(who, layer, start=2)
-    sql = UPCOMING_SQL.format(
-        fields=_columns(catalog.fields_for(layer, who.audience)),
-        own=scope.own,
-        where="TRUE" if scope.public_rest else scope.own,
-    )
-    return [_card(r, layer, who, scope) for r in await conn.fetch(sql, sp_id, *scope.params)]
+    rows, scope = await _card_rows(conn, UPCOMING_SQL, layer, who, sp_id)
+    return [_card(r, layer, who, scope) for r in rows]
 
 
 async def service_point(
@@ -271,15 +209,10 @@ async def service_point(
     layer = catalog.of_table("service_points")
     if layer is None:
         return None
-    scope = row_scope(who, layer, start=2)
-    sql = SERVICE_POINT_SQL.format(
-        fields=_columns(catalog.fields_for(layer, who.audience)),
-        own=scope.own,
-        where="TRUE" if scope.public_rest else scope.own,
-    )
-    row = await conn.fetchrow(sql, sp_id, *scope.params)
-    if row is None:
+    rows, scope = await _card_rows(conn, SERVICE_POINT_SQL, layer, who, sp_id)
+    if not rows:
         return None
+    row = rows[0]
     return {
         **_card(row, layer, who, scope),
         "lon": row["lon"],

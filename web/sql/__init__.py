@@ -1,0 +1,2 @@
+"""The SQL of the page panels (web/queries.py): one statement per `.sql` file, holes `{name}`
+filled by geo/compose.py."""
