@@ -15,6 +15,7 @@ from api.cli.common import cli_errors, console, database_url
 from geo.analysis import coverage as core
 from geo.db import Direct
 from geo.scope import Principal
+from layers.style import RGBA
 
 STAGES = ("area and demand", "service areas", "coverage", "uncovered cells", "proposed sites")
 
@@ -70,33 +71,31 @@ def write_csv(result: dict[str, Any], path: Path) -> None:
             w.writerow(["note", note, "", ""])
 
 
-def write_png(result: dict[str, Any], path: Path, title: str) -> None:
-    """A map a planner can paste into a report: service areas, uncovered cells, proposed sites."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _draw_cells(ax: Any, result: dict[str, Any], uncovered: RGBA) -> None:
+    """Uncovered cells shaded by weight density (merged coarser cells hatched)."""
     from matplotlib.colors import Normalize
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
     from shapely.geometry import shape
 
-    from layers.style import ANALYSIS, hex_rgb, unit_rgba  # the pages' palette
+    from layers.style import unit_rgba
 
-    area = hex_rgb(ANALYSIS["service_area"])
-    site, uncovered = hex_rgb(ANALYSIS["proposed_site"]), ANALYSIS["uncovered"]
-    fig, ax = plt.subplots(figsize=(10, 10), dpi=120)
     cells = sorted(
         result["uncovered_cells"]["features"], key=lambda c: c["properties"]["resolution"]
     )
-    if cells:
-        dens = [c["properties"]["weight"] / shape(c["geometry"]).area for c in cells]
-        norm = Normalize(0, max(dens) or 1)
-        for c, d in zip(cells, dens, strict=True):
-            ring = c["geometry"]["coordinates"][0]
-            merged = c["properties"]["merged"]
-            ax.fill([p[0] for p in ring], [p[1] for p in ring], color=unit_rgba(uncovered, 0.25 + 0.75 * float(norm(d))),
-                    alpha=0.55 if merged else 1.0, lw=0.3, ec="white", hatch="//" if merged else None)  # fmt: skip
+    if not cells:
+        return
+    dens = [c["properties"]["weight"] / shape(c["geometry"]).area for c in cells]
+    norm = Normalize(0, max(dens) or 1)
+    for c, d in zip(cells, dens, strict=True):
+        ring = c["geometry"]["coordinates"][0]
+        merged = c["properties"]["merged"]
+        ax.fill([p[0] for p in ring], [p[1] for p in ring], color=unit_rgba(uncovered, 0.25 + 0.75 * float(norm(d))),
+                alpha=0.55 if merged else 1.0, lw=0.3, ec="white", hatch="//" if merged else None)  # fmt: skip
+
+
+def _draw_sites(ax: Any, result: dict[str, Any], area: str, site: str) -> None:
+    """Service areas with their sites, then the proposed sites with their ranks."""
+    from shapely.geometry import shape
+
     for f in result["service_areas"]["features"]:
         for poly in getattr(shape(f["geometry"]), "geoms", [shape(f["geometry"])]):
             ax.fill(*poly.exterior.xy, color=area, alpha=0.12, lw=1.0, ec=area)
@@ -112,30 +111,49 @@ def write_png(result: dict[str, Any], path: Path, title: str) -> None:
             textcoords="offset points",
             weight="bold",
         )
+
+
+def _draw_legend(ax: Any, area: str, site: str, uncovered: RGBA) -> None:
+    """What the colours and marks mean."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from layers.style import unit_rgba
+
+    merged = Patch(
+        facecolor="white", edgecolor="grey", hatch="//", label="merged coarser cell (privacy)"
+    )
+    star = Line2D(
+        [], [], marker="*", ls="", ms=14, color=site, mec="black", label="proposed site (rank)"
+    )
     ax.legend(
         handles=[
             Patch(color=area, alpha=0.4, label="service area"),
             Patch(color=unit_rgba(uncovered, 0.7), label="uncovered (shade = weight density)"),
-            Patch(
-                facecolor="white",
-                edgecolor="grey",
-                hatch="//",
-                label="merged coarser cell (privacy)",
-            ),
-            Line2D(
-                [],
-                [],
-                marker="*",
-                ls="",
-                ms=14,
-                color=site,
-                mec="black",
-                label="proposed site (rank)",
-            ),
+            merged,
+            star,
         ],
         loc="lower left",
         fontsize=8,
-    )
+    )  # fmt: skip
+
+
+def write_png(result: dict[str, Any], path: Path, title: str) -> None:
+    """A map a planner can paste into a report: service areas, uncovered cells, proposed sites."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from shapely.geometry import shape
+
+    from layers.style import ANALYSIS, hex_rgb  # the pages' palette
+
+    area = hex_rgb(ANALYSIS["service_area"])
+    site, uncovered = hex_rgb(ANALYSIS["proposed_site"]), ANALYSIS["uncovered"]
+    fig, ax = plt.subplots(figsize=(10, 10), dpi=120)
+    _draw_cells(ax, result, uncovered)
+    _draw_sites(ax, result, area, site)
+    _draw_legend(ax, area, site, uncovered)
     s = result["summary"]
     ax.set_title(
         f"{title}\ncoverage {s['coverage_pct_weight']}% by weight, {s['coverage_pct_count']}% by count; "

@@ -95,15 +95,21 @@ def _suffix(k: int, pool: int) -> str:
     return "" if rnd == 0 else CN_NUM[min(rnd, 9)]
 
 
-def build_orgs(city: City, n: int, today: np.datetime64, rng: np.random.Generator) -> OrgTree:
-    """n organisations: 街道党工委 (党委) → 社区党总支 → 社区/企业党支部, each seated in a building."""
-    c, z, b = _counts(n)
-    region_of_bld = _regions(city, c, rng)
-    parent_z = np.concatenate([np.arange(c), rng.integers(0, c, z - c)])
-    parent_b = np.concatenate([np.arange(z), rng.integers(0, z, b - z)])
+def _seats(
+    city: City,
+    region_of_bld: np.ndarray,
+    c: int,
+    parent_z: np.ndarray,
+    parent_b: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The building each organisation sits in: a committee in the office building nearest the
+    middle of its region, a general branch anywhere in its committee's region, a branch among
+    the 40 buildings nearest its general branch."""
+    z, b = len(parent_z), len(parent_b)
     office = city.of_use("公共服务", "办公")
-    seats = np.empty(n, np.int64)
-    for k in range(c):  # committee: the office building nearest the middle of its region
+    seats = np.empty(c + z + b, np.int64)
+    for k in range(c):
         members = np.flatnonzero(region_of_bld == k)
         pool = np.intersect1d(members, office) if np.isin(members, office).any() else members
         seats[k] = city.nearest(pool, city.bld.centres[members].mean(axis=0)[None, :])[0]
@@ -112,11 +118,12 @@ def build_orgs(city: City, n: int, today: np.datetime64, rng: np.random.Generato
         seats[c + j] = members[rng.integers(0, len(members))]
     near = city.nearest(np.arange(len(city.bld.uses)), city.bld.centres[seats[c + parent_b]], k=40)
     seats[c + z :] = near[np.arange(b), rng.integers(0, near.shape[1], b)]
-    level = np.repeat([0, 1, 2], [c, z, b])
-    codes = [f"SC-W{k + 1:02d}" for k in range(c)]
-    codes += [f"{codes[p]}-Z{j + 1:03d}" for j, p in enumerate(parent_z.tolist())]
-    codes += [f"{codes[c + p]}-B{j + 1:04d}" for j, p in enumerate(parent_b.tolist())]
-    parents = [""] * c + [codes[p] for p in parent_z] + [codes[c + p] for p in parent_b]
+    return seats
+
+
+def _org_names(c: int, z: int, parent_b: np.ndarray, rng: np.random.Generator) -> list[str]:
+    """Names of the committees, general branches and branches (a fifth of branches in firms)."""
+    b = len(parent_b)
     names = [
         f"{STREETS[k % len(STREETS)]}{_suffix(k, len(STREETS))}街道党工委{TAG}" for k in range(c)
     ]
@@ -132,6 +139,22 @@ def build_orgs(city: City, n: int, today: np.datetime64, rng: np.random.Generato
         else f"{comm[p]}第{j + 1}党支部{TAG}"
         for j, (p, f) in enumerate(zip(parent_b.tolist(), firm.tolist(), strict=True))
     ]
+    return names
+
+
+def build_orgs(city: City, n: int, today: np.datetime64, rng: np.random.Generator) -> OrgTree:
+    """n organisations: 街道党工委 (党委) → 社区党总支 → 社区/企业党支部, each seated in a building."""
+    c, z, b = _counts(n)
+    region_of_bld = _regions(city, c, rng)
+    parent_z = np.concatenate([np.arange(c), rng.integers(0, c, z - c)])
+    parent_b = np.concatenate([np.arange(z), rng.integers(0, z, b - z)])
+    seats = _seats(city, region_of_bld, c, parent_z, parent_b, rng)
+    level = np.repeat([0, 1, 2], [c, z, b])
+    codes = [f"SC-W{k + 1:02d}" for k in range(c)]
+    codes += [f"{codes[p]}-Z{j + 1:03d}" for j, p in enumerate(parent_z.tolist())]
+    codes += [f"{codes[c + p]}-B{j + 1:04d}" for j, p in enumerate(parent_b.tolist())]
+    parents = [""] * c + [codes[p] for p in parent_z] + [codes[c + p] for p in parent_b]
+    names = _org_names(c, z, parent_b, rng)
     founded = np.concatenate(
         [
             _dates(rng, today, 35 * 365, 70 * 365, c),
