@@ -210,6 +210,102 @@ def timed_coverage(
     return best, result
 
 
+Row = tuple[str, str, str]  # benchmark, measured, target
+
+
+def district_rows(url: str, code: str, origins: np.ndarray, repeat: int) -> list[Row]:
+    """Walk nearest (core and HTTP) and walk coverage on the sample district."""
+    walk, walked = asyncio.run(nearest_walk(url, origins))
+    rows: list[Row] = [
+        (
+            "nearest walk, sample district, k=5 (core)",
+            f"p50 {walk['p50']:.1f} ms, p95 {walk['p95']:.1f} ms "
+            f"({walked} of {walk['n'] + 10} calls on foot)",
+            "≤ 150 ms p50",
+        )
+    ]
+    http = nearest_http(url, origins, "walk")
+    rows.append(
+        (
+            "nearest walk, sample district, k=5 (HTTP)",
+            f"p50 {http['p50']:.1f} ms, p95 {http['p95']:.1f} ms",
+            "≤ 150 ms p50",
+        )
+    )
+    t, res = timed_coverage(
+        url, coverage.CoverageRequest(minutes=15, mode="walk", district=code), repeat
+    )
+    rows.append(
+        (
+            "coverage walk 15 min, sample district, members",
+            f"{t:.2f} s ({res['summary']['coverage_pct_weight']} %)",
+            "≤ 30 s",
+        )
+    )
+    t, res = timed_coverage(
+        url, coverage.CoverageRequest(minutes=15, mode="walk", district=code, propose=5), 1
+    )
+    rows.append(("coverage walk + MCLP 5 sites, sample district", f"{t:.2f} s", "(≤ 60 s)"))
+    return rows
+
+
+def straight_rows(url: str, box: tuple[float, ...], targets: int, queries: int) -> list[Row]:
+    """Straight nearest over `targets` service points: the bare KNN floor, the core and HTTP."""
+    copy_service_points(url, targets, box, "BSP", 1)
+    s = asyncio.run(nearest_straight(url, box, queries))
+    http = nearest_http(url, random_points(box, queries, 5), "straight")
+    return [
+        (
+            f"nearest straight, {targets:,} targets, floor (bare KNN)",
+            f"p50 {s['floor']['p50']:.2f} ms, p95 {s['floor']['p95']:.2f} ms",
+            "floor",
+        ),
+        (
+            f"nearest straight, {targets:,} targets (core)",
+            f"p50 {s['core']['p50']:.2f} ms, p95 {s['core']['p95']:.2f} ms",
+            "≤ 10 ms p50",
+        ),
+        (
+            f"nearest straight, {targets:,} targets (HTTP)",
+            f"p50 {http['p50']:.2f} ms, p95 {http['p95']:.2f} ms",
+            "≤ 10 ms p50",
+        ),
+    ]
+
+
+def big_coverage_rows(url: str, members: int, sites: int, repeat: int) -> list[Row]:
+    """Straight coverage and MCLP over `members` members and `sites` service points."""
+    with psycopg.connect(url) as conn:
+        conn.execute("DELETE FROM service_points WHERE code LIKE 'BSP%'")
+        existing = conn.execute("SELECT count(*) FROM service_points").fetchone()[0]  # type: ignore[index]
+    copy_service_points(url, max(0, sites - existing), BIG_BOX, "BIG", 2)
+    t0 = time.perf_counter()
+    copy_members(url, members, BIG_BOX, 6)
+    print(f"loaded {members:,} members in {time.perf_counter() - t0:.1f} s", flush=True)
+    straight = coverage.CoverageRequest(minutes=10, mode="straight", bbox=BIG_BOX)
+    t, res = timed_coverage(url, straight, repeat)
+    rows: list[Row] = [
+        (
+            f"coverage straight 800 m, {members:,} members, {sites:,} sites",
+            f"{t:.2f} s ({res['summary']['coverage_pct_weight']} %)",
+            "≤ 10 s",
+        )
+    ]
+    mclp = coverage.CoverageRequest(
+        minutes=10, mode="straight", bbox=BIG_BOX, propose=5, candidates="grid"
+    )
+    t2, res = timed_coverage(url, mclp, 1)
+    gains = ", ".join(str(p["gain_weight"]) for p in res["proposed"])
+    rows.append(
+        (
+            "MCLP proposing 5 sites (grid candidates), same data",
+            f"{t2:.2f} s total, {t2 - t:.2f} s over coverage; gains {gains}",
+            "≤ 60 s",
+        )
+    )
+    return rows
+
+
 def main() -> None:
     """Run every benchmark and print a Markdown table."""
     ap = argparse.ArgumentParser(
@@ -224,95 +320,13 @@ def main() -> None:
     args = ap.parse_args()
     base = geodb.ensure_database(get_db_settings())
     url = bench_url(base)
-    rows: list[tuple[str, str, str]] = []
+    rows: list[Row] = []
     try:
         code, box = load_sample(url)
         origins = street_points(url, args.queries, 3)
-        walk, walked = asyncio.run(nearest_walk(url, origins))
-        rows.append(
-            (
-                "nearest walk, sample district, k=5 (core)",
-                f"p50 {walk['p50']:.1f} ms, p95 {walk['p95']:.1f} ms "
-                f"({walked} of {walk['n'] + 10} calls on foot)",
-                "≤ 150 ms p50",
-            )
-        )
-        http = nearest_http(url, origins, "walk")
-        rows.append(
-            (
-                "nearest walk, sample district, k=5 (HTTP)",
-                f"p50 {http['p50']:.1f} ms, p95 {http['p95']:.1f} ms",
-                "≤ 150 ms p50",
-            )
-        )
-        t, res = timed_coverage(
-            url, coverage.CoverageRequest(minutes=15, mode="walk", district=code), args.repeat
-        )
-        rows.append(
-            (
-                "coverage walk 15 min, sample district, members",
-                f"{t:.2f} s ({res['summary']['coverage_pct_weight']} %)",
-                "≤ 30 s",
-            )
-        )
-        t, res = timed_coverage(
-            url, coverage.CoverageRequest(minutes=15, mode="walk", district=code, propose=5), 1
-        )
-        rows.append(("coverage walk + MCLP 5 sites, sample district", f"{t:.2f} s", "(≤ 60 s)"))
-
-        copy_service_points(url, args.targets, box, "BSP", 1)
-        s = asyncio.run(nearest_straight(url, box, args.queries))
-        rows.append(
-            (
-                f"nearest straight, {args.targets:,} targets, floor (bare KNN)",
-                f"p50 {s['floor']['p50']:.2f} ms, p95 {s['floor']['p95']:.2f} ms",
-                "floor",
-            )
-        )
-        rows.append(
-            (
-                f"nearest straight, {args.targets:,} targets (core)",
-                f"p50 {s['core']['p50']:.2f} ms, p95 {s['core']['p95']:.2f} ms",
-                "≤ 10 ms p50",
-            )
-        )
-        http = nearest_http(url, random_points(box, args.queries, 5), "straight")
-        rows.append(
-            (
-                f"nearest straight, {args.targets:,} targets (HTTP)",
-                f"p50 {http['p50']:.2f} ms, p95 {http['p95']:.2f} ms",
-                "≤ 10 ms p50",
-            )
-        )
-
-        with psycopg.connect(url) as conn:
-            conn.execute("DELETE FROM service_points WHERE code LIKE 'BSP%'")
-            existing = conn.execute("SELECT count(*) FROM service_points").fetchone()[0]  # type: ignore[index]
-        copy_service_points(url, max(0, args.sites - existing), BIG_BOX, "BIG", 2)
-        t0 = time.perf_counter()
-        copy_members(url, args.members, BIG_BOX, 6)
-        print(f"loaded {args.members:,} members in {time.perf_counter() - t0:.1f} s", flush=True)
-        straight = coverage.CoverageRequest(minutes=10, mode="straight", bbox=BIG_BOX)
-        t, res = timed_coverage(url, straight, args.repeat)
-        rows.append(
-            (
-                f"coverage straight 800 m, {args.members:,} members, {args.sites:,} sites",
-                f"{t:.2f} s ({res['summary']['coverage_pct_weight']} %)",
-                "≤ 10 s",
-            )
-        )
-        mclp = coverage.CoverageRequest(
-            minutes=10, mode="straight", bbox=BIG_BOX, propose=5, candidates="grid"
-        )
-        t2, res = timed_coverage(url, mclp, 1)
-        gains = ", ".join(str(p["gain_weight"]) for p in res["proposed"])
-        rows.append(
-            (
-                "MCLP proposing 5 sites (grid candidates), same data",
-                f"{t2:.2f} s total, {t2 - t:.2f} s over coverage; gains {gains}",
-                "≤ 60 s",
-            )
-        )
+        rows += district_rows(url, code, origins, args.repeat)
+        rows += straight_rows(url, box, args.targets, args.queries)
+        rows += big_coverage_rows(url, args.members, args.sites, args.repeat)
     finally:
         if not args.keep:
             drop(base, url)

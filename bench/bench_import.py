@@ -137,6 +137,57 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({model}), {platform.system()} {platform.release()}"
 
 
+def measure(url: str, rows: int, repeat: int) -> dict[str, float]:
+    """Seconds of the floor, the bulk import, the import through the indexes and the rerun."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "members.csv"
+        t0 = time.perf_counter()
+        make_csv(path, rows)
+        print(
+            f"generated {rows} rows ({path.stat().st_size / 1e6:.1f} MB) "
+            f"in {time.perf_counter() - t0:.1f} s"
+        )
+        floors, imports = [], []
+        for _ in range(repeat):  # interleaved, so a change of load hits both alike
+            floors.append(floor(url, path))
+            imports.append(timed_import(url, path, rows))
+        print(
+            "floor runs: "
+            + ", ".join(f"{t:.1f}" for t in floors)
+            + " s; import runs: "
+            + ", ".join(f"{t:.1f}" for t in imports)
+            + " s"
+        )
+        t0 = time.perf_counter()
+        again = import_file(url, "members", path, progress=False)
+        t_rerun = time.perf_counter() - t0
+        assert again.rows_unchanged == rows, again
+        writers.BULK_MIN = 10**12  # write through the indexes, as a small import does
+        t_through = min(timed_import(url, path, rows, "through") for _ in range(repeat))
+    return {"floor": min(floors), "import": min(imports), "through": t_through, "rerun": t_rerun}
+
+
+def report(rows: int, t: dict[str, float]) -> None:
+    """The Markdown table of the runs, and the phases of the last ones."""
+    r_floor = rows / t["floor"]
+    print(f"machine: {machine()}")
+    print("| run | seconds | rows/s | ratio to floor |")
+    print("|---|---:|---:|---:|")
+    print(f"| floor: COPY into PK + GiST table | {t['floor']:.1f} | {r_floor:,.0f} | 1.00 |")
+    labels = (
+        ("import", "djmap import members (empty table, bulk path)"),
+        ("through", "djmap import members (empty table, through the indexes)"),
+        ("rerun", "rerun of the same file (all rows unchanged)"),
+    )
+    for key, label in labels:
+        rate = rows / t[key]
+        print(f"| {label} | {t[key]:.1f} | {rate:,.0f} | {rate / r_floor:.2f} |")
+    for label, phases in PHASES.items():
+        print(
+            f"phases ({label}, last run): " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
+        )
+
+
 def main() -> None:
     """Run both measurements and print a Markdown table row set."""
     ap = argparse.ArgumentParser(description=__doc__)
@@ -148,58 +199,7 @@ def main() -> None:
     url = bench_url(base)
     try:
         seed_branches(url)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "members.csv"
-            t0 = time.perf_counter()
-            make_csv(path, args.rows)
-            print(
-                f"generated {args.rows} rows ({path.stat().st_size / 1e6:.1f} MB) "
-                f"in {time.perf_counter() - t0:.1f} s"
-            )
-            floors, imports = [], []
-            for _ in range(args.repeat):  # interleaved, so a change of load hits both alike
-                floors.append(floor(url, path))
-                imports.append(timed_import(url, path, args.rows))
-            print(
-                "floor runs: "
-                + ", ".join(f"{t:.1f}" for t in floors)
-                + " s; import runs: "
-                + ", ".join(f"{t:.1f}" for t in imports)
-                + " s"
-            )
-            t_floor, t_import = min(floors), min(imports)
-            t0 = time.perf_counter()
-            again = import_file(url, "members", path, progress=False)
-            t_rerun = time.perf_counter() - t0
-            assert again.rows_unchanged == args.rows, again
-            writers.BULK_MIN = 10**12  # write through the indexes, as a small import does
-            t_through = min(
-                timed_import(url, path, args.rows, "through") for _ in range(args.repeat)
-            )
-        r_floor, r_import = args.rows / t_floor, args.rows / t_import
-        print(f"machine: {machine()}")
-        print("| run | seconds | rows/s | ratio to floor |")
-        print("|---|---:|---:|---:|")
-        print(f"| floor: COPY into PK + GiST table | {t_floor:.1f} | {r_floor:,.0f} | 1.00 |")
-        print(
-            f"| djmap import members (empty table, bulk path) | {t_import:.1f} | {r_import:,.0f} "
-            f"| {r_import / r_floor:.2f} |"
-        )
-        r_through = args.rows / t_through
-        print(
-            f"| djmap import members (empty table, through the indexes) | {t_through:.1f} "
-            f"| {r_through:,.0f} | {r_through / r_floor:.2f} |"
-        )
-        r_rerun = args.rows / t_rerun
-        print(
-            f"| rerun of the same file (all rows unchanged) | {t_rerun:.1f} | {r_rerun:,.0f} "
-            f"| {r_rerun / r_floor:.2f} |"
-        )
-        for label, phases in PHASES.items():
-            print(
-                f"phases ({label}, last run): "
-                + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
-            )
+        report(args.rows, measure(url, args.rows, args.repeat))
     finally:
         if not args.keep:
             with psycopg.connect(base, autocommit=True) as conn:
