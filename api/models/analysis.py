@@ -89,7 +89,13 @@ class Checkin(Open):
     activity_id: int
     member_id: int
     checked_at: DateTimeText
-    distance_m: float
+    distance_m: float | None = Field(
+        description="metres from the activity when a position was given (evidence), else null"
+    )
+    method: Literal["geofence", "code", "scan"] = Field(
+        description="on site within the geofence, the activity's QR code, or the member's card "
+        "scanned by the organiser"
+    )
     created: bool
 
 

@@ -1,4 +1,10 @@
-"""Check-in (签到): a member at an activity, within its geofence and time window, once."""
+"""Check-in (签到): a member at an activity, within its time window, once.
+
+Three ways in, one rule: on site within the geofence (`check_in`, here), with the activity's
+rotating QR code or by the organiser scanning the member's card (geo/live/checkins.py). A member
+may check in when registered for the activity or invited (a member of the organiser's subtree);
+a cancelled activity takes none. Each new check-in writes `checkin.created` (the activity's count,
+for the leaders over its organiser) in its own transaction."""
 
 from __future__ import annotations
 
@@ -9,29 +15,21 @@ from typing import Any
 
 import asyncpg
 
+from geo import compose
 from geo.errors import Forbidden, InvalidInput, NotFound
+from geo.live import events
 
 GEOFENCE_M = 200.0
 OPENS_BEFORE = timedelta(minutes=30)
 
-_ACTIVITY_SQL = """
-SELECT a.id, a.title, a.organiser_id, a.starts_at, a.ends_at,
-       ST_Distance(a.geom::geography, ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography) AS distance_m
-FROM activities a WHERE a.id = $1
-"""
-_EXISTING_SQL = """
-SELECT id, activity_id, member_id, checked_at, distance_m FROM checkins
-WHERE activity_id = $1 AND member_id = $2
-"""
-_INVITED_SQL = """
-SELECT m.id, m.branch_id IN (SELECT id FROM org_subtree($2)) AS invited
-FROM members m WHERE m.id = $1
-"""
-_INSERT_SQL = """
-INSERT INTO checkins (activity_id, member_id, checked_at, distance_m) VALUES ($1, $2, $3, $4)
-ON CONFLICT ON CONSTRAINT checkins_once DO NOTHING
-RETURNING id, activity_id, member_id, checked_at, distance_m
-"""
+ACTIVITY_SQL = compose.sql_file(__file__, "checkin_activity.sql")
+EXISTING_SQL = (
+    "SELECT id, activity_id, member_id, checked_at, distance_m, method FROM checkins"
+    " WHERE activity_id = $1 AND member_id = $2"
+)
+ELIGIBLE_SQL = compose.sql_file(__file__, "checkin_eligible.sql")
+INSERT_SQL = compose.sql_file(__file__, "checkin_insert.sql")
+COUNT_SQL = "SELECT count(*) FROM checkins WHERE activity_id = $1"
 
 
 class CheckinRefused(Forbidden):
@@ -51,24 +49,30 @@ class Checkin:
     created: bool
 
     def as_json(self) -> dict[str, Any]:
-        """The check-in as a JSON object."""
+        """The check-in as a JSON object (`distance_m` null when no position was given)."""
         r = self.row
+        distance = r["distance_m"]
         return {
             "id": r["id"],
             "activity_id": r["activity_id"],
             "member_id": r["member_id"],
             "checked_at": r["checked_at"].isoformat(),
-            "distance_m": round(float(r["distance_m"]), 1),
+            "distance_m": None if distance is None else round(float(distance), 1),
+            "method": r.get("method") or "geofence",
             "created": self.created,
         }
 
 
-def _check_position(lon: float, lat: float) -> None:
+def check_position(lon: float, lat: float) -> None:
+    """400 unless the position is a finite WGS84 point."""
     if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
         raise InvalidInput("lon must be within ±180 and lat within ±90")
 
 
-def _check_window(act: asyncpg.Record, now: datetime) -> None:
+def check_window(act: asyncpg.Record, now: datetime) -> None:
+    """Refused before 30 minutes ahead of the start, after the end, or when cancelled."""
+    if act["status"] == "cancelled":
+        raise CheckinRefused("cancelled", "cancelled: the activity was cancelled")
     opens = act["starts_at"] - OPENS_BEFORE
     if now < opens:
         minutes = math.ceil((opens - now).total_seconds() / 60)
@@ -81,16 +85,50 @@ def _check_window(act: asyncpg.Record, now: datetime) -> None:
         raise CheckinRefused("ended", f"ended: the activity ended at {act['ends_at'].isoformat()}")
 
 
-async def _check_invited(conn: asyncpg.Connection, member_id: int, organiser_id: int) -> None:
-    row = await conn.fetchrow(_INVITED_SQL, member_id, organiser_id)
+async def check_eligible(conn: asyncpg.Connection, member_id: int, act: asyncpg.Record) -> None:
+    """Refused unless the member is registered for the activity or invited to it."""
+    row = await conn.fetchrow(ELIGIBLE_SQL, member_id, act["organiser_id"], act["id"])
     if row is None:
         raise CheckinRefused("not_a_member", "not a member: no member record for this account")
-    if not row["invited"]:
+    if not (row["registered"] or row["invited"]):
         raise CheckinRefused(
             "not_invited",
-            "not invited: you are not a member of an organisation the activity is for "
-            "(the organiser's subtree)",
+            "not invited: you are neither registered for the activity nor a member of an "
+            "organisation it is for (the organiser's subtree)",
         )
+
+
+async def existing(conn: asyncpg.Connection, activity_id: int, member_id: int) -> Checkin | None:
+    """The member's check-in at the activity, when there is one."""
+    row = await conn.fetchrow(EXISTING_SQL, activity_id, member_id)
+    return None if row is None else Checkin(dict(row), created=False)
+
+
+async def record(
+    conn: asyncpg.Connection,
+    act: asyncpg.Record,
+    member_id: int,
+    *,
+    distance_m: float | None,
+    method: str,
+    now: datetime,
+) -> Checkin:
+    """Store the check-in and its `checkin.created` event in one transaction (a repeat, or a
+    concurrent call that won the race, answers the stored one)."""
+    async with conn.transaction():
+        row = await conn.fetchrow(INSERT_SQL, act["id"], member_id, now, distance_m, method)
+        if row is not None:
+            total = int(await conn.fetchval(COUNT_SQL, act["id"]))
+            data = {"activity_id": act["id"], "title": act["title"], "count": total}
+            subject = f"activities/{act['id']}"
+            event = events.NewEvent("checkin.created", subject, act["organiser_id"], "leader", data)
+            text, args = events.insert(event)
+            await conn.fetchrow(text, *args)
+    if row is None:
+        found = await existing(conn, act["id"], member_id)
+        assert found is not None
+        return found
+    return Checkin(dict(row), created=True)
 
 
 async def check_in(
@@ -103,17 +141,18 @@ async def check_in(
     now: datetime | None = None,
     geofence_m: float = GEOFENCE_M,
 ) -> Checkin:
-    """Record a check-in, or return the existing one; raise CheckinRefused saying why not."""
-    _check_position(lon, lat)
+    """Record a geofenced check-in, or return the existing one; raise CheckinRefused saying why
+    not."""
+    check_position(lon, lat)
     now = now or datetime.now(UTC)
-    act = await conn.fetchrow(_ACTIVITY_SQL, activity_id, lon, lat)
+    act = await conn.fetchrow(ACTIVITY_SQL, activity_id, lon, lat)
     if act is None:
         raise NotFound(f"activity {activity_id} does not exist")
-    existing = await conn.fetchrow(_EXISTING_SQL, activity_id, member_id)
-    if existing is not None:
-        return Checkin(dict(existing), created=False)
-    await _check_invited(conn, member_id, act["organiser_id"])
-    _check_window(act, now)
+    found = await existing(conn, activity_id, member_id)
+    if found is not None:
+        return found
+    await check_eligible(conn, member_id, act)
+    check_window(act, now)
     distance = float(act["distance_m"])
     if distance > geofence_m:
         raise CheckinRefused(
@@ -121,7 +160,4 @@ async def check_in(
             f"too far by {math.ceil(distance - geofence_m)} m: you are {distance:.0f} m from the "
             f"activity, the geofence is {geofence_m:.0f} m",
         )
-    row = await conn.fetchrow(_INSERT_SQL, activity_id, member_id, now, distance)
-    if row is None:  # a concurrent call won the race: same answer as a repeat
-        return Checkin(dict(await conn.fetchrow(_EXISTING_SQL, activity_id, member_id)), False)
-    return Checkin(dict(row), created=True)
+    return await record(conn, act, member_id, distance_m=distance, method="geofence", now=now)

@@ -14,3 +14,9 @@ def rounded(n: float) -> int:
     least K to figures that differ by at least K, so it never undoes the atom rule; on top of it,
     any two published figures (of any caller, any scope) differ by 0 or by a multiple of K."""
     return int(K * math.floor(n / K + 0.5))
+
+
+def shown(n: int) -> int | None:
+    """A member count as published to someone who may not see the members themselves: the
+    count when it is 0 or at least K, else None (held back: "fewer than K")."""
+    return n if n == 0 or n >= K else None

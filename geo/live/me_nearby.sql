@@ -1,0 +1,15 @@
+-- Scheduled activities not over yet and starting within the horizon, nearest to a point first,
+-- with the member's own registration state. Activities are public features.
+SELECT a.id, a.title, a.kind, a.starts_at, a.ends_at, a.capacity, a.service_point_id,
+       sp.name AS service_point, o.name AS organiser,
+       ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat,
+       ST_Distance(a.geom::geography, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography)
+           AS distance_m,
+       r.status AS my_status
+FROM activities a
+JOIN organisations o ON o.id = a.organiser_id
+LEFT JOIN service_points sp ON sp.id = a.service_point_id
+LEFT JOIN registrations r ON r.activity_id = a.id AND r.member_id = $3
+WHERE a.status = 'scheduled' AND a.ends_at > $4 AND a.starts_at < $4 + $5 * interval '1 day'
+ORDER BY distance_m, a.starts_at, a.id
+LIMIT $6
