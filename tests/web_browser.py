@@ -48,7 +48,8 @@ def free_port() -> int:
 
 def ensure_built() -> None:
     """The front-end bundle exists (`make` builds it; build it here when only pytest was run)."""
-    if not (ROOT / "web" / "static" / "dist" / "deck.js").exists():
+    dist = ROOT / "web" / "static" / "dist"
+    if not all((dist / name).exists() for name in ("deck.js", "live.js", "activities.js")):
         subprocess.run(["npm", "run", "build", "--silent"], cwd=ROOT / "web", check=True)
 
 

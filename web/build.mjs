@@ -19,6 +19,18 @@ await build({
   define: {'process.env.NODE_ENV': '"production"'},
 });
 
+// The pages' live modules (issue 12): each sets its own window global (no globalName).
+await build({
+  entryPoints: {live: 'src/live.js', activities: 'src/activity_form.js'},
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  target: ['es2020'],
+  outdir: out,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+
 const vendor = [
   ['node_modules/pannellum/build/pannellum.js', 'pannellum.js'],
   ['node_modules/pannellum/build/pannellum.css', 'pannellum.css'],

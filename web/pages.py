@@ -19,6 +19,7 @@ from web import queries
 from web.catalog import page_layers
 from web.decks import Basemap, DeckSpec, Sources, View, map_deck, view_of
 from web.i18n import pick_lang, strings
+from web.live import live_config
 from web.render import render, script_json
 from web.settings import WebSettings
 
@@ -150,16 +151,22 @@ def _page(
     return html.replace('"__DECK__"', script_json(spec.to_json()), 1)
 
 
+async def _live(pr: PageRequest) -> dict[str, Any]:
+    """The live loop's entry of the config (issue 12: forms, event stream, registrations)."""
+    paths = pr.app.openapi().get("paths", {})
+    return await live_config(pr.pool, paths, page_layers(pr.who.audience))
+
+
 async def leader_page(pr: PageRequest) -> str:
     """HTML of `/`."""
     spec, src = await _deck(pr, "leader")
-    return _page(pr, "leader.html", "leader", spec, src)
+    return _page(pr, "leader.html", "leader", spec, src, live=await _live(pr))
 
 
 async def nearest_page(pr: PageRequest) -> str:
     """HTML of `/nearest`."""
     spec, src = await _deck(pr, "nearest")
-    return _page(pr, "nearest.html", "nearest", spec, src)
+    return _page(pr, "nearest.html", "nearest", spec, src, live=await _live(pr))
 
 
 async def coverage_page(pr: PageRequest) -> str:

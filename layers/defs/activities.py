@@ -124,5 +124,6 @@ LAYER = Layer(
         stack=7,
         pages=frozen(leader=True, nearest=False),
         over_terrain=True,
+        card="activity",
     ),
 )

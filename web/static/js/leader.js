@@ -35,12 +35,16 @@
 
   // ---- filters (organisation subtree, activity time window) --------------------------------
   // Which layers take the organisation filter and a time window is the layers' own fact.
+  function paramsOf(entry) {
+    if (!(entry.filters || []).includes('org')) return {};
+    const params = {org: state.org};
+    if (entry.time) Object.assign(params, {from: state.from, to: state.to});
+    return params;
+  }
   function applyFilters() {
     for (const entry of map.panel) {
       if (!(entry.filters || []).includes('org') || !map.has(entry.id)) continue;
-      const params = {org: state.org};
-      if (entry.time) Object.assign(params, {from: state.from, to: state.to});
-      map.update(entry.id, {data: layerURL(entry.id, params)});
+      map.update(entry.id, {data: layerURL(entry.id, paramsOf(entry))});
     }
   }
 
@@ -238,6 +242,7 @@
     const entry = map.panel.find((e) => root === e.id || id.startsWith(e.id));
     if (entry && entry.card === 'service_point') openServicePoint(props.id);
     else if (entry && entry.card === 'organisation') selectOrg(props.id);
+    else if (entry && entry.card === 'activity' && window.djmapActivities) window.djmapActivities.openCard(props.id);
   }
 
   // ---- 3D / 2D / home ---------------------------------------------------------------------
@@ -252,5 +257,7 @@
   setTime();
   loadStats();
   loadOrgs();
-  window.djmapLeader = {selectOrg, openServicePoint, state};
+  window.djmapLeader = {selectOrg, openServicePoint, state, paramsOf};
+  // Live: the event stream, the activity form and card, the check-in ticker (issue 12).
+  if (window.djmapActivities) window.djmapActivities.start(map, window.djmapLeader);
 })();

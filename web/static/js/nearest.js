@@ -68,11 +68,12 @@
         ? `<button type="button" class="primary checkin" data-activity="${r.id}">✓ ${esc(t.checkin)}</button>`
         : `<span class="muted">${esc(t.checkin_login)}</span>`;
     }
+    const reg = r.starts_at && window.djmapLive ? window.djmapLive.registerButton(r.id, r.status) : '';
     return `<li data-id="${r.id}" data-distance="${r.distance_m}">
       <span class="rank">${i + 1}</span>
       <div><div class="title">${esc(r.name || r.title)}</div><div class="meta">${meta}</div></div>
       <div class="dist"><b>${esc(fmtDist(r.distance_m))}</b><span>${esc(minutes(r))}</span></div>
-      <div class="acts">${amap}${check}</div><div class="answer" hidden></div></li>`;
+      <div class="acts">${amap}${check}${reg}</div><div class="answer" hidden></div></li>`;
   }
 
   function render() {
@@ -97,7 +98,7 @@
     return {list, body};
   }
 
-  async function search() {
+  async function search(fit = true) {
     if (!state.origin) return;
     if (!cfg.routes.nearest) { status(t.no_data); return; }
     status(t.loading);
@@ -113,7 +114,7 @@
     }
     render();
     overlay();
-    if (state.results.length) {
+    if (fit && state.results.length) {
       const pts = [state.origin, ...state.results.slice(0, 5).map((r) => [r.lon, r.lat])];
       const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
       map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]]);
@@ -192,5 +193,9 @@
   });
 
   window.djmap.setupLogin(() => render());
-  window.djmapNearest = {locate, state};
+  window.djmapNearest = {locate, state, search};
+  if (window.djmapLive) {  // live: activities published while the page is open (issue 12)
+    window.djmapLive.followNearest(window.djmapNearest);
+    window.djmapLive.start();
+  }
 })();

@@ -1,0 +1,36 @@
+// The leader page's live ticker: check-ins as they happen, as counts per activity (the events
+// `checkin.created` reach leaders whose scope includes the organiser; never a member's name).
+
+const KEEP = 8;
+
+/** Show check-in counts per activity in `box` as `checkin.created` events arrive. */
+export function setupTicker(on, box, onPick) {
+  if (!box) return;
+  const rows = new Map(); // activity id → {id, title, count, at}
+  function render() {
+    const {t, esc} = window.djmap;
+    const list = [...rows.values()].sort((a, b) => b.at - a.at).slice(0, KEEP);
+    const ol = box.querySelector('ol');
+    box.querySelector('.empty').hidden = list.length > 0;
+    ol.innerHTML = list.map((r) => `<li data-activity="${esc(r.id)}" class="${r.fresh ? 'fresh' : ''}">
+      <button type="button" class="link" data-open-activity="${esc(r.id)}">${esc(r.title)}</button>
+      <b class="n">${esc(r.count)}</b><span class="unit">${esc(t.ticker_n)}</span></li>`).join('');
+    for (const r of list) r.fresh = false;
+  }
+  on('checkin.created', (ev) => {
+    const d = ev.data || {};
+    if (d.activity_id == null) return;
+    const id = String(d.activity_id);
+    const row = rows.get(id) || {id, title: d.title || `#${id}`, count: 0};
+    row.count = d.count != null ? d.count : row.count + 1;
+    row.title = d.title || row.title;
+    row.at = Date.now();
+    row.fresh = true;
+    rows.set(id, row);
+    render();
+  });
+  box.addEventListener('click', (ev) => {
+    const btn = ev.target.closest('button[data-open-activity]');
+    if (btn && onPick) onPick(btn.dataset.openActivity);
+  });
+}
