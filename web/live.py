@@ -1,6 +1,6 @@
-"""What the pages need for the live loop (issue 12): where activities are written, the event types
-the stream carries, and the newest event at render time (the stream resumes from it, so nothing
-committed between the page load and the subscription is missed).
+"""What the pages need for the live loop (issue 12): where activities are written, the event
+types the stream carries, and the newest event delivered when the page was made (the stream
+resumes from it, so nothing committed between the page load and the subscription is missed).
 
 Nothing here names a layer: the collections the forms write are the layers whose style opens an
 activity, service point or organisation card.
@@ -11,12 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import asyncpg
-
 from geo.vocab import ACTIVITY_KINDS, EVENT_TYPES
 from web.catalog import PageLayer
-
-LATEST_EVENT_SQL = "SELECT coalesce(max(id), 0) FROM events"
 
 # name → (path, method): the live features of the pages turn on as these routes appear.
 ROUTES: dict[str, tuple[str, str]] = {
@@ -45,21 +41,18 @@ def cards(catalog: list[PageLayer]) -> dict[str, str]:
     return {pl.card: pl.id for pl in catalog if pl.card}
 
 
-async def latest_event(pool: asyncpg.Pool) -> int:
-    """Id of the newest event (0 when none, or while the events table is missing)."""
-    try:
-        async with pool.acquire() as conn:
-            return int(await conn.fetchval(LATEST_EVENT_SQL))
-    except asyncpg.UndefinedTableError:
-        return 0
+def watermark(state: Any) -> int | None:
+    """The newest event id this process has delivered (its event hub's watermark), or None while
+    the hub is missing or not connected: the stream then starts from its own present."""
+    hub = getattr(state, "events", None)
+    found = getattr(hub, "watermark", None)
+    return int(found) if found is not None else None
 
 
-async def live_config(
-    pool: asyncpg.Pool, paths: dict[str, Any], catalog: list[PageLayer]
-) -> dict[str, Any]:
-    """The `live` entry of a page's config."""
+def live_config(state: Any, paths: dict[str, Any], catalog: list[PageLayer]) -> dict[str, Any]:
+    """The `live` entry of a page's config (`state`: the app's state, holding the event hub)."""
     return {
-        "since": await latest_event(pool),
+        "since": watermark(state),
         "routes": live_routes(paths),
         "cards": cards(catalog),
         "event_types": list(EVENT_TYPES),

@@ -151,22 +151,22 @@ def _page(
     return html.replace('"__DECK__"', script_json(spec.to_json()), 1)
 
 
-async def _live(pr: PageRequest) -> dict[str, Any]:
+def _live(pr: PageRequest) -> dict[str, Any]:
     """The live loop's entry of the config (issue 12: forms, event stream, registrations)."""
     paths = pr.app.openapi().get("paths", {})
-    return await live_config(pr.pool, paths, page_layers(pr.who.audience))
+    return live_config(pr.app.state, paths, page_layers(pr.who.audience))
 
 
 async def leader_page(pr: PageRequest) -> str:
     """HTML of `/`."""
     spec, src = await _deck(pr, "leader")
-    return _page(pr, "leader.html", "leader", spec, src, live=await _live(pr))
+    return _page(pr, "leader.html", "leader", spec, src, live=_live(pr))
 
 
 async def nearest_page(pr: PageRequest) -> str:
     """HTML of `/nearest`."""
     spec, src = await _deck(pr, "nearest")
-    return _page(pr, "nearest.html", "nearest", spec, src, live=await _live(pr))
+    return _page(pr, "nearest.html", "nearest", spec, src, live=_live(pr))
 
 
 async def coverage_page(pr: PageRequest) -> str:

@@ -1,5 +1,5 @@
 // The leader page's activity tools (issue 12): "新建活动 / New activity" (a place picked on the map
-// or a service point, the time span, kind, capacity, invited organisations, description) written
+// or a service point, the time span, kind, capacity, who is invited, description) written
 // through OGC API Features Part 4, edit and cancel from the activity's card (If-Match; a 412 is
 // "changed by someone else: reload"), and the live ticker of check-ins.
 // Bundled by build.mjs into static/dist/activities.js; uses window.djmap and window.djmapLive.
@@ -45,10 +45,21 @@ async function fillLists(p) {
   const own = orgs().filter(inScope);
   const organiser = orgById(p.organiser_id) || orgById(ctx.me && ctx.me.org_id);
   f.organiser.innerHTML = options(own, (o) => o.code, (o) => `${o.name}（${o.type}）`, organiser && organiser.code, t.act_choose);
-  f.invited.innerHTML = options(orgs(), (o) => o.code, (o) => o.name, p.invited || []);
   const points = await servicePoints();
   const sp = points.find((s) => String(s.id) === String(p.service_point_id));
   f.service_point.innerHTML = options(points, (s) => s.code, (s) => s.name, sp && sp.code, t.act_no_sp);
+}
+
+/** The organisations whose members are invited: the organiser's subtree (the check-in rule of
+ * geo/analysis/checkin.py; activities have no list of other invited organisations to store). */
+function showInvited() {
+  const {t, esc} = window.djmap;
+  const root = orgs().find((o) => o.code === $('act-form').organiser.value);
+  const names = [];
+  const walk = (o) => { names.push(o.name); for (const c of orgs().filter((x) => String(x.parent_id) === String(o.id))) walk(c); };
+  if (root) walk(root);
+  const shown = names.slice(0, 6).join('、') + (names.length > 6 ? ` … (${names.length})` : '');
+  $('act-invited').innerHTML = root ? esc(shown) : `<span class="muted">${esc(t.act_choose)}</span>`;
 }
 
 // ---- the form ----------------------------------------------------------------------------------
@@ -69,6 +80,7 @@ export async function openForm(feature, etag) {
   ctx.editing = feature ? {id: String(p.id ?? feature.id), etag, before: null} : null;
   $('act-form-title').textContent = feature ? t.act_edit : t.act_new;
   await fillLists(p);
+  showInvited();
   const start = p.starts_at ? new Date(p.starts_at) : new Date(Math.ceil(Date.now() / 3600000) * 3600000);
   f.starts_at.value = beijingLocal(start);
   f.ends_at.value = beijingLocal(p.ends_at ? new Date(p.ends_at) : new Date(start.getTime() + 2 * 3600000));
@@ -95,7 +107,6 @@ function values() {
     ends_at: fromBeijingLocal(f.ends_at.value),
     capacity: num(f.capacity.value),
     description: f.description.value.trim() || null,
-    invited: [...f.invited.selectedOptions].map((o) => o.value),
     lon: num(f.lon.value),
     lat: num(f.lat.value),
   };
@@ -116,7 +127,6 @@ function check(v) {
 function feature(v) {
   const props = {};
   for (const k of ['title', 'kind', 'organiser_code', 'service_point_code', 'starts_at', 'ends_at', 'capacity', 'description']) props[k] = v[k];
-  if (v.invited.length) props.invited = v.invited;
   return {type: 'Feature', geometry: {type: 'Point', coordinates: [v.lon, v.lat]}, properties: props};
 }
 
@@ -152,9 +162,7 @@ async function submit(ev) {
 
 async function create(v) {
   const {t} = window.djmap;
-  const body = feature(v);
-  body.properties.code = `web-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
-  const res = await send('POST', `/api/collections/${encodeURIComponent(collection())}/items`, {body, type: 'application/geo+json'});
+  const res = await send('POST', `/api/collections/${encodeURIComponent(collection())}/items`, {body: feature(v), type: 'application/geo+json'});
   if (!res.ok) { setError(res.status === 403 ? [t.act_forbidden] : problems(res.body).concat(res.body ? [] : [`HTTP ${res.status}`])); return; }
   const where = res.headers.get('Location') || '';
   const id = (res.body && (res.body.id ?? (res.body.properties || {}).id)) ?? where.split('/').pop();
@@ -245,6 +253,7 @@ export async function start(map, leader) {
   $('act-close').addEventListener('click', () => { $('act-dialog').close(); marker(true); });
   $('act-pick').addEventListener('click', pick);
   $('act-form').service_point.addEventListener('change', chooseServicePoint);
+  $('act-form').organiser.addEventListener('change', showInvited);
   $('map').addEventListener('click', picked, true);
   lv.followLayers(map, leader.paramsOf);
   lv.start();

@@ -27,7 +27,8 @@ export function followNearest(on, nearest) {
     const a = ev.data || {};
     if (a.id == null) return;
     const id = String(a.id);
-    if (ev.type === 'activity.created') acts = [a, ...acts.filter((x) => String(x.id) !== id)];
+    // New and cancelled activities are news; an update only changes one already shown.
+    if (ev.type !== 'activity.updated') acts = [a, ...acts.filter((x) => String(x.id) !== id)];
     else acts = acts.map((x) => (String(x.id) === id ? a : x));
     render();
     const shown = (nearest.state.results || []).concat(nearest.state.nearActs || []);

@@ -1,0 +1,254 @@
+"""The live loop in Chromium on the real database (issue 12, "Done when").
+
+A branch secretary creates an activity on the leader page; a member's /nearest page, open
+before, shows it without a reload; the member registers (报名) and checks in with the QR code's
+link; the secretary's ticker counts the check-in. Then the edit form meets a version someone
+else wrote (412: "changed by someone else: reload"), and cancelling the activity reaches the
+member's page. The two people use two origins of the one server (127.0.0.1 and localhost), so
+each page keeps its own login.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+from conftest import DATA_TABLES
+from privacy import PASSWORD, add_users, two_subtrees
+from web_browser import Browser, PageLog, login, serve
+
+PHONE = {"width": 390, "height": 844}
+TITLE = "主题党日 · 实时测试"
+
+
+@pytest.fixture(scope="module")
+def world(db_url: str) -> dict[str, Any]:
+    """Two organisation trees, their users, and a branch secretary of A's branch (A-B)."""
+    from geo.users import add_user
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE " + ", ".join(DATA_TABLES) + " RESTART IDENTITY CASCADE")
+        conn.execute("TRUNCATE users RESTART IDENTITY CASCADE")
+    data = two_subtrees(db_url)
+    add_users(db_url)
+    add_user(db_url, "secretary_a", PASSWORD, "leader", "A-B")
+    return data
+
+
+@pytest.fixture(scope="module")
+def base(
+    world: dict[str, Any], db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    home = tmp_path_factory.mktemp("livehome")
+    with serve(db_url, {"DJMAP_HOME": str(home)}) as url:
+        yield url
+
+
+def _other_origin(base: str) -> str:
+    """The same server under another origin (its own localStorage: another person's login)."""
+    return base.replace("127.0.0.1", "localhost")
+
+
+def _beijing(when: datetime) -> str:
+    return (when.astimezone(UTC) + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M")
+
+
+def _clean(log: PageLog) -> None:
+    assert log.problems() == [], "\n".join(log.problems())
+
+
+def _live(page: Any) -> None:
+    page.wait_for_function(
+        "() => document.getElementById('live-badge')?.dataset.state === 'open'", timeout=20_000
+    )
+
+
+def _activity_layer(db_url: str) -> str:
+    from web.catalog import page_layers
+    from web.live import cards
+
+    return cards(page_layers("public"))["activity"]
+
+
+def test_the_loop(browser: Browser, base: str, db_url: str, output_dir: Path) -> None:
+    """Create on the page → seen on /nearest without reload → 报名 → QR check-in → ticker."""
+    member, mlog = browser.open(_other_origin(base), "/nearest", viewport=PHONE)
+    login(member, _other_origin(base), "member_a", PASSWORD)
+    _live(member)
+    member.evaluate(
+        "() => { window.__sameDocument = true; window.djmapNearest.locate(116.301, 39.901); }"
+    )
+
+    leader, llog = browser.open(base, "/")
+    login(leader, base, "secretary_a", PASSWORD)
+    _live(leader)
+    leader.wait_for_selector("#act-new:not([hidden])")
+    assert leader.locator("#ticker").is_visible()
+
+    # -- the secretary publishes an activity at A's service point, running now ----------------
+    leader.click("#act-new")
+    leader.wait_for_selector("#act-dialog[open]")
+    form = leader.locator("#act-form")
+    form.locator("[name=title]").fill(TITLE)
+    form.locator("[name=kind]").select_option("主题党日")
+    leader.wait_for_function(
+        "() => document.querySelector('#act-form [name=organiser]').value === 'A-B'"
+    )
+    form.locator("[name=service_point]").select_option("A-SP")
+    leader.wait_for_function("() => document.querySelector('#act-form [name=lon]').value !== ''")
+    now = datetime.now(UTC)
+    form.locator("[name=starts_at]").fill(_beijing(now - timedelta(minutes=20)))
+    form.locator("[name=ends_at]").fill(_beijing(now + timedelta(hours=2)))
+    form.locator("[name=capacity]").fill("20")
+    form.locator("[name=description]").fill("学习与讨论")
+    leader.click("#act-save")
+    leader.wait_for_function("() => window.djmapActivities.lastCreated !== null", timeout=15_000)
+    act = leader.evaluate("() => window.djmapActivities.lastCreated")
+    leader.wait_for_selector(f"#act-card .act-name[data-activity='{act}']")
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT a.title, o.code, s.code, a.capacity, a.starts_at <= now() FROM activities a "
+            "JOIN organisations o ON o.id = a.organiser_id "
+            "JOIN service_points s ON s.id = a.service_point_id WHERE a.id = %s",
+            (int(act),),
+        ).fetchone()
+    assert row == (TITLE, "A-B", "A-SP", 20, True)
+
+    # -- the member's page, open before, shows it without a reload --------------------------
+    member.wait_for_selector(f"#live-acts li[data-activity='{act}']", timeout=15_000)
+    assert member.evaluate("() => window.__sameDocument") is True
+    member.wait_for_selector(f"#results .reg[data-activity='{act}']", timeout=15_000)
+    # and the leader's map reloaded only the activities layer, with a versioned URL
+    layer = _activity_layer(db_url)
+    leader.wait_for_function(f"() => (window.djmapLive.refreshed['{layer}'] || 0) >= 1")
+    data = leader.evaluate(f"() => window.djmapMap.layer('{layer}').props.data")
+    assert "v=" in data, data
+    assert set(leader.evaluate("() => Object.keys(window.djmapLive.refreshed)")) == {layer}
+
+    # -- 报名 ----------------------------------------------------------------------------------
+    member.click(f"#live-acts button[data-register='{act}']")
+    member.wait_for_function(
+        f"() => [...document.querySelectorAll(\".reg[data-activity='{act}'] .reg-answer\")]"
+        ".some((e) => e.textContent.includes('已报名'))"
+    )
+    with psycopg.connect(db_url) as conn:
+        status = conn.execute(
+            "SELECT r.status FROM registrations r JOIN members m ON m.id = r.member_id "
+            "WHERE r.activity_id = %s AND m.external_id = 'A-M0'",
+            (int(act),),
+        ).fetchone()
+    assert status == ("registered",)
+    # the secretary's card counts the registration (the organiser sees the names)
+    leader.wait_for_selector("#act-card .roster li", timeout=15_000)
+
+    # -- check-in with the QR code's link -------------------------------------------------------
+    leader.click("#act-qr-btn")
+    leader.wait_for_selector("#act-qr:not([hidden]) #act-qr-url[data-url]")
+    assert leader.evaluate("() => document.getElementById('act-qr-img').naturalWidth") > 0
+    url = urlsplit(leader.get_attribute("#act-qr-url", "data-url") or "")
+    assert url.path == "/checkin" and url.query.startswith("t=")
+    member.goto(f"{_other_origin(base)}/checkin?{url.query}", wait_until="load")
+    with psycopg.connect(db_url) as conn:
+        for _ in range(100):
+            found = conn.execute(
+                "SELECT method FROM checkins WHERE activity_id = %s", (int(act),)
+            ).fetchall()
+            if found:
+                break
+            member.wait_for_timeout(200)
+    assert found == [("code",)]
+
+    # -- the secretary's ticker counts it ------------------------------------------------------
+    leader.wait_for_selector(f"#ticker li[data-activity='{act}']", timeout=15_000)
+    assert leader.inner_text(f"#ticker li[data-activity='{act}'] .n") == "1"
+    leader.screenshot(path=str(output_dir / "live-leader.png"))
+    member.screenshot(path=str(output_dir / "live-checkin.png"))
+    _clean(llog)
+    _clean(mlog)
+
+
+def _api(base: str, method: str, path: str, token: str, body: Any = None, **headers: str) -> Any:
+    req = urllib.request.Request(
+        base + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", **headers},
+    )
+    with urllib.request.urlopen(req, timeout=30) as res:
+        return res.status, dict(res.headers), res.read()
+
+
+def _token(base: str, username: str) -> str:
+    data = f"username={username}&password={PASSWORD}".encode()
+    with urllib.request.urlopen(base + "/api/auth/token", data=data, timeout=30) as res:
+        return str(json.loads(res.read())["access_token"])
+
+
+def test_conflict_then_cancel(browser: Browser, base: str, db_url: str) -> None:
+    """Edit meets someone else's write (412 → 'changed by someone else: reload'); reload and
+    cancel with a reason: the activity is kept as cancelled and the member's page shows it."""
+    with psycopg.connect(db_url) as conn:
+        act = conn.execute("SELECT id FROM activities WHERE title = %s", (TITLE,)).fetchone()
+    assert act is not None, "test_the_loop creates the activity"
+    act_id = str(act[0])
+    layer = _activity_layer(db_url)
+    member, mlog = browser.open(_other_origin(base), "/nearest", viewport=PHONE)
+    login(member, _other_origin(base), "member_a", PASSWORD)
+    _live(member)
+    leader, llog = browser.open(base, "/")
+    login(leader, base, "secretary_a", PASSWORD)
+    _live(leader)
+    leader.evaluate(f"() => window.djmapActivities.openCard('{act_id}')")
+    leader.wait_for_selector("#act-edit")
+    leader.click("#act-edit")
+    leader.wait_for_selector("#act-dialog[open]")
+
+    # someone else writes the activity while the form is open
+    token = _token(base, "secretary_a")
+    item = f"/api/collections/{layer}/items/{act_id}"
+    _, headers, _ = _api(base, "GET", item, token)
+    patch = {"properties": {"capacity": 30}}
+    status, _, _ = _api(
+        base,
+        "PATCH",
+        item,
+        token,
+        patch,
+        **{"If-Match": headers["etag"], "Content-Type": "application/merge-patch+json"},
+    )
+    assert status == 200
+
+    leader.locator("#act-form [name=title]").fill(TITLE + "（改）")
+    leader.click("#act-save")
+    leader.wait_for_selector("#act-error[data-conflict='1']")
+    assert "已被他人修改，请刷新" in leader.inner_text("#act-error")
+    leader.click("#act-close")
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute(
+            "SELECT title, capacity FROM activities WHERE id = %s", (int(act_id),)
+        ).fetchone() == (TITLE, 30)
+
+    # reload the card (fresh ETag), then cancel with a reason
+    leader.evaluate(f"() => window.djmapActivities.openCard('{act_id}')")
+    leader.wait_for_selector("#act-cancel")
+    leader.click("#act-cancel")
+    leader.wait_for_selector("#act-cancel-dialog[open]")
+    leader.fill("#act-cancel-reason", "场地临时维修")
+    leader.click("#act-cancel-form button[type=submit]")
+    leader.wait_for_selector("#act-card .act-status.cancelled", timeout=15_000)
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT status, cancel_reason FROM activities WHERE id = %s", (int(act_id),)
+        ).fetchone()
+    assert row == ("cancelled", "场地临时维修")
+    member.wait_for_selector(f"#live-acts li.cancelled[data-activity='{act_id}']", timeout=15_000)
+    assert "场地临时维修" in member.inner_text(f"#live-acts li[data-activity='{act_id}']")
+    _clean(llog)
+    _clean(mlog)
