@@ -17,6 +17,7 @@ from api.routers import (
     builds,
     checkins,
     coverage,
+    events,
     features,
     health,
     heatmap,
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth,
         imports,
         builds,
+        events,
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(pages.router)  # pages and /static, no /api prefix

@@ -4,7 +4,10 @@
 - `tile_cache` (tiles/cache.py) and `renderer` (tiles/renderer.py), over the tiles' pool;
 - `builds` (tiles/builds.py): every derived build (cluster tables, heat cells, 3D Tiles, terrain,
   page figures) and the scheduler that rebuilds them after writes, over a small build pool;
-- `tiles` (tiles/service.py): the path of one tile request through the four above.
+- `tiles` (tiles/service.py): the path of one tile request through the four above;
+- `events` (geo/live/stream.py): the event hub, one LISTEN connection fanned out to every
+  `GET /api/events` client, and `live_worker` (geo/live/worker.py): data.changed, pruning and
+  webhook deliveries, in one process at a time.
 
 Routers read them from `app.state`; nothing here starts at import time.
 """
@@ -19,6 +22,9 @@ import asyncpg
 
 from api.settings import Settings
 from geo.db.pool import close_pool, close_within
+from geo.live.settings import LiveSettings
+from geo.live.stream import EventHub
+from geo.live.worker import LayerVersions, LiveWorker
 from layers import catalog
 from tiles.builders import tile_builders
 from tiles.builds import Builder, DerivedBuilds
@@ -72,4 +78,39 @@ async def tile_services(app: Any) -> AsyncIterator[TileService]:
         state = app.state
         state.versions, state.tile_cache, state.renderer = versions, cache, renderer
         state.builds, state.tiles = builds, service
+        await stack.enter_async_context(live_services(app, versions, service))
         yield service
+
+
+def layer_versions(tiles: TileService) -> LayerVersions:
+    """Each layer's served version (the `v` of its tile URLs) and audience, for data.changed."""
+    layers = tuple(catalog.LAYERS.values())
+
+    async def current() -> dict[str, tuple[str, str]]:
+        tokens = await tiles.tokens(layers)
+        return {layer.id: (tokens[layer.id], layer.audience) for layer in layers}
+
+    return current
+
+
+@asynccontextmanager
+async def live_services(
+    app: Any, versions: VersionTracker, tiles: TileService
+) -> AsyncIterator[EventHub]:
+    """Make the event hub and the live worker, put them on `app.state`, close them on exit
+    (tests may put their own `live_settings` on `app.state` first)."""
+    settings: Settings = app.state.settings
+    live = getattr(app.state, "live_settings", None) or LiveSettings()
+    app.state.live_settings = live
+    async with AsyncExitStack() as stack:
+        hub = EventHub(settings.db.url, queue_limit=live.queue, settle_s=live.settle_s)
+        stack.push_async_callback(lambda: close_within(hub.close(), "the event hub"))
+        await hub.start()
+        app.state.events, app.state.live_worker = hub, None
+        if live.worker == "on":
+            worker = LiveWorker(settings.db.url, app.state.pool, hub, live, layer_versions(tiles))
+            versions.on_change(worker.versions_changed)
+            stack.push_async_callback(lambda: close_within(worker.close(), "the live worker"))
+            worker.start()
+            app.state.live_worker = worker
+        yield hub

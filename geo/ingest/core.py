@@ -28,6 +28,7 @@ from geo.ingest.problems import records
 from geo.ingest.readers import Source, read_source
 from geo.ingest.spec import KINDS, SPECS, Spec
 from geo.ingest.validate import Options, Prepared, load_lookups, prepare, staged_rows
+from geo.live import events
 
 AUDIT_SQL = (
     "INSERT INTO imports (kind, source_name, sha256, actor, started_at, finished_at, status, "
@@ -125,7 +126,22 @@ def _audit(
         ),
     ).fetchone()
     assert row is not None
-    return int(row[0])
+    import_id = int(row[0])
+    _finished(conn, import_id, meta, status, report)
+    return import_id
+
+
+def _finished(
+    conn: psycopg.Connection, import_id: int, meta: dict[str, Any], status: str, report: Any
+) -> None:
+    """The import.finished event, in the audit row's transaction (stewards of the importer's
+    subtree see it; an unbound importer's, every steward)."""
+    data = {"id": import_id, "kind": meta["kind"], "status": status}
+    data |= {k: report.get(k, 0) for k in ("rows_written", "rows_skipped")}
+    subject, org = f"imports/{import_id}", meta.get("scope_org")
+    event = events.NewEvent("import.finished", subject, org, "steward", data)
+    text, args = events.insert(event, psycopg=True)
+    conn.execute(text, args)
 
 
 def _audit_alone(url: str, meta: dict[str, Any], status: str, report: dict[str, Any]) -> int:
@@ -200,8 +216,10 @@ def import_file(
     with psycopg.connect(url) as conn:
         started = conn.execute("SELECT clock_timestamp()").fetchone()[0]  # type: ignore[index]
         lookups = load_lookups(conn, spec)
-    meta = {"kind": kind, "source": path.name, "sha256": _sha256(path), "actor": actor}
+    meta: dict[str, Any] = {"kind": kind, "source": path.name, "sha256": _sha256(path)}
+    meta["actor"] = actor
     meta["started"] = started
+    meta["scope_org"] = scope_org
     options = Options(crs=crs, china_only=china_only, columns=columns)
     steps = _Steps(progress)
     with steps.running():

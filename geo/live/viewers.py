@@ -1,0 +1,68 @@
+"""Who may see which event of the live stream: the one rule, used for the stream, its resumes and
+its JSON page alike.
+
+An event names the least-trusted role that may see it (`audience`, geo.vocab.ROLES order) and the
+organisation whose subtree may see it (`org_id`). The organisation narrows events above the
+public audience only: a public event (an activity, a layer's new version) is public, whoever
+organised it.
+- admin, and roles bound to no organisation (district-wide), see every event of their audience;
+- leader, planner and steward bound to an organisation see an event of an organisation in their
+  subtree (their root is in the chain above the event's organisation);
+- a member sees an event of their branch or of an organisation above it (the ones that invite
+  the branch), as geo/scope.py's row rule for members;
+- the public sees public events only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from geo.compose import sql_file
+from geo.scope import Principal
+from geo.vocab import ROLES
+
+RANK = {role: i for i, role in enumerate(ROLES)}
+MEMBER_CHAIN_SQL = sql_file(__file__, "member_chain.sql")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A caller of the stream, reduced to what the rule needs."""
+
+    rank: int = 0
+    whole: bool = False  # sees the events of every organisation within its audience
+    root: int | None = None  # an org-bound role's subtree root
+    chain: frozenset[int] = frozenset()  # a member's branch and the organisations above it
+
+    def sees(self, audience: str, org_id: int | None, chain: Sequence[int] | None) -> bool:
+        """True when this viewer may see an event of `audience` and `org_id`; `chain` is the
+        event organisation's chain up to the root (itself first)."""
+        if self.rank < RANK.get(audience, len(ROLES)):
+            return False
+        if org_id is None or audience == "public" or self.whole:
+            return True
+        if self.root is not None:
+            return self.root in (chain or ())
+        return org_id in self.chain
+
+
+EVERYONE = Viewer(rank=len(ROLES) - 1, whole=True)  # the webhooks' dispatcher (admin's view)
+
+
+async def viewer_for(conn: asyncpg.Connection | asyncpg.Pool, principal: Principal) -> Viewer:
+    """The viewer of a caller (a member's chain is read once, at connect)."""
+    rank = RANK.get(principal.role, 0)
+    if principal.role == "public":
+        return Viewer()
+    if principal.role == "member":
+        chain: frozenset[int] = frozenset()
+        if principal.member_id is not None:
+            rows = await conn.fetch(MEMBER_CHAIN_SQL, principal.member_id)
+            chain = frozenset(int(r[0]) for r in rows)
+        return Viewer(rank=rank, chain=chain)
+    if principal.role == "admin" or principal.org_id is None:
+        return Viewer(rank=rank, whole=True)
+    return Viewer(rank=rank, root=principal.org_id)
