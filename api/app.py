@@ -13,12 +13,14 @@ from api.auth import add_cors, check_secret_key
 from api.errors import add_exception_handlers
 from api.openapi import install as install_openapi
 from api.routers import (
+    audit,
     auth,
     builds,
     checkins,
     coverage,
     events,
     features,
+    features_write,
     health,
     heatmap,
     imports,
@@ -95,6 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         terrain,
         heatmap,
         features,
+        features_write,
+        audit,
         nearest,
         coverage,
         checkins,

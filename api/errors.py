@@ -21,12 +21,15 @@ from geo.errors import (
     ImportRejected,
     InvalidInput,
     NotFound,
+    PreconditionFailed,
+    Rejected,
     TooLarge,
     Unavailable,
 )
 
 STATUS: dict[type[DjmapError], int] = {
     ImportRejected: 422,
+    PreconditionFailed: 412,
     TooLarge: 413,
     InvalidInput: 400,
     NotFound: 404,
@@ -50,6 +53,8 @@ async def _djmap_error(request: Request, exc: Exception) -> JSONResponse:
     body: dict[str, object] = {"code": exc.code, "description": str(exc)}
     if isinstance(exc, ImportRejected):
         body["report"] = exc.report
+    if isinstance(exc, Rejected):
+        body["errors"] = exc.errors
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
     return JSONResponse(body, status_code=status_for(exc), headers=headers)
 
@@ -108,7 +113,9 @@ HTTP_CODES = {
     404: "NotFound",
     405: "MethodNotAllowed",
     409: "Conflict",
+    412: "PreconditionFailed",
     413: "PayloadTooLarge",
+    428: "PreconditionRequired",
     429: "TooManyRequests",
     503: "ServiceUnavailable",
 }

@@ -39,6 +39,20 @@ class Conflict(DjmapError):
     code = "Conflict"
 
 
+class PreconditionFailed(Conflict):
+    """The caller's If-Match names an older version of the item than the stored one (HTTP 412)."""
+
+    code = "PreconditionFailed"
+
+
+class Rejected(InvalidInput):
+    """A written item has bad fields: `errors` lists each with its place and reason code (400)."""
+
+    def __init__(self, message: str, errors: list[dict[str, object]]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
 class ImportRejected(InvalidInput):
     """An import file had bad rows; nothing was written. Carries the report."""
 

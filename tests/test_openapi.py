@@ -76,6 +76,9 @@ def test_every_success_names_its_content(doc: dict[str, Any]) -> None:
         for status, response in op["responses"].items():
             if not status.startswith("2"):
                 continue
+            if status == "204":  # No Content: never a body (RFC 9110 §15.3.5)
+                assert not response.get("content"), (method, path, status)
+                continue
             content = response.get("content")
             assert content, (method, path, status)
             for media, entry in content.items():

@@ -19,6 +19,12 @@ class FieldError(BaseModel):
         description="where: location then field names", examples=[["query", "k"]]
     )
     msg: str = Field(examples=["Input should be less than or equal to 50"])
+    code: str | None = Field(
+        None,
+        description="a written feature's reason code, the import's (bad_datetime, "
+        "unknown_organiser, missing_required …)",
+        examples=["bad_datetime"],
+    )
 
 
 class Problem(BaseModel):
@@ -26,7 +32,8 @@ class Problem(BaseModel):
 
     code: str = Field(
         description="InvalidParameterValue, Unauthorized, Forbidden, NotFound, Conflict, "
-        "PayloadTooLarge, TooLarge, ImportRejected, TooManyRequests, ServiceUnavailable, "
+        "PayloadTooLarge, TooLarge, ImportRejected, PreconditionFailed, PreconditionRequired, "
+        "TooManyRequests, ServiceUnavailable, "
         "CheckinRefused.<reason>, content_mismatch …",
         examples=["InvalidParameterValue"],
     )
@@ -45,8 +52,10 @@ WHY: dict[int, str] = {
     403: "the caller's role or scope may not do or see this (Forbidden)",
     404: "no such thing, or not visible to the caller (NotFound)",
     409: "conflicts with the current state (Conflict)",
+    412: "If-Match names an older version: reload the item and retry (PreconditionFailed)",
     413: "request body or requested work over a documented cap (PayloadTooLarge, TooLarge)",
     422: "the file had bad rows; nothing was written (ImportRejected, with `report`)",
+    428: "send If-Match with the item's ETag from GET (PreconditionRequired)",
     429: "too many failed logins for this name (TooManyRequests; Retry-After)",
     503: "the database is away or busy, or no worker slot is free (ServiceUnavailable; Retry-After)",
 }
@@ -56,8 +65,10 @@ EXAMPLES: dict[int, tuple[str, str]] = {
     403: ("Forbidden", "this layer is not available to the public audience"),
     404: ("NotFound", "no collection 'nope'"),
     409: ("Conflict", "a panorama with code 'pano-0001' already exists"),
+    412: ("PreconditionFailed", "the item changed since the ETag you sent; reload it"),
     413: ("PayloadTooLarge", "request body is larger than 256 KB"),
     422: ("ImportRejected", "3 rows are bad; nothing was written"),
+    428: ("PreconditionRequired", "send If-Match with the ETag of GET …/items/{fid}"),
     429: ("TooManyRequests", "too many failed logins; retry in 300 s"),
     503: ("ServiceUnavailable", "the database is unavailable; try again shortly"),
 }

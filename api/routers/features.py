@@ -26,6 +26,7 @@ from api.models.ogc import (
 )
 from geo import features as core
 from geo.errors import InvalidInput
+from geo.live import writes
 from geo.scope import Principal
 from layers import catalog
 
@@ -40,6 +41,12 @@ CollectionId = Annotated[
         pattern=NO_NUL,
     ),
 ]
+ETAG_HEADER = {
+    "ETag": {
+        "description": "the item's version (writable collections), for If-Match",
+        "schema": {"type": "string"},
+    }
+}
 STANDARD_PARAMS = {
     "bbox",
     "datetime",
@@ -262,9 +269,10 @@ async def items(
     summary="One feature (GeoJSON)",
     response_class=GeoJSONResponse,
     response_model=Feature,
-    responses=errors(
-        (404, "no such feature in the collection, or outside the caller's scope"), 503
-    ),
+    responses={
+        200: {"headers": ETAG_HEADER},
+        **errors((404, "no such feature in the collection, or outside the caller's scope"), 503),
+    },
     openapi_extra=TOKEN_OPTIONAL,
 )
 async def feature(
@@ -278,7 +286,9 @@ async def feature(
     layer = core.collection(collection_id, principal)
     async with pool.acquire() as conn:
         text = await core.item(conn, layer, principal, fid)
+        etag = await writes.etag(conn, layer, fid)  # writable collections: If-Match needs it
     url = str(request.url).split("?")[0]
     links = [ogc.link(url, "self", ogc.GEOJSON), ogc.link(url.split("/items")[0], "collection")]
     body = text[:-1] + ',"links":' + orjson.dumps(links).decode() + "}"
-    return Response(body.encode(), media_type=ogc.GEOJSON)
+    headers = {"ETag": f'"{etag}"'} if etag else None
+    return Response(body.encode(), media_type=ogc.GEOJSON, headers=headers)

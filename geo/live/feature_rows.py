@@ -1,0 +1,248 @@
+"""A GeoJSON Feature written through the API, checked exactly as an import checks a row.
+
+The feature's properties are the import's fields (geo/ingest/spec.py): the same names, the same
+Chinese and English aliases, the same reason codes (`bad_datetime`, `unknown_organiser`,
+`missing_required` …); times without an offset are Beijing time. The one row goes through the
+import's own `prepare` (geo/ingest/validate.py), so a write accepts what an import accepts.
+
+What differs from a file, because a feature comes from the API:
+- coordinates are the Point geometry's (CRS84), never properties;
+- a property naming an id the API serves (`organiser_id`, `service_point_id`, `org_id`,
+  `parent_id`, `building_id`) may hold that id as a JSON number: it is read as the row's code, so
+  a feature read with GET can be written back;
+- `id`, `status`, `cancel_reason` and `updated_at` are read-only (`READ_ONLY`): they are never
+  aliases of another field;
+- an activity at a service point without a geometry is placed at the service point;
+- a property no field knows is an error (`unknown_property`), not a warning.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import numpy as np
+import pandas as pd
+
+from geo.compose import sql_file
+from geo.errors import Rejected
+from geo.ingest.columns import match_columns
+from geo.ingest.fields import REF_CODES, Lookups
+from geo.ingest.problems import records
+from geo.ingest.readers import Source
+from geo.ingest.spec import SPECS, Spec
+from geo.ingest.validate import Options, prepare
+
+READ_ONLY = ("id", "status", "cancel_reason", "updated_at")
+COORDINATES = ("lon", "lat")
+NO_FOLDER = Path("feature")  # a feature names no file: path fields are not writable here
+REF_SQL = {
+    "organisations": sql_file(__file__, "sql/ref_organisations.sql"),
+    "service_points": sql_file(__file__, "sql/ref_service_points.sql"),
+    "buildings": sql_file(__file__, "sql/ref_buildings.sql"),
+}
+BY_ID_SQL = {
+    "organisations": sql_file(__file__, "sql/code_of_organisation.sql"),
+    "service_points": sql_file(__file__, "sql/code_of_service_point.sql"),
+    "buildings": sql_file(__file__, "sql/code_of_building.sql"),
+}
+ORG_TYPES_SQL = "SELECT code FROM org_types"
+ORG_PARENTS_SQL = sql_file(__file__, "sql/org_parents.sql")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table written through the API: its import kind, the columns its references fill (field
+    → column), the properties that may carry a served id (property → field), the column naming
+    the organisation a row belongs to."""
+
+    kind: str
+    columns: dict[str, str]
+    id_props: dict[str, str]
+    owner: str
+
+    @property
+    def spec(self) -> Spec:
+        """The import's description of the table."""
+        return SPECS[self.kind]
+
+    def column(self, name: str) -> str:
+        """The table column a checked field is written to."""
+        return self.columns.get(name, name)
+
+
+TABLES: dict[str, Table] = {
+    "activities": Table(
+        "activities",
+        {"organiser_code": "organiser_id", "service_point_code": "service_point_id"},
+        {"organiser_id": "organiser_code", "service_point_id": "service_point_code"},
+        "organiser_id",
+    ),
+    "service_points": Table(
+        "service-points", {"org_code": "org_id"}, {"org_id": "org_code"}, "org_id"
+    ),
+    "organisations": Table(
+        "organisations",
+        {"parent_code": "parent_id", "building_code": "building_id"},
+        {"parent_id": "parent_code", "building_id": "building_code"},
+        "id",
+    ),
+}
+
+
+@dataclass
+class Draft:
+    """A feature's row in the import's field names, before it is checked: the values (text or
+    None), the property each came from (for error places), read-only values, served ids still to
+    read as codes, and the problems found so far."""
+
+    row: dict[str, Any] = field(default_factory=dict)
+    sent: dict[str, str] = field(default_factory=dict)
+    read_only: dict[str, Any] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=dict)
+    problems: list[dict[str, object]] = field(default_factory=list)
+
+    def problem(self, where: list[str | int], code: str, message: str) -> None:
+        """Note one problem at `where` (a place in the request body)."""
+        self.problems.append({"loc": ["body", *where], "msg": message, "code": code})
+
+
+@dataclass(frozen=True)
+class Refs:
+    """The rows a draft refers to: code → (id, lon, lat) per referenced table."""
+
+    found: dict[str, dict[str, tuple[int, float | None, float | None]]]
+    lookups: Lookups
+
+    def id_of(self, table: str, code: object) -> int | None:
+        """The id of the row `code` names in `table` (None when no code was given)."""
+        if not isinstance(code, str):
+            return None
+        return self.found[table][code][0]
+
+
+def _text(value: Any) -> str | None:
+    """A JSON scalar as the text an import file would hold."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def draft(table: Table, properties: dict[str, Any]) -> Draft:
+    """The properties of a feature as a row of the import's fields (aliases matched)."""
+    out = Draft()
+    rest: dict[str, Any] = {}
+    for name, value in properties.items():
+        if name in READ_ONLY:
+            out.read_only[name] = value
+        elif name in table.id_props and value is None:  # no reference (as GET serves it)
+            out.row[table.id_props[name]] = None
+            out.sent[table.id_props[name]] = name
+        elif name in table.id_props and isinstance(value, int) and not isinstance(value, bool):
+            out.ids[table.id_props[name]] = value
+            out.sent[table.id_props[name]] = name
+        else:
+            rest[name] = value
+    mapping = match_columns(table.spec, list(rest))
+    for target, name in mapping.items():
+        value = rest[name]
+        if target in COORDINATES:
+            out.problem(["properties", name], "unknown_property", "coordinates go in geometry")
+        elif isinstance(value, dict | list):
+            out.problem(["properties", name], "bad_value", f"{name} must be text or a number")
+        else:
+            out.row[target] = _text(value)
+            out.sent[target] = name
+    for name in rest.keys() - set(mapping.values()):
+        accepted = ", ".join(f.name for f in table.spec.fields)
+        out.problem(["properties", name], "unknown_property", f"no field {name!r} ({accepted})")
+    return out
+
+
+async def read_ids(conn: asyncpg.Connection, table: Table, d: Draft) -> None:
+    """Served ids in the draft read as the codes of their rows (unknown ids are problems)."""
+    for target, ref_id in d.ids.items():
+        ref = table.spec.field(target).ref or ""
+        code = await conn.fetchval(BY_ID_SQL[ref], ref_id) if -(2**63) <= ref_id < 2**63 else None
+        if code is None:
+            what = ref.rstrip("s").replace("_", " ")
+            d.problem(
+                ["properties", d.sent[target]],
+                REF_CODES.get(target, "unknown_reference"),
+                f"{d.sent[target]} {ref_id}: no such {what}",
+            )
+        elif target not in d.row:
+            d.row[target] = str(code)
+
+
+async def references(conn: asyncpg.Connection, table: Table, row: dict[str, Any]) -> Refs:
+    """The rows the draft's references name (and the organisation tree for organisations)."""
+    found: dict[str, dict[str, tuple[int, float | None, float | None]]] = {}
+    lookups = Lookups()
+    for f in table.spec.fields:
+        if f.type != "ref" or f.ref not in REF_SQL:
+            continue
+        codes = [row[f.name]] if isinstance(row.get(f.name), str) else []
+        rows = await conn.fetch(REF_SQL[f.ref], codes)
+        found.setdefault(f.ref, {}).update({r["code"]: (r["id"], r["lon"], r["lat"]) for r in rows})
+        lookups.codes.setdefault(f.ref, set()).update(found[f.ref])
+    lookups.org_types = {r["code"] for r in await conn.fetch(ORG_TYPES_SQL)}
+    if table.spec.table == "organisations":
+        lookups.org_parents = {r["code"]: r["parent"] for r in await conn.fetch(ORG_PARENTS_SQL)}
+    return Refs(found, lookups)
+
+
+def place_at_service_point(table: Table, row: dict[str, Any], refs: Refs) -> None:
+    """An activity at a service point with no coordinates takes the service point's."""
+    code = row.get("service_point_code")
+    if table.kind != "activities" or row.get("lon") is not None or not isinstance(code, str):
+        return
+    hit = refs.found.get("service_points", {}).get(code)
+    if hit is not None and hit[1] is not None:
+        row["lon"], row["lat"] = _text(hit[1]), _text(hit[2])
+
+
+def _place(d: Draft, column: str | None) -> list[str | int]:
+    if column in (None, "lon/lat") or column in COORDINATES:
+        return ["geometry"]
+    return ["properties", d.sent.get(str(column), str(column))]
+
+
+def check(table: Table, d: Draft, refs: Refs) -> dict[str, Any]:
+    """The draft's row checked by the import's rules: typed values by field (with lon, lat), or
+    Rejected listing every problem with its place and reason code."""
+    spec = table.spec
+    names = [f.name for f in spec.fields if f.type != "path"] + list(COORDINATES)
+    frame = pd.DataFrame([{n: d.row.get(n) for n in names}], dtype="string")
+    prepared = prepare(
+        spec, Source(frame, None, None, "geojson"), Options(), refs.lookups, NO_FOLDER
+    )
+    problems = list(d.problems)
+    for rec in records(prepared.problems.errors, np.arange(1, 2), 0):
+        where = _place(d, rec.get("column"))  # type: ignore[arg-type]
+        problems.append({"loc": ["body", *where], "msg": rec["message"], "code": rec["code"]})
+    if problems:
+        first = "; ".join(str(p["msg"]) for p in problems[:3])
+        raise Rejected(f"the feature has {len(problems)} problem(s): {first}", problems)
+    values = prepared.frame.iloc[0].to_dict()
+    return {k: _plain(v) for k, v in values.items() if k in names}
+
+
+def _plain(value: Any) -> Any:
+    """A pandas cell as a value the driver takes (NaN/NA/NaT as None, timestamps as datetimes)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else float(value)
+    return value

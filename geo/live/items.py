@@ -1,0 +1,158 @@
+"""The statements of a write through the API, over one item of a writable table.
+
+Identifiers come from `geo.live.feature_rows.TABLES` and the layer (never from a request);
+values travel as parameters, composed by geo/compose.py from the `.sql` files in `sql/`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+from geo import compose
+from geo.compose import Fragment, sql_file
+from geo.errors import NotFound
+from geo.live.feature_rows import COORDINATES, TABLES, Table
+from geo.scope import Principal, row_scope, visible_rows
+from layers.base import Layer
+
+ROW = sql_file(__file__, "sql/item_row.sql")
+ETAG = sql_file(__file__, "sql/item_etag.sql")
+INSERT = sql_file(__file__, "sql/insert_item.sql")
+UPDATE = sql_file(__file__, "sql/update_item.sql")
+DELETE = sql_file(__file__, "sql/delete_item.sql")
+CURRENT = {name: sql_file(__file__, f"sql/current_{name}.sql") for name in TABLES}
+LOCK = compose.raw(" FOR UPDATE OF t")
+# Columns a write sets besides the checked fields (per table).
+TOUCH = {"activities": compose.raw(", updated_at = now()")}
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A stored item as a write finds it: its ETag, its record (every column, the geometry as
+    GeoJSON), and whether the caller may see it and may write it."""
+
+    id: int
+    etag: str
+    record: dict[str, Any]
+    visible: bool = True
+    writable: bool = True
+
+
+def key_of(layer: Layer, fid: str | int) -> int:
+    """The item's key from the path (NotFound when it is no bigint, as for GET)."""
+    try:
+        key = int(fid)
+    except ValueError:
+        raise NotFound(f"no feature {fid!r} in {layer.id}") from None
+    if not -(2**63) <= key < 2**63:
+        raise NotFound(f"no feature {fid!r} in {layer.id}")
+    return key
+
+
+def table_name(layer: Layer) -> str | None:
+    """The writable table behind a layer (None: the collection is read-only)."""
+    return layer.table if layer.table in TABLES and layer.source_sql is None else None
+
+
+async def stored(
+    conn: asyncpg.Connection, layer: Layer, principal: Principal, key: int, *, lock: bool = True
+) -> Stored | None:
+    """The item (locked until the transaction ends) and the caller's rights on it."""
+    scope = row_scope(principal, layer)
+    stmt = compose.sql(
+        ROW,
+        table=compose.ident(str(layer.table)),
+        visible=visible_rows(scope),
+        writable=scope.cond,
+        id=compose.value(key),
+        lock=LOCK if lock else compose.EMPTY,
+    )
+    row = await conn.fetchrow(stmt.compile().text, *stmt.args())
+    if row is None:
+        return None
+    record = json.loads(row["record"])
+    return Stored(key, row["etag"], record, bool(row["visible"]), bool(row["writable"]))
+
+
+async def etag(conn: asyncpg.Connection, layer: Layer, key: int) -> str | None:
+    """The item's ETag (the hash of its stored row), None when there is no such item."""
+    stmt = compose.sql(ETAG, table=compose.ident(str(layer.table)), id=compose.value(key))
+    found = await conn.fetchval(stmt.compile().text, *stmt.args())
+    return None if found is None else str(found)
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+async def current_fields(conn: asyncpg.Connection, name: str, key: int) -> dict[str, Any]:
+    """The stored item as the import's fields, as text (what a merge patch applies to)."""
+    row = await conn.fetchrow(CURRENT[name], key)
+    if row is None:
+        raise NotFound(f"no item {key} in {name}")
+    return {k: _as_text(v) for k, v in dict(row).items()}
+
+
+def columns(table: Table, values: dict[str, Any], ids: dict[str, int | None]) -> dict[str, Any]:
+    """Checked field values as table columns (references as the ids of their rows)."""
+    out: dict[str, Any] = {}
+    for f in table.spec.fields:
+        value = ids.get(f.name) if f.type == "ref" else values.get(f.name)
+        if f.type == "date" and isinstance(value, datetime):
+            value = value.date()
+        out[table.column(f.name)] = value
+    return out
+
+
+def _values(cols: dict[str, Any]) -> list[tuple[Fragment, Fragment]]:
+    return [(compose.ident(c), compose.value(v)) for c, v in cols.items()]
+
+
+def _point(values: dict[str, Any]) -> dict[str, Fragment]:
+    return {c: compose.value(float(values[c])) for c in COORDINATES}
+
+
+async def insert(
+    conn: asyncpg.Connection, name: str, cols: dict[str, Any], values: dict[str, Any]
+) -> int:
+    """A new row; its id."""
+    pairs = _values(cols)
+    stmt = compose.sql(
+        INSERT,
+        table=compose.ident(name),
+        columns=compose.join(", ", (c for c, _ in pairs)),
+        values=compose.join(", ", (v for _, v in pairs)),
+        **_point(values),
+    )
+    return int(await conn.fetchval(stmt.compile().text, *stmt.args()))
+
+
+async def update(
+    conn: asyncpg.Connection, name: str, key: int, cols: dict[str, Any], values: dict[str, Any]
+) -> None:
+    """The row rewritten with the checked values."""
+    sets = (compose.sql("{c} = {v}", c=c, v=v) for c, v in _values(cols))
+    stmt = compose.sql(
+        UPDATE,
+        table=compose.ident(name),
+        sets=compose.join(", ", sets),
+        extra=TOUCH.get(name, compose.EMPTY),
+        id=compose.value(key),
+        **_point(values),
+    )
+    await conn.execute(stmt.compile().text, *stmt.args())
+
+
+async def delete(conn: asyncpg.Connection, name: str, key: int) -> None:
+    """The row removed."""
+    stmt = compose.sql(DELETE, table=compose.ident(name), id=compose.value(key))
+    await conn.execute(stmt.compile().text, *stmt.args())

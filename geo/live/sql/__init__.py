@@ -1,0 +1,1 @@
+"""SQL of the live loop's writes (geo/live), one statement per file."""

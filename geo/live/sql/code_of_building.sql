@@ -1,0 +1,1 @@
+SELECT code FROM buildings WHERE id = $1::bigint

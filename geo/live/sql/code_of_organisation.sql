@@ -1,0 +1,1 @@
+SELECT code FROM organisations WHERE id = $1::bigint

@@ -1,0 +1,1 @@
+SELECT code FROM service_points WHERE id = $1::bigint

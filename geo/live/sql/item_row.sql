@@ -1,0 +1,10 @@
+-- One written item: its ETag (the hash of the whole stored row), its record for the audit
+-- (every column, the geometry as GeoJSON), and whether the caller may see it and write it.
+-- {lock} is empty or FOR UPDATE OF t (a write holds the row until it commits).
+SELECT md5(t::text) AS etag,
+       ((to_jsonb(t) - 'geom') || jsonb_build_object('geometry', ST_AsGeoJSON(t.geom, 7)::jsonb))::text
+           AS record,
+       ({visible}) AS visible,
+       ({writable}) AS writable
+FROM {table} AS t
+WHERE t.id = {id}{lock}
