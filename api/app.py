@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from api.auth import add_cors, check_secret_key
 from api.errors import add_exception_handlers
+from api.freshness import SettleWrites
 from api.openapi import install as install_openapi
 from api.routers import (
     audit,
@@ -89,10 +90,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     check_secret_key(settings)  # production refuses to start without DJMAP_SECRET_KEY
     add_cors(app, settings.api.cors_origins)  # explicit allowlist, never *
     add_security(app, settings)  # hardening headers, body cap, access-log redaction
+    app.add_middleware(SettleWrites)  # a write answers once every process sees it
     for module in (
+        tiles,  # first: the hot path's route is matched before any other
         health,
         layers,
-        tiles,
         threedtiles,
         terrain,
         heatmap,

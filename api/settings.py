@@ -21,9 +21,10 @@ class ApiSettings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="port `djmap serve` binds")
     tile_cache: str = Field(default="on", pattern="^(on|off)$", description="off = cold tiles")
     tile_freshness: str = Field(
-        default="strict",
+        default="notify",
         pattern="^(strict|notify)$",
-        description="strict: data versions read per request (coalesced); notify: kept by LISTEN/NOTIFY",
+        description="notify: data versions kept by LISTEN/NOTIFY and a heartbeat read under a "
+        "50 ms lease; strict: read per request (coalesced)",
     )
     tile_cache_mb: int = Field(
         default=512,

@@ -1,19 +1,37 @@
 """Data versions of the layers: the one reader of `data_versions` (requests, builds, the scheduler).
 
-Requests read them fresh but shared by concurrent requests.
+The guarantee: a write committed at time c is seen by every tile request that arrives at c +
+LEASE_S or later, in every process; djmap's own writers wait LEASE_S after their commit before
+they answer (`settle_write`, api/freshness.py), so whoever made a write through djmap sees it in
+the very next request, whichever process serves it.
 
-A request never sees versions read before it arrived (single flight: requests that arrive while a
-read is running wait for the next read), so a write committed before a tile request is always
-seen by it, and under load one `data_versions` query serves many requests.
+`notify` (the default) keeps it without a query per request. A dedicated connection LISTENs to
+the write trigger's NOTIFY and, while requests come, re-reads the versions every BEAT_S (the
+heartbeat, which also proves the connection is healthy). A request is served from the versions
+in memory only when they were read by a query that *started* less than LEASE_S ago and no
+notification was heard since that query began; otherwise it reads them (below). Why that is
+enough: a read that starts after a commit sees it (its snapshot is taken later), so versions read
+by a query started at w hold every write committed before w; serving them at r < w + LEASE_S
+means every write committed before r - LEASE_S is in them. A NOTIFY only makes writes visible
+sooner (usually within a millisecond), it is not needed for the bound. If the listener is lost,
+slow or stalled the lease runs out and requests fall back to reading the versions.
+
+The heartbeat is a plain read, not a self-NOTIFY ping: a NOTIFY is a transaction that takes an
+XID and the database-wide notify lock, 100 times a second per process, where a read takes
+neither; and the read already carries the versions the ping would only vouch for.
+
+`strict` reads the versions for every request. Reads are shared: requests that arrive while a
+read is running wait for the next read (single flight), so a request never uses versions read
+before it arrived, and under load one query serves many requests. `notify` uses the same reads
+when its lease has run out.
 
 While the database is away the last versions read stand in (stale-if-error): cached tiles and
 TileJSON stay servable, and a lost version connection is reconnected in the background with
 backoff, after which the versions are read again.
 
-The dedicated connection LISTENs in both freshness modes: `on_change` callbacks (the derived-build
-scheduler, tiles/builds.py) hear every committed write, and a lost or re-made connection, where
-writes may have been missed. Builds that must see versions and data in one snapshot call
-`read_versions` on their own connection.
+`on_change` callbacks (the derived-build scheduler, tiles/builds.py) hear every committed write,
+and a lost or re-made connection, where writes may have been missed. Builds that must see
+versions and data in one snapshot call `read_versions` on their own connection.
 """
 
 from __future__ import annotations
@@ -27,7 +45,6 @@ import asyncpg
 
 from geo.db import pool as gpool
 from geo.db.versions import VERSIONS_SQL, Versions, parse_versions
-from geo.errors import Unavailable
 from layers.catalog import Layer
 
 # Bump when the tile rendering changes so no cache (memory, disk, CDN) serves old renderings.
@@ -36,6 +53,9 @@ CHANNEL = "djmap_data_versions"
 APP_NAME = "djmap versions"  # the dedicated connection, as pg_stat_activity names it
 RETRY_S = 0.2  # in an outage, the last versions stand in this long before the next try
 BACKOFF_S = (0.05, 0.1, 0.2, 0.4)  # reconnect waits (the last repeats): back within half a second
+LEASE_S = 0.05  # versions read by a query begun this recently serve a request (notify)
+BEAT_S = 0.01  # the heartbeat re-reads them this often while requests come (notify)
+IDLE_S = 2.0  # and stops this long after the last request (the next one reads, then restarts it)
 
 VersionMap = Mapping[str, tuple[int, int]]
 
@@ -98,8 +118,9 @@ class VersionReader:
 
 
 class VersionTracker:
-    """The versions a tile request uses: read per request (strict) or kept by LISTEN/NOTIFY
-    (notify) over one dedicated connection, with the last versions read as the outage fallback."""
+    """The versions a tile request uses: read per request (strict) or kept under a lease by
+    LISTEN/NOTIFY and a heartbeat read (notify), over one dedicated connection, with the last
+    versions read as the outage fallback (see the module docstring)."""
 
     def __init__(
         self, pool: asyncpg.Pool, dsn: str | None, freshness: str, connect_timeout: float = 2.0
@@ -108,12 +129,16 @@ class VersionTracker:
         self.dsn = dsn
         self.freshness = freshness if dsn else "strict"
         self.connect_timeout = connect_timeout
-        self.known: Versions | None = None  # kept by notifications (notify)
+        self.known: Versions | None = None  # read by a query begun at `known_at` (notify)
+        self.known_at = 0.0
         self.last: Versions | None = None  # the last versions read (the outage fallback)
+        self.heard = 0  # notifications heard (and connections lost): each ends `known`
+        self.reads = 0  # versions reads completed (requests' and the heartbeat's)
         self._retry_at = 0.0
-        self._generation = 0
+        self._asked_at = 0.0  # the last request (the heartbeat runs while they come)
         self._conn: asyncpg.Connection | None = None
         self._reconnect: asyncio.Task[None] | None = None
+        self._beat: asyncio.Task[None] | None = None
         self._reader = VersionReader(self._fetch)
         self._callbacks: list[Callable[[], None]] = []
 
@@ -126,15 +151,24 @@ class VersionTracker:
         for callback in self._callbacks:
             callback()
 
+    @property
+    def leased(self) -> bool:
+        """True while the versions in memory may serve a request without a read."""
+        return self.known is not None and time.monotonic() - self.known_at < LEASE_S
+
     async def current(self) -> Versions:
         """The versions to serve with now (the last ones read while the database is away)."""
-        if self.known is not None:
-            return self.known
-        if self.last is not None and time.monotonic() < self._retry_at:
+        now = time.monotonic()
+        self._asked_at = now
+        known = self.known
+        if known is not None and now - self.known_at < LEASE_S:
+            return known
+        if self.freshness == "notify" and self._beat is None and self._conn is not None:
+            self._beat = asyncio.get_running_loop().create_task(self._heartbeat())
+        if self.last is not None and now < self._retry_at:
             return self.last
-        generation, since = self._generation, time.monotonic()
         try:
-            versions = await self._reader.current()
+            return await self._read()
         except Exception as exc:
             if gpool.as_unavailable(exc) is None:
                 raise
@@ -143,27 +177,46 @@ class VersionTracker:
                 raise
             self._retry_at = time.monotonic() + RETRY_S
             return self.last
+
+    async def _read(self) -> Versions:
+        """Versions read by a query begun after this call; kept under the lease (notify) when no
+        notification was heard while it ran."""
+        heard, since = self.heard, time.monotonic()
+        versions = await self._reader.current()
+        self.reads += 1
         gpool.STATE.succeeded(since)
         self.last, self._retry_at = versions, 0.0
-        if self.freshness == "notify" and self._conn is not None and generation == self._generation:
-            self.known = versions  # no notification arrived since before the read began
+        if self.freshness == "notify" and self._conn is not None and heard == self.heard:
+            self.known, self.known_at = versions, since  # the query began after `since`
         return versions
 
+    async def _heartbeat(self) -> None:
+        """Re-read the versions every BEAT_S while requests come, so the lease stays fresh."""
+        try:
+            while self._conn is not None and time.monotonic() - self._asked_at < IDLE_S:
+                try:
+                    await self._read()
+                except Exception as exc:  # an outage: the lease runs out, requests fall back
+                    if gpool.as_unavailable(exc) is None:
+                        raise
+                    return
+                await asyncio.sleep(BEAT_S)
+        finally:
+            self._beat = None
+
     async def _fetch(self) -> list[tuple[str, int, int]]:
-        # Reads are single-flight, so one dedicated connection serves them (no pool round trip).
-        if self.dsn is None:
-            rows = await self.pool.fetch(VERSIONS_SQL)
-        else:
-            if self._conn is None or self._conn.is_closed():
-                if self._reconnect is not None:
-                    raise Unavailable("the version connection is being re-established")
-                await self._connect()
-            assert self._conn is not None
+        # Reads are single-flight, so one dedicated connection serves them (no pool round trip);
+        # while it is away (lost, being re-made) they go through the pool, never stale.
+        conn = self._conn
+        if conn is not None and not conn.is_closed():
             try:
-                rows = await self._conn.fetch(VERSIONS_SQL)
+                rows = await conn.fetch(VERSIONS_SQL)
+                return [(r[0], r[1], r[2]) for r in rows]
             except Exception:  # whatever broke the read, a fresh connection is the way back
                 self._lost()
-                raise
+        elif self.dsn is not None and self._reconnect is None:
+            self._lost()  # starts the background reconnect
+        rows = await self.pool.fetch(VERSIONS_SQL)
         return [(r[0], r[1], r[2]) for r in rows]
 
     async def _connect(self) -> None:
@@ -192,7 +245,7 @@ class VersionTracker:
             self._lost()
 
     def _notified(self, *_: object) -> None:
-        self._generation += 1
+        self.heard += 1
         self.known = None
         self._changed()
 
@@ -202,7 +255,7 @@ class VersionTracker:
 
     def _lost(self) -> None:
         """The dedicated connection is gone: forget what it kept and reconnect in the background."""
-        self._generation += 1
+        self.heard += 1
         self.known = None
         conn, self._conn = self._conn, None
         if conn is not None and not conn.is_closed():
@@ -231,11 +284,26 @@ class VersionTracker:
             self._reconnect = None
 
     async def close(self) -> None:
-        """Stop reconnecting and close the dedicated connection."""
-        task, self._reconnect = self._reconnect, None
-        if task is not None:
-            task.cancel()
+        """Stop reconnecting and the heartbeat, and close the dedicated connection."""
+        for task in (self._reconnect, self._beat):
+            if task is not None:
+                task.cancel()
+        self._reconnect = self._beat = None
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.remove_termination_listener(self._terminated)
             await conn.close(timeout=5)
+
+
+SETTLE_S = LEASE_S + 0.002  # a writer's wait: the lease and a margin for timer granularity
+
+
+async def settle_write() -> None:
+    """Await after a commit, before answering the writer: from then on every process's tile
+    requests see the write (the lease bound of the module docstring)."""
+    await asyncio.sleep(SETTLE_S)
+
+
+def settle_write_sync() -> None:
+    """`settle_write` for synchronous writers (the CLI's imports)."""
+    time.sleep(SETTLE_S)

@@ -14,6 +14,7 @@ from geo.errors import ImportRejected, InvalidInput
 from geo.ingest import KINDS, import_file
 from geo.ingest.columns import parse_map_options
 from geo.ingest.report import print_summary
+from tiles.versions import settle_write_sync
 
 ImportKind = Enum("ImportKind", {k.replace("-", "_"): k for k in KINDS}, type=str)  # type: ignore[misc]
 
@@ -72,6 +73,7 @@ def import_command(
     except InvalidInput as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
+    settle_write_sync()  # committed: the servers' next tile requests see it (tiles/versions.py)
     print_summary(result.report, console)
 
 
