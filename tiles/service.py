@@ -49,6 +49,7 @@ class TileService:
         self.pool = renderer.pool
         self.bounds: dict[tuple[str, str], tuple[float, ...]] = {}  # tiles/tilejson.py's
         self._orgs = OrgIds(self.pool)
+        self._tokens: dict[str, tuple[VersionMap, str]] = {}  # layer → (versions, its token)
 
     async def current_versions(self) -> VersionMap:
         """The data versions to serve with now (tiles/versions.py)."""
@@ -71,7 +72,14 @@ class TileService:
 
     async def served_token(self, layer: Layer, versions: VersionMap) -> str:
         """The token a layer's tiles are served under: its data's, or its heat build's."""
-        return await self.heat_token(layer) if layer.is_heat else layer_token(layer, versions)
+        if layer.is_heat:
+            return await self.heat_token(layer)
+        memo = self._tokens.get(layer.id)
+        if memo is not None and memo[0] is versions:  # the same read: no hashing per request
+            return memo[1]
+        token = layer_token(layer, versions)
+        self._tokens[layer.id] = (versions, token)
+        return token
 
     async def tokens(self, layers: tuple[Layer, ...]) -> dict[str, str]:
         """The served token of each layer (a heat layer not built yet: its data's)."""
@@ -116,7 +124,7 @@ class TileService:
             layer.id, token, scope_variant(audience, scope), lf.cache_key(bound), z, x, y
         )
         if self.cache is not None:
-            hit = await self.cache.get(key)
+            hit = self.cache.get_memory(key) or await self.cache.get(key)
             if hit is not None:
                 return Served(hit, token)
         raw = await self.renderer.render(TileRequest(layer, z, x, y, bound, audience, scope), token)

@@ -39,6 +39,8 @@ async def get_tiles(request: Request) -> TileService:
 
 def query_filters(request: Request) -> dict[str, str]:
     """The query parameters as a plain dict (a repeated parameter is a 400)."""
+    if not request.scope["query_string"]:
+        return {}  # most tile requests: skip building QueryParams
     items = request.query_params.multi_items()
     params = dict(items)
     if len(params) != len(items):
