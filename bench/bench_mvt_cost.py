@@ -5,7 +5,7 @@ Runs on the tile benchmark's database (loaded as `bench/bench_tiles.py --data D`
 holds other points) over one asyncpg connection, the tiles of the benchmark's seeded list at one zoom, every
 variant `--rounds` times interleaved; prints the median ms per tile of each.
 
-Usage: .venv/bin/python bench/bench_mvt_cost.py [--data generator|blobs] [--zoom 16] [--rounds 5]
+Usage: .venv/bin/python bench/bench_mvt_cost.py [--data generator|blobs|uniform] [--zoom 16] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_tiles import LAYER, bench_url, load_points, tile_list  # noqa: E402
+from tiles_data import LAYER, bench_url, load_points, tile_list  # noqa: E402
 
 from geo.settings import get_db_settings  # noqa: E402
 from layers import catalog  # noqa: E402
@@ -79,7 +79,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--zoom", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--data", choices=("generator", "blobs"), default="generator")
+    ap.add_argument("--data", choices=("generator", "blobs", "uniform"), default="generator")
     args = ap.parse_args()
     url = bench_url(get_db_settings().url)
     load_points(url, 1_000_000, 20261124, args.data)

@@ -1,264 +1,87 @@
-"""Vector-tile benchmark (issue 3 §7): the floor, tipg and djmap on 1,000,000 points.
+"""Vector-tile benchmark (issue 3 §7, issue 10 §7): floors, tipg, djmap and a bare dict route on
+1,000,000 points.
 
-Data (`--data`, kept between runs in a database of its own, `<dbname>_tiles_bench`):
-- `generator` (default, as the issue asks): `djmap samples generate --service-points 1000000
-  --buildings 100000` (the sample generator: every point in a building of the 上城区 sample
-  district, with all the fields a service point has), loaded with `djmap import` (geo.ingest) and
-  stored in spatial order (`CLUSTER … USING` the GiST index), which both servers read alike;
-- `blobs`: bare points (code, name, kind) in 40 Gaussian blobs plus a uniform scatter over the
-  district's box, denser per tile.
+Data (`--data`, bench/tiles_data.py): `generator` (default: the sample generator's service points,
+imported), `blobs` (bare points in 40 Gaussian blobs) or `uniform` (bare points, 5 columns,
+uniform over the district box: every listed tile dense).
 Tiles: a fixed, seeded list per zoom (8, 11, 14, 16) of the tiles under uniform random positions in
 the district's box. For each zoom and concurrency (1, 8):
-- floor: the exact statement djmap runs for each tile (`TileRenderer.plan`: a read of the cluster
-  tables or the point statement; nothing for a tile the tables know is empty), timed in Python over
-  one asyncpg connection (8 connections at concurrency 8);
+- floor: the exact statement djmap runs for each tile (`TileRenderer.plan`), timed in Python over
+  asyncpg (one connection per concurrent client); plain floor: one plain `ST_AsMVT` of the tile's
+  rows over the table (bench/plain_tile.sql), the reference "added" latency is measured against;
 - tipg (PyPI, its own venv, defaults, one uvicorn process) on the same table;
-- djmap, cold (DJMAP_TILE_CACHE=off; cluster tables built beforehand, as allowed) and warm
-  (cache on, every tile requested once first), served by bench/serve_reuseport.py, with data
-  versions read per request (strict, the default) and kept by LISTEN/NOTIFY (notify).
+- djmap cold (DJMAP_TILE_CACHE=off; cluster tables built beforehand) and warm (cache on, every
+  tile requested once first), bench/serve_reuseport.py, per `--freshness` mode (default: notify);
+- dict: a bare Starlette route answering djmap's own gzip tiles from a dict, same uvicorn and
+  SO_REUSEPORT set-up (bench/serve_reuseport.py --app dict).
+Every server is started first and stays up; at each zoom and concurrency the wrk runs go back to
+back, server after server (`--rounds` times), so the ratios compare runs seconds apart on a
+machine other work shares; the 1-minute load average is recorded with each run.
 Throughput and latency come from wrk (bench/tiles.lua cycles the list, Accept-Encoding: gzip).
-Per zoom it also reports tile bytes (gzip on the wire and raw MVT), the share of the source points
-in each tile that the tile's features account for (clusters count their members), and the latency
-djmap adds over the floor at concurrency 1, tile by tile (median of `--reps` requests on one
-keep-alive connection minus the median of as many runs of the tile's statement; p50 and p90 over
-the tiles of the list).
+Per zoom it also reports tile bytes, the share of the source points each tile accounts for, and
+the latency djmap adds at concurrency 1, tile by tile (median of `--reps` requests on one
+keep-alive connection minus the median of as many runs of the floor's statement, or of the plain
+floor's; p50 and p90 over the list).
 
 Usage: .venv/bin/python bench/bench_tiles.py [--points 1000000] [--seconds 5] [--workers 2]
-       [--data generator|blobs] [--zooms 8,11,14,16] [--reps 15]
-       [--tipg-python /tmp/tipgvenv/bin/python] [--skip-tipg] [--out test-output/bench_tiles.json]
+       [--data generator|blobs|uniform] [--zooms 8,11,14,16] [--reps 15] [--rounds 1]
+       [--freshness notify[,strict]] [--tipg-python /tmp/tipgvenv/bin/python] [--skip-tipg]
+       [--out test-output/bench_tiles.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gzip
+import http.client
 import json
-import os
-import platform
+import pickle
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-import asyncpg
 import mapbox_vector_tile
 import morecantile
 import numpy as np
-import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from tiles_data import (  # noqa: E402
+    DATA,
+    LAYER,
+    bench_url,
+    floor,
+    floor_per_tile,
+    load_points,
+    plain_plans,
+    prepare_and_plan,
+    source_count,
+    tile_list,
+)
+from tiles_servers import (  # noqa: E402
+    fetch,
+    loadavg,
+    machine,
+    run_wrk,
+    start_dict,
+    start_djmap,
+    start_tipg,
+    stop,
+)
 
 from geo import db as geodb  # noqa: E402
-from geo.ingest import import_file  # noqa: E402
-from geo.samples.generate import SampleSpec, generate  # noqa: E402
 from geo.settings import get_db_settings  # noqa: E402
-from layers import catalog  # noqa: E402
-from tiles.mvt import TileRequest  # noqa: E402
-from tiles.seed import cli_service, prepare  # noqa: E402
 
-TMS = morecantile.tms.get("WebMercatorQuad")
-BBOX = (120.132361, 30.195141, 120.291016, 30.395965)  # 上城区 sample district
-KINDS = ("党群服务中心", "党群服务站", "党员活动室", "红色教育基地")
-LAYER = "service_points"
 ZOOMS = (8, 11, 14, 16)
-
-
-def bench_url(base: str) -> str:
-    """The benchmark database on the server in use (created and migrated when missing)."""
-    head, _, name = base.rpartition("/")
-    name = name.split("?")[0] + "_tiles_bench"
-    with psycopg.connect(base, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{head}/{name}"
-    geodb.migrate(url)
-    return url
-
-
-def make_points(n: int, seed: int) -> np.ndarray:
-    """n (lon, lat) points: 70 % in 40 Gaussian blobs, 30 % uniform over the district box."""
-    rng = np.random.default_rng(seed)
-    w, s, e, nn = BBOX
-    blobs = rng.uniform((w, s), (e, nn), size=(40, 2))
-    sigma = rng.uniform(0.002, 0.012, size=40)
-    k = int(n * 0.7)
-    which = rng.integers(0, 40, size=k)
-    dense = blobs[which] + rng.normal(size=(k, 2)) * sigma[which, None]
-    sparse = rng.uniform((w, s), (e, nn), size=(n - k, 2))
-    pts = np.clip(np.vstack([dense, sparse]), (w, s), (e, nn))
-    return pts[np.argsort(morton(pts), kind="stable")]
-
-
-def morton(pts: np.ndarray) -> np.ndarray:
-    """Z-order keys of points in the district box (rows stored in this order, as after CLUSTER)."""
-    w, s, e, n = BBOX
-    q = ((pts - (w, s)) / (e - w, n - s) * 65535).astype(np.uint64)
-    key = np.zeros(len(pts), dtype=np.uint64)
-    for bit in range(16):
-        key |= ((q[:, 0] >> np.uint64(bit)) & np.uint64(1)) << np.uint64(2 * bit)
-        key |= ((q[:, 1] >> np.uint64(bit)) & np.uint64(1)) << np.uint64(2 * bit + 1)
-    return key
-
-
-def load_points(url: str, n: int, seed: int, data: str = "generator", reload: bool = False) -> None:
-    """Fill service_points with n seeded points unless it already holds them (marked by a table
-    comment): `generator` = `djmap samples generate --service-points n` imported with
-    `djmap import` (geo.ingest) as a user would; `blobs` = the synthetic blobs of make_points."""
-    mark = f"bench:{data}:{n}:{seed}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute("SELECT obj_description('service_points'::regclass)").fetchone()
-        if row and row[0] == mark and not reload:
-            return
-        if data == "generator":
-            load_generated(conn, url, n, seed)
-        else:
-            load_blobs(conn, n, seed)
-        conn.execute(f"COMMENT ON TABLE service_points IS '{mark}'")
-
-
-def load_generated(conn: psycopg.Connection, url: str, n: int, seed: int) -> None:
-    """The sample generator's n service points (in its 100,000-building district), imported."""
-    folder = Path(tempfile.gettempdir()) / f"djmap-bench-samples-{n}-{seed}"
-    if not (folder / "service_points.csv").exists():
-        print(f"generating {n:,} service points with the sample generator …", flush=True)
-        spec = SampleSpec(
-            seed=seed,
-            today="2026-11-24",
-            members=1,
-            buildings=100_000,
-            service_points=n,
-            activities=0,
-            panoramas=0,
-        )
-        generate(spec, folder)
-    conn.execute("TRUNCATE service_points, organisations, buildings RESTART IDENTITY CASCADE")
-    for kind, name in (
-        ("buildings", "buildings.geojson"),
-        ("organisations", "organisations.csv"),
-        ("service-points", "service_points.csv"),
-    ):
-        result = import_file(url, kind, folder / name, progress=True)
-        print(f"imported {result.rows_inserted:,} {kind}", flush=True)
-    # Stored in spatial order, as an operator would after a bulk load (both servers read it alike).
-    conn.execute("CLUSTER service_points USING service_points_geom_gist")
-    conn.execute("VACUUM ANALYZE service_points")
-
-
-def load_blobs(conn: psycopg.Connection, n: int, seed: int) -> None:
-    """n points in 40 Gaussian blobs plus a uniform scatter, with code, name and kind only."""
-    print(f"loading {n:,} points …", flush=True)
-    pts = make_points(n, seed)
-    kinds = np.random.default_rng(seed + 1).integers(0, 4, size=n)
-    conn.execute("TRUNCATE service_points RESTART IDENTITY CASCADE")
-    conn.execute("DROP INDEX IF EXISTS service_points_geom_gist")
-    with conn.cursor().copy("COPY service_points (code, name, kind, geom) FROM STDIN") as cp:
-        for i in range(n):
-            lon, lat = pts[i]
-            cp.write_row(
-                (
-                    f"SP{i:07d}",
-                    f"党群服务点{i}",
-                    KINDS[kinds[i]],
-                    f"SRID=4326;POINT({lon:.7f} {lat:.7f})",
-                )
-            )
-    conn.execute("CREATE INDEX service_points_geom_gist ON service_points USING gist (geom)")
-    conn.execute("VACUUM ANALYZE service_points")
-
-
-def tile_list(zoom: int, count: int, seed: int) -> list[morecantile.Tile]:
-    """The tiles under `count` seeded uniform positions in the district box."""
-    rng = np.random.default_rng(seed + zoom)
-    w, s, e, n = BBOX
-    return [
-        TMS.tile(float(x), float(y), zoom) for x, y in rng.uniform((w, s), (e, n), size=(count, 2))
-    ]
-
-
-def source_count(url: str, tile: morecantile.Tile) -> int:
-    """Source points in the tile (half-open, as the tiles partition them)."""
-    b = TMS.bounds(tile)
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM service_points WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) "
-            "AND ST_X(geom) >= %s AND ST_X(geom) < %s AND ST_Y(geom) > %s AND ST_Y(geom) <= %s",
-            (b.left, b.bottom, b.right, b.top, b.left, b.right, b.bottom, b.top),
-        ).fetchone()
-    return int(row[0]) if row else 0
-
-
-async def prepare_and_plan(
-    url: str, tiles: list[morecantile.Tile]
-) -> list[tuple[str, list[object]] | None]:
-    """Build the cluster tables, then the statement djmap runs for each tile."""
-    layer = catalog.get(LAYER)
-    async with cli_service(url, None, (layer,)) as service:
-        await prepare(service, layer)
-        token = await service.token(layer)
-        plans = []
-        for t in tiles:
-            plan = service.renderer.plan(TileRequest(layer, t.z, t.x, t.y), token)
-            plans.append(None if plan is None else (plan[1], plan[2]))
-        return plans
-
-
-async def floor(
-    url: str, plans: list[tuple[str, list[object]] | None], conc: int, seconds: float
-) -> dict[str, float]:
-    """Run the statements (cycling) on `conc` connections for `seconds`; latency per statement."""
-    conns = [await asyncpg.connect(url) for _ in range(conc)]
-    for c in conns:
-        await c.execute("SET jit = off")
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-    nxt = 0
-
-    async def loop(conn: asyncpg.Connection) -> None:
-        nonlocal nxt
-        while time.perf_counter() < deadline:
-            plan = plans[nxt % len(plans)]
-            nxt += 1
-            t0 = time.perf_counter()
-            if plan is not None:
-                await conn.fetchval(plan[0], *plan[1])
-            latencies.append(time.perf_counter() - t0)
-
-    start = time.perf_counter()
-    await asyncio.gather(*(loop(c) for c in conns))
-    elapsed = time.perf_counter() - start
-    for c in conns:
-        await c.close()
-    return summarise(latencies, elapsed)
-
-
-async def floor_per_tile(
-    url: str, plans: list[tuple[str, list[object]] | None], reps: int
-) -> list[float]:
-    """Median time (ms) of each tile's statement over `reps` runs on one connection."""
-    conn = await asyncpg.connect(url)
-    await conn.execute("SET jit = off")
-    out = []
-    for plan in plans:
-        times = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            if plan is not None:
-                await conn.fetchval(plan[0], *plan[1])
-            times.append(time.perf_counter() - t0)
-        out.append(statistics.median(times) * 1000)
-    await conn.close()
-    return out
+Paths = dict[int, list[str]]
 
 
 def http_per_tile(port: int, paths: list[str], reps: int) -> list[float]:
     """Median time (ms) of each tile's request over `reps` on one keep-alive connection (gzip)."""
-    import http.client
-
     conn = http.client.HTTPConnection("127.0.0.1", port)
     out = []
     for path in paths:
@@ -275,128 +98,18 @@ def http_per_tile(port: int, paths: list[str], reps: int) -> list[float]:
     return out
 
 
-def added_latency(http_ms: list[float], floor_ms: list[float]) -> dict[str, float]:
-    """Per-tile latency added over the floor at concurrency 1 (median and 90th percentile)."""
+def added_latency(http_ms: list[float], floor_ms: list[float], plain_ms: list[float]) -> dict:
+    """Per-tile latency added over the floor and over the plain floor at concurrency 1."""
     added = np.asarray(http_ms) - np.asarray(floor_ms)
+    over_plain = np.asarray(http_ms) - np.asarray(plain_ms)
     return {
         "added_p50_ms": float(np.median(added)),
         "added_p90_ms": float(np.percentile(added, 90)),
+        "plain_added_p50_ms": float(np.median(over_plain)),
+        "plain_added_p90_ms": float(np.percentile(over_plain, 90)),
         "floor_tile_p50_ms": float(np.median(floor_ms)),
+        "plain_tile_p50_ms": float(np.median(plain_ms)),
     }
-
-
-def summarise(latencies: list[float], elapsed: float) -> dict[str, float]:
-    """req/s and p50/p95/p99 in ms."""
-    q = np.percentile(np.asarray(latencies) * 1000, [50, 95, 99])
-    return {"rps": len(latencies) / elapsed, "p50_ms": q[0], "p95_ms": q[1], "p99_ms": q[2]}
-
-
-def wait_http(url: str, timeout: float = 60) -> None:
-    """Wait until `url` answers 200."""
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"{url} did not come up")
-
-
-def start_djmap(
-    url: str, port: int, workers: int, cache: str, home: Path, freshness: str
-) -> subprocess.Popen[bytes]:
-    """djmap on `port` (bench/serve_reuseport.py)."""
-    env = {
-        **os.environ,
-        "DJMAP_DATABASE_URL": url,
-        "DJMAP_TILE_CACHE": cache,
-        "DJMAP_HOME": str(home),
-        "DJMAP_TILE_FRESHNESS": freshness,
-    }
-    cmd = [
-        sys.executable,
-        str(ROOT / "bench" / "serve_reuseport.py"),
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
-    wait_http(f"http://127.0.0.1:{port}/api/health")
-    return proc
-
-
-def ensure_tipg(python: str) -> None:
-    """Install tipg from PyPI into its own venv (never into djmap's) when missing."""
-    if Path(python).exists():
-        return
-    venv = Path(python).parent.parent
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([python, "-m", "pip", "install", "-q", "tipg", "uvicorn[standard]"], check=True)
-
-
-def start_tipg(python: str, url: str, port: int) -> subprocess.Popen[bytes]:
-    """tipg with its defaults (one uvicorn process) on `port`."""
-    ensure_tipg(python)
-    env = {**os.environ, "DATABASE_URL": url}
-    cmd = [
-        python,
-        "-m",
-        "uvicorn",
-        "tipg.main:app",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    proc = subprocess.Popen(cmd, env=env, cwd=tempfile.gettempdir())
-    wait_http(f"http://127.0.0.1:{port}/collections")
-    return proc
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a server started here."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
-def run_wrk(port: int, paths: list[str], conc: int, seconds: float) -> dict[str, float]:
-    """wrk against the paths (cycled), one thread, `conc` connections."""
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
-        f.write("\n".join(paths) + "\n")
-    env = {**os.environ, "TILE_LIST": f.name}
-    cmd = [
-        "wrk",
-        "-t1",
-        f"-c{conc}",
-        f"-d{max(1, round(seconds))}s",
-        "--timeout",
-        "30s",
-        "-s",
-        str(ROOT / "bench" / "tiles.lua"),
-        f"http://127.0.0.1:{port}",
-    ]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
-    os.unlink(f.name)
-    line = next(ln for ln in out.splitlines() if ln.startswith("{"))
-    return dict(json.loads(line))
-
-
-def fetch(port: int, path: str) -> tuple[bytes, int]:
-    """(raw MVT, bytes on the wire) of one tile, asking for gzip."""
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", headers={"Accept-Encoding": "gzip"}
-    )
-    with urllib.request.urlopen(req, timeout=60) as r:
-        body = r.read()
-        zipped = r.headers.get("Content-Encoding") == "gzip"
-    return (gzip.decompress(body) if zipped else body), len(body)
 
 
 def accounted(raw: bytes) -> int:
@@ -421,8 +134,8 @@ def quality(
         if tile in seen:
             continue
         seen.add(tile)
-        raw, n = fetch(port, path)
-        wire.append(n)
+        raw, body = fetch(port, path)
+        wire.append(len(body))
         raw_sizes.append(len(raw))
         if counts[tile]:
             shares.append(min(accounted(raw), counts[tile]) / counts[tile])
@@ -435,21 +148,8 @@ def quality(
     }
 
 
-def machine() -> str:
-    """One line naming the machine."""
-    cpu = next(
-        (
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if ln.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
-
-
-def main() -> None:
-    """Run the benchmark and print a markdown table (JSON in --out)."""
+def parse_args() -> argparse.Namespace:
+    """The command line."""
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -460,113 +160,141 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20261124)
     ap.add_argument("--zooms", default=",".join(map(str, ZOOMS)))
     ap.add_argument("--concurrency", default="1,8")
+    ap.add_argument("--rounds", type=int, default=1, help="alternating wrk rounds per setting")
     ap.add_argument("--tipg-python", default="/tmp/tipgvenv/bin/python")
     ap.add_argument("--skip-tipg", action="store_true")
+    ap.add_argument("--skip-dict", action="store_true")
     ap.add_argument("--reps", type=int, default=15, help="runs per tile for per-tile latency")
     ap.add_argument("--reload", action="store_true", help="reload the points even if present")
-    ap.add_argument(
-        "--data",
-        choices=("generator", "blobs"),
-        default="generator",
-        help="generator: the sample generator's service points (default); blobs: bare synthetic points",
-    )
-    ap.add_argument("--freshness", default="strict,notify", help="djmap DJMAP_TILE_FRESHNESS modes")
+    ap.add_argument("--data", choices=DATA, default="generator")
+    ap.add_argument("--freshness", default="notify", help="djmap DJMAP_TILE_FRESHNESS modes")
     ap.add_argument("--out", type=Path, default=ROOT / "test-output" / "bench_tiles.json")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def floors(url: str, zooms: list[int], lists: dict, concs: list[int], args, rows: list) -> dict:  # type: ignore[no-untyped-def]
+    """Both floors' rows; returns their per-tile medians {zoom: (floor ms, plain ms)}."""
+    plans = {z: asyncio.run(prepare_and_plan(url, lists[z])) for z in zooms}
+    plain = {z: plain_plans(lists[z]) for z in zooms}
+    per_tile = {}
+    for z in zooms:
+        per_tile[z] = (
+            asyncio.run(floor_per_tile(url, plans[z], args.reps)),
+            asyncio.run(floor_per_tile(url, plain[z], args.reps)),
+        )
+        for name, p in (("floor", plans[z]), ("plain floor", plain[z])):
+            for c in concs:
+                load = loadavg()
+                r = asyncio.run(floor(url, p, c, args.seconds))
+                rows.append({"server": name, "zoom": z, "conc": c, **r, "load1": load})
+                print(rows[-1], flush=True)
+    return per_tile
+
+
+def start_servers(url: str, args: argparse.Namespace, paths: dict[str, Paths], zooms: list[int]):  # type: ignore[no-untyped-def]
+    """Every server, started and warmed up: [(name, port, process)]."""
+    servers = []
+    port = 8190
+    for freshness in args.freshness.split(","):
+        suffix = "" if freshness == "notify" else f" ({freshness})"
+        for kind in ("cold", "warm"):
+            port += 1
+            home = Path(tempfile.mkdtemp(prefix="djmap-bench-"))
+            cache = "off" if kind == "cold" else "on"
+            proc = start_djmap(url, port, args.workers, cache, home, freshness)
+            servers.append((f"djmap {kind}{suffix}", port, proc))
+    if not args.skip_dict:
+        warm = next(p for n, p, _ in servers if "warm" in n)
+        table = {path: fetch(warm, path)[1] for z in zooms for path in paths["djmap"][z]}
+        tiles_file = Path(tempfile.mkdtemp(prefix="djmap-dict-")) / "tiles.pickle"
+        tiles_file.write_bytes(pickle.dumps(table))
+        port += 1
+        servers.append(("dict route", port, start_dict(port, args.workers, tiles_file)))
+    if not args.skip_tipg:
+        port += 1
+        servers.append(("tipg", port, start_tipg(args.tipg_python, url, port)))
+    for name, port, _ in servers:
+        p = paths["tipg" if name == "tipg" else "djmap"]
+        run_wrk(port, [x for z in zooms for x in p[z]], 8, 2)  # every process up and warm
+    time.sleep(3)  # let the warm-up's last requests drain
+    return servers
+
+
+def main() -> None:
+    """Run the benchmark and print a markdown table (JSON in --out)."""
+    args = parse_args()
     zooms = [int(z) for z in args.zooms.split(",")]
     concs = [int(c) for c in args.concurrency.split(",")]
-
-    base = get_db_settings().url
     geodb.ensure_database(get_db_settings())
-    url = bench_url(base)
+    url = bench_url(get_db_settings().url)
     load_points(url, args.points, args.seed, args.data, args.reload)
     lists = {z: tile_list(z, args.tiles, args.seed) for z in zooms}
     counts = {t: source_count(url, t) for ts in lists.values() for t in set(ts)}
+    rows: list[dict[str, object]] = []
     results: dict[str, object] = {
         "machine": machine(),
+        "data": args.data,
         "points": args.points,
         "seconds": args.seconds,
         "workers": args.workers,
-        "rows": [],
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "rows": rows,
     }
-    rows: list[dict[str, object]] = results["rows"]  # type: ignore[assignment]
-
-    t0 = time.perf_counter()
-    plans = {z: asyncio.run(prepare_and_plan(url, lists[z])) for z in zooms}
-    results["cluster_tables_s"] = time.perf_counter() - t0
-    floor_tiles = {z: asyncio.run(floor_per_tile(url, plans[z], args.reps)) for z in zooms}
-    for z in zooms:
-        for c in concs:
-            rows.append(
-                {
-                    "server": "floor",
-                    "zoom": z,
-                    "conc": c,
-                    **asyncio.run(floor(url, plans[z], c, args.seconds)),
-                }
-            )
-            print(rows[-1], flush=True)
-
-    djmap_paths = {
-        z: [f"/api/tiles/{LAYER}/{t.z}/{t.x}/{t.y}.mvt" for t in lists[z]] for z in zooms
-    }
-    servers: list[tuple[str, dict[int, list[str]]]] = []
-    if not args.skip_tipg:
-        tipg_paths = {
+    per_tile = floors(url, zooms, lists, concs, args, rows)
+    paths: dict[str, Paths] = {
+        "djmap": {
+            z: [f"/api/tiles/{LAYER}/{t.z}/{t.x}/{t.y}.mvt" for t in lists[z]] for z in zooms
+        },
+        "tipg": {
             z: [
                 f"/collections/public.{LAYER}/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}"
                 for t in lists[z]
             ]
             for z in zooms
-        }
-        servers.append(("tipg", tipg_paths))
-    for freshness in args.freshness.split(","):
-        suffix = "" if freshness == "strict" else f" ({freshness})"
-        servers += [(f"djmap cold{suffix}", djmap_paths), (f"djmap warm{suffix}", djmap_paths)]
-    port = 8190
-    for name, paths in servers:
-        port += 1
-        home = Path(tempfile.mkdtemp(prefix="djmap-bench-"))
-        if name == "tipg":
-            proc = start_tipg(args.tipg_python, url, port)
-        else:
-            freshness = "notify" if "notify" in name else "strict"
-            cache = "off" if "cold" in name else "on"
-            proc = start_djmap(url, port, args.workers, cache, home, freshness)
-        try:
-            run_wrk(port, [p for z in zooms for p in paths[z]], 8, 2)  # every process up and warm
-            time.sleep(3)  # let the warm-up's last requests drain
-            for z in zooms:
-                q = quality(port, paths[z], lists[z], counts)  # also fills the tile cache
-                if name.startswith("djmap"):
-                    settle = time.perf_counter() + 3  # past the transient after the c=8 runs
-                    while time.perf_counter() < settle:
-                        http_per_tile(port, paths[z], 1)
-                    per_tile = http_per_tile(port, paths[z], args.reps)
-                    q = {**q, **added_latency(per_tile, floor_tiles[z])}
-                for c in concs:
-                    rows.append(
-                        {
-                            "server": name,
-                            "zoom": z,
-                            "conc": c,
-                            **run_wrk(port, paths[z], c, args.seconds),
-                            **q,
-                        }
-                    )
-                    print(rows[-1], flush=True)
-        finally:
+        },
+    }
+    servers = start_servers(url, args, paths, zooms)
+    try:
+        for z in zooms:
+            measure_zoom(z, servers, paths, lists[z], counts, per_tile[z], concs, args, rows)
+    finally:
+        for _, _, proc in servers:
             stop(proc)
+    results["ended"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1, default=float))
     print(table(results))
 
 
+def measure_zoom(z, servers, paths, tiles, counts, floor_ms, concs, args, rows) -> None:  # type: ignore[no-untyped-def]
+    """One zoom: quality and per-tile latency per server, then the alternating wrk runs."""
+    extra: dict[str, dict[str, float]] = {}
+    for name, port, _ in servers:
+        p = paths["tipg" if name == "tipg" else "djmap"][z]
+        extra[name] = {} if name == "dict route" else quality(port, p, tiles, counts)
+        if name.startswith("djmap"):
+            settle = time.perf_counter() + 3  # past the transient after the c=8 runs
+            while time.perf_counter() < settle:
+                http_per_tile(port, p, 1)
+            http_ms = http_per_tile(port, p, args.reps)
+            extra[name] |= added_latency(http_ms, *floor_ms)
+    for c in concs:
+        for rnd in range(args.rounds):
+            for name, port, _ in servers:
+                p = paths["tipg" if name == "tipg" else "djmap"][z]
+                r = run_wrk(port, p, c, args.seconds)
+                rows.append(
+                    {"server": name, "zoom": z, "conc": c, "round": rnd, **r, **extra[name]}
+                )
+                print(rows[-1], flush=True)
+
+
 def table(results: dict[str, object]) -> str:
     """The markdown table of a run."""
     lines = [
-        "| server | zoom | conc | req/s | p50 ms | p95 ms | p99 ms | wire KB | raw KB (max) | accounted | added p50 (p90) ms |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| server | zoom | conc | req/s | p50 ms | p95 ms | p99 ms | wire KB | raw KB (max) "
+        "| accounted | added p50 (p90) ms | over plain p50 (p90) ms | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results["rows"]:  # type: ignore[attr-defined]
         acc = (
@@ -576,14 +304,21 @@ def table(results: dict[str, object]) -> str:
         )
         size = f"{r['raw_kb']:.1f} ({r['max_raw_kb']:.0f})" if "raw_kb" in r else "—"
         wire = f"{r['wire_kb']:.1f}" if "wire_kb" in r else "—"
+        c1 = r["conc"] == 1
         added = (
             f"{r['added_p50_ms']:.2f} ({r['added_p90_ms']:.2f})"
-            if "added_p50_ms" in r and r["conc"] == 1
+            if c1 and "added_p50_ms" in r
+            else "—"
+        )
+        plain = (
+            f"{r['plain_added_p50_ms']:.2f} ({r['plain_added_p90_ms']:.2f})"
+            if c1 and "plain_added_p50_ms" in r
             else "—"
         )
         lines.append(
             f"| {r['server']} | {r['zoom']} | {r['conc']} | {r['rps']:.0f} | {r['p50_ms']:.2f} | "
-            f"{r['p95_ms']:.2f} | {r['p99_ms']:.2f} | {wire} | {size} | {acc} | {added} |"
+            f"{r['p95_ms']:.2f} | {r['p99_ms']:.2f} | {wire} | {size} | {acc} | {added} | {plain} "
+            f"| {r.get('load1', 0):.1f} |"
         )
     return "\n".join(lines)
 
