@@ -26,6 +26,7 @@ from api.routers import (
     heatmap,
     imports,
     layers,
+    member_pages,
     nearest,
     pages,
     panoramas,
@@ -113,4 +114,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(pages.router)  # pages and /static, no /api prefix
+    app.include_router(member_pages.router)  # /checkin and /card
     return app

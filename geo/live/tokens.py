@@ -109,11 +109,12 @@ def verify(key: bytes, token: str, kind: str, *, now: float | None = None) -> in
 
 
 def qr_svg(text: str) -> str:
-    """`text` as a QR code, an SVG document (segno; error correction M, 4 px modules)."""
+    """`text` as a QR code: an SVG document with a viewBox and no size (the page sizes it; segno,
+    error correction M)."""
     import io
 
     import segno
 
     out = io.BytesIO()
-    segno.make(text, error="m").save(out, kind="svg", xmldecl=False, scale=4, border=2)
+    segno.make(text, error="m").save(out, kind="svg", xmldecl=False, omitsize=True, border=2)
     return out.getvalue().decode()
