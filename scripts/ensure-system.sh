@@ -8,6 +8,7 @@ need=()
 [ -f /usr/share/postgresql/$PG/extension/pgrouting.control ] || need+=("postgresql-$PG-pgrouting")
 command -v chromium >/dev/null || need+=("chromium")
 command -v wrk >/dev/null || need+=("wrk")
+command -v ogrinfo >/dev/null || need+=("gdal-bin")  # tests read the features API with GDAL OAPIF
 command -v node >/dev/null || need+=("nodejs")
 command -v npm >/dev/null || need+=("npm")
 [ -d /usr/share/fonts/opentype/noto ] || need+=("fonts-noto-cjk")
