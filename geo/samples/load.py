@@ -17,9 +17,11 @@ from pathlib import Path
 import psycopg
 
 from geo.samples.generate import LOAD_ORDER, Manifest, SampleSpec, generate, read_manifest
+from geo.samples.live import add_live_sample
 
 AUDIT_KIND = "samples"
 TOPOLOGY_STEP = "road topology"
+LIVE_STEP = "registrations and check-ins"
 # manifest count → table holding those rows
 TABLES = {
     "districts": "districts",
@@ -128,6 +130,8 @@ def load_samples(
         if kind == "roads":
             with steps.run(TOPOLOGY_STEP):
                 build_topology(url)  # the roads import builds it too; this makes sure of it
+    with steps.run(LIVE_STEP):  # synthetic registrations and check-ins (geo/samples/live.py)
+        add_live_sample(url, int(dict(manifest.get("spec") or {}).get("seed", 42)))
     steps.done()
     _record(url, folder, fingerprint, sum(int(v) for v in dict(manifest["counts"]).values()))
     return LoadResult(False, fingerprint, steps.seconds, table_counts(url))
@@ -139,7 +143,7 @@ class _Steps:
     def __init__(self, hook: Hook | None, generating: bool) -> None:
         self.hook = hook
         self.generating = generating
-        self.total = len(LOAD_ORDER) + 1 + int(generating)
+        self.total = len(LOAD_ORDER) + 2 + int(generating)
         self.index = 0
         self.seconds: dict[str, float] = {}
 
