@@ -62,6 +62,8 @@ LAYER = Layer(
             title_en="Description",
         ),
         Field("organiser_id", "t.organiser_id", "integer", title_zh="组织者", title_en="Organiser"),
+        Field("status", "t.status", title_zh="状态", title_en="Status"),
+        Field("cancel_reason", "t.cancel_reason", title_zh="取消原因", title_en="Cancel reason"),
     ),
     minzoom=0,
     maxzoom=22,

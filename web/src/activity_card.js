@@ -113,6 +113,7 @@ async function showQR() {
   a.href = link;
   a.textContent = link;
   a.dataset.url = link;
+  $('act-qr-screen').href = `/checkin?activity=${encodeURIComponent(id)}&lang=${window.djmap.cfg.lang}`;
   $('act-qr').hidden = false;
   clearTimeout(card.qrTimer); // a fresh code before this one runs out
   card.qrTimer = setTimeout(showQR, Math.max(5, (ttl || 60) - 15) * 1000);

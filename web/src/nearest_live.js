@@ -1,6 +1,6 @@
 // The member finder (/nearest) live: activities published while the page is open appear in a
 // "just published" list with their 报名 button, and the nearest list is asked again (no reload).
-import {registerButton} from './register.js';
+import {loadMine, registerButton} from './register.js';
 
 const SHOWN = 5;
 
@@ -37,4 +37,5 @@ export function followNearest(on, nearest) {
   }
   for (const type of ['activity.created', 'activity.updated', 'activity.cancelled']) on(type, changed);
   on('reset', () => { if (nearest.state.origin) nearest.search(false); });
+  loadMine();
 }

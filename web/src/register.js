@@ -49,7 +49,7 @@ async function register(btn) {
   try {
     const res = await postJSON(`/api/activities/${id}/registrations`, {});
     known.set(String(id), res.status);
-    const text = res.status === 'waitlisted' ? fill(t.reg_waitlisted, {n: res.position}) : `✓ ${t.reg_registered}`;
+    const text = res.status === 'waitlisted' ? fill(t.reg_waitlisted_n, {n: res.position}) : `✓ ${t.reg_registered}`;
     for (const b of paint(id)) say(b, text, true);
   } catch (err) {
     if (err.status === 409 && /already/.test((err.body && err.body.code) || '')) {
@@ -77,10 +77,12 @@ async function unregister(btn) {
 }
 
 /** This member's registrations (GET /api/me/activities), so the buttons say what is already done. */
-async function loadMine() {
+export async function loadMine() {
   const {getJSON, token} = window.djmap;
   if (!token() || !routes().me_activities) return;
   try {
+    const me = await getJSON('/api/auth/me');
+    if (me.member_id == null) return; // a leader's account: no registrations of its own
     const body = await getJSON('/api/me/activities');
     for (const r of body.registrations || []) {
       if (r.status === 'registered' || r.status === 'waitlisted') known.set(String(r.activity_id), r.status);
@@ -96,5 +98,4 @@ export function setupRegistration() {
     const unreg = ev.target.closest && ev.target.closest('button[data-unregister]');
     if (unreg) { ev.preventDefault(); unregister(unreg); }
   });
-  loadMine();
 }
