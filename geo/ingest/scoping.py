@@ -23,14 +23,17 @@ import numpy.typing as npt
 import pandas as pd
 import psycopg
 
+from geo.compose import Fragment, param, sql
 from geo.errors import Forbidden
 from geo.ingest.spec import Spec
 from geo.ingest.validate import Prepared
 
 CODE = "out_of_scope"
-SUBTREE = "SELECT s.id FROM org_subtree(%(root)s) AS s"
-SUBTREE_CODES = f"SELECT o.code FROM organisations o WHERE o.id IN ({SUBTREE})"
-SUBTREE_SERVICE_POINTS = f"SELECT sp.code FROM service_points sp WHERE sp.org_id IN ({SUBTREE})"
+SUBTREE = sql("SELECT s.id FROM org_subtree({root}) AS s", root=param("root"))
+SUBTREE_CODES = sql("SELECT o.code FROM organisations o WHERE o.id IN ({s})", s=SUBTREE)
+SUBTREE_SERVICE_POINTS = sql(
+    "SELECT sp.code FROM service_points sp WHERE sp.org_id IN ({s})", s=SUBTREE
+)
 ROOT_SQL = (
     "SELECT o.code, p.code FROM organisations o "
     "LEFT JOIN organisations p ON p.id = o.parent_id WHERE o.id = %(root)s"
@@ -39,26 +42,43 @@ ORG_PARENTS_SQL = (
     "SELECT o.code, p.code FROM organisations o LEFT JOIN organisations p ON p.id = o.parent_id"
 )
 # table -> (the file column naming the owner, existing keys owned outside the subtree)
-LINKS: dict[str, tuple[str, str]] = {
+LINKS: dict[str, tuple[str, Fragment]] = {
     "members": (
         "branch_code",
-        "SELECT t.external_id FROM members t WHERE t.external_id = ANY(%(keys)s) "
-        f"AND t.branch_id NOT IN ({SUBTREE})",
+        sql(
+            "SELECT t.external_id FROM members t WHERE t.external_id = ANY({keys})"
+            " AND t.branch_id NOT IN ({s})",
+            keys=param("keys"),
+            s=SUBTREE,
+        ),
     ),
     "service_points": (
         "org_code",
-        "SELECT t.code FROM service_points t WHERE t.code = ANY(%(keys)s) "
-        f"AND (t.org_id IS NULL OR t.org_id NOT IN ({SUBTREE}))",
+        sql(
+            "SELECT t.code FROM service_points t WHERE t.code = ANY({keys})"
+            " AND (t.org_id IS NULL OR t.org_id NOT IN ({s}))",
+            keys=param("keys"),
+            s=SUBTREE,
+        ),
     ),
     "activities": (
         "organiser_code",
-        "SELECT t.code FROM activities t WHERE t.code = ANY(%(keys)s) "
-        f"AND t.organiser_id NOT IN ({SUBTREE})",
+        sql(
+            "SELECT t.code FROM activities t WHERE t.code = ANY({keys})"
+            " AND t.organiser_id NOT IN ({s})",
+            keys=param("keys"),
+            s=SUBTREE,
+        ),
     ),
     "panoramas": (
         "service_point_code",
-        "SELECT t.code FROM panoramas t LEFT JOIN service_points sp ON sp.id = t.service_point_id "
-        f"WHERE t.code = ANY(%(keys)s) AND (sp.org_id IS NULL OR sp.org_id NOT IN ({SUBTREE}))",
+        sql(
+            "SELECT t.code FROM panoramas t LEFT JOIN service_points sp"
+            " ON sp.id = t.service_point_id WHERE t.code = ANY({keys})"
+            " AND (sp.org_id IS NULL OR sp.org_id NOT IN ({s}))",
+            keys=param("keys"),
+            s=SUBTREE,
+        ),
     ),
 }
 SCOPED_TABLES = ("organisations", *LINKS)
@@ -81,8 +101,9 @@ def check_kind(spec: Spec, root: int | None) -> None:
         )
 
 
-def _codes(conn: psycopg.Connection, query: str, params: Mapping[str, object]) -> set[str]:
-    return {str(r[0]) for r in conn.execute(query, params)}  # type: ignore[arg-type]
+def _codes(conn: psycopg.Connection, query: Fragment, params: Mapping[str, object]) -> set[str]:
+    compiled = query.compile_psycopg()
+    return {str(r[0]) for r in conn.execute(compiled.text, compiled.args(params))}  # type: ignore[arg-type]
 
 
 def _text(value: object) -> str | None:
