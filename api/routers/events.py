@@ -46,7 +46,7 @@ def _hub(request: Request) -> EventHub:
     responses={
         200: {
             "description": STREAM_DOC,
-            "content": {EVENT_STREAM: {"schema": {"type": "string"}}},
+            "content": {EVENT_STREAM: {"schema": {"type": "string", "format": "binary"}}},
         },
         **errors((400, "bad event id"), (401, "invalid or expired token"), 503),
     },
@@ -57,13 +57,14 @@ async def events(
     pool: Annotated[asyncpg.Pool, Depends(get_pool)],
     principal: Annotated[Principal, Depends(get_principal)],
     last_event_id_header: Annotated[
-        str | None,
+        str,
         Header(
             alias="Last-Event-ID",
-            pattern=r"^[0-9]{1,18}$",
-            description="resume after this event id (EventSource sends it when it reconnects)",
+            pattern=r"^[0-9]{0,18}$",
+            description="resume after this event id (EventSource sends it when it reconnects; "
+            "empty: none)",
         ),
-    ] = None,
+    ] = "",
     last_event_id: EventId = None,
     since: Annotated[
         int | None,
@@ -74,7 +75,7 @@ async def events(
     """Every event after the given id (Last-Event-ID, then last_event_id, then since) that the
     caller's role and organisation subtree may see, then live ones; without an id, from now."""
     after = since
-    for given in (last_event_id_header, last_event_id):
+    for given in (last_event_id_header or None, last_event_id):
         if given is not None:
             after = int(given)
             break
