@@ -8,7 +8,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from api.deps import RowId, get_pool, get_principal
+from api.deps import TOKEN_OPTIONAL, RowId, get_pool, get_principal
 from api.models.analysis import Checkin
 from api.models.errors import errors
 from api.models.registrations import (
@@ -110,7 +110,7 @@ async def cancel_member(
     summary="An activity's registrations: names for its organiser, counts for anyone",
     response_model=RegistrationSummary,
     responses=errors((404, "no such activity"), 503),
-    openapi_extra={"security": [{}, {"OAuth2PasswordBearer": []}]},
+    openapi_extra=TOKEN_OPTIONAL,
 )
 async def registrations(activity_id: RowId, pool: Pool, principal: Caller) -> RegistrationSummary:
     """Counts (registered, waitlisted, attended, capacity) for anyone, each 0 or at least 10
