@@ -124,3 +124,45 @@ def test_the_viewer_rule():
     for viewer, audience, org, seen in cases:
         got = viewer.sees(audience, org, chain if org == 5 else (2, 1) if org == 2 else None)
         assert got is seen, (viewer, audience, org)
+
+
+def test_the_worker_prunes_old_events_and_announces_moved_versions(db_url: str):
+    from geo.live.settings import LiveSettings
+    from geo.live.worker import LiveWorker
+
+    with psycopg.connect(db_url) as conn:
+        old = conn.execute(
+            "INSERT INTO events (at, type, subject) VALUES (now() - interval '49 hours', "
+            "'activity.created', 'old') RETURNING id"
+        ).fetchone()[0]  # type: ignore[index]
+    versions = {"layer_x": ("v1", "leader")}
+
+    async def current() -> dict[str, tuple[str, str]]:
+        return dict(versions)
+
+    async def body(hub: EventHub, pool: asyncpg.Pool) -> list[tuple[str, str, Any]]:
+        worker = LiveWorker(db_url, pool, hub, LiveSettings(lock_retry_s=0.05), current)
+        worker.start()
+        try:
+            while not worker.holding or await pool.fetchval(
+                "SELECT count(*) FROM events WHERE id = $1", old
+            ):
+                await asyncio.sleep(0.02)
+            mark = await pool.fetchval("SELECT max(id) FROM events")
+            versions["layer_x"] = ("v2", "leader")
+            worker.versions_changed()
+            while not await pool.fetchval(
+                "SELECT count(*) FROM events WHERE type = 'data.changed' AND id > $1", mark
+            ):
+                await asyncio.sleep(0.02)
+            rows = await pool.fetch(
+                "SELECT subject, audience, data::text FROM events "
+                "WHERE type = 'data.changed' AND id > $1",
+                mark,
+            )
+            return [(r[0], r[1], json.loads(r[2])) for r in rows]
+        finally:
+            await worker.close()
+
+    announced = _run(db_url, body)
+    assert announced == [("layers/layer_x", "leader", {"layer": "layer_x", "version": "v2"})]

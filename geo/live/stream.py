@@ -113,7 +113,7 @@ class Subscriber:
     events it may see. On overflow the queue is dropped and `overflowed` set; the consumer then
     resumes from the table (a client by reconnecting with Last-Event-ID)."""
 
-    __slots__ = ("after", "items", "limit", "overflowed", "ready", "start", "viewer")
+    __slots__ = ("_waiter", "after", "items", "limit", "overflowed", "start", "viewer")
 
     def __init__(self, viewer: Viewer, start: int, after: int, limit: int) -> None:
         self.viewer = viewer
@@ -121,8 +121,8 @@ class Subscriber:
         self.after = after  # events up to this id are not offered (the consumer has them)
         self.limit = limit
         self.items: deque[StoredEvent] = deque()
-        self.ready = asyncio.Event()
         self.overflowed = False
+        self._waiter: asyncio.Future[bool] | None = None  # set while the consumer waits
 
     def offer(self, event: StoredEvent) -> None:
         """Queue `event` when this subscriber may see it and has not had it."""
@@ -133,20 +133,31 @@ class Subscriber:
             self.items.clear()
         else:
             self.items.append(event)
-        self.ready.set()
+        _wake(self._waiter, True)
 
     async def next(self, timeout: float | None) -> list[StoredEvent] | None:
         """The queued events (waiting up to `timeout` s for one); None when none came in time.
-        An overflowed subscriber gets an empty list at once."""
+        An overflowed subscriber gets an empty list at once. (A bare future and a timer handle,
+        not asyncio.wait_for, which makes a task per wait: this runs once per event per client.)"""
         if not self.items and not self.overflowed:
+            loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            timer = None if timeout is None else loop.call_later(timeout, _wake, waiter, False)
             try:
-                await asyncio.wait_for(self.ready.wait(), timeout)
-            except TimeoutError:
-                return None
-        self.ready.clear()
+                if not await waiter:
+                    return None
+            finally:
+                self._waiter = None
+                if timer is not None:
+                    timer.cancel()
         out = list(self.items)
         self.items.clear()
         return out
+
+
+def _wake(waiter: asyncio.Future[bool] | None, offered: bool) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(offered)
 
 
 @dataclass
