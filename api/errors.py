@@ -4,6 +4,9 @@ failed, 400) or `report` (a rejected import, 422)."""
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 import asyncpg
 import psycopg
 import psycopg.errors
@@ -11,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
 
 from geo.db.pool import DRIVER_ERRORS, as_unavailable
 from geo.errors import (
@@ -106,6 +110,7 @@ def _field(loc: list[str | int]) -> str:
 
 # Codes of the errors raised as HTTPException (the 401 challenge, 429, a busy analysis slot, and
 # the router's own 404 and 405) whose detail is only a sentence.
+DOCUMENTED_METHODS = ("get", "put", "post", "patch", "delete")
 HTTP_CODES = {
     400: "InvalidParameterValue",
     401: "Unauthorized",
@@ -121,6 +126,21 @@ HTTP_CODES = {
 }
 
 
+def _allowed(request: Request) -> str:
+    """Every documented method of the path (Starlette's 405 names only the first route's, and
+    the reads and writes of one path live in different routers)."""
+    methods: set[str] = set()
+    for template, item in request.app.openapi().get("paths", {}).items():
+        if _path_regex(template).match(request.url.path):
+            methods |= {m.upper() for m in item if m in DOCUMENTED_METHODS}
+    return ", ".join(sorted(methods))
+
+
+@lru_cache(maxsize=256)
+def _path_regex(template: str) -> re.Pattern[str]:
+    return compile_path(template)[0]
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     """An HTTPException in the Problem shape (a dict detail is the body), headers kept."""
     assert isinstance(exc, HTTPException)
@@ -129,7 +149,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         body: dict[str, object] = dict(detail)
     else:
         body = {"code": HTTP_CODES.get(exc.status_code, "Error"), "description": str(detail)}
-    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and "Allow" in headers:
+        headers["Allow"] = _allowed(request) or headers["Allow"]
+    return JSONResponse(body, status_code=exc.status_code, headers=headers or None)
 
 
 def add_exception_handlers(app: FastAPI) -> None:
