@@ -7,6 +7,7 @@ grouping the source rows (same cells, counts, breakdowns and mean positions as t
 snapshot as the data, and used only while that token is current: after a write, tiles are rendered
 live (always exact) until the rebuild, started in the background, lands. `tile_agg_count` holds
 each tile's source count (up to `COUNT_MAXZOOM`), so the service knows empty tiles and over-budget tiles without a query.
+The same build encodes the dense point tiles (tiles/encoded.py).
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ import asyncpg
 from geo import compose
 from geo.compose import Fragment
 from layers.base import Layer
-from tiles import sql
+from tiles import encoded, sql
 from tiles.versions import layer_token, read_versions
 
 AGG_MAXZOOM = 14  # clusters of every tile are precomputed up to this zoom
 DEEP_MAXZOOM = 16  # and of the tiles holding more than the feature budget up to this one
 COUNT_MAXZOOM = 16  # tile counts up to this one (≤ DEEP_MAXZOOM + log2(cells))
 # What the tables hold; a build of another format (an older djmap) is rebuilt even for the same data.
-FORMAT = "deep16"
+FORMAT = "deep16mvt"  # deep16 and the dense point tiles encoded (tiles/encoded.py)
 HALF = 20037508.342789244  # half the Web Mercator world width in metres
 # The cluster tile read from the tables: its parameters in this order (`tile_statement`).
 TILE_KEYS = ("z", "x", "y", "layer", "token", "left", "bottom", "right", "top")
@@ -133,6 +134,7 @@ async def _build_in(conn: asyncpg.Connection, layer: Layer) -> str:
     for z in range(AGG_MAXZOOM + 1, COUNT_MAXZOOM + 1):
         stmt = _build_sql("agg_fine_count", shift=level - z, finest=DEEP_MAXZOOM)
         await conn.execute(stmt, layer.id, token, z)
+    await encoded.fill(conn, layer, token)
     await conn.execute(_build_sql("agg_state"), layer.id, f"{token}@{FORMAT}")
     return token
 

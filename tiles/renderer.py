@@ -1,5 +1,6 @@
-"""Render one vector tile: from the cluster tables when their build is of the tile's data, else
-live from the source rows (tiles/mvt.py); heat tiles from their published cells (tiles/heat.py).
+"""Render one vector tile: from the cluster tables when their build is of the tile's data (their
+clusters, or a dense point tile they encoded: tiles/encoded.py), else live from the source rows
+(tiles/mvt.py); heat tiles from their published cells (tiles/heat.py).
 
 The renderer never starts a build: it reads the registry's latest build from memory
 (tiles/builds.py) and renders live while it is missing or of older data.
@@ -13,7 +14,7 @@ import asyncpg
 import morecantile
 
 from geo.db import pool as gpool
-from tiles import aggregate, heat
+from tiles import aggregate, encoded, heat
 from tiles.builders import clusters_name
 from tiles.builds import DerivedBuilds
 from tiles.mvt import (
@@ -30,7 +31,7 @@ from tiles.mvt import (
 )
 
 log = logging.getLogger(__name__)
-Plan = tuple[str, str, list[object]]  # (kind, statement, args): guarded, clusters or points
+Plan = tuple[str, str, list[object]]  # (kind, statement, args): guarded, clusters, encoded, points
 Counts = dict[tuple[int, int, int], int]
 
 
@@ -95,6 +96,11 @@ class TileRenderer:
         async with self.pool.acquire() as conn:
             if plan[0] == "guarded":
                 return await render(conn, req)
+            if plan[0] == "encoded":
+                found = await conn.fetchval(plan[1], *plan[2])
+                if found is not None:
+                    return bytes(found)
+                plan = points_plan(req)  # not stored (over the byte budget): the live path
             body = bytes(await conn.fetchval(plan[1], *plan[2]) or b"")
             if not body:  # the counts promised features: never serve an empty tile for them
                 log.warning(
@@ -160,6 +166,13 @@ def counted_plan(req: TileRequest, token: str, counts: Counts) -> Plan | None:
         return "guarded", "", []
     if not is_point:
         return "guarded", "", []
+    if n >= encoded.DENSE_MIN and req.audience == encoded.AUDIENCE:
+        return "encoded", encoded.read_statement(), encoded.read_args(req, token)
+    return points_plan(req)
+
+
+def points_plan(req: TileRequest) -> Plan:
+    """The point tile rendered live (its count known to be under the budget)."""
     return "points", points_statement(req.layer, req.audience), points_args(req)
 
 

@@ -25,6 +25,7 @@ from geo.models.system import (
     TileAgg,
     TileAggCount,
     TileAggState,
+    TileMvt,
     User,
 )
 
@@ -68,6 +69,7 @@ __all__ = [
     "TileAgg",
     "TileAggCount",
     "TileAggState",
+    "TileMvt",
     "User",
     "Webhook",
     "WebhookDelivery",

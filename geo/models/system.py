@@ -12,6 +12,7 @@ from sqlalchemy import (
     Double,
     ForeignKey,
     Integer,
+    LargeBinary,
     SmallInteger,
     Text,
     func,
@@ -147,6 +148,25 @@ class TileAggCount(Base):
     x: Mapped[int] = mapped_column(Integer, primary_key=True)
     y: Mapped[int] = mapped_column(Integer, primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
+
+
+class TileMvt(Base):
+    """Pre-encoded dense point tiles of one data version, built with the cluster tables."""
+
+    __tablename__ = "tile_mvt"
+    __table_args__ = (
+        {
+            "comment": "Dense point tiles encoded at build time for one data version and "
+            "audience, served instead of encoding them per request (tiles/encoded.py)"
+        },
+    )
+    layer: Mapped[str] = mapped_column(Text, primary_key=True)
+    token: Mapped[str] = mapped_column(Text, primary_key=True)
+    audience: Mapped[str] = mapped_column(Text, primary_key=True)
+    z: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    x: Mapped[int] = mapped_column(Integer, primary_key=True)
+    y: Mapped[int] = mapped_column(Integer, primary_key=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class TileAggState(Base):
