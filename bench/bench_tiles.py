@@ -169,6 +169,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--data", choices=DATA, default="generator")
     ap.add_argument("--freshness", default="notify", help="djmap DJMAP_TILE_FRESHNESS modes")
     ap.add_argument("--out", type=Path, default=ROOT / "test-output" / "bench_tiles.json")
+    ap.add_argument("--db-suffix", default="", help="another benchmark database (older code)")
     return ap.parse_args()
 
 
@@ -226,7 +227,7 @@ def main() -> None:
     zooms = [int(z) for z in args.zooms.split(",")]
     concs = [int(c) for c in args.concurrency.split(",")]
     geodb.ensure_database(get_db_settings())
-    url = bench_url(get_db_settings().url)
+    url = bench_url(get_db_settings().url, args.db_suffix)
     load_points(url, args.points, args.seed, args.data, args.reload)
     lists = {z: tile_list(z, args.tiles, args.seed) for z in zooms}
     counts = {t: source_count(url, t) for ts in lists.values() for t in set(ts)}

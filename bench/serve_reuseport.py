@@ -19,9 +19,9 @@ import pickle
 import sys
 from pathlib import Path
 
-from api.server import listener, serve_reuseport
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout this file is in
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from api.server import listener, serve_reuseport
 
 
 def dict_app(tiles: dict[str, bytes]):  # type: ignore[no-untyped-def]

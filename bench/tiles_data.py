@@ -44,10 +44,11 @@ DATA = ("generator", "blobs", "uniform")
 Plan = tuple[str, list[object]] | None
 
 
-def bench_url(base: str) -> str:
-    """The benchmark database on the server in use (created and migrated when missing)."""
+def bench_url(base: str, suffix: str = "") -> str:
+    """The benchmark database on the server in use (created and migrated when missing);
+    `suffix` names another one (an older checkout's run keeps its own)."""
     head, _, name = base.rpartition("/")
-    name = name.split("?")[0] + "_tiles_bench"
+    name = name.split("?")[0] + "_tiles_bench" + suffix
     with psycopg.connect(base, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
