@@ -57,12 +57,17 @@ ORG_PARENTS_SQL = sql_file(__file__, "sql/org_parents.sql")
 class Table:
     """A table written through the API: its import kind, the columns its references fill (field
     → column), the properties that may carry a served id (property → field), the column naming
-    the organisation a row belongs to."""
+    the organisation a row belongs to, the roles that write it, the prefix of codes the server
+    makes up, and whether its rows are activities (announced as `activity.*`, cancelled rather
+    than deleted once people signed up, organised by the writer's organisation by default)."""
 
     kind: str
     columns: dict[str, str]
     id_props: dict[str, str]
     owner: str
+    writers: tuple[str, ...] = ("steward", "admin")
+    prefix: str = "X"
+    activities: bool = False
 
     @property
     def spec(self) -> Spec:
@@ -80,15 +85,19 @@ TABLES: dict[str, Table] = {
         {"organiser_code": "organiser_id", "service_point_code": "service_point_id"},
         {"organiser_id": "organiser_code", "service_point_id": "service_point_code"},
         "organiser_id",
+        writers=("leader", "steward", "admin"),
+        prefix="ACT",
+        activities=True,
     ),
     "service_points": Table(
-        "service-points", {"org_code": "org_id"}, {"org_id": "org_code"}, "org_id"
+        "service-points", {"org_code": "org_id"}, {"org_id": "org_code"}, "org_id", prefix="SP"
     ),
     "organisations": Table(
         "organisations",
         {"parent_code": "parent_id", "building_code": "building_id"},
         {"parent_id": "parent_code", "building_id": "building_code"},
         "id",
+        prefix="ORG",
     ),
 }
 
@@ -194,7 +203,7 @@ async def references(conn: asyncpg.Connection, table: Table, row: dict[str, Any]
         found.setdefault(f.ref, {}).update({r["code"]: (r["id"], r["lon"], r["lat"]) for r in rows})
         lookups.codes.setdefault(f.ref, set()).update(found[f.ref])
     lookups.org_types = {r["code"] for r in await conn.fetch(ORG_TYPES_SQL)}
-    if table.spec.table == "organisations":
+    if table.owner == "id":  # the organisation tree itself: a new parent must make no cycle
         lookups.org_parents = {r["code"]: r["parent"] for r in await conn.fetch(ORG_PARENTS_SQL)}
     return Refs(found, lookups)
 
@@ -202,9 +211,9 @@ async def references(conn: asyncpg.Connection, table: Table, row: dict[str, Any]
 def place_at_service_point(table: Table, row: dict[str, Any], refs: Refs) -> None:
     """An activity at a service point with no coordinates takes the service point's."""
     code = row.get("service_point_code")
-    if table.kind != "activities" or row.get("lon") is not None or not isinstance(code, str):
+    if row.get("lon") is not None or not isinstance(code, str):
         return
-    hit = refs.found.get("service_points", {}).get(code)
+    hit = refs.found.get(table.spec.field("service_point_code").ref or "", {}).get(code)
     if hit is not None and hit[1] is not None:
         row["lon"], row["lat"] = _text(hit[1]), _text(hit[2])
 

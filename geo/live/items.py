@@ -27,8 +27,7 @@ UPDATE = sql_file(__file__, "sql/update_item.sql")
 DELETE = sql_file(__file__, "sql/delete_item.sql")
 CURRENT = {name: sql_file(__file__, f"sql/current_{name}.sql") for name in TABLES}
 LOCK = compose.raw(" FOR UPDATE OF t")
-# Columns a write sets besides the checked fields (per table).
-TOUCH = {"activities": compose.raw(", updated_at = now()")}
+TOUCH = compose.raw(", updated_at = now()")  # activities say when they last changed
 
 
 @dataclass(frozen=True)
@@ -145,7 +144,7 @@ async def update(
         UPDATE,
         table=compose.ident(name),
         sets=compose.join(", ", sets),
-        extra=TOUCH.get(name, compose.EMPTY),
+        extra=TOUCH if TABLES[name].activities else compose.EMPTY,
         id=compose.value(key),
         **_point(values),
     )

@@ -49,13 +49,7 @@ from layers.base import Layer
 IN_SUBTREE = sql_file(__file__, "sql/in_subtree.sql")
 IN_USE = sql_file(__file__, "sql/activity_in_use.sql")
 CANCEL = sql_file(__file__, "sql/cancel_activity.sql")
-WRITERS = {
-    "activities": ("leader", "steward", "admin"),
-    "service_points": ("steward", "admin"),
-    "organisations": ("steward", "admin"),
-}
 MAX_REASON = 500
-CODE_PREFIX = {"activities": "ACT", "service_points": "SP", "organisations": "ORG"}
 EVENT_FIELDS = ("id", "title", "kind", "starts_at", "ends_at", "service_point_id", "organiser_id")
 
 
@@ -91,7 +85,7 @@ def writable(layer: Layer, principal: Principal) -> str:
     name = items.table_name(layer)
     if name is None:
         raise Forbidden(f"{layer.id} is read-only through the API (import it instead)")
-    roles = WRITERS[name]
+    roles = TABLES[name].writers
     if principal.role not in roles:
         raise Forbidden(f"role {principal.role!r} may not write {layer.id} ({', '.join(roles)})")
     if principal.role == "leader" and principal.org_id is None:
@@ -132,7 +126,7 @@ async def _check_owner(
     root = bound_org(principal)
     if root is None:
         return
-    if name == "organisations":
+    if TABLES[name].owner == "id":  # an organisation hangs on the tree by its parent
         if before is not None and before.id == root:
             if cols["parent_id"] != before.record.get("parent_id"):
                 raise OutOfScope("your own organisation may not be moved to another parent")
@@ -178,9 +172,9 @@ async def _checked(
     return items.columns(table, values, ids), values
 
 
-def _new_code(name: str) -> str:
+def _new_code(table: Table) -> str:
     day = datetime.now(UTC).strftime("%Y%m%d")
-    return f"{CODE_PREFIX[name]}-{day}-{secrets.token_hex(3)}"
+    return f"{table.prefix}-{day}-{secrets.token_hex(3)}"
 
 
 async def _announce(
@@ -194,7 +188,7 @@ async def _announce(
     if deleted:
         data["deleted"] = True
     event = events.NewEvent(
-        kind, f"activities/{record['id']}", record.get("organiser_id"), "public", data
+        kind, f"{layer.table}/{record['id']}", record.get("organiser_id"), "public", data
     )
     text, args = events.insert(event)
     await conn.fetchrow(text, *args)
@@ -214,7 +208,8 @@ async def _finish(
     record = after.record if after else None
     old = before.record if before else None
     await audit.record(conn, actor, action, layer.id, key, old, record)
-    if items.table_name(layer) == "activities":
+    name = items.table_name(layer)
+    if name is not None and TABLES[name].activities:
         kind = {"create": "activity.created", "cancel": "activity.cancelled"}.get(
             action, "activity.updated" if record else "activity.cancelled"
         )
@@ -238,15 +233,15 @@ async def create(
     name = writable(layer, principal)
     table = TABLES[name]
     d = draft(table, feature.properties)
-    _read_only(d, {"status": "scheduled"} if name == "activities" else {})
+    _read_only(d, {"status": "scheduled"} if table.activities else {})
     if "id" in d.read_only and d.read_only["id"] is not None:
         d.problem(["properties", "id"], "read_only", "id is chosen by the server")
     owner = table.id_props.get(table.owner)
     absent = owner is not None and owner not in d.row and owner not in d.ids
-    if name == "activities" and absent and principal.org_id is not None:
+    if table.activities and absent and principal.org_id is not None:
         d.ids[str(owner)] = principal.org_id
         d.sent[str(owner)] = table.owner
-    d.row.setdefault("code", _new_code(name))
+    d.row.setdefault("code", _new_code(table))
     _locate(d, feature, None)
     cols, values = await _checked(conn, table, d)
     await _check_owner(conn, principal, name, cols, None)
@@ -345,7 +340,7 @@ async def delete(
         async with conn.transaction():
             before = await _found(conn, layer, principal, key)
             if_match(before, tags)
-            if name == "activities" and await conn.fetchval(IN_USE, key):
+            if TABLES[name].activities and await conn.fetchval(IN_USE, key):
                 await _cancel(conn, before, reason)
                 return await _finish(conn, layer, actor, "cancel", before, key, principal)
             await items.delete(conn, name, key)
