@@ -13,6 +13,7 @@ from api.auth import add_cors, check_secret_key
 from api.errors import add_exception_handlers
 from api.freshness import SettleWrites
 from api.openapi import install as install_openapi
+from api.replicas import RetryReplicaReads
 from api.routers import (
     audit,
     auth,
@@ -51,6 +52,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Make the app's long-lived services (pools, then api/services.py's) and close them."""
     settings: Settings = app.state.settings
+    gpool.use_statement_cache(settings.db.statement_cache)  # 0 behind pgbouncer
     app.state.pool = await gpool.create_pool(  # bounded waits, 503 when the database is away
         settings.db.url,
         min_size=settings.db.pool_min,
@@ -92,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_cors(app, settings.api.cors_origins)  # explicit allowlist, never *
     add_security(app, settings)  # hardening headers, body cap, access-log redaction
     app.add_middleware(SettleWrites)  # a write answers once every process sees it
+    if settings.db.replicas:
+        app.add_middleware(RetryReplicaReads)  # a GET whose replica went away runs again
     for module in (
         tiles,  # first: the hot path's route is matched before any other
         health,

@@ -24,6 +24,13 @@ def get_pool(request: Request) -> asyncpg.Pool:
     return pool
 
 
+def get_read_pool(request: Request) -> asyncpg.Pool:
+    """The pool for reads that may run on a replica (api/replicas.py): the primary pool itself
+    when no replica is configured. Writes, and reads after a write, use `get_pool`."""
+    pool: asyncpg.Pool = request.app.state.read_pool
+    return pool
+
+
 def get_settings(request: Request) -> Settings:
     """The settings the app was built with."""
     settings: Settings = request.app.state.settings

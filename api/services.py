@@ -5,6 +5,8 @@
 - `builds` (tiles/builds.py): every derived build (cluster tables, heat cells, 3D Tiles, terrain,
   page figures) and the scheduler that rebuilds them after writes, over a small build pool;
 - `tiles` (tiles/service.py): the path of one tile request through the four above;
+- `replicas` and `read_pool` (api/replicas.py): reads on streaming replicas when
+  `DJMAP_REPLICA_URLS` lists some (else `read_pool` is the primary pool);
 - `events` (geo/live/stream.py): the event hub, one LISTEN connection fanned out to every
   `GET /api/events` client, and `live_worker` (geo/live/worker.py): data.changed, pruning and
   webhook deliveries, in one process at a time.
@@ -20,6 +22,7 @@ from typing import Any
 
 import asyncpg
 
+from api.replicas import replica_reads, with_floor
 from api.settings import Settings
 from geo.db.pool import close_pool, close_within
 from geo.live.settings import LiveSettings
@@ -65,15 +68,16 @@ async def tile_services(app: Any) -> AsyncIterator[TileService]:
         versions = VersionTracker(pool, url, api.tile_freshness)
         stack.push_async_callback(lambda: close_within(versions.close(), "the version tracker"))
         await versions.listen()
+        reads = await stack.enter_async_context(replica_reads(app, pool, versions))
         radius = web_settings(app).coverage_radius_m
-        builders = derived_builders(settings, build_pool, versions, radius)
+        builders = with_floor(app, derived_builders(settings, build_pool, versions, radius))
         builds = DerivedBuilds(versions, builders, watch=api.build_watch == "on")
         stack.push_async_callback(lambda: close_within(builds.close(), "the build registry"))
         await builds.start()
         cache = None
         if api.tile_cache == "on":
             cache = TileCache(settings.db.home / "tiles", disk_bytes=api.tile_cache_mb * 2**20)
-        renderer = TileRenderer(pool, builds)
+        renderer = TileRenderer(reads, builds)  # the tiles' pool, or replicas then it
         service = TileService(versions, renderer, builds, cache)
         state = app.state
         state.versions, state.tile_cache, state.renderer = versions, cache, renderer

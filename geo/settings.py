@@ -30,6 +30,31 @@ class DatabaseSettings(BaseSettings):
     db_user: str = Field(default="postgres", description="embedded cluster superuser")
     pool_min: int = Field(default=2, ge=1)
     pool_max: int = Field(default=16, ge=1)
+    replica_urls: str = Field(
+        default="",
+        description="comma-separated libpq URLs of streaming replicas that take reads (tiles, "
+        "features, nearest, heat, page data); empty = every read on the primary",
+    )
+    replica_max_lag_s: float = Field(
+        default=5.0, gt=0, le=3600, description="a replica further behind leaves the rotation"
+    )
+    replica_wait_ms: int = Field(
+        default=200,
+        ge=0,
+        le=10_000,
+        description="how long a read that needs newer data waits for a replica's replay before "
+        "it goes to the primary",
+    )
+    replica_check_s: float = Field(
+        default=1.0, gt=0, le=60, description="how often each replica's state and lag are checked"
+    )
+    statement_cache: int = Field(
+        default=100,
+        ge=0,
+        le=10_000,
+        description="asyncpg's prepared statement cache per connection; 0 behind pgbouncer in "
+        "transaction mode (Debian 12's pgbouncer 1.18 has no max_prepared_statements)",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -42,6 +67,21 @@ class DatabaseSettings(BaseSettings):
                 "DJMAP_DATABASE_URL must be a libpq URL: postgresql://user@host:port/db"
             )
         return value
+
+    @field_validator("replica_urls")
+    @classmethod
+    def _replica_list(cls, value: str) -> str:
+        for url in filter(None, (u.strip() for u in value.split(","))):
+            if not url.startswith(("postgresql://", "postgres://")):
+                raise ValueError(
+                    "DJMAP_REPLICA_URLS lists libpq URLs: postgresql://user@host:port/db"
+                )
+        return value
+
+    @property
+    def replicas(self) -> tuple[str, ...]:
+        """The replicas' URLs (none: every read goes to the primary)."""
+        return tuple(filter(None, (u.strip() for u in self.replica_urls.split(","))))
 
     @property
     def embedded(self) -> bool:

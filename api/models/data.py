@@ -9,6 +9,24 @@ from pydantic import BaseModel, Field
 from api.models.ogc import DateTimeText, Open
 
 
+class ReplicaHealth(BaseModel):
+    """One streaming replica as the last background check found it (geo/db/replicas.py)."""
+
+    name: str = Field(description="host:port/dbname", examples=["127.0.0.1:54330/djmap"])
+    state: Literal["starting", "ok", "lagging", "down", "not_standby"] = Field(
+        description="ok: in the rotation; lagging: further behind than DJMAP_REPLICA_MAX_LAG_S; "
+        "down: unreachable; not_standby: promoted or not a replica (left out)"
+    )
+    in_rotation: bool = Field(description="reads may go to it now")
+    lag_s: float | None = Field(
+        None, description="seconds behind the primary's flushed WAL (null: unknown)"
+    )
+    replay_paused: bool = False
+    reads: int = Field(0, description="reads this process has served from it")
+    checked_at: float | None = Field(None, description="unix time of the last successful check")
+    error: str | None = Field(None, description="why it is out of the rotation")
+
+
 class Health(Open):
     """Is the service up and can it reach its database."""
 
@@ -18,6 +36,9 @@ class Health(Open):
     revision: str | None = Field(None, description="schema migration revision")
     builds: dict[str, int] | None = Field(
         None, description="derived builds by state (ready, stale, …); details: GET /api/builds"
+    )
+    replicas: list[ReplicaHealth] | None = Field(
+        None, description="streaming replicas taking reads (absent when none is configured)"
     )
 
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from api import ogc
-from api.deps import NO_NUL, TOKEN_OPTIONAL, get_pool, get_principal
+from api.deps import NO_NUL, TOKEN_OPTIONAL, get_principal, get_read_pool
 from api.models.errors import errors
 from api.models.media import GeoJSONResponse, SchemaJSONResponse
 from api.models.ogc import (
@@ -32,7 +32,7 @@ from layers import catalog
 
 router = APIRouter(tags=["OGC API Features"])
 Caller = Annotated[Principal, Depends(get_principal)]
-Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
+Pool = Annotated[asyncpg.Pool, Depends(get_read_pool)]  # a replica when configured
 CollectionId = Annotated[
     str,
     Path(

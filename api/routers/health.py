@@ -25,8 +25,11 @@ async def health(
     request: Request, pool: Annotated[asyncpg.Pool, Depends(get_pool)]
 ) -> JSONResponse:
     """200 with the PostGIS version when the database answers, 503 when it does not; `builds`
-    counts the derived builds by state (details: GET /api/builds)."""
+    counts the derived builds by state (details: GET /api/builds); `replicas` shows each
+    streaming replica's state and lag when DJMAP_REPLICA_URLS lists some."""
     builds = request.app.state.builds.summary()
+    replicas = request.app.state.replicas
+    more = {"replicas": replicas.status()} if replicas is not None else {}
     try:
         async with pool.acquire(timeout=5) as conn:
             postgis = await conn.fetchval("SELECT postgis_lib_version()")
@@ -34,7 +37,7 @@ async def health(
     except Exception as exc:
         reason = "unreachable" if as_unavailable(exc) is not None else type(exc).__name__
         return JSONResponse(
-            {"status": "error", "database": reason, "builds": builds},
+            {"status": "error", "database": reason, "builds": builds, **more},
             status_code=503,
             headers={"Retry-After": "2"},
         )
@@ -45,5 +48,6 @@ async def health(
             "postgis": postgis,
             "revision": revision,
             "builds": builds,
+            **more,
         }
     )

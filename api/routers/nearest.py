@@ -8,7 +8,14 @@ from typing import Annotated, Literal
 import asyncpg
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import NO_NUL, TOKEN_OPTIONAL, DateTime, get_pool, get_principal, get_settings
+from api.deps import (
+    NO_NUL,
+    TOKEN_OPTIONAL,
+    DateTime,
+    get_principal,
+    get_read_pool,
+    get_settings,
+)
 from api.models.analysis import Nearest
 from api.models.errors import errors
 from api.settings import Settings
@@ -73,7 +80,7 @@ class NearestParams:
 )
 async def nearest(
     params: Annotated[NearestParams, Depends()],
-    pool: Annotated[asyncpg.Pool, Depends(get_pool)],
+    pool: Annotated[asyncpg.Pool, Depends(get_read_pool)],  # a replica when configured
     principal: Annotated[Principal, Depends(get_principal)],
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> Nearest:

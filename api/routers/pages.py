@@ -9,7 +9,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from api.deps import NO_NUL, TOKEN_OPTIONAL, get_pool, get_principal
+from api.deps import NO_NUL, TOKEN_OPTIONAL, get_principal, get_read_pool
 from api.models.errors import errors
 from api.models.pages import (
     DeckDocument,
@@ -38,7 +38,7 @@ from web.pages import (
 # Pages and static files are not part of the API document; the page data (/web/*.json) is.
 router = APIRouter(tags=["page data"])
 HIDDEN: dict[str, Any] = {"include_in_schema": False}
-Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
+Pool = Annotated[asyncpg.Pool, Depends(get_read_pool)]  # a replica when configured
 Caller = Annotated[Principal, Depends(get_principal)]
 Lang = Annotated[str | None, Query(description="zh-CN (default) or en")]
 HTML_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}

@@ -185,6 +185,14 @@ class GuardedPool(asyncpg.Pool):  # type: ignore[misc]
 
 
 Hook = Callable[[asyncpg.Connection], Awaitable[None]]
+# asyncpg's prepared-statement cache per connection (its default); the app's lifespan sets
+# DJMAP_STATEMENT_CACHE here before it makes a pool (0 behind pgbouncer in transaction mode).
+STATEMENT_CACHE = {"size": 100}
+
+
+def use_statement_cache(size: int) -> None:
+    """Every pool made from now on caches `size` prepared statements per connection."""
+    STATEMENT_CACHE["size"] = size
 
 
 async def create_pool(
@@ -210,6 +218,7 @@ async def create_pool(
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,
         timeout=CONNECT_TIMEOUT,
+        statement_cache_size=STATEMENT_CACHE["size"],
         server_settings={"statement_timeout": str(milliseconds(statement_timeout))},
     )
     pool.acquire_timeout = acquire_timeout
