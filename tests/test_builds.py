@@ -188,3 +188,56 @@ def test_heat_build_streams_the_same_cells_as_publish(
     got = sql(clean_db, "SELECT res, cell, merged, count, token FROM heat_cells")
     assert {(r, c, m, n) for r, c, m, n, _ in got} == want
     assert {t for *_, t in got} == {token} and len(got) == len(want)
+
+
+BRUTE_FORCE_FIGURES = """
+SELECT o.id, count(m.id) AS members,
+       count(m.id) FILTER (WHERE EXISTS (SELECT 1 FROM service_points s
+           WHERE ST_DWithin(s.geom::geography, m.home::geography, %(r)s))) AS covered,
+       count(m.id) FILTER (WHERE m.home IS NULL) AS no_home
+FROM organisations o LEFT JOIN members m ON m.branch_id = o.id
+GROUP BY o.id ORDER BY o.id
+"""
+RING_HOMES = """
+INSERT INTO members (external_id, name, branch_id, status, joined, home)
+SELECT 'R-' || d || '-' || az, '党员R', %(branch)s, '正式', '2010-01-01',
+       ST_Project(s.geom::geography, d, radians(az))::geometry
+FROM service_points s,
+     unnest(ARRAY[0.0, 1.0, 20.0, 50.5, 79.0, 81.0, 120.0, 500.0, 899.5, 919.9, 920.1, 950.0,
+                  999.0, 999.7, 1000.3, 1001.0, 1050.0, 1079.9, 1080.1, 1200.0, 2500.0]) AS d,
+     generate_series(0, 350, 10) AS az
+WHERE s.code = 'A-SP'
+"""
+
+
+@pytest.mark.parametrize("radius", [1000.0, 60.0])
+def test_figures_statement_counts_what_each_home_test_counts(
+    clean_db: str, data: dict[str, dict[str, Any]], radius: float
+) -> None:
+    """The figures build's statement (cells sure inside or outside the circle, the rest home by
+    home) counts exactly the homes ST_DWithin finds covered: homes on rings around a service
+    point at distances across the circle's edge and the cells' 80 m margin, no home, far homes."""
+    import asyncio
+
+    import asyncpg
+
+    from web.queries import ORG_MEMBERS_SQL
+
+    with psycopg.connect(clean_db) as conn:
+        conn.execute(RING_HOMES, {"branch": data["A"]["branch"]})
+    sql(clean_db, "UPDATE members SET home = NULL WHERE external_id = 'A-M0'")
+
+    async def fetch() -> list[tuple[int, int, int, int]]:
+        conn = await asyncpg.connect(clean_db)
+        try:
+            rows = await conn.fetch(ORG_MEMBERS_SQL, radius)
+        finally:
+            await conn.close()
+        return sorted((r["id"], r["members"], r["covered"], r["no_home"]) for r in rows)
+
+    with psycopg.connect(clean_db) as conn:
+        want = [tuple(r) for r in conn.execute(BRUTE_FORCE_FIGURES, {"r": radius}).fetchall()]
+    got = asyncio.run(fetch())
+    assert got == want
+    branch = next(r for r in got if r[0] == data["A"]["branch"])
+    assert 0 < branch[2] < branch[1] - 1 and branch[3] == 1  # some covered, some not
