@@ -32,8 +32,10 @@ from geo.analysis.coverage_request import (
     snapped,
     validate,
 )
+from geo.analysis.dask_cluster import DaskSettings, use_dask
 from geo.analysis.demand import (
     Points,
+    count_members,
     expanded_bounds,
     load_area,
     load_buildings,
@@ -53,11 +55,11 @@ Box = tuple[float, float, float, float]
 
 
 def _demand(conn: psycopg.Connection, req: CoverageRequest, area: BaseGeometry | None,
-            principal: Principal) -> Points:  # fmt: skip
+            principal: Principal, client: Any = None) -> Points:  # fmt: skip
     """The run's demand points in `area`; for members, the atoms spread over the buildings."""
     if req.weight != "members":
         return load_buildings(conn, area, population=req.weight == "population")
-    s = member_spread(conn, principal)  # area-free: the atoms never depend on the request
+    s = member_spread(conn, principal, client)  # area-free: the atoms never depend on the request
     keep = np.ones(len(s.lon), bool) if area is None else shapely.contains_xy(area, s.lon, s.lat)
     ids = [a for a, k in zip(s.atom, keep.tolist(), strict=True) if k]
     return Points(s.lon[keep], s.lat[keep], s.members[keep], ids=ids)
@@ -77,11 +79,14 @@ def _bounds(area: BaseGeometry | None, demand: Points) -> Box | None:
 
 
 def run(db: Connections, req: CoverageRequest, principal: Principal = PUBLIC,
-        progress: Progress | None = None) -> dict[str, Any]:  # fmt: skip
+        progress: Progress | None = None, client: Any = None) -> dict[str, Any]:  # fmt: skip
     """Compute coverage, uncovered cells and proposed sites; only aggregates are returned.
 
     `db` lends the run one connection (the app's analysis pool, or `geo.db.Direct` for the CLI);
-    its statement_timeout is the connection's."""
+    its statement_timeout is the connection's. With a Dask `client` (a `distributed.Client`)
+    the per-point work runs on its cluster: the member spread's counting and placing
+    (geo/analysis/spread_dask.py) and the covering per H3 cell with its halo
+    (geo/analysis/coverage_dask.py); the result is the same as without."""
     validate(req)
     req = snapped(req)
     step = progress or (lambda _: None)
@@ -89,7 +94,7 @@ def run(db: Connections, req: CoverageRequest, principal: Principal = PUBLIC,
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # one snapshot
         step("area and demand")
         area = load_area(conn, req.district, req.bbox)
-        demand = _demand(conn, req, area, principal)
+        demand = _demand(conn, req, area, principal, client)
         bounds = _bounds(area, demand)
         box = expanded_bounds(bounds, req.radius_m) if bounds else (0.0, 0.0, 0.0, 0.0)
         existing = load_sites(conn, box)
@@ -102,10 +107,7 @@ def run(db: Connections, req: CoverageRequest, principal: Principal = PUBLIC,
         step("service areas")
         polygons, notes = _service_areas(conn, req, existing, box)
         step("coverage")
-        if req.mode == "straight":
-            covering = covering_straight(metric, demand, d_xy, existing)
-        else:
-            covering = covering_polygons(demand, polygons)
+        covering = _covering(client, req, metric, demand, d_xy, existing, polygons)
         step("uncovered cells")
         cell_df, not_drawn = _uncovered_cells(req, demand, covering < 0)
         step("proposed sites")
@@ -117,6 +119,34 @@ def run(db: Connections, req: CoverageRequest, principal: Principal = PUBLIC,
     if found.grid_m is not None:
         req = replace(req, grid_m=found.grid_m)
     return _result(req, demand, existing, covering, polygons, cell_df, not_drawn, found, notes)
+
+
+def wants_dask(db: Connections, req: CoverageRequest, principal: Principal, engine: str,
+               settings: DaskSettings | None = None) -> bool:  # fmt: skip
+    """Whether a run takes the Dask path: `engine` dask or local, or for auto whether the
+    members in the caller's scope (for building weights: the buildings) reach the threshold
+    (DaskSettings.min_members)."""
+    if engine != "auto":
+        return use_dask(engine, 0, settings)
+    with db.connection() as conn:
+        if req.weight == "members":
+            size = count_members(conn, principal)
+        else:
+            size = len(load_buildings(conn, load_area(conn, req.district, req.bbox), False))
+    return use_dask(engine, size, settings)
+
+
+def _covering(client: Any, req: CoverageRequest, metric: Metric, demand: Points,
+              d_xy: np.ndarray, existing: Points,
+              polygons: dict[int, BaseGeometry]) -> np.ndarray:  # fmt: skip
+    """The covering site of each demand point (-1 = none), in this process or on Dask."""
+    if client is not None:
+        from geo.analysis.coverage_dask import covering_dask  # dask loads only when used
+
+        return covering_dask(client, metric, demand, existing, polygons, req.mode)
+    if req.mode == "straight":
+        return covering_straight(metric, demand, d_xy, existing)
+    return covering_polygons(demand, polygons)
 
 
 def _uncovered_cells(req: CoverageRequest, demand: Points, unc: np.ndarray) -> tuple[Any, int]:

@@ -105,6 +105,16 @@ def load_members(
     return Points(lon, lat, np.ones(len(lon)))
 
 
+_COUNT_MEMBERS = "SELECT count(*) FROM members m WHERE m.home IS NOT NULL AND {where}"
+
+
+def count_members(conn: psycopg.Connection, principal: Principal) -> int:
+    """How many member homes the caller's scope holds (no area)."""
+    scope = scope_condition(principal, "members", "m")
+    row = _fetchone(conn, compose.sql(_COUNT_MEMBERS, where=scope or compose.TRUE))
+    return int(row[0]) if row else 0
+
+
 def load_buildings(conn: psycopg.Connection, area: BaseGeometry | None, population: bool) -> Points:
     """Building points (on the footprint); weight 1, or estimated residents."""
     stmt = compose.sql(

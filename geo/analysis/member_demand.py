@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
+from typing import Any
 
 import psycopg
 
@@ -34,9 +35,10 @@ def _key(conn: psycopg.Connection, principal: Principal) -> Hashable:
     return where, shape, versions
 
 
-def member_spread(conn: psycopg.Connection, principal: Principal) -> Spread:
+def member_spread(conn: psycopg.Connection, principal: Principal, client: Any = None) -> Spread:
     """The caller's atoms (every member in scope, no area) spread over every building. Run it
-    inside one snapshot (REPEATABLE READ) so the versions read match the rows read."""
+    inside one snapshot (REPEATABLE READ) so the versions read match the rows read. With a Dask
+    `client` the per-point work runs on its cluster (geo/analysis/spread_dask.py): same spread."""
     key = _key(conn, principal)
     with _lock:
         hit = _cache.get(key)
@@ -45,7 +47,12 @@ def member_spread(conn: psycopg.Connection, principal: Principal) -> Spread:
             return hit
     everyone = load_members(conn, None, principal)
     places = load_buildings(conn, None, population=True)
-    found = spread(Atoms.of(everyone.lon, everyone.lat), places.lon, places.lat, places.weight)
+    if client is not None:
+        from geo.analysis.spread_dask import spread_dask  # dask loads only when used
+
+        found = spread_dask(client, everyone, places)
+    else:
+        found = spread(Atoms.of(everyone.lon, everyone.lat), places.lon, places.lat, places.weight)
     with _lock:
         _cache[key] = found
         while len(_cache) > CACHE_SIZE:

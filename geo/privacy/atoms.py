@@ -39,7 +39,13 @@ class Atoms:
     def of(cls, lon: np.ndarray, lat: np.ndarray) -> Atoms:
         """The atoms of the points under the heat rule (members in no atom drop out)."""
         points = zip(np.asarray(lon, float).tolist(), np.asarray(lat, float).tolist(), strict=True)
-        items, _ = publish_counts(Counter(finest_cells(points)))
+        return cls.of_counts(Counter(finest_cells(points)))
+
+    @classmethod
+    def of_counts(cls, finest: Counter[str]) -> Atoms:
+        """The atoms of points given as their counts per RES_MAX cell (all of them: the tree is
+        published once, over every point, however the counts were made)."""
+        items, _ = publish_counts(finest)
         published = frozenset(i.cell for i in items if not i.merged)
         leaves = {i.cell: i.count for i in items if not i.merged and i.res == RES_MAX}
         remainders = {i.cell: i.count for i in items if i.merged}
@@ -73,11 +79,13 @@ class Spread:
     atom: list[str]
 
 
-def spread(atoms: Atoms, lon: np.ndarray, lat: np.ndarray, weight: np.ndarray) -> Spread:
+def spread(atoms: Atoms, lon: np.ndarray, lat: np.ndarray, weight: np.ndarray,
+           placed: list[str | None] | None = None) -> Spread:  # fmt: skip
     """Each atom's size shared over the places (buildings) of its region by `weight` (equal
-    shares when its places weigh nothing); an atom with no place stays at its cell's centre."""
+    shares when its places weigh nothing); an atom with no place stays at its cell's centre.
+    `placed` is `atoms.place(lon, lat)` when the caller has it already."""
     lon, lat, weight = (np.asarray(v, dtype=float) for v in (lon, lat, weight))
-    placed = atoms.place(lon, lat)
+    placed = atoms.place(lon, lat) if placed is None else placed
     rows = pd.DataFrame({"atom": placed, "w": weight, "one": 1.0}).dropna(subset=["atom"])
     sums = rows.groupby("atom")[["w", "one"]].sum()
     keep = rows.index.to_numpy()
