@@ -67,7 +67,44 @@ EVENT_TYPES = (
     "checkin.created",
     "data.changed",
     "import.finished",
+    "reminder.created",
 )
+
+# Organisation life (issue 13): the meetings of 三会一课 and the rest, as the rules count them.
+MEETING_KINDS = ("支部党员大会", "支委会", "党小组会", "党课", "主题党日", "组织生活会", "民主评议")
+# Where a meeting record came from: an activity with check-ins, an import, the secretary's entry.
+MEETING_SOURCES = ("activity", "import", "entry")
+# Activity kinds that count as a meeting held when the activity has check-ins: every meeting kind
+# as itself, and the map's own kinds that name one (三会一课 on the map is the open 党课).
+ACTIVITY_MEETING_KINDS: dict[str, str] = {
+    **{kind: kind for kind in MEETING_KINDS},
+    "三会一课": "党课",
+}
+# Spellings an import accepts for a meeting kind (Chinese and English), and the stored value.
+MEETING_KIND_SPELLINGS: dict[str, str] = {
+    **{kind: kind for kind in MEETING_KINDS},
+    "党员大会": "支部党员大会",
+    "支部委员会": "支委会",
+    "支委会议": "支委会",
+    "党小组会议": "党小组会",
+    "民主评议党员": "民主评议",
+    "general_meeting": "支部党员大会",
+    "committee_meeting": "支委会",
+    "group_meeting": "党小组会",
+    "party_lecture": "党课",
+    "theme_day": "主题党日",
+    "life_meeting": "组织生活会",
+    "member_review": "民主评议",
+}
+# How often a health rule asks for its evidence.
+RULE_PERIODS = ("month", "quarter", "half-year", "year", "term")
+# What a rule counts as evidence (geo/health/evidence.py).
+EVIDENCE_KINDS = ("meeting", "term", "dues_arrears", "branch_size", "committee", "joint_branch")
+# An organisation's health status (thresholds in the rules).
+HEALTH_STATUSES = ("green", "amber", "red")
+# A reminder (自动提醒): open until read or withdrawn (fulfilled, or superseded by a later due date).
+REMINDER_STATES = ("open", "withdrawn")
+REMINDER_KINDS = ("due", "overdue")
 
 
 class NearestTarget(StrEnum):

@@ -17,6 +17,7 @@ EventType = Literal[
     "checkin.created",
     "data.changed",
     "import.finished",
+    "reminder.created",
 ]
 assert set(EventType.__args__) == set(EVENT_TYPES)  # type: ignore[attr-defined]
 
@@ -37,7 +38,8 @@ class CloudEvent(BaseModel):
         "service_point_id, organiser_id, status, layer}; registration.changed {activity_id, "
         "registered, waitlisted, capacity} (figures under 10 null with fewer_than); "
         "checkin.created {activity_id, title, count}; data.changed {layer, version}; "
-        "import.finished {id, kind, status, rows_written, rows_skipped}"
+        "import.finished {id, kind, status, rows_written, rows_skipped}; reminder.created "
+        "{id, org_id, rule, kind, due_on, title_zh, title_en} (audience leader)"
     )
 
 

@@ -7,12 +7,23 @@ that a migrated database matches these models.
 - `party`: organisation types, organisations, members, service points, activities, check-ins.
 - `places`: districts, buildings, roads, panoramas.
 - `live`: registrations, the audit of writes, the event stream, webhooks and deliveries.
+- `health`: organisation life (meetings, committee terms, dues per month), rule sets, the derived
+  health scores and their monthly snapshots, reminders.
 - `system`: users, embed keys, the import audit, data versions and the derived tile tables.
 """
 
 from __future__ import annotations
 
 from geo.models.base import Base
+from geo.models.health import (
+    CommitteeTerm,
+    DuesMonth,
+    HealthRuleSet,
+    Meeting,
+    OrgHealth,
+    OrgHealthSnapshot,
+    Reminder,
+)
 from geo.models.live import AuditEntry, Event, Registration, Webhook, WebhookDelivery
 from geo.models.party import Activity, Checkin, Member, Organisation, OrgType, ServicePoint
 from geo.models.places import Building, District, Panorama, Road
@@ -43,8 +54,18 @@ VERSIONED_TABLES = (
 )
 # Versioned tables added after revision 0001 (each revision adds its own triggers and rows).
 LIVE_VERSIONED_TABLES = ("registrations",)
+# Versioned tables of organisation life and health (revision 0006): the evidence, the rules and
+# the derived scores (whose version is the health layer's).
+HEALTH_VERSIONED_TABLES = (
+    "meetings",
+    "committee_terms",
+    "dues_months",
+    "health_rule_sets",
+    "org_health",
+)
 
 __all__ = [
+    "HEALTH_VERSIONED_TABLES",
     "LIVE_VERSIONED_TABLES",
     "VERSIONED_TABLES",
     "Activity",
@@ -52,18 +73,25 @@ __all__ = [
     "Base",
     "Building",
     "Checkin",
+    "CommitteeTerm",
     "DataVersion",
     "District",
+    "DuesMonth",
     "EmbedKey",
     "Event",
+    "HealthRuleSet",
     "HeatCell",
     "HeatState",
     "ImportRun",
+    "Meeting",
     "Member",
+    "OrgHealth",
+    "OrgHealthSnapshot",
     "OrgType",
     "Organisation",
     "Panorama",
     "Registration",
+    "Reminder",
     "Road",
     "ServicePoint",
     "TileAgg",
