@@ -1,4 +1,5 @@
-"""Pre-render a layer's tiles into the cache, or write them into a PMTiles archive."""
+"""Walk a layer's non-empty tiles through the tile service: pre-rendered into the cache here,
+written into PMTiles archives by tiles/archive.py."""
 
 from __future__ import annotations
 
@@ -9,10 +10,9 @@ from pathlib import Path
 from typing import TypeVar
 
 import morecantile
-from pmtiles.tile import Compression, TileType, zxy_to_tileid
-from pmtiles.writer import Writer
 
 from geo.errors import InvalidInput
+from geo.scope import Principal
 from layers import catalog
 from layers.catalog import Layer
 from tiles.builders import clusters_name, heat_name, layer_builders
@@ -20,11 +20,13 @@ from tiles.builds import DerivedBuilds
 from tiles.cache import TileCache
 from tiles.mvt import TMS
 from tiles.renderer import TileRenderer, tile_pool
-from tiles.service import TileService
-from tiles.tilejson import bounds, tilejson
+from tiles.service import Served, TileService
+from tiles.tilejson import bounds
 from tiles.versions import VersionTracker
 
 T = TypeVar("T")
+WALK_CONCURRENCY = 4  # the CLI pool's connections (cli_service)
+WALK_BATCH = 256  # tiles of one zoom level in flight at most
 
 
 def parse_zooms(text: str) -> list[int]:
@@ -42,22 +44,40 @@ def parse_zooms(text: str) -> list[int]:
 
 
 async def walk(
-    service: TileService, layer: Layer, zooms: list[int], audience: str, filters: dict[str, str]
-) -> AsyncIterator[tuple[morecantile.Tile, bytes]]:
-    """Render every non-empty tile of the layer's extent at the zooms (children of empty tiles skipped)."""
-    await prepare(service, layer)
+    service: TileService,
+    layer: Layer,
+    zooms: list[int],
+    audience: str,
+    filters: dict[str, str],
+    principal: Principal | None = None,
+    prepared: bool = False,
+) -> AsyncIterator[tuple[morecantile.Tile, Served]]:
+    """Render every non-empty tile of the layer's extent at the zooms, through the service's own
+    path (children of empty tiles skipped; a zoom level's tiles rendered `WALK_CONCURRENCY` at a
+    time); `prepared`: the layer's derived builds are already made."""
+    if not prepared:
+        await prepare(service, layer)
     token = await service.token(layer)
     west, south, east, north = await bounds(service, layer, token)
     frontier = list(TMS.tiles(west, south, east, north, [0]))
+    gate = asyncio.Semaphore(WALK_CONCURRENCY)
+
+    async def one(t: morecantile.Tile) -> Served | None:
+        if t.z < layer.minzoom:
+            return None  # above the layer's range: look at the children
+        async with gate:
+            return await service.tile(layer.id, t.z, t.x, t.y, filters, audience, principal)
+
     for z in range(0, max(zooms) + 1):
         following: list[morecantile.Tile] = []
-        for tile in frontier:
-            served = await service.tile(layer.id, tile.z, tile.x, tile.y, filters, audience)
-            if not served.tile.gz:
-                continue
-            if z in zooms:
-                yield tile, served.tile.gz
-            following.extend(TMS.children(tile, zoom=z + 1))
+        for start in range(0, len(frontier), WALK_BATCH):
+            batch = frontier[start : start + WALK_BATCH]
+            for tile, served in zip(batch, await asyncio.gather(*map(one, batch)), strict=True):
+                if served is not None and not served.tile.gz:
+                    continue
+                if served is not None and z in zooms:
+                    yield tile, served
+                following.extend(TMS.children(tile, zoom=z + 1))
         frontier = following
 
 
@@ -112,56 +132,3 @@ def seed(
         return n
 
     return asyncio.run(_with_service(url, root, layer, run))
-
-
-def export_pmtiles(
-    url: str,
-    layer_id: str,
-    zooms: list[int],
-    out: Path,
-    audience: str = "public",
-    progress: Callable[[int], None] | None = None,
-) -> int:
-    """Write the layer's non-empty tiles (gzip MVT) and its TileJSON as metadata to a PMTiles file."""
-    layer = catalog.get(layer_id)
-
-    async def run(
-        service: TileService,
-    ) -> tuple[list[tuple[int, bytes]], dict[str, object], tuple[float, ...]]:
-        tiles: list[tuple[int, bytes]] = []
-        async for tile, gz in walk(service, layer, zooms, audience, {}):
-            tiles.append((zxy_to_tileid(tile.z, tile.x, tile.y), gz))
-            if progress:
-                progress(len(tiles))
-        token = await service.token(layer)
-        meta = await tilejson(service, layer, audience, "", {})
-        return tiles, meta, await bounds(service, layer, token)
-
-    tiles, meta, (west, south, east, north) = asyncio.run(_with_service(url, None, layer, run))
-    if not tiles:
-        raise InvalidInput(f"layer {layer_id!r} has no features to export")
-    tiles.sort()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("wb") as f:
-        writer = Writer(f)
-        for tileid, gz in tiles:
-            writer.write_tile(tileid, gz)
-        writer.finalize(
-            {
-                "tile_type": TileType.MVT,
-                "tile_compression": Compression.GZIP,
-                "min_lon_e7": int(west * 1e7),
-                "min_lat_e7": int(south * 1e7),
-                "max_lon_e7": int(east * 1e7),
-                "max_lat_e7": int(north * 1e7),
-                "center_zoom": zooms[len(zooms) // 2],
-                "center_lon_e7": int((west + east) / 2 * 1e7),
-                "center_lat_e7": int((south + north) / 2 * 1e7),
-            },
-            {
-                "name": layer.id,
-                "description": meta["description"],
-                "vector_layers": meta["vector_layers"],
-            },
-        )
-    return len(tiles)

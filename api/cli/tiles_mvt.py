@@ -1,8 +1,6 @@
-"""`djmap tiles seed` and `djmap tiles export`: pre-render vector tiles, or archive them as PMTiles."""
+"""`djmap tiles seed`: pre-render vector tiles into the tile cache (PMTiles export: tiles_edge)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -46,38 +44,6 @@ def seed(
     console.print(f"[green]seeded[/green] {n} tiles of {layer} at zooms {zooms}")
 
 
-def export(
-    out: Path = typer.Argument(..., help="output file (.pmtiles)"),
-    layer: str = typer.Option(..., "--layer", help="layer id from the catalog"),
-    format: str = typer.Option("pmtiles", "--format", help="archive format (pmtiles)"),
-    zooms: str = typer.Option("0-14", "--zooms", help="zoom levels, e.g. 0-14"),
-    audience: str = typer.Option("public", help="audience whose tiles to export"),
-) -> None:
-    """Write a layer's tiles to a PMTiles archive for static hosting."""
-    from geo.errors import InvalidInput
-    from tiles.seed import export_pmtiles, parse_zooms
-
-    with cli_errors():
-        if format != "pmtiles":
-            raise InvalidInput(f"unsupported format {format!r} (supported: pmtiles)")
-        url = database_url()
-        levels = parse_zooms(zooms)
-        with _progress() as bar:
-            task = bar.add_task(f"exporting {layer}", total=None)
-            n = export_pmtiles(
-                url,
-                layer,
-                levels,
-                out,
-                audience,
-                progress=lambda i: bar.update(
-                    task, completed=i, description=f"exporting {layer}: {i} tiles"
-                ),
-            )
-    console.print(f"[green]wrote[/green] {n} tiles of {layer} to {out}")
-
-
 def register(app: typer.Typer) -> None:
-    """Add `seed` and `export` to `djmap tiles`."""
+    """Add `seed` to `djmap tiles`."""
     app.command("seed")(seed)
-    app.command("export")(export)
