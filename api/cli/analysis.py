@@ -8,11 +8,14 @@ import math
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.cli.common import cli_errors, console, database_url
 from geo.analysis import coverage as core
+from geo.analysis import scoping
+from geo.analysis.dask_cluster import dask_client, use_dask
 from geo.db import Direct
 from geo.scope import Principal
 from layers.style import RGBA
@@ -169,6 +172,25 @@ def write_png(result: dict[str, Any], path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def _principal(url: str, province: str | None) -> Principal:
+    """The run's scope: a province's subtree, or (no province) the admin scope. The CLI runs on
+    the server with database rights; it writes aggregates only."""
+    if province is None:
+        return Principal(role="admin")
+    with psycopg.connect(url) as conn:
+        return scoping.province(conn, province)
+
+
+def _run(url: str, req: core.CoverageRequest, principal: Principal, engine: str,
+         step: core.Progress) -> dict[str, Any]:  # fmt: skip
+    """The run on this process or on Dask (`engine`; auto: by the scope's size)."""
+    if not core.wants_dask(Direct(url), req, principal, engine):
+        return core.run(Direct(url), req, principal, progress=step)
+    step("starting the Dask cluster")
+    with dask_client() as client:
+        return core.run(Direct(url), req, principal, progress=step, client=client)
+
+
 def coverage(
     meters: float = typer.Option(None, help="limit in metres"),
     minutes: float = typer.Option(None, help="limit in minutes (default 15)"),
@@ -177,6 +199,14 @@ def coverage(
     weight: str = typer.Option("members", help="members, buildings or population"),
     district: str = typer.Option(None, help="district code"),
     bbox: str = typer.Option(None, help="minlon,minlat,maxlon,maxlat"),
+    province: str = typer.Option(
+        None, help="code of a top-level organisation: its members, wherever they live"
+    ),
+    engine: str = typer.Option(
+        "auto",
+        help="local, dask, or auto (dask from DJMAP_DASK_MIN_MEMBERS members in scope, "
+        "default 2,000,000); dask uses DJMAP_DASK_SCHEDULER or a LocalCluster",
+    ),
     propose: int = typer.Option(0, help="how many new sites to propose (spopt MCLP)"),
     candidates: str = typer.Option("auto", help="auto, buildings or grid"),
     grid_m: float = typer.Option(None, help="grid spacing in metres (default radius/2)"),
@@ -189,31 +219,32 @@ def coverage(
     )  # fmt: skip
     with cli_errors():
         core.validate(req)
+        use_dask(engine, 0)  # an unknown engine: a clear error before any work
         url = database_url()
+        principal = _principal(url, province)
         columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console) as bar:
             task = bar.add_task("coverage", total=len(STAGES) + 1)
 
             def step(stage: str) -> None:
-                bar.update(task, description=stage, advance=0 if stage == STAGES[0] else 1)
+                bar.update(task, description=stage, advance=1 if stage in STAGES[1:] else 0)
 
-            # The CLI runs on the server with database rights: the admin scope, aggregates only.
-            result = core.run(Direct(url), req, Principal(role="admin"), progress=step)
+            result = _run(url, req, principal, engine, step)
             bar.update(task, description="writing files", advance=1)
-            out.mkdir(parents=True, exist_ok=True)
-            write_geojson(result, out / "coverage.geojson")
-            write_csv(result, out / "coverage.csv")
-            write_png(
-                result,
-                out / "coverage.png",
-                f"djmap coverage: {req.radius_m:.0f} m {mode}, {weight}",
-            )
+            _write_all(result, out, f"djmap coverage: {req.radius_m:.0f} m {mode}, {weight}")
             bar.update(task, advance=1)
     s = result["summary"]
     console.print(
         f"coverage {s['coverage_pct_weight']}% by weight ({s['coverage_pct_count']}% by count), "
         f"{len(result['proposed'])} proposed site(s); wrote {out}/coverage.geojson, .csv, .png"
     )
+
+
+def _write_all(result: dict[str, Any], out: Path, title: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    write_geojson(result, out / "coverage.geojson")
+    write_csv(result, out / "coverage.csv")
+    write_png(result, out / "coverage.png", title)
 
 
 def register(app: typer.Typer) -> None:

@@ -53,6 +53,9 @@ def cover_partition(part: gpd.GeoDataFrame, sites: Points, metric: Metric,
                     polygons: dict[int, BaseGeometry], mode: str) -> pd.DataFrame:  # fmt: skip
     """`cover_cell` for every H3 cell of one partition: (i, site) rows."""
     out = [pd.DataFrame({"i": pd.Series(dtype="int64"), "site": pd.Series(dtype="int64")})]
+    # a worker that had not imported dask_geopandas before the shuffle's output reaches it
+    # concatenates it as a pandas frame: the geometry column is still there
+    part = gpd.GeoDataFrame(part, geometry="geometry")
     for _, cell in part.groupby("part", sort=False):
         lon, lat = cell.geometry.x.to_numpy(), cell.geometry.y.to_numpy()
         site = cover_cell(lon, lat, sites, metric, polygons, mode)

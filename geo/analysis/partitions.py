@@ -19,8 +19,9 @@ PART_RES = 5
 HALO_MARGIN_M = 10.0
 
 
-def part_cells(lon: np.ndarray, lat: np.ndarray, res: int = PART_RES) -> np.ndarray:
-    """The H3 cell (as an integer) of each point at `res`."""
+def part_cells(lon: np.ndarray, lat: np.ndarray, res: int | None = None) -> np.ndarray:
+    """The H3 cell (as an integer) of each point at `res` (default PART_RES)."""
+    res = PART_RES if res is None else res
     cell = h3int.latlng_to_cell
     return np.fromiter(
         (cell(y, x, res) for x, y in zip(lon.tolist(), lat.tolist(), strict=True)),
