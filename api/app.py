@@ -29,9 +29,11 @@ from api.routers import (
     layers,
     member_pages,
     nearest,
+    org_health,
     pages,
     panoramas,
     registrations,
+    reminders,
     terrain,
     threedtiles,
     tiles,
@@ -115,6 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         imports,
         builds,
         events,
+        org_health,
+        reminders,
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(pages.router)  # pages and /static, no /api prefix

@@ -25,6 +25,7 @@ import asyncpg
 from api.replicas import replica_reads, with_floor
 from api.settings import Settings
 from geo.db.pool import close_pool, close_within
+from geo.health.schedule import ReminderScheduler, ReminderSettings
 from geo.live.settings import LiveSettings
 from geo.live.stream import EventHub
 from geo.live.worker import LayerVersions, LiveWorker
@@ -32,6 +33,7 @@ from layers import catalog
 from tiles.builders import tile_builders
 from tiles.builds import Builder, DerivedBuilds
 from tiles.cache import TileCache
+from tiles.health_build import health_builders
 from tiles.renderer import TileRenderer, tile_pool
 from tiles.service import TileService
 from tiles.versions import VersionTracker
@@ -50,6 +52,7 @@ def derived_builders(
     return [
         *tile_builders(layers, pool, versions, home, url),
         *page_builders(pool, home, url, radius_m),
+        *health_builders(pool),
     ]
 
 
@@ -117,4 +120,10 @@ async def live_services(
             stack.push_async_callback(lambda: close_within(worker.close(), "the live worker"))
             worker.start()
             app.state.live_worker = worker
+        app.state.reminders = None
+        at = ReminderSettings().at  # the daily reminders run (geo/health/schedule.py)
+        if at is not None:
+            app.state.reminders = ReminderScheduler(app.state.pool, at)
+            stack.push_async_callback(app.state.reminders.close)
+            app.state.reminders.start()
         yield hub

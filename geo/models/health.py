@@ -136,6 +136,9 @@ class OrgHealth(Base):
     own_score: Mapped[float | None] = mapped_column(Double)
     children_score: Mapped[float | None] = mapped_column(Double)
     members: Mapped[int] = mapped_column(Integer, comment="members of the subtree (not published)")
+    size_class: Mapped[int | None] = mapped_column(
+        SmallInteger, comment="members of the subtree as a published class (NULL under K)"
+    )
     breakdown: Mapped[list[Any]] = mapped_column(JSONB)
     built_at: Mapped[datetime] = _now()
 

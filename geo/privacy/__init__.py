@@ -1,7 +1,8 @@
 """Privacy in one place: the one threshold K = 10 and every rule that publishes member figures.
 
-- `threshold`: K, `rounded` (member figures of analyses are published as multiples of K) and
-  `shown` (a count of people published as itself when 0 or at least K, else held back).
+- `threshold`: K, `rounded` (member figures of analyses are published as multiples of K),
+  `shown` (a count of people published as itself when 0 or at least K, else held back) and
+  `size_class` (a member count as a symbol's size class, none under K).
 - `tree`: the fixed H3 tree and its atoms (heat layers, /api/heatmap; disjoint groups of 0 or ≥ K).
 - `atoms`: analyses (coverage) count members by whole atoms placed at their cells' centres.
 - `groups`: organisation-tree counts (page data): a laminar family published top down.
@@ -12,6 +13,6 @@ No other module defines its own threshold: they import K from here.
 
 from __future__ import annotations
 
-from geo.privacy.threshold import K, rounded, shown
+from geo.privacy.threshold import K, rounded, shown, size_class
 
-__all__ = ["K", "rounded", "shown"]
+__all__ = ["K", "rounded", "shown", "size_class"]

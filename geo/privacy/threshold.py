@@ -20,3 +20,14 @@ def shown(n: int) -> int | None:
     """A member count as published to someone who may not see the members themselves: the
     count when it is 0 or at least K, else None (held back: "fewer than K")."""
     return n if n == 0 or n >= K else None
+
+
+# Published size classes of a member count (a map symbol's size): the count itself never leaves.
+SIZE_CLASSES = (K, 5 * K, 20 * K)  # 10-49: 1, 50-199: 2, 200 and more: 3
+
+
+def size_class(n: int) -> int | None:
+    """A member count as a published size class (1, 2, 3), None under K (held back)."""
+    if n < K:
+        return None
+    return sum(1 for lower in SIZE_CLASSES if n >= lower)

@@ -29,7 +29,7 @@ TABLES = (
     "reminders",
 )
 SEEDS = (HEALTH_VERSIONED_TABLES,)
-SHAPE = "cdddbcb3ad81221d"  # geo.db.migrate.shape(TABLES, *SEEDS): see 0001
+SHAPE = "b15cdaa16c93c829"  # geo.db.migrate.shape(TABLES, *SEEDS): see 0001
 
 
 def upgrade() -> None:

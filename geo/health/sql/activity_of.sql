@@ -1,0 +1,2 @@
+-- The organiser of an activity.
+SELECT organiser_id FROM activities WHERE id = $1

@@ -1,0 +1,7 @@
+-- A user's reminders, newest first ($2: open ones only).
+SELECT r.id, r.org_id, o.name AS org_name, r.rule_id, r.kind, r.due_on, r.title_zh, r.title_en,
+       r.state, r.created_at, r.read_at, r.withdrawn_at, r.withdrawn_reason
+FROM reminders r JOIN organisations o ON o.id = r.org_id
+WHERE r.user_id = $1 AND (NOT $2 OR r.state = 'open')
+ORDER BY r.created_at DESC, r.id DESC
+LIMIT $3

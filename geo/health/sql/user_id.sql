@@ -1,0 +1,2 @@
+-- The id of an active user by name.
+SELECT id FROM users WHERE username = $1 AND active
