@@ -27,7 +27,8 @@ def get_pool(request: Request) -> asyncpg.Pool:
 def get_read_pool(request: Request) -> asyncpg.Pool:
     """The pool for reads that may run on a replica (api/replicas.py): the primary pool itself
     when no replica is configured. Writes, and reads after a write, use `get_pool`."""
-    pool: asyncpg.Pool = request.app.state.read_pool
+    state = request.app.state
+    pool: asyncpg.Pool = getattr(state, "read_pool", None) or state.pool
     return pool
 
 
