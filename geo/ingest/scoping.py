@@ -7,7 +7,7 @@ there now (so nothing can be pulled in from another subtree):
 - organisations: the row's parent chain (the file's parents over the database's) reaches the
   root; the root itself may be updated but not moved;
 - members by branch, service points by organisation, activities by organiser, panoramas by their
-  service point's organisation.
+  service point's organisation, meetings, committee elections and dues by their organisation.
 
 Buildings, roads and districts belong to no organisation: only an unbound caller imports them.
 Out-of-scope rows are errors with their row numbers, and they reject the whole file even with
@@ -23,7 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 import psycopg
 
-from geo.compose import Fragment, param, sql
+from geo.compose import Fragment, ident, param, sql
 from geo.errors import Forbidden
 from geo.ingest.spec import Spec
 from geo.ingest.validate import Prepared
@@ -81,6 +81,16 @@ LINKS: dict[str, tuple[str, Fragment]] = {
         ),
     ),
 }
+for _table in ("meetings", "committee_terms", "dues_months"):  # organisation life (issue 13)
+    LINKS[_table] = (
+        "org_code",
+        sql(
+            "SELECT t.code FROM {table} t WHERE t.code = ANY({keys}) AND t.org_id NOT IN ({s})",
+            table=ident(_table),
+            keys=param("keys"),
+            s=SUBTREE,
+        ),
+    )
 SCOPED_TABLES = ("organisations", *LINKS)
 SINGULAR = {
     "organisations": "organisation",
@@ -88,6 +98,9 @@ SINGULAR = {
     "service_points": "service point",
     "activities": "activity",
     "panoramas": "panorama",
+    "meetings": "meeting",
+    "committee_terms": "committee election",
+    "dues_months": "month of dues",
 }
 
 
@@ -97,7 +110,7 @@ def check_kind(spec: Spec, root: int | None) -> None:
         raise Forbidden(
             f"{spec.kind} belong to no organisation: only an admin (or a steward bound to no "
             "organisation) may import them; you may import organisations, members, "
-            "service-points, activities and panoramas of your subtree"
+            "service-points, activities, panoramas, meetings, terms and dues of your subtree"
         )
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from geo.vocab import MEMBER_STATUS_SPELLINGS, SERVICE_POINT_KINDS
+from geo.vocab import MEETING_KIND_SPELLINGS, MEMBER_STATUS_SPELLINGS, SERVICE_POINT_KINDS
 
 FieldType = Literal["text", "int", "float", "date", "datetime", "enum", "ref", "path"]
-GeomType = Literal["point", "polygon", "line"]
+GeomType = Literal["point", "polygon", "line", "none"]  # none: rows without a place
 
 LON_ALIASES = ("lon", "lng", "long", "longitude", "x", "经度", "东经", "坐标x", "x坐标")
 LAT_ALIASES = ("lat", "latitude", "y", "纬度", "北纬", "坐标y", "y坐标")
@@ -56,6 +56,86 @@ def _ref(name: str, table: str, aliases: tuple[str, ...], required: bool = False
 CAPACITY = Field(
     "capacity", "int", aliases=("容量", "容纳人数", "可容纳人数", "人数上限"), minimum=0
 )
+
+# Organisation life (issue 13): rows of one organisation, no place; the key is derived from the
+# organisation, kind and date when the file gives none (geo/ingest/validate.py).
+ORG_OWNER = Field(
+    "org_code",
+    "ref",
+    True,
+    ("org", "组织", "组织编码", "党组织", "党组织编码", "所属组织", "所属党组织", "支部编码"),
+    ref="organisations",
+)
+LIFE_SPECS: dict[str, Spec] = {
+    "meetings": Spec(
+        "meetings",
+        "meetings",
+        "code",
+        (
+            Field("code", aliases=(*CODE, "会议编码")),
+            ORG_OWNER,
+            Field(
+                "kind",
+                "enum",
+                True,
+                ("type", "类型", "会议类型", "会议类别", "meeting_kind"),
+                enum=MEETING_KIND_SPELLINGS,
+            ),
+            Field("held_on", "date", True, ("date", "日期", "召开日期", "会议日期", "召开时间")),
+            Field(
+                "attendance",
+                "int",
+                aliases=("到会人数", "参会人数", "出席人数", "attended"),
+                minimum=0,
+                maximum=100_000,
+            ),
+            Field("note", aliases=("备注", "说明", "内容", "notes")),
+        ),
+        "none",
+    ),
+    "terms": Spec(
+        "terms",
+        "committee_terms",
+        "code",
+        (
+            Field("code", aliases=(*CODE, "换届编码")),
+            ORG_OWNER,
+            Field("elected_on", "date", True, ("date", "选举日期", "换届日期", "当选日期")),
+            Field(
+                "term_years",
+                "int",
+                aliases=("term", "years", "任期", "任期年限", "任期年数"),
+                minimum=1,
+                maximum=10,
+            ),
+        ),
+        "none",
+    ),
+    "dues": Spec(
+        "dues",
+        "dues_months",
+        "code",
+        (
+            ORG_OWNER,
+            Field("month", "date", True, ("月份", "年月", "所属月份", "period")),
+            Field(
+                "paid_share",
+                "float",
+                True,
+                ("paid", "share", "交纳比例", "缴纳比例", "已交比例"),
+            ),  # 0..1 both included: geo/ingest/life.py (float bounds here are exclusive)
+            Field(
+                "arrears_count",
+                "int",
+                True,
+                ("arrears", "欠缴人数", "未交人数", "欠交人数"),
+                minimum=0,
+                maximum=100_000,
+            ),
+        ),
+        "none",
+    ),
+}
 
 SPECS: dict[str, Spec] = {
     "organisations": Spec(
@@ -214,4 +294,5 @@ SPECS: dict[str, Spec] = {
     ),
 }
 
+SPECS |= LIFE_SPECS
 KINDS = tuple(SPECS)

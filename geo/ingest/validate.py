@@ -12,6 +12,7 @@ import shapely
 
 from geo.crs import normalise_crs
 from geo.ingest import geometry as geom
+from geo.ingest import life
 from geo.ingest.columns import candidates, match_columns, quoted_names, select
 from geo.ingest.fields import Lookups, check_fields, column
 from geo.ingest.problems import Problems
@@ -67,7 +68,7 @@ def _require_columns(spec: Spec, source: Source, mapping: dict[str, str], path: 
     missing = [f.name for f in spec.fields if f.required and f.name not in mapping]
     if spec.geom == "point" and source.geometry is None and spec.geom_required:
         missing += [c for c in ("lon", "lat") if c not in mapping]
-    if spec.geom != "point" and source.geometry is None:
+    if spec.geom in ("polygon", "line") and source.geometry is None:
         raise file_error(
             path,
             f"{spec.kind} need geometries: use GeoJSON, GeoPackage or a zipped Shapefile",
@@ -113,7 +114,7 @@ def prepare(spec: Spec, source: Source, options: Options, lookups: Lookups, path
     out[spec.key] = column(frame, spec.key)
     if spec.geom == "point":
         _points(spec, frame, source, crs, options, p, out)
-    else:
+    elif spec.geom != "none":
         assert source.geometry is not None
         shapes = geom.check_shapes(source.geometry, spec.geom, crs, options.china_only, p)
         out["geom"] = pd.Series(shapes, dtype=object)
@@ -161,6 +162,8 @@ def _kind_rules(
         out["depth"] = pd.Series(depth)
     if spec.kind == "panoramas":
         out["width"], out["height"] = _image_sizes(out["image"], p)
+    if spec.geom == "none":
+        life.derive_keys(spec, out, mapping, p)
     if spec.kind == "roads":
         out["kind"] = out["kind"].fillna("street")
     if spec.kind == "districts":

@@ -62,7 +62,19 @@ STAGING: dict[str, list[tuple[str, str]]] = {
         ("height", "int"), ("heading", "float8"), ("service_point_code", "text"),
         ("captured_at", "timestamptz"), ("lon", "float8"), ("lat", "float8"),
     ],
+    "meetings": [
+        ("code", "text"), ("org_code", "text"), ("kind", "text"), ("held_on", "date"),
+        ("attendance", "int"), ("note", "text"),
+    ],
+    "committee_terms": [
+        ("code", "text"), ("org_code", "text"), ("elected_on", "date"), ("term_years", "int"),
+    ],
+    "dues_months": [
+        ("code", "text"), ("org_code", "text"), ("month", "date"), ("paid_share", "float8"),
+        ("arrears_count", "int"),
+    ],
 }  # fmt: skip
+ORG_OWNER = "staging s JOIN organisations o ON o.code = s.org_code"
 
 # (target columns, SELECT expressions, FROM/JOIN clause, conflict key)
 UPSERTS: dict[str, tuple[list[str], list[str], str, str]] = {
@@ -121,6 +133,24 @@ UPSERTS: dict[str, tuple[list[str], list[str], str, str]] = {
         ["s.code", "s.title", "s.image", "s.width", "s.height", "coalesce(s.heading, 0)", "sp.id",
          "s.captured_at", POINT],
         "staging s LEFT JOIN service_points sp ON sp.code = s.service_point_code",
+        "code",
+    ),
+    "meetings": (
+        ["code", "org_id", "kind", "held_on", "source", "attendance", "note"],
+        ["s.code", "o.id", "s.kind", "s.held_on", "'import'", "s.attendance", "s.note"],
+        ORG_OWNER,
+        "code",
+    ),
+    "committee_terms": (
+        ["code", "org_id", "elected_on", "term_years"],
+        ["s.code", "o.id", "s.elected_on", "s.term_years"],
+        ORG_OWNER,
+        "code",
+    ),
+    "dues_months": (
+        ["code", "org_id", "month", "paid_share", "arrears_count"],
+        ["s.code", "o.id", "s.month", "s.paid_share", "s.arrears_count"],
+        ORG_OWNER,
         "code",
     ),
 }  # fmt: skip
