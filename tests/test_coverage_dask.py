@@ -136,3 +136,19 @@ def test_cli_engines_write_the_same_files(
     assert doc["summary"]["count_total"] % 10 == 0
     bad = runner.invoke(app, ["coverage", "--province", code, "--engine", "spark"])
     assert bad.exit_code == 1 and "unknown engine" in bad.output
+
+
+def test_shuffled_partitions_come_back_as_geometry() -> None:
+    """A worker's shuffled partition as pandas, with shapely objects or WKB (P2P shuffle)."""
+    import pandas as pd
+    from shapely.geometry import Point
+
+    from geo.analysis.coverage_dask import _geo
+
+    for value in (Point(120.5, 30.25), Point(120.5, 30.25).wkb):
+        part = _geo(pd.DataFrame({"i": [7], "geometry": [value], "part": [1]}))
+        assert (part.geometry.x.tolist(), part.geometry.y.tolist(), part["i"].tolist()) == (
+            [120.5],
+            [30.25],
+            [7],
+        )

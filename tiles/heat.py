@@ -27,7 +27,7 @@ import h3.api.basic_int as h3int
 from geo import compose
 from geo.privacy.tree import RES_MAX, HeatItem, K, publish, publish_counts, view
 from layers.base import Layer
-from tiles import sql
+from tiles import heat_dask, sql
 
 __all__ = [
     "RES_MAX",
@@ -87,9 +87,15 @@ async def _snapshot(conn: asyncpg.Connection, layer: Layer) -> tuple[str, Counte
 
     token = layer_token(layer, await read_versions(conn))
     counts: Counter[int] = Counter()
+    remote = heat_dask.counter()  # None: no Dask scheduler configured, count here
     cursor = await conn.cursor(source_statement(layer))
     while chunk := await cursor.fetch(CHUNK):
-        await asyncio.to_thread(count_cells, chunk, counts)
+        if remote is None:
+            await asyncio.to_thread(count_cells, chunk, counts)
+        else:
+            await asyncio.to_thread(remote.add, chunk)
+    if remote is not None:
+        counts = await asyncio.to_thread(remote.total)
     return token, Counter({h3int.int_to_str(c): n for c, n in counts.items()})
 
 

@@ -22,6 +22,7 @@ import dask_geopandas
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from distributed.diagnostics.plugin import WorkerPlugin
 from shapely.geometry.base import BaseGeometry
 
 from geo.analysis.dask_cluster import scattered_frame
@@ -53,14 +54,32 @@ def cover_partition(part: gpd.GeoDataFrame, sites: Points, metric: Metric,
                     polygons: dict[int, BaseGeometry], mode: str) -> pd.DataFrame:  # fmt: skip
     """`cover_cell` for every H3 cell of one partition: (i, site) rows."""
     out = [pd.DataFrame({"i": pd.Series(dtype="int64"), "site": pd.Series(dtype="int64")})]
-    # a worker that had not imported dask_geopandas before the shuffle's output reaches it
-    # concatenates it as a pandas frame: the geometry column is still there
-    part = gpd.GeoDataFrame(part, geometry="geometry")
+    part = _geo(part)
     for _, cell in part.groupby("part", sort=False):
         lon, lat = cell.geometry.x.to_numpy(), cell.geometry.y.to_numpy()
         site = cover_cell(lon, lat, sites, metric, polygons, mode)
         out.append(pd.DataFrame({"i": cell["i"].to_numpy(), "site": site.astype("int64")}))
     return pd.concat(out, ignore_index=True)
+
+
+def _geo(part: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The partition as a GeoDataFrame. A worker that had not imported dask_geopandas when a
+    shuffle's output reached it concatenates a pandas frame, its geometry as shapely objects or,
+    after the P2P shuffle's Arrow transfer, as WKB."""
+    if isinstance(part, gpd.GeoDataFrame):
+        return part
+    geometry = part["geometry"]
+    if len(geometry) and isinstance(geometry.iloc[0], bytes):
+        geometry = gpd.GeoSeries.from_wkb(geometry.to_numpy(), index=part.index, crs="EPSG:4326")
+    return gpd.GeoDataFrame(part.drop(columns="geometry"), geometry=gpd.GeoSeries(geometry))
+
+
+class ImportGeo(WorkerPlugin):
+    """Imports dask_geopandas on every worker (now and later ones), so shuffled partitions
+    are put back together as GeoDataFrames."""
+
+    def setup(self, worker: Any) -> None:
+        import dask_geopandas  # noqa: F401  (registers its dispatch functions)
 
 
 def _with_cells(part: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -84,6 +103,7 @@ def covering_dask(client: Any, metric: Metric, demand: Points, existing: Points,
     covering = np.full(len(demand), -1, dtype=np.int64)
     if len(demand) == 0 or (len(existing) == 0 and not polygons):
         return covering
+    client.register_plugin(ImportGeo(), name="djmap-import-geo")
     frame = demand_frame(client, demand)
     cells = frame.map_partitions(_with_cells, meta=frame._meta.assign(part=np.uint64(0)))
     tasks = max(2 * len(client.scheduler_info()["workers"]), frame.npartitions)

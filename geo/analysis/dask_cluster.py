@@ -6,7 +6,9 @@ this machine and closes it afterwards. The same code runs on either: tasks carry
 scattered copy), never a database connection, so workers need no access to PostgreSQL.
 
 `DJMAP_DASK_MIN_MEMBERS` is the size from which `engine="auto"` picks the Dask path: the members
-in the run's scope (docs/SCALE.md, "Dask", says how it was chosen).
+in the run's scope (docs/SCALE.md, "Dask", says how it was chosen). Heat builds
+(tiles/heat_dask.py) use a scheduler only when `DJMAP_DASK_SCHEDULER` names one, for the points
+past `DJMAP_DASK_HEAT_MIN_POINTS`.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class DaskSettings(BaseSettings):
     processes: bool = True  # LocalCluster workers as processes (False: threads of this process)
     memory_limit: str = "auto"  # per LocalCluster worker
     min_members: int = 2_000_000  # `auto` runs on Dask from this many members in scope
+    heat_min_points: int = 1_000_000  # heat builds count the points past these on the scheduler
 
 
 @contextmanager
