@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .djmap/stamps
 
-.PHONY: run test lint typecheck pytest bench system deps web clean-db outage test-ha
+.PHONY: run test lint typecheck pytest bench bench-dask system deps web clean-db outage test-ha
 
 run: deps
 	$(BIN)/djmap demo
@@ -42,6 +42,11 @@ pytest: $(STAMPS)/venv
 bench: deps
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,bench]'
 	$(BIN)/python bench/run_all.py
+
+# Coverage on Dask vs one process at the sample and at 1,000,000 members: speed-up with 1 and 2
+# workers, peak memory per worker, results equal (bench/bench_dask.py; not part of `make test`).
+bench-dask: deps
+	$(BIN)/python bench/bench_dask.py --members 3000,1000000 --workers 1,2
 
 # A PostgreSQL restart under 16 clients (8 s down, 2 workers): answers per second and class,
 # written to test-output/outage.json (tests/outage.py; not part of `make test`).
