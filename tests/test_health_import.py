@@ -102,3 +102,53 @@ def test_a_bound_importer_writes_only_its_subtree(
             clean_db, "meetings", f, scope_org=world["c1"], skip_invalid=True, progress=False
         )
     assert {(e["row"], e["code"]) for e in caught.value.report["errors"]} == {(2, "out_of_scope")}
+
+
+def test_the_sample_districts_organisation_life_has_a_real_mix(clean_db: str) -> None:
+    """60 branches under 6 committees: the synthetic year gives green, amber and red, one term
+    overdue and some dues arrears of 6 months; labelled, and a rerun adds nothing."""
+    from datetime import date
+
+    from health_world import build
+
+    from geo.samples.orglife import add_orglife_sample
+
+    with psycopg.connect(clean_db) as conn:
+        conn.execute("TRUNCATE events, health_rule_sets")
+        for c in range(6):
+            top = conn.execute(
+                "INSERT INTO organisations (code, name, type, geom) VALUES (%s, %s, '党委', "
+                "ST_SetSRID(ST_MakePoint(116.4, 39.9), 4326)) RETURNING id",
+                (f"sc{c}", f"委{c}"),
+            ).fetchone()[0]
+            for b in range(10):
+                conn.execute(
+                    "INSERT INTO organisations (code, name, type, parent_id, geom) VALUES "
+                    "(%s, %s, '党支部', %s, ST_SetSRID(ST_MakePoint(116.4, 39.9), 4326))",
+                    (f"sc{c}b{b}", f"支部{c}-{b}", top),
+                )
+    day = date(2026, 6, 15)
+    written = add_orglife_sample(clean_db, 42, day)
+    assert written > 0
+    assert add_orglife_sample(clean_db, 42, day) == written  # offered again …
+    with psycopg.connect(clean_db) as conn:
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM meetings), (SELECT count(*) FROM committee_terms), "
+            "(SELECT count(*) FROM dues_months), "
+            "(SELECT count(*) FROM meetings WHERE code LIKE 'sample:%%' AND note = '（示例）')"
+        ).fetchone()
+        assert counts[0] + counts[1] + counts[2] == written  # … and nothing was added
+        assert counts[3] == counts[0]
+    build(clean_db, day)
+    with psycopg.connect(clean_db) as conn:
+        statuses = dict(
+            conn.execute("SELECT status, count(*) FROM org_health GROUP BY 1").fetchall()
+        )
+        rules = conn.execute(
+            "SELECT r->>'rule', count(*) FROM org_health, jsonb_array_elements(breakdown) r "
+            "WHERE r->>'state' = 'missed' GROUP BY 1"
+        ).fetchall()
+    assert set(statuses) == {"green", "amber", "red"}, statuses
+    missed = dict(rules)
+    assert missed.get("term_election") == 1
+    assert missed.get("dues_arrears", 0) >= 1

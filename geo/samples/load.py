@@ -18,10 +18,12 @@ import psycopg
 
 from geo.samples.generate import LOAD_ORDER, Manifest, SampleSpec, generate, read_manifest
 from geo.samples.live import add_live_sample
+from geo.samples.orglife import add_orglife_sample
 
 AUDIT_KIND = "samples"
 TOPOLOGY_STEP = "road topology"
 LIVE_STEP = "registrations and check-ins"
+ORGLIFE_STEP = "organisation life"
 # manifest count → table holding those rows
 TABLES = {
     "districts": "districts",
@@ -132,6 +134,8 @@ def load_samples(
                 build_topology(url)  # the roads import builds it too; this makes sure of it
     with steps.run(LIVE_STEP):  # synthetic registrations and check-ins (geo/samples/live.py)
         add_live_sample(url, int(dict(manifest.get("spec") or {}).get("seed", 42)))
+    with steps.run(ORGLIFE_STEP):  # meetings, elections and dues (geo/samples/orglife.py)
+        add_orglife_sample(url, int(dict(manifest.get("spec") or {}).get("seed", 42)))
     steps.done()
     _record(url, folder, fingerprint, sum(int(v) for v in dict(manifest["counts"]).values()))
     return LoadResult(False, fingerprint, steps.seconds, table_counts(url))
@@ -143,7 +147,7 @@ class _Steps:
     def __init__(self, hook: Hook | None, generating: bool) -> None:
         self.hook = hook
         self.generating = generating
-        self.total = len(LOAD_ORDER) + 2 + int(generating)
+        self.total = len(LOAD_ORDER) + 3 + int(generating)
         self.index = 0
         self.seconds: dict[str, float] = {}
 
