@@ -3,13 +3,15 @@
 - `versions` (tiles/versions.py): the data versions, read for requests and heard by LISTEN;
 - `tile_cache` (tiles/cache.py) and `renderer` (tiles/renderer.py), over the tiles' pool;
 - `builds` (tiles/builds.py): every derived build (cluster tables, heat cells, 3D Tiles, terrain,
-  page figures) and the scheduler that rebuilds them after writes, over a small build pool;
+  page figures, organisation health scores) and the scheduler that rebuilds them after writes,
+  over a small build pool;
 - `tiles` (tiles/service.py): the path of one tile request through the four above;
 - `replicas` and `read_pool` (api/replicas.py): reads on streaming replicas when
   `DJMAP_REPLICA_URLS` lists some (else `read_pool` is the primary pool);
 - `events` (geo/live/stream.py): the event hub, one LISTEN connection fanned out to every
   `GET /api/events` client, and `live_worker` (geo/live/worker.py): data.changed, pruning and
-  webhook deliveries, in one process at a time.
+  webhook deliveries, in one process at a time; `reminders` (geo/health/schedule.py): the daily
+  reminders run at DJMAP_REMINDERS_AT (one process works, by advisory lock).
 
 Routers read them from `app.state`; nothing here starts at import time.
 """
