@@ -86,6 +86,31 @@ def _activity_layer(db_url: str) -> str:
     return cards(page_layers("public"))["activity"]
 
 
+def _latency(db_url: str, act: str, leader: Any, member: Any, layer: str, out: Path) -> None:
+    """Commit → page figures, written to test-output/live-latency.json (measured, not asserted:
+    speed belongs in bench/; the event's `at` is its transaction's start, a little before the
+    commit, so these are upper bounds)."""
+    leader.wait_for_function(f"() => window.djmapLive.drawn['{layer}'] !== undefined")
+    leader.wait_for_load_state("networkidle")  # every tile of the new version has arrived
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT extract(epoch FROM at) * 1000 FROM events "
+            "WHERE type = 'activity.created' AND subject = %s",
+            (f"activities/{act}",),
+        ).fetchone()
+    assert row is not None
+    at = float(row[0])
+    figures = {
+        "member_list_ms": member.evaluate("() => window.djmapLive.seen.at['activity.created']")
+        - at,
+        "leader_event_ms": leader.evaluate("() => window.djmapLive.seen.at['activity.created']")
+        - at,
+        "leader_layer_drawn_ms": leader.evaluate(f"() => window.djmapLive.drawn['{layer}']") - at,
+    }
+    (out / "live-latency.json").write_text(json.dumps(figures, indent=1))
+    print("commit → page (ms):", {k: round(v) for k, v in figures.items()})
+
+
 def test_the_loop(browser: Browser, base: str, db_url: str, output_dir: Path) -> None:
     """Create on the page → seen on /nearest without reload → 报名 → QR check-in → ticker."""
     member, mlog = browser.open(_other_origin(base), "/nearest", viewport=PHONE)
@@ -137,9 +162,26 @@ def test_the_loop(browser: Browser, base: str, db_url: str, output_dir: Path) ->
     # and the leader's map reloaded only the activities layer, with a versioned URL
     layer = _activity_layer(db_url)
     leader.wait_for_function(f"() => (window.djmapLive.refreshed['{layer}'] || 0) >= 1")
-    data = leader.evaluate(f"() => window.djmapMap.layer('{layer}').props.data")
-    assert "v=" in data, data
-    assert set(leader.evaluate("() => Object.keys(window.djmapLive.refreshed)")) == {layer}
+    leader.wait_for_function(  # its loaded tiles hold the new activity
+        "([layer, act]) => window.djmapMap.deck.layerManager.getLayers()"
+        ".find((l) => l.id === layer).state.tileset.tiles"
+        ".some((t) => (t.content || []).some((f) => String(f.properties.id) === act))",
+        arg=[layer, act],
+    )
+    tiles = leader.evaluate(f"() => window.djmapMap.layer('{layer}').props.data.tiles")
+    assert all("v=" in u for u in tiles), tiles
+    # only the layers the events named were reloaded (not service points, roads …)
+    leader.wait_for_function(
+        "() => { const drawn = new Set(window.djmapMap.panel.map((e) => e.id));"
+        " return Object.keys(window.djmapLive.seen.layers).filter((id) => drawn.has(id))"
+        ".every((id) => window.djmapLive.refreshed[id] >= 1); }"
+    )
+    named = set(leader.evaluate("() => Object.keys(window.djmapLive.seen.layers)"))
+    reloaded = set(leader.evaluate("() => Object.keys(window.djmapLive.refreshed)"))
+    drawn = {e["id"] for e in leader.evaluate("() => window.djmapMap.panel")}
+    assert layer in reloaded and reloaded == named & drawn, (reloaded, named)
+    assert "service_points" in drawn and "service_points" not in reloaded
+    _latency(db_url, act, leader, member, layer, output_dir)
 
     # -- 报名 ----------------------------------------------------------------------------------
     member.click(f"#live-acts button[data-register='{act}']")
@@ -258,3 +300,55 @@ def test_conflict_then_cancel(browser: Browser, base: str, db_url: str) -> None:
     assert "场地临时维修" in member.inner_text(f"#live-acts li[data-activity='{act_id}']")
     _clean(llog, "412")
     _clean(mlog)
+
+
+def test_form_checks_and_picks_a_place(browser: Browser, base: str, db_url: str) -> None:
+    """Only writers see "new activity"; the form refuses an empty place and a reversed time span
+    before sending, takes a place clicked on the map, and lists the server's problems (400)."""
+    member, mlog = browser.open(base, "/")
+    _login(member, mlog, base, "member_a")
+    member.wait_for_function("() => window.djmapActivities.ready === true")
+    assert member.locator("#act-new").is_hidden()
+    _clean(mlog)
+
+    with psycopg.connect(db_url) as conn:
+        before = conn.execute("SELECT count(*) FROM activities").fetchone()
+    leader, llog = browser.open(base, "/")
+    _login(leader, llog, base, "secretary_a")
+    leader.wait_for_selector("#act-new:not([hidden])")
+    leader.click("#act-new")
+    leader.wait_for_selector("#act-dialog[open]")
+    form = leader.locator("#act-form")
+    form.locator("[name=title]").fill("地图选点的活动")
+    form.locator("[name=kind]").select_option("志愿服务")
+    now = datetime.now(UTC)
+    form.locator("[name=starts_at]").fill(_beijing(now + timedelta(hours=3)))
+    form.locator("[name=ends_at]").fill(_beijing(now + timedelta(hours=1)))
+    leader.click("#act-save")
+    error = leader.locator("#act-error")
+    error.wait_for(state="visible")
+    assert "结束时间须晚于开始时间" in error.inner_text()
+    assert "请选择服务点或在地图上选点" in error.inner_text()
+
+    leader.click("#act-pick")
+    leader.wait_for_selector("#act-pick-hint:not([hidden])")
+    assert leader.locator("#act-dialog[open]").count() == 0
+    box = leader.locator("#map").bounding_box()
+    assert box is not None
+    leader.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    leader.wait_for_selector("#act-dialog[open]")
+    lon = float(form.locator("[name=lon]").input_value())
+    lat = float(form.locator("[name=lat]").input_value())
+    view = leader.evaluate("() => window.djmapMap.viewState()")
+    assert abs(lon - view["longitude"]) < 0.05 and abs(lat - view["latitude"]) < 0.05
+    assert form.locator("[name=service_point]").input_value() == ""
+
+    form.locator("[name=ends_at]").fill(_beijing(now + timedelta(hours=5)))
+    form.locator("[name=capacity]").fill("-5")
+    leader.click("#act-save")
+    leader.wait_for_function(
+        "() => document.getElementById('act-error').textContent.includes('capacity')"
+    )
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM activities").fetchone() == before
+    _clean(llog, "400")

@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from geo.live.feature_rows import TABLES
+from geo.live.items import table_name
 from geo.vocab import ACTIVITY_KINDS, EVENT_TYPES
+from layers import catalog as layer_catalog
 from web.catalog import PageLayer
 
 # name → (path, method): the live features of the pages turn on as these routes appear.
@@ -41,6 +44,16 @@ def cards(catalog: list[PageLayer]) -> dict[str, str]:
     return {pl.card: pl.id for pl in catalog if pl.card}
 
 
+def writers(cards_: dict[str, str]) -> dict[str, list[str]]:
+    """Card name → the roles that may write its collection (the page shows its write buttons
+    to them only; the API decides every write)."""
+    out = {}
+    for card, layer_id in cards_.items():
+        name = table_name(layer_catalog.get(layer_id))
+        out[card] = list(TABLES[name].writers) if name else []
+    return out
+
+
 def watermark(state: Any) -> int | None:
     """The newest event id this process has delivered (its event hub's watermark), or None while
     the hub is missing or not connected: the stream then starts from its own present."""
@@ -51,10 +64,12 @@ def watermark(state: Any) -> int | None:
 
 def live_config(state: Any, paths: dict[str, Any], catalog: list[PageLayer]) -> dict[str, Any]:
     """The `live` entry of a page's config (`state`: the app's state, holding the event hub)."""
+    found = cards(catalog)
     return {
         "since": watermark(state),
         "routes": live_routes(paths),
-        "cards": cards(catalog),
+        "cards": found,
+        "writers": writers(found),
         "event_types": list(EVENT_TYPES),
         "kinds": list(ACTIVITY_KINDS),
     }

@@ -3,7 +3,7 @@
 import {send, problems} from './http.js';
 
 const card = {id: null, etag: null, feature: null, summary: null, qrTimer: null};
-let hooks = {edit: () => {}, orgName: () => null};
+let hooks = {edit: () => {}, orgName: () => null, canWrite: () => true};
 
 const $ = (id) => document.getElementById(id);
 const live = () => window.djmap.cfg.live || {routes: {}, cards: {}};
@@ -39,7 +39,7 @@ function render() {
   const p = card.feature.properties || {};
   const r = live().routes;
   const cancelled = p.status === 'cancelled';
-  const can = (name) => token() && r[name];
+  const can = (name) => token() && r[name] && (name === 'checkin_token' || hooks.canWrite());
   const buttons = [
     can('update') && !cancelled ? `<button type="button" class="secondary" id="act-edit">${esc(t.act_edit)}</button>` : '',
     can('delete') && !cancelled ? `<button type="button" class="secondary" id="act-cancel">${esc(t.act_cancel)}</button>` : '',

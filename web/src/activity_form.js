@@ -231,6 +231,12 @@ async function chooseServicePoint() {
   marker();
 }
 
+/** Whether the caller's role writes activities (the server still decides each write). */
+function canWrite() {
+  const writers = (live().writers || {}).activity || [];
+  return Boolean(ctx.me && writers.includes(ctx.me.role));
+}
+
 // ---- wiring -----------------------------------------------------------------------------------
 async function whoAmI() {
   const {getJSON, token} = window.djmap;
@@ -242,12 +248,11 @@ async function whoAmI() {
 export async function start(map, leader) {
   Object.assign(ctx, {map, leader});
   const {token} = window.djmap;
-  const lv = window.djmapLive;
+  const lv = window.djmapLive;  // loaded before this bundle (leader.html)
   const r = live().routes;
-  setupCard(lv.on, {edit: openForm, orgName: (id) => (orgById(id) || {}).name || null});
+  setupCard(lv.on, {edit: openForm, orgName: (id) => (orgById(id) || {}).name || null, canWrite});
   setupTicker(lv.on, $('ticker'), (id) => openCard(id));
   $('ticker').hidden = !(token() && r.events);
-  $('act-new').hidden = !(token() && r.create && collection());
   $('act-new').addEventListener('click', () => openForm(null));
   $('act-form').addEventListener('submit', submit);
   $('act-close').addEventListener('click', () => { $('act-dialog').close(); marker(true); });
@@ -258,6 +263,8 @@ export async function start(map, leader) {
   lv.followLayers(map, leader.paramsOf);
   lv.start();
   ctx.me = await whoAmI();
+  $('act-new').hidden = !(canWrite() && r.create && collection());
+  window.djmapActivities.ready = true;
 }
 
-window.djmapActivities = {start, openForm, openCard, lastCreated: null};
+window.djmapActivities = {start, openForm, openCard, lastCreated: null, ready: false};

@@ -6,7 +6,7 @@ import {registerButton, setupRegistration} from './register.js';
 import {followNearest} from './nearest_live.js';
 
 const handlers = new Map(); // event type ('*' for all) → functions
-const seen = {count: 0, last: null, byType: {}}; // for people and tests: what arrived
+const seen = {count: 0, last: null, byType: {}, at: {}, layers: {}}; // what arrived, when (ms), naming which layers
 let stream = null;
 
 /** Call fn(event) for every event of `type` ('*': every event; 'reset': after a lost queue). */
@@ -19,6 +19,8 @@ function emit(ev) {
   seen.count += 1;
   seen.last = ev;
   seen.byType[ev.type] = (seen.byType[ev.type] || 0) + 1;
+  seen.at[ev.type] = Date.now();
+  if (ev.data && ev.data.layer) seen.layers[ev.data.layer] = (seen.layers[ev.data.layer] || 0) + 1;
   for (const fn of [...(handlers.get(ev.type) || []), ...(handlers.get('*') || [])]) {
     try { fn(ev); } catch (err) { console.warn('live handler:', err && err.message); }
   }
@@ -66,8 +68,10 @@ function start() {
 
 // ---- layers by data version ------------------------------------------------------------------
 const original = new Map(); // deck layer id → its first data URL (non-tile layers)
+const ASYNC_ORIGINAL = Symbol.for('asyncPropOriginal');
 const pending = new Map(); // layer id → timer (several events in a burst: one refresh)
 const refreshed = {}; // layer id → how many times it was reloaded (tests read it)
+const drawn = {}; // layer id → when (ms) a tile of its newest version last arrived
 
 function tileData(id, params, version) {
   const q = new URLSearchParams();
@@ -83,15 +87,25 @@ function reload(map, entry, version, params) {
   if (!layer) return false;
   const kind = layer.constructor.layerName;
   if (kind === 'MVTLayer') {
-    map.update(entry.deck_id, {data: tileData(entry.id, params, version)});
+    const apply = (data) => map.update(entry.deck_id, {
+      data,
+      onTileLoad: () => { drawn[entry.id] = Date.now(); }, // the newest tile of the new version
+    });
+    const url = tileData(entry.id, params, version);
+    // A TileJSON URL as `data` reloads no tile (deck.gl 9.4 fetches it after its reload step):
+    // hand the layer the fetched document, whose tile URLs name the new version.
+    if (url.includes('/tilejson.json')) window.djmap.request(url, {cache: 'no-store'}).then(apply).catch(() => {});
+    else apply(url);
     return true;
   }
   if (kind !== 'GeoJsonLayer' && kind !== 'H3HexagonLayer') return false; // 3D Tiles: rebuilt
-  if (!original.has(entry.deck_id) && typeof layer.props.data === 'string') original.set(entry.deck_id, layer.props.data);
+  // deck.gl keeps the URL an async prop was given beside the loaded value (pinned 9.4).
+  const given = (layer.props[ASYNC_ORIGINAL] || {}).data ?? layer.props.data;
+  if (!original.has(entry.deck_id) && typeof given === 'string') original.set(entry.deck_id, given);
   const url = original.get(entry.deck_id);
   if (!url) return false;
   window.djmap.request(url, {cache: 'no-store'})
-    .then((body) => map.update(entry.deck_id, {data: body}))
+    .then((body) => { map.update(entry.deck_id, {data: body}); drawn[entry.id] = Date.now(); })
     .catch(() => {});
   return true;
 }
@@ -122,7 +136,7 @@ function followLayers(map, paramsOf) {
 }
 
 window.djmapLive = {
-  start, on, refreshLayer, followLayers, registerButton, seen, refreshed,
+  start, on, refreshLayer, followLayers, registerButton, seen, refreshed, drawn,
   followNearest: (nearest) => followNearest(on, nearest),
 };
 setupRegistration();
