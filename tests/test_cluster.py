@@ -8,6 +8,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from alembic.script import ScriptDirectory
 
 from geo import db as geodb
 from geo.cluster import Cluster, free_port
@@ -74,8 +75,10 @@ def test_migrations_up_down_up(db_url: str) -> None:
     geodb.migrate(db_url, "0003")  # a database of before the live loop …
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT to_regclass('public.events')").fetchone() == (None,)
-    geodb.migrate(db_url)  # … is brought to the head by 0004's own operations (then 0005's, 0006's)
-    assert geodb.current_revision(db_url) == "0006"
+    geodb.migrate(db_url)  # … is brought to the head by 0004's own operations (then the later ones)
+    head = ScriptDirectory.from_config(geodb.alembic_config(db_url)).get_current_head()
+    assert head is not None and head >= "0007"
+    assert geodb.current_revision(db_url) == head
     with psycopg.connect(db_url) as conn:
         added = conn.execute(
             "SELECT table_name, column_name, is_nullable FROM information_schema.columns"

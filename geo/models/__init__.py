@@ -9,6 +9,7 @@ that a migrated database matches these models.
 - `live`: registrations, the audit of writes, the event stream, webhooks and deliveries.
 - `health`: organisation life (meetings, committee terms, dues per month), rule sets, the derived
   health scores and their monthly snapshots, reminders.
+- `planning`: scenarios (issue 14) and the derived accessibility surface.
 - `system`: users, embed keys, the import audit, data versions and the derived tile tables.
 """
 
@@ -27,6 +28,7 @@ from geo.models.health import (
 from geo.models.live import AuditEntry, Event, Registration, Webhook, WebhookDelivery
 from geo.models.party import Activity, Checkin, Member, Organisation, OrgType, ServicePoint
 from geo.models.places import Building, District, Panorama, Road
+from geo.models.planning import AccessibilityCell, Scenario
 from geo.models.system import (
     DataVersion,
     EmbedKey,
@@ -63,11 +65,16 @@ HEALTH_VERSIONED_TABLES = (
     "health_rule_sets",
     "org_health",
 )
+# Versioned tables of planning (revision 0007): the derived accessibility surface (its layer's
+# version moves when a build is written).
+PLANNING_VERSIONED_TABLES = ("accessibility_cells",)
 
 __all__ = [
     "HEALTH_VERSIONED_TABLES",
     "LIVE_VERSIONED_TABLES",
+    "PLANNING_VERSIONED_TABLES",
     "VERSIONED_TABLES",
+    "AccessibilityCell",
     "Activity",
     "AuditEntry",
     "Base",
@@ -93,6 +100,7 @@ __all__ = [
     "Registration",
     "Reminder",
     "Road",
+    "Scenario",
     "ServicePoint",
     "TileAgg",
     "TileAggCount",
