@@ -38,6 +38,7 @@ from typing import Any
 import asyncpg
 import psycopg
 
+from geo import db as geodb
 from geo.cluster import Cluster, free_port
 from geo.health import clock, evidence, reminders, rules
 from geo.health.score import score_all
@@ -60,7 +61,9 @@ def create_db(base: str, name: str) -> str:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
-    return base.rsplit("/", 1)[0] + "/" + name
+    url = base.rsplit("/", 1)[0] + "/" + name
+    geodb.migrate(url)
+    return url
 
 
 def load(url: str, orgs: int, members: int, work: Path) -> dict[str, float]:

@@ -4,9 +4,9 @@ organisation life entered by the secretary, and reminders."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from geo.vocab import HEALTH_STATUSES, MEETING_KINDS, REMINDER_KINDS, REMINDER_STATES
 
@@ -21,6 +21,16 @@ assert set(MeetingKind.__args__) == set(MEETING_KINDS)  # type: ignore[attr-defi
 assert set(ReminderKind.__args__) == set(REMINDER_KINDS)  # type: ignore[attr-defined]
 assert set(ReminderState.__args__) == set(REMINDER_STATES)  # type: ignore[attr-defined]
 NO_NUL = r"^[^\x00]*$"
+
+
+def _text_date(value: object) -> object:
+    """pydantic also reads numbers as Unix times: a date in a body is YYYY-MM-DD text only."""
+    if not isinstance(value, str | date):
+        raise ValueError("must be a date, YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_text_date)]
 
 
 class RuleOutcome(BaseModel):
@@ -112,9 +122,11 @@ class MeetingIn(BaseModel):
     """A meeting held by the organisation."""
 
     kind: MeetingKind
-    held_on: date
-    attendance: int | None = Field(None, ge=0, le=100_000)
-    activity_id: int | None = Field(None, ge=1, le=2**63 - 1, description="its activity")
+    held_on: Day
+    attendance: int | None = Field(None, ge=0, le=100_000, strict=True)
+    activity_id: int | None = Field(
+        None, ge=1, le=2**63 - 1, strict=True, description="its activity"
+    )
     note: str | None = Field(None, max_length=500, pattern=NO_NUL)
 
 
@@ -135,8 +147,10 @@ class Meeting(BaseModel):
 class TermIn(BaseModel):
     """A committee election (换届)."""
 
-    elected_on: date
-    term_years: int = Field(3, ge=1, le=10, description="3, or 5 for village and community")
+    elected_on: Day
+    term_years: int = Field(
+        3, ge=1, le=10, strict=True, description="3, or 5 for village and community"
+    )
 
 
 class Term(BaseModel):
@@ -153,8 +167,8 @@ class DuesIn(BaseModel):
     """A month's party dues as aggregates: share of members who paid, members in arrears."""
 
     month: str = Field(pattern=r"^[12]\d{3}-(0[1-9]|1[0-2])$", examples=["2026-05"])
-    paid_share: float = Field(ge=0, le=1)
-    arrears_count: int = Field(ge=0, le=100_000)
+    paid_share: float = Field(ge=0, le=1, strict=True)
+    arrears_count: int = Field(ge=0, le=100_000, strict=True)
 
 
 class Dues(BaseModel):

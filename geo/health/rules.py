@@ -37,16 +37,21 @@ class Evidence(_Strict):
 
     kind: EvidenceKind
     meeting_kind: str | None = Field(None, description="meeting: the kind that counts")
-    min_count: int = Field(1, ge=1, le=31, description="meeting: how many per period")
+    min_count: int = Field(1, ge=1, le=31, strict=True, description="meeting: how many per period")
     min_full_members: int | None = Field(
         None,
         ge=1,
+        strict=True,
         le=1000,
         description="the rule applies from this many full members up "
         "(meeting, committee); joint_branch: fewer than this many is flagged",
     )
-    max_members: int | None = Field(None, ge=1, le=10_000, description="branch_size: at most")
-    arrears_months: int | None = Field(None, ge=1, le=24, description="dues_arrears: flagged at")
+    max_members: int | None = Field(
+        None, ge=1, le=10_000, strict=True, description="branch_size: at most"
+    )
+    arrears_months: int | None = Field(
+        None, ge=1, le=24, strict=True, description="dues_arrears: flagged at"
+    )
 
     @model_validator(mode="after")
     def _parameters(self) -> Evidence:
@@ -73,10 +78,12 @@ class Rule(_Strict):
     name_en: str = Field(min_length=1, max_length=80)
     evidence: Evidence
     period: Period
-    grace_days: int = Field(0, ge=0, le=366)
-    weight: float = Field(gt=0, le=100)
+    grace_days: int = Field(0, ge=0, le=366, strict=True)
+    weight: float = Field(ge=0.01, le=100, strict=True)
     org_types: tuple[str, ...] = Field(min_length=1)
-    remind_days: int = Field(7, ge=0, le=366, description="reminders this many days before")
+    remind_days: int = Field(
+        7, ge=0, le=366, strict=True, description="reminders this many days before"
+    )
     source: str = Field("", max_length=300, description="where the rule comes from")
 
     @model_validator(mode="after")
@@ -91,8 +98,8 @@ class Rule(_Strict):
 class Thresholds(_Strict):
     """Scores at or above `green` are green, at or above `amber` amber, else red."""
 
-    green: float = Field(85, ge=0, le=100)
-    amber: float = Field(60, ge=0, le=100)
+    green: float = Field(85, ge=0, le=100, strict=True)
+    amber: float = Field(60, ge=0, le=100, strict=True)
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
@@ -106,7 +113,7 @@ class RuleSet(_Strict):
 
     version: str = Field(min_length=1, max_length=40)
     thresholds: Thresholds = Field(default_factory=lambda: Thresholds(green=85, amber=60))
-    rollup_weight: float = Field(100, ge=0, le=1000)
+    rollup_weight: float = Field(100, ge=0, le=1000, strict=True)
     rules: tuple[Rule, ...] = Field(min_length=1, max_length=100)
 
     @model_validator(mode="after")
