@@ -113,3 +113,19 @@ class NearestTarget(StrEnum):
 
     SERVICE_POINTS = "service_points"
     ACTIVITIES = "activities"
+
+
+# How a red education route (红色教育路线, issue 14) is travelled.
+ROUTE_MODES = ("walk", "drive")
+# Driving speed by road kind, km/h (urban design speeds of CJJ 37-2012 城市道路工程设计规范, at
+# their lower end for traffic: 主干路 40-60, 次干路 30-50, 支路 20-40); footpaths are not driven.
+# A kind not listed drives at DEFAULT_DRIVE_KMH. Walking is 80 m/min on every kind.
+DRIVE_KMH: dict[str, float] = {
+    "主干路": 40.0,
+    "次干路": 30.0,
+    "支路": 20.0,
+    "street": 25.0,
+    "步行道": 0.0,
+}
+DEFAULT_DRIVE_KMH = 25.0
+WALK_M_PER_MIN = 80.0

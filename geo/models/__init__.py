@@ -10,6 +10,7 @@ that a migrated database matches these models.
 - `health`: organisation life (meetings, committee terms, dues per month), rule sets, the derived
   health scores and their monthly snapshots, reminders.
 - `planning`: scenarios (issue 14) and the derived accessibility surface.
+- `planning_places`: 党建网格 grids and saved red education routes (issue 14).
 - `system`: users, embed keys, the import audit, data versions and the derived tile tables.
 """
 
@@ -29,6 +30,7 @@ from geo.models.live import AuditEntry, Event, Registration, Webhook, WebhookDel
 from geo.models.party import Activity, Checkin, Member, Organisation, OrgType, ServicePoint
 from geo.models.places import Building, District, Panorama, Road
 from geo.models.planning import AccessibilityCell, Scenario
+from geo.models.planning_places import Grid, RedRoute
 from geo.models.system import (
     DataVersion,
     EmbedKey,
@@ -68,10 +70,13 @@ HEALTH_VERSIONED_TABLES = (
 # Versioned tables of planning (revision 0007): the derived accessibility surface (its layer's
 # version moves when a build is written).
 PLANNING_VERSIONED_TABLES = ("accessibility_cells",)
+# Versioned planning places (revision 0008): grids and saved red routes (public layers).
+PLACES_VERSIONED_TABLES = ("grids", "red_routes")
 
 __all__ = [
     "HEALTH_VERSIONED_TABLES",
     "LIVE_VERSIONED_TABLES",
+    "PLACES_VERSIONED_TABLES",
     "PLANNING_VERSIONED_TABLES",
     "VERSIONED_TABLES",
     "AccessibilityCell",
@@ -86,6 +91,7 @@ __all__ = [
     "DuesMonth",
     "EmbedKey",
     "Event",
+    "Grid",
     "HealthRuleSet",
     "HeatCell",
     "HeatState",
@@ -97,6 +103,7 @@ __all__ = [
     "OrgType",
     "Organisation",
     "Panorama",
+    "RedRoute",
     "Registration",
     "Reminder",
     "Road",
