@@ -352,3 +352,61 @@ def test_form_checks_and_picks_a_place(browser: Browser, base: str, db_url: str)
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT count(*) FROM activities").fetchone() == before
     _clean(llog, "400")
+
+
+def test_page_reconnects_by_itself(
+    browser: Browser, world: dict[str, Any], db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The server goes away and comes back on the same address: the open page reconnects with
+    the last event id it had, and shows what was published while it was away."""
+    from web_browser import free_port
+
+    home = tmp_path_factory.mktemp("reconnect")
+    port = free_port()
+    with serve(db_url, {"DJMAP_HOME": str(home)}, port=port) as url:
+        page, log = browser.open(url, "/nearest", viewport=PHONE)
+        _live(page)
+        page.wait_for_function(  # every tile drawn before the server goes
+            "() => window.djmapPerf.deckReady !== null && window.djmapMap.deck.layerManager"
+            ".getLayers().filter((l) => l.constructor.layerName === 'MVTLayer')"
+            ".every((l) => l.isLoaded)",
+            timeout=30_000,
+        )
+        page.evaluate("() => { window.__sameDocument = true; }")
+    page.wait_for_function(
+        "() => document.getElementById('live-badge').dataset.state !== 'open'", timeout=30_000
+    )
+    with serve(db_url, {"DJMAP_HOME": str(home)}, port=port) as url:
+        token = _token(url, "secretary_a")
+        layer = _activity_layer(db_url)
+        now = datetime.now(UTC)
+        feature = {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [116.302, 39.902]},
+            "properties": {
+                "title": "断线重连后发布",
+                "kind": "学习",
+                "organiser_code": "A-B",
+                "starts_at": (now + timedelta(days=1)).isoformat(),
+                "ends_at": (now + timedelta(days=1, hours=2)).isoformat(),
+            },
+        }
+        status, _, body = _api(
+            url,
+            "POST",
+            f"/api/collections/{layer}/items",
+            token,
+            feature,
+            **{"Content-Type": "application/geo+json"},
+        )
+        assert status == 201
+        act = str(json.loads(body)["id"])
+        _live(page)
+        page.wait_for_selector(f"#live-acts li[data-activity='{act}']", timeout=20_000)
+        assert page.evaluate("() => window.__sameDocument") is True
+    # while the server was away its requests were refused (and the browser said so)
+    away = ("/api/events", "ERR_CONNECTION_REFUSED")
+    log.failed[:] = [f for f in log.failed if not any(a in f for a in away)]
+    cut = ("ERR_CONNECTION_REFUSED", "ERR_INCOMPLETE_CHUNKED_ENCODING")  # the stream, cut
+    log.console_errors[:] = [m for m in log.console_errors if not any(c in m for c in cut)]
+    _clean(log)

@@ -55,10 +55,11 @@ def ensure_built() -> None:
 
 
 @contextmanager
-def serve(db_url: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run `uvicorn api.app:create_app` against db_url; yields the base URL."""
+def serve(db_url: str, env: dict[str, str] | None = None, port: int | None = None) -> Iterator[str]:
+    """Run `uvicorn api.app:create_app` against db_url (on `port`, else a free one); yields the
+    base URL."""
     ensure_built()
-    port = free_port()
+    port = port or free_port()
     fd, log_name = tempfile.mkstemp(prefix="djmap-web-", suffix=".log")
     log = os.fdopen(fd, "wb")
     proc_env = {**os.environ, "DJMAP_DATABASE_URL": db_url, **(env or {})}
