@@ -34,6 +34,7 @@ from api.routers import (
     panoramas,
     registrations,
     reminders,
+    scenarios,
     terrain,
     threedtiles,
     tiles,
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events,
         org_health,
         reminders,
+        scenarios,
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(pages.router)  # pages and /static, no /api prefix

@@ -129,3 +129,9 @@ DRIVE_KMH: dict[str, float] = {
 }
 DEFAULT_DRIVE_KMH = 25.0
 WALK_M_PER_MIN = 80.0
+
+# What a planning scenario's change does (issue 14 §1): add, move or remove a service point, set
+# its properties (capacity, opening hours …), or add a candidate site for proposals.
+SCENARIO_OPS = ("add", "move", "remove", "set", "candidate")
+# The service point properties a scenario may add or set.
+SCENARIO_PROPERTIES = ("name", "kind", "capacity", "opening_hours")

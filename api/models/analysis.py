@@ -10,6 +10,7 @@ from api.deps import NO_NUL
 from api.models.ogc import DateTimeText, Open
 from geo.analysis import coverage as core
 from geo.analysis import coverage_request as caps
+from geo.planning.scenario_changes import Changes
 from geo.vocab import NearestTarget
 
 Number = int | float  # whole figures stay integers on the wire
@@ -215,6 +216,11 @@ class CoverageBody(BaseModel):
     max_candidates: int = Field(
         300, ge=1, le=caps.MAX_SHORTLIST, description="candidates kept for the MCLP model"
     )
+    scenario: int | None = Field(
+        None, ge=1, le=2**63 - 1,
+        description="a planning scenario's id (/api/scenarios): its service points and "
+        "candidate sites instead of the live ones",
+    )  # fmt: skip
 
     model_config = {
         "json_schema_extra": {
@@ -230,7 +236,7 @@ class CoverageBody(BaseModel):
         }
     }
 
-    def request(self) -> core.CoverageRequest:
+    def request(self, scenario: Changes | None = None) -> core.CoverageRequest:
         """The core request."""
         given = isinstance(self.candidates, list)
         return core.CoverageRequest(
@@ -247,4 +253,5 @@ class CoverageBody(BaseModel):
             grid_m=self.grid_m,
             h3_res=self.h3_res,
             max_candidates=self.max_candidates,
+            scenario=scenario,
         )

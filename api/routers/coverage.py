@@ -16,12 +16,15 @@ from api.models.errors import errors
 from api.settings import Settings
 from geo.analysis import coverage as core
 from geo.errors import Forbidden
+from geo.planning import scenarios
+from geo.planning.scenario_changes import Changes
 from geo.scope import Principal
 
 router = APIRouter(tags=["coverage"])
 
 # Member-weighted coverage is about members (aggregated, but still): planners and up.
 MEMBER_WEIGHT_ROLES = ("leader", "planner", "steward", "admin")
+SCENARIO_ROLES = ("planner", "steward", "admin")
 
 
 def check_weight_allowed(weight: str, principal: Principal) -> None:
@@ -61,6 +64,20 @@ async def run_bounded(app: FastAPI, settings: Settings, work: Callable[[], Any])
         return await asyncio.shield(task)
 
 
+async def scenario_changes(
+    request: Request, principal: Principal, scenario: int | None
+) -> Changes | None:
+    """The scenario's merged changes (None: the live data); planners and up, in their subtree."""
+    if scenario is None:
+        return None
+    if principal.role not in SCENARIO_ROLES:
+        if principal.role == "public":
+            raise unauthorized("log in as a planner to use a scenario")
+        raise Forbidden("scenarios are for planners, stewards and admins")
+    async with request.app.state.pool.acquire() as conn:
+        return await scenarios.changes_for(conn, principal, scenario)
+
+
 @router.post(
     "/coverage",
     summary="Coverage of the 15-minute circle, uncovered cells and proposed sites",
@@ -68,8 +85,8 @@ async def run_bounded(app: FastAPI, settings: Settings, work: Callable[[], Any])
     responses=errors(
         (400, "a bad limit, bbox, propose or candidates, meters with minutes, district with bbox"),
         (401, "member weights need a login (or the token is invalid)"),
-        (403, "member weights need a planner, leader, steward or admin"),
-        (404, "unknown district"),
+        (403, "member weights need a planner, leader, steward or admin; scenarios a planner"),
+        (404, "unknown district, or a scenario not in the caller's subtree"),
         (413, "bbox, candidate list or candidate grid beyond its cap, or a body over the cap"),
         (503, "every analysis slot is busy, or the database is away (Retry-After)"),
     ),
@@ -84,7 +101,7 @@ async def coverage(
     """Aggregates only: coverage %, service areas, H3 cells and ranked proposals; member figures
     are sums of whole privacy atoms, published as multiples of 10."""
     check_weight_allowed(body.weight, principal)
-    req = body.request()
+    req = body.request(await scenario_changes(request, principal, body.scenario))
     core.validate(req)
     pool = request.app.state.analysis_pool  # DJMAP_ANALYSIS_TIMEOUT per statement
     result = await run_bounded(request.app, settings, lambda: core.run(pool, req, principal))

@@ -97,7 +97,7 @@ def run(db: Connections, req: CoverageRequest, principal: Principal = PUBLIC,
         demand = _demand(conn, req, area, principal, client)
         bounds = _bounds(area, demand)
         box = expanded_bounds(bounds, req.radius_m) if bounds else (0.0, 0.0, 0.0, 0.0)
-        existing = load_sites(conn, box)
+        existing = load_sites(conn, box, req.scenario)
         metric = Metric(
             np.concatenate([demand.lon, existing.lon]),
             np.concatenate([demand.lat, existing.lat]),

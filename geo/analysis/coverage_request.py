@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from geo.analysis import service_areas
 from geo.errors import InvalidInput, TooLarge
+from geo.planning.scenario_changes import Changes
 from geo.privacy import lattice
 
 WEIGHTS = ("members", "buildings", "population")
@@ -45,6 +46,7 @@ class CoverageRequest:
     h3_res: int = 9
     max_candidates: int = 300
     buffer_m: float = service_areas.ACCESS_BUFFER_M
+    scenario: Changes | None = None  # a planning scenario's service points (None: the live ones)
 
     @property
     def raw_radius_m(self) -> float:
@@ -131,6 +133,8 @@ def snapped(req: CoverageRequest) -> CoverageRequest:
     """The request on the fixed lattices (geo/privacy/lattice.py): whole minutes (the radius
     property snaps the distance), bbox edges outward, candidate points and the grid step."""
     points = None
+    if req.candidate_points is None and req.scenario is not None and req.scenario.candidates:
+        req = replace(req, candidate_points=req.scenario.candidates)  # already on the lattice
     if req.candidate_points:
         snapped_points = (lattice.snap_point(lon, lat) for lon, lat in req.candidate_points)
         points = tuple(dict.fromkeys(snapped_points))  # a nudge onto the same node is one point

@@ -141,9 +141,17 @@ def expanded_bounds(
     return (max(-180, x0 - dlon), max(-90, y0 - dlat), min(180, x1 + dlon), min(90, y1 + dlat))
 
 
-def load_sites(conn: psycopg.Connection, box: tuple[float, float, float, float]) -> Points:
-    """Existing service points in the box (ordered by id)."""
-    rows = conn.execute(_template("demand_sites.sql"), box).fetchall()
+def load_sites(
+    conn: psycopg.Connection, box: tuple[float, float, float, float], scenario: Any = None
+) -> Points:
+    """Existing service points in the box (ordered by id); with a planning `scenario`
+    (geo.planning.scenario_changes.Changes) the points as it has them (ids < 0: added)."""
+    if scenario is None:
+        rows = conn.execute(_template("demand_sites.sql"), box).fetchall()
+    else:
+        from geo.planning.scenario_changes import fetch_sites
+
+        rows = fetch_sites(conn, scenario, box)
     labels = [
         {"service_point_id": r[0], "name": r[1], "kind": r[2], "lon": r[3], "lat": r[4]}
         for r in rows

@@ -1,0 +1,1 @@
+DELETE FROM scenarios WHERE id = $1
