@@ -20,6 +20,7 @@ REF_CODES = {
     "organiser_code": "unknown_organiser",
     "service_point_code": "unknown_service_point",
     "building_code": "unknown_building",
+    "leader_code": "unknown_member",
 }
 
 

@@ -91,6 +91,15 @@ for _table in ("meetings", "committee_terms", "dues_months"):  # organisation li
             s=SUBTREE,
         ),
     )
+LINKS["grids"] = (  # 党建网格 by their branch (issue 14)
+    "branch_code",
+    sql(
+        "SELECT t.code FROM grids t WHERE t.code = ANY({keys})"
+        " AND (t.org_id IS NULL OR t.org_id NOT IN ({s}))",
+        keys=param("keys"),
+        s=SUBTREE,
+    ),
+)
 SCOPED_TABLES = ("organisations", *LINKS)
 SINGULAR = {
     "organisations": "organisation",
@@ -101,6 +110,7 @@ SINGULAR = {
     "meetings": "meeting",
     "committee_terms": "committee election",
     "dues_months": "month of dues",
+    "grids": "grid",
 }
 
 
@@ -110,7 +120,7 @@ def check_kind(spec: Spec, root: int | None) -> None:
         raise Forbidden(
             f"{spec.kind} belong to no organisation: only an admin (or a steward bound to no "
             "organisation) may import them; you may import organisations, members, "
-            "service-points, activities, panoramas, meetings, terms and dues of your subtree"
+            "service-points, activities, panoramas, meetings, terms, dues and grids of your subtree"
         )
 
 

@@ -294,5 +294,30 @@ SPECS: dict[str, Spec] = {
     ),
 }
 
+# 党建网格 (issue 14 §4): a grid's branch may be missing (`djmap grids check` reports it); its
+# leader (网格长) is a member, referred to by the member's external id (never by a place).
+GRID_SPEC = Spec(
+    "grids",
+    "grids",
+    "code",
+    (
+        Field("code", required=True, aliases=(*CODE, "网格编码", "网格代码", "网格编号")),
+        Field("name", required=True, aliases=(*NAME, "网格名称", "网格名")),
+        Field("community", aliases=("社区", "所属社区", "社区名称", "community_name")),
+        _ref(
+            "branch_code",
+            "organisations",
+            ("branch", "支部", "支部编码", "所属支部", "党支部", "org_code", "org"),
+        ),
+        _ref(
+            "leader_code",
+            "members",
+            ("leader", "网格长", "网格长编号", "网格长党员编号", "leader_id", "grid_leader"),
+        ),
+    ),
+    "polygon",
+)
+
 SPECS |= LIFE_SPECS
+SPECS["grids"] = GRID_SPEC
 KINDS = tuple(SPECS)

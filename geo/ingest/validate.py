@@ -25,6 +25,7 @@ _CODE_SQL = {
     "organisations": "SELECT code FROM organisations",
     "buildings": "SELECT code FROM buildings",
     "service_points": "SELECT code FROM service_points",
+    "members": "SELECT external_id FROM members",
 }
 _ORG_PARENTS_SQL = (
     "SELECT o.code, p.code FROM organisations o LEFT JOIN organisations p ON p.id = o.parent_id"

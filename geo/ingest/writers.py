@@ -73,6 +73,10 @@ STAGING: dict[str, list[tuple[str, str]]] = {
         ("code", "text"), ("org_code", "text"), ("month", "date"), ("paid_share", "float8"),
         ("arrears_count", "int"),
     ],
+    "grids": [
+        ("code", "text"), ("name", "text"), ("community", "text"), ("branch_code", "text"),
+        ("leader_code", "text"), ("wkb", "text"),
+    ],
 }  # fmt: skip
 ORG_OWNER = "staging s JOIN organisations o ON o.code = s.org_code"
 
@@ -151,6 +155,14 @@ UPSERTS: dict[str, tuple[list[str], list[str], str, str]] = {
         ["code", "org_id", "month", "paid_share", "arrears_count"],
         ["s.code", "o.id", "s.month", "s.paid_share", "s.arrears_count"],
         ORG_OWNER,
+        "code",
+    ),
+    "grids": (
+        ["code", "name", "community", "org_id", "leader_member_id", "geom"],
+        ["s.code", "s.name", "s.community", "o.id", "m.id",
+         "ST_Multi(ST_SetSRID(s.wkb::geometry, 4326))"],
+        "staging s LEFT JOIN organisations o ON o.code = s.branch_code "
+        "LEFT JOIN members m ON m.external_id = s.leader_code",
         "code",
     ),
 }  # fmt: skip

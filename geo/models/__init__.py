@@ -30,7 +30,7 @@ from geo.models.live import AuditEntry, Event, Registration, Webhook, WebhookDel
 from geo.models.party import Activity, Checkin, Member, Organisation, OrgType, ServicePoint
 from geo.models.places import Building, District, Panorama, Road
 from geo.models.planning import AccessibilityCell, Scenario
-from geo.models.planning_places import Grid, RedRoute
+from geo.models.planning_places import Grid, GridCoverage, RedRoute
 from geo.models.system import (
     DataVersion,
     EmbedKey,
@@ -70,8 +70,8 @@ HEALTH_VERSIONED_TABLES = (
 # Versioned tables of planning (revision 0007): the derived accessibility surface (its layer's
 # version moves when a build is written).
 PLANNING_VERSIONED_TABLES = ("accessibility_cells",)
-# Versioned planning places (revision 0008): grids and saved red routes (public layers).
-PLACES_VERSIONED_TABLES = ("grids", "red_routes")
+# Versioned planning places (revision 0008): grids, their coverage and saved red routes.
+PLACES_VERSIONED_TABLES = ("grids", "grid_coverage", "red_routes")
 
 __all__ = [
     "HEALTH_VERSIONED_TABLES",
@@ -92,6 +92,7 @@ __all__ = [
     "EmbedKey",
     "Event",
     "Grid",
+    "GridCoverage",
     "HealthRuleSet",
     "HeatCell",
     "HeatState",

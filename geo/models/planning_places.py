@@ -67,3 +67,29 @@ class RedRoute(Base):
     duration_s: Mapped[float] = mapped_column(Double)
     geom: Mapped[Any] = mapped_column(geometry("MULTILINESTRING"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class GridCoverage(Base):
+    """Each grid's share of the 15-minute circle (a derived result, written by
+    geo/planning/grid_coverage.py): buildings, and members as published (sums of whole privacy
+    atoms rounded to multiples of K; NULL when under K), so nothing here needs the threshold
+    again."""
+
+    __tablename__ = "grid_coverage"
+    __table_args__ = (
+        one_of("grid_coverage", "mode", ("straight", "walk")),
+        check("grid_coverage", "buildings_check", "buildings_covered BETWEEN 0 AND buildings"),
+        {"comment": "Coverage per 党建网格 (derived; published figures only)"},
+    )
+    grid_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("grids.id", ondelete="CASCADE"), primary_key=True
+    )
+    minutes: Mapped[float] = mapped_column(Double)
+    mode: Mapped[str] = mapped_column(Text)
+    buildings: Mapped[int] = mapped_column(BigInteger)
+    buildings_covered: Mapped[int] = mapped_column(BigInteger)
+    members: Mapped[int | None] = mapped_column(BigInteger)
+    members_covered: Mapped[int | None] = mapped_column(BigInteger)
+    computed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 
 from geo.samples.generate import LOAD_ORDER, Manifest, SampleSpec, generate, read_manifest
+from geo.samples.grids import add_grids_sample
 from geo.samples.live import add_live_sample
 from geo.samples.orglife import add_orglife_sample
 
@@ -24,6 +25,7 @@ AUDIT_KIND = "samples"
 TOPOLOGY_STEP = "road topology"
 LIVE_STEP = "registrations and check-ins"
 ORGLIFE_STEP = "organisation life"
+GRIDS_STEP = "grids and red routes"
 # manifest count → table holding those rows
 TABLES = {
     "districts": "districts",
@@ -136,6 +138,8 @@ def load_samples(
         add_live_sample(url, int(dict(manifest.get("spec") or {}).get("seed", 42)))
     with steps.run(ORGLIFE_STEP):  # meetings, elections and dues (geo/samples/orglife.py)
         add_orglife_sample(url, int(dict(manifest.get("spec") or {}).get("seed", 42)))
+    with steps.run(GRIDS_STEP):  # 党建网格 and red routes (geo/samples/grids.py, issue 14)
+        add_grids_sample(url)
     steps.done()
     _record(url, folder, fingerprint, sum(int(v) for v in dict(manifest["counts"]).values()))
     return LoadResult(False, fingerprint, steps.seconds, table_counts(url))
@@ -147,7 +151,7 @@ class _Steps:
     def __init__(self, hook: Hook | None, generating: bool) -> None:
         self.hook = hook
         self.generating = generating
-        self.total = len(LOAD_ORDER) + 3 + int(generating)
+        self.total = len(LOAD_ORDER) + 4 + int(generating)
         self.index = 0
         self.seconds: dict[str, float] = {}
 

@@ -1,5 +1,5 @@
-"""Planning places (issue 14 §4-5): 党建网格 grids and saved red education routes, both versioned
-(data_versions) so their public layers' tiles move on with each write.
+"""Planning places (issue 14 §4-5): 党建网格 grids with their coverage (derived) and saved red
+education routes, all versioned (data_versions) so their layers' tiles move on with each write.
 
 Revision ID: 0008
 Revises: 0007
@@ -18,9 +18,9 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-TABLES = ("grids", "red_routes")
+TABLES = ("grids", "grid_coverage", "red_routes")
 SEEDS = (PLACES_VERSIONED_TABLES,)
-SHAPE = "37d60255fe747d44"  # geo.db.migrate.shape(TABLES, *SEEDS): see 0001
+SHAPE = "179d7a46e24f4ed7"  # geo.db.migrate.shape(TABLES, *SEEDS): see 0001
 
 
 def upgrade() -> None:
