@@ -30,6 +30,7 @@ class Sources:
     terrain: dict[str, Any] | None = None  # TileJSON digest: url, bounds, minzoom, maxzoom
     heatmap: bool = False
     features: bool = False  # OGC API Features (the boundary is drawn from it: one small layer)
+    edge: str | None = None  # PMTiles archives of the public layers (DJMAP_PUBLIC_TILES_BASE)
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,11 @@ def _vector(pl: PageLayer, sources: Sources, **extra: Any) -> pdk.Layer | None:
     """A catalog layer drawn from its vector tiles (left out while the tile route is missing)."""
     if not sources.mvt:
         return None
+    if sources.edge and pl.public:  # read from the layer's archive (web/src/pmtiles_source.js)
+        extra = {
+            "fetch": {"@@function": "edgeFetch", "base": sources.edge, "layer": pl.id},
+            **extra,
+        }
     return pdk.Layer(
         "MVTLayer",
         id=pl.id,

@@ -88,6 +88,7 @@ async def sources(pr: PageRequest) -> Sources:
         terrain=await _terrain(pr, builds),
         heatmap="/api/heatmap/{metric}" in paths,
         features="/api/collections/{collection_id}/items" in paths,
+        edge=web_settings(pr.app).public_tiles_base if pr.who.audience == "public" else None,
     )
 
 

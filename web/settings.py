@@ -22,6 +22,11 @@ class WebSettings(BaseSettings):
         description="datum of the basemap tiles: gcj02 for Amap (our features are shifted to it)",
     )
     basemap_attribution: str = Field(default="", description="attribution shown on the map")
+    public_tiles_base: str | None = Field(
+        default=None,
+        description="URL of the folder `djmap tiles publish` fills (index.json + PMTiles archives):"
+        " anonymous pages read public layers from it, not from /api/tiles",
+    )
     coverage_radius_m: float = Field(
         default=1000.0, gt=0, description="straight-line reach of the 15-minute circle on `/`"
     )

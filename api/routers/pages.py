@@ -58,8 +58,9 @@ def _html(
     request: Request, text: str, status: int = 200, ancestors: tuple[str, ...] = ("'none'",)
 ) -> HTMLResponse:
     """A page with its policy: framed only by `ancestors`, the basemap host allowed if set."""
-    basemap = _origin(web_settings(request.app).basemap_template())
-    csp = page_csp(frame_ancestors=ancestors, extra=basemap)
+    ws = web_settings(request.app)
+    extra = _origin(ws.basemap_template()) + _origin(ws.public_tiles_base)  # + PMTiles edge
+    csp = page_csp(frame_ancestors=ancestors, extra=extra)
     headers = {**HTML_HEADERS, "Content-Security-Policy": csp}
     return HTMLResponse(text, status_code=status, headers=headers)
 

@@ -9,6 +9,7 @@ import {JSONConverter, JSONConfiguration} from '@deck.gl/json';
 import {MVTLoader} from '@loaders.gl/mvt';
 import {Tiles3DLoader} from '@loaders.gl/3d-tiles';
 import {TerrainLoader} from '@loaders.gl/terrain';
+import {edgeFetch, edgeStats} from './pmtiles_source.js';
 
 
 const classes = {
@@ -46,6 +47,8 @@ const functions = {
   pluck: ({field}) => body => (body && body[field]) || [],
   /** A field read as-is (positions, weights, H3 indexes). */
   field: ({field}) => f => prop(f, field),
+  /** A public layer's tiles from its PMTiles archive at the edge (pmtiles_source.js). */
+  edgeFetch,
 };
 
 const configuration = new JSONConfiguration({
@@ -61,5 +64,5 @@ function convert(json) {
 
 export {
   Deck, MapView, FlyToInterpolator, LinearInterpolator, WebMercatorViewport, COORDINATE_SYSTEM,
-  classes, functions, convert, MVTLoader, Tiles3DLoader, TerrainLoader,
+  classes, functions, convert, MVTLoader, Tiles3DLoader, TerrainLoader, edgeStats,
 };
