@@ -33,6 +33,16 @@ def _text_date(value: object) -> object:
 Day = Annotated[date, BeforeValidator(_text_date)]
 
 
+def _no_bool(value: object) -> object:
+    """JSON booleans are not numbers (pydantic would read false as 0); 3.0 is an integer."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean")
+    return value
+
+
+NoBool = BeforeValidator(_no_bool)
+
+
 class RuleOutcome(BaseModel):
     """One line of the breakdown: a rule (or `children`, the children's part), its evidence,
     its last fulfilment, its next due date, since when it is missing, and its points."""
@@ -123,9 +133,9 @@ class MeetingIn(BaseModel):
 
     kind: MeetingKind
     held_on: Day
-    attendance: int | None = Field(None, ge=0, le=100_000, strict=True)
-    activity_id: int | None = Field(
-        None, ge=1, le=2**63 - 1, strict=True, description="its activity"
+    attendance: Annotated[int | None, NoBool] = Field(None, ge=0, le=100_000)
+    activity_id: Annotated[int | None, NoBool] = Field(
+        None, ge=1, le=2**63 - 1, description="its activity"
     )
     note: str | None = Field(None, max_length=500, pattern=NO_NUL)
 
@@ -148,8 +158,8 @@ class TermIn(BaseModel):
     """A committee election (换届)."""
 
     elected_on: Day
-    term_years: int = Field(
-        3, ge=1, le=10, strict=True, description="3, or 5 for village and community"
+    term_years: Annotated[int, NoBool] = Field(
+        3, ge=1, le=10, description="3, or 5 for village and community"
     )
 
 
@@ -167,8 +177,8 @@ class DuesIn(BaseModel):
     """A month's party dues as aggregates: share of members who paid, members in arrears."""
 
     month: str = Field(pattern=r"^[12]\d{3}-(0[1-9]|1[0-2])$", examples=["2026-05"])
-    paid_share: float = Field(ge=0, le=1, strict=True)
-    arrears_count: int = Field(ge=0, le=100_000, strict=True)
+    paid_share: Annotated[float, NoBool] = Field(ge=0, le=1)
+    arrears_count: Annotated[int, NoBool] = Field(ge=0, le=100_000)
 
 
 class Dues(BaseModel):
