@@ -125,4 +125,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router, prefix="/api")
     app.include_router(pages.router)  # pages and /static, no /api prefix
     app.include_router(member_pages.router)  # /checkin and /card
+    app.add_middleware(tiles.TileLane)  # outermost: a public tile in memory answered at once
     return app

@@ -21,7 +21,7 @@ Throughput and latency come from wrk (bench/tiles.lua cycles the list, Accept-En
 Per zoom it also reports tile bytes, the share of the source points each tile accounts for, and
 the latency djmap adds at concurrency 1, tile by tile (median of `--reps` requests on one
 keep-alive connection minus the median of as many runs of the floor's statement, or of the plain
-floor's; p50 and p90 over the list).
+floor's, the three measured back to back for each tile; p50 and p90 over the list).
 
 Usage: .venv/bin/python bench/bench_tiles.py [--points 1000000] [--seconds 5] [--workers 2]
        [--data generator|blobs|uniform] [--zooms 8,11,14,16] [--reps 15] [--rounds 1]
@@ -42,6 +42,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import asyncpg
 import mapbox_vector_tile
 import morecantile
 import numpy as np
@@ -55,7 +56,6 @@ from tiles_data import (  # noqa: E402
     LAYER,
     bench_url,
     floor,
-    floor_per_tile,
     load_points,
     plain_plans,
     prepare_and_plan,
@@ -101,15 +101,17 @@ def http_per_tile(port: int, paths: list[str], reps: int) -> list[float]:
 def added_latency(http_ms: list[float], floor_ms: list[float], plain_ms: list[float]) -> dict:
     """Per-tile latency added over the floor and over the plain floor at concurrency 1."""
     added = np.asarray(http_ms) - np.asarray(floor_ms)
-    over_plain = np.asarray(http_ms) - np.asarray(plain_ms)
-    return {
+    out = {
         "added_p50_ms": float(np.median(added)),
         "added_p90_ms": float(np.percentile(added, 90)),
-        "plain_added_p50_ms": float(np.median(over_plain)),
-        "plain_added_p90_ms": float(np.percentile(over_plain, 90)),
         "floor_tile_p50_ms": float(np.median(floor_ms)),
-        "plain_tile_p50_ms": float(np.median(plain_ms)),
     }
+    if plain_ms:
+        over_plain = np.asarray(http_ms) - np.asarray(plain_ms)
+        out["plain_added_p50_ms"] = float(np.median(over_plain))
+        out["plain_added_p90_ms"] = float(np.percentile(over_plain, 90))
+        out["plain_tile_p50_ms"] = float(np.median(plain_ms))
+    return out
 
 
 def accounted(raw: bytes) -> int:
@@ -174,22 +176,45 @@ def parse_args() -> argparse.Namespace:
 
 
 def floors(url: str, zooms: list[int], lists: dict, concs: list[int], args, rows: list) -> dict:  # type: ignore[no-untyped-def]
-    """Both floors' rows; returns their per-tile medians {zoom: (floor ms, plain ms)}."""
+    """Both floors' rows; returns their statements per zoom {zoom: (floor plans, plain plans)}."""
     plans = {z: asyncio.run(prepare_and_plan(url, lists[z])) for z in zooms}
     plain = {z: plain_plans(lists[z]) for z in zooms}
-    per_tile = {}
     for z in zooms:
-        per_tile[z] = (
-            asyncio.run(floor_per_tile(url, plans[z], args.reps)),
-            asyncio.run(floor_per_tile(url, plain[z], args.reps)),
-        )
         for name, p in (("floor", plans[z]), ("plain floor", plain[z])):
-            for c in concs:
+            for c in concs if p else ():
                 load = loadavg()
                 r = asyncio.run(floor(url, p, c, args.seconds))
                 rows.append({"server": name, "zoom": z, "conc": c, **r, "load1": load})
                 print(rows[-1], flush=True)
-    return per_tile
+    return {z: (plans[z], plain[z]) for z in zooms}
+
+
+async def per_tile_added(url: str, port: int, paths: list[str], plans, reps: int) -> dict:  # type: ignore[no-untyped-def]
+    """Tile by tile and back to back: the median of `reps` requests, of `reps` runs of the
+    floor's statement and of the plain floor's (so load from other work hits all three alike)."""
+    conn = await asyncpg.connect(url)
+    await conn.execute("SET jit = off")
+    http_ms, floor_ms, plain_ms = [], [], []
+    try:
+        for i, path in enumerate(paths):
+            http_ms.append(http_per_tile(port, [path], reps)[0])
+            floor_ms.append(await statement_ms(conn, plans[0][i], reps))
+            if plans[1]:
+                plain_ms.append(await statement_ms(conn, plans[1][i], reps))
+    finally:
+        await conn.close()
+    return added_latency(http_ms, floor_ms, plain_ms)
+
+
+async def statement_ms(conn: asyncpg.Connection, plan, reps: int) -> float:  # type: ignore[no-untyped-def]
+    """Median time (ms) of a statement over `reps` runs (0 for a tile with nothing to run)."""
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        if plan is not None:
+            await conn.fetchval(plan[0], *plan[1])
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
 
 
 def start_servers(url: str, args: argparse.Namespace, paths: dict[str, Paths], zooms: list[int]):  # type: ignore[no-untyped-def]
@@ -241,6 +266,7 @@ def main() -> None:
         "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "rows": rows,
     }
+    args.url = url
     per_tile = floors(url, zooms, lists, concs, args, rows)
     paths: dict[str, Paths] = {
         "djmap": {
@@ -277,8 +303,7 @@ def measure_zoom(z, servers, paths, tiles, counts, floor_ms, concs, args, rows) 
             settle = time.perf_counter() + 3  # past the transient after the c=8 runs
             while time.perf_counter() < settle:
                 http_per_tile(port, p, 1)
-            http_ms = http_per_tile(port, p, args.reps)
-            extra[name] |= added_latency(http_ms, *floor_ms)
+            extra[name] |= asyncio.run(per_tile_added(args.url, port, p, floor_ms, args.reps))
     for c in concs:
         for rnd in range(args.rounds):
             for name, port, _ in servers:

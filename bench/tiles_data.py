@@ -14,7 +14,6 @@ both timed in Python over asyncpg.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import sys
 import tempfile
 import time
@@ -184,8 +183,14 @@ async def prepare_and_plan(url: str, tiles: list[morecantile.Tile]) -> list[Plan
         return plans
 
 
+PLAIN_MINZOOM = 14  # below it a plain tile holds up to every row (seconds per statement)
+
+
 def plain_plans(tiles: list[morecantile.Tile]) -> list[Plan]:
-    """The plain-table reference: one `ST_AsMVT` of each tile's rows with the public fields."""
+    """The plain-table reference: one `ST_AsMVT` of each tile's rows with the public fields
+    (none below PLAIN_MINZOOM)."""
+    if tiles and tiles[0].z < PLAIN_MINZOOM:
+        return []
     cols = ", ".join(f.expr for f in fields_for(catalog.get(LAYER), "public"))
     text = (ROOT / "bench" / "plain_tile.sql").read_text()
     assert f"SELECT {cols}," in text, "the public fields changed: update bench/plain_tile.sql"
@@ -217,23 +222,6 @@ async def floor(url: str, plans: list[Plan], conc: int, seconds: float) -> dict[
     for c in conns:
         await c.close()
     return summarise(latencies, elapsed)
-
-
-async def floor_per_tile(url: str, plans: list[Plan], reps: int) -> list[float]:
-    """Median time (ms) of each tile's statement over `reps` runs on one connection."""
-    conn = await asyncpg.connect(url)
-    await conn.execute("SET jit = off")
-    out = []
-    for plan in plans:
-        times = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            if plan is not None:
-                await conn.fetchval(plan[0], *plan[1])
-            times.append(time.perf_counter() - t0)
-        out.append(statistics.median(times) * 1000)
-    await conn.close()
-    return out
 
 
 def summarise(latencies: list[float], elapsed: float) -> dict[str, float]:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -100,15 +101,23 @@ def run_wrk(port: int, paths: list[str], conc: int, seconds: float) -> dict[str,
     return {**json.loads(line), "load1": load}
 
 
-def fetch(port: int, path: str) -> tuple[bytes, bytes]:
-    """(raw MVT, bytes on the wire) of one tile, asking for gzip."""
+def fetch(port: int, path: str, tries: int = 5) -> tuple[bytes, bytes]:
+    """(raw MVT, bytes on the wire) of one tile, asking for gzip (a 503 of a loaded machine,
+    a statement or pool timeout, is tried again)."""
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}{path}", headers={"Accept-Encoding": "gzip"}
     )
-    with urllib.request.urlopen(req, timeout=60) as r:
-        body = r.read()
-        zipped = r.headers.get("Content-Encoding") == "gzip"
-    return (gzip.decompress(body) if zipped else body), body
+    for attempt in range(tries):
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                body = r.read()
+                zipped = r.headers.get("Content-Encoding") == "gzip"
+            return (gzip.decompress(body) if zipped else body), body
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503 or attempt == tries - 1:
+                raise
+            time.sleep(1)
+    raise AssertionError("unreachable")
 
 
 def loadavg() -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from geo.errors import Forbidden, InvalidInput, Unavailable
+from geo.errors import Forbidden, InvalidInput, NotFound, Unavailable
 from geo.scope import Principal, RowScope, row_scope
 from layers import catalog
 from layers import filters as lf
@@ -132,6 +132,30 @@ class TileService:
         if self.cache is not None:
             await self.cache.put(key, tile)
         return Served(tile, token)
+
+    def cached(self, layer_id: str, z: int, x: int, y: int) -> Served | None:
+        """The public tile of a layer from memory, without waiting: None unless the layer is
+        public and not heat, z/x/y is in its range, the versions' lease holds and the tile of
+        those versions is in the memory cache (then `tile` answers, with every check)."""
+        try:
+            layer = catalog.get(layer_id)
+        except NotFound:
+            return None  # `tile` answers it
+        if self.cache is None or layer.is_heat:
+            return None
+        if not catalog.can_see(layer, "public") or not layer.minzoom <= z <= layer.maxzoom:
+            return None
+        if not (0 <= x < 1 << z and 0 <= y < 1 << z):
+            return None
+        versions = self.versions.peek()
+        if versions is None:
+            return None
+        memo = self._tokens.get(layer.id)
+        token = (
+            memo[1] if memo is not None and memo[0] is versions else layer_token(layer, versions)
+        )
+        hit = self.cache.get_memory(CacheKey(layer.id, token, "public", "", z, x, y))
+        return None if hit is None else Served(hit, token)
 
     async def heat_cells(self, layer: Layer, res: int) -> tuple[str, list[dict[str, Any]]]:
         """The served heat build's token and its published items at resolution `res` (cell,

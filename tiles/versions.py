@@ -156,6 +156,14 @@ class VersionTracker:
         """True while the versions in memory may serve a request without a read."""
         return self.known is not None and time.monotonic() - self.known_at < LEASE_S
 
+    def peek(self) -> Versions | None:
+        """The versions in memory if their lease holds, without waiting (None: call `current`);
+        counts as a request for the heartbeat."""
+        now = time.monotonic()
+        self._asked_at = now
+        known = self.known
+        return known if known is not None and now - self.known_at < LEASE_S else None
+
     async def current(self) -> Versions:
         """The versions to serve with now (the last ones read while the database is away)."""
         now = time.monotonic()

@@ -8,21 +8,24 @@ caches and parses them the same way. Tile URLs carry `?v=<data version token>`; 
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import oauth2_scheme
 from api.deps import TOKEN_OPTIONAL, get_principal
 from api.models.errors import errors
 from api.models.media import MVT, NOT_MODIFIED, MVTResponse, binary
 from api.models.tiles import TileJSON
+from api.security import SecurityHeaders
 from geo.errors import Forbidden, InvalidInput
 from geo.scope import Principal
 from layers import catalog
 from layers import filters as lf
 from tiles.mvt import MAX_ZOOM
-from tiles.service import TileService
+from tiles.service import Served, TileService
 from tiles.tilejson import tilejson
 
 router = APIRouter(tags=["tiles"])
@@ -70,15 +73,25 @@ async def tile_response(
     """The tile with its caching headers: gzip when accepted, 304 when the ETag matches."""
     params = query_filters(request)
     served = await tiles.tile(layer, z, x, y, params, principal.audience, principal)
-    gzip_ok = "gzip" in request.headers.get("accept-encoding", "") and served.tile.gz
+    h = request.headers
+    return served_response(
+        served, params.get("v"), h.get("accept-encoding"), h.get("if-none-match")
+    )
+
+
+def served_response(
+    served: Served, v: str | None, accept_encoding: str | None, if_none_match: str | None
+) -> Response:
+    """A served tile as the route answers it (the lane below answers the same)."""
+    gzip_ok = "gzip" in (accept_encoding or "") and served.tile.gz
     etag = served.tile.etag[:-1] + '.gz"' if gzip_ok else served.tile.etag
     headers = {
         "ETag": etag,
-        "Cache-Control": IMMUTABLE if params.get("v") == served.token else REVALIDATE,
+        "Cache-Control": IMMUTABLE if v == served.token else REVALIDATE,
         "Vary": "Accept-Encoding",
         "X-Data-Version": served.token,
     }
-    if _matches(request.headers.get("if-none-match"), etag):
+    if _matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     if gzip_ok:
         headers["Content-Encoding"] = "gzip"
@@ -165,3 +178,48 @@ async def layer_tilejson(
     await tiles.check_orgs(lf.parse(found, params, audience=principal.audience))
     base = str(request.base_url).rstrip("/")
     return await tilejson(tiles, found, principal.audience, base, params)
+
+
+TILE_PATH = re.compile(r"/api/tiles/([^/]+)/(\d{1,2})/(\d{1,8})/(\d{1,8})\.mvt")
+PASS = (b"authorization", b"origin")  # callers and CORS requests take the full path
+
+
+class TileLane:
+    """The app's outermost middleware: an anonymous GET of a public tile, without a query, that
+    the memory cache holds under versions whose lease holds (tiles/versions.py) is answered here,
+    as `tile_response` would answer it and with the hardening headers (api/security.py); every
+    other request, and any doubt, goes the full way through the app. The middleware and routing
+    a hit would cross cost more than the hit itself."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and not scope["query_string"]:
+            response = lane_response(scope)
+            if response is not None:
+                await SecurityHeaders(response)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def lane_response(scope: Scope) -> Response | None:
+    """The response of a tile request the lane may answer, or None."""
+    found = TILE_PATH.fullmatch(scope["path"])
+    app = scope.get("app")
+    if found is None or app is None or app.dependency_overrides:
+        return None
+    accept = if_none_match = None
+    for name, value in scope["headers"]:
+        if name in PASS:
+            return None
+        if name == b"accept-encoding":
+            accept = value.decode("latin-1")
+        elif name == b"if-none-match":
+            if_none_match = value.decode("latin-1")
+    service: TileService | None = getattr(app.state, "tiles", None)
+    if service is None:
+        return None
+    layer, z, x, y = found.groups()
+    served = service.cached(layer, int(z), int(x), int(y))
+    return None if served is None else served_response(served, None, accept, if_none_match)
