@@ -15,6 +15,7 @@ from api.freshness import SettleWrites
 from api.openapi import install as install_openapi
 from api.replicas import RetryReplicaReads
 from api.routers import (
+    accessibility,
     audit,
     auth,
     builds,
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         org_health,
         reminders,
         scenarios,
+        accessibility,
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(pages.router)  # pages and /static, no /api prefix

@@ -32,6 +32,7 @@ from geo.live.settings import LiveSettings
 from geo.live.stream import EventHub
 from geo.live.worker import LayerVersions, LiveWorker
 from layers import catalog
+from tiles.accessibility_build import accessibility_builders
 from tiles.builders import tile_builders
 from tiles.builds import Builder, DerivedBuilds
 from tiles.cache import TileCache
@@ -55,6 +56,7 @@ def derived_builders(
         *tile_builders(layers, pool, versions, home, url),
         *page_builders(pool, home, url, radius_m),
         *health_builders(pool),
+        *accessibility_builders(pool, url),
     ]
 
 

@@ -1,0 +1,1 @@
+SELECT token, extract(epoch FROM built_at) FROM accessibility_cells LIMIT 1

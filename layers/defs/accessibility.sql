@@ -1,0 +1,1 @@
+SELECT ('x' || lpad(a.cell, 16, '0'))::bit(64)::bigint AS id, a.cell, a.res, a.t1_min, a.t3_min, a.geom, CASE WHEN a.t1_min IS NULL THEN 'far' WHEN a.t1_min <= 5 THEN '5' WHEN a.t1_min <= 10 THEN '10' WHEN a.t1_min <= 15 THEN '15' ELSE '30' END AS band FROM accessibility_cells a
