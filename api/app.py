@@ -24,6 +24,7 @@ from api.routers import (
     events,
     features,
     features_write,
+    grids,
     health,
     heatmap,
     imports,
@@ -35,6 +36,7 @@ from api.routers import (
     panoramas,
     registrations,
     reminders,
+    routes,
     scenarios,
     terrain,
     threedtiles,
@@ -123,6 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reminders,
         scenarios,
         accessibility,
+        routes,
+        grids,
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(pages.router)  # pages and /static, no /api prefix
