@@ -19,6 +19,7 @@ from api.routers import (
     audit,
     auth,
     builds,
+    capacity,
     checkins,
     coverage,
     events,
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reminders,
         scenarios,
         accessibility,
+        capacity,
         routes,
         grids,
     ):

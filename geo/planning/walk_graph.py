@@ -131,3 +131,45 @@ def _quiet():  # type: ignore[no-untyped-def]
         sys.stdout.flush()
         os.dup2(saved, 1)
         os.close(saved)
+
+
+def costs_within(graph: WalkGraph, sites_xy: np.ndarray, points_xy: np.ndarray,
+                 limit_m: float, chunk: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Every (point, site, walking metres) pair within `limit_m` (legs included), from scipy's
+    Dijkstra bounded by the limit, a chunk of sites at a time."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    s_node, s_leg = graph.snap(sites_xy)
+    p_node, p_leg = graph.snap(points_xy)
+    n = len(graph.xy)
+    empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+    if n == 0:
+        return empty
+    adj = coo_matrix(_simple(graph), shape=(n, n)).tocsr()
+    at = np.where(p_node >= 0)[0]
+    out_p, out_s, out_d = [], [], []
+    sites = np.where(s_node >= 0)[0]
+    for k in range(0, len(sites), chunk):
+        part = sites[k : k + chunk]
+        d = dijkstra(adj, directed=False, indices=s_node[part], limit=limit_m)
+        total = d[:, p_node[at]] + s_leg[part, None] + p_leg[None, at]
+        si, pi = np.nonzero(total <= limit_m)
+        out_p.append(at[pi])
+        out_s.append(part[si])
+        out_d.append(total[si, pi])
+    if not out_p:
+        return empty
+    return np.concatenate(out_p), np.concatenate(out_s), np.concatenate(out_d)
+
+
+def _simple(graph: WalkGraph) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """The edges with parallel ones reduced to the shortest and loops dropped (a sparse matrix
+    would add parallel edges up), zero lengths kept as edges."""
+    a, b = np.minimum(graph.src, graph.dst), np.maximum(graph.src, graph.dst)
+    order = np.lexsort((graph.length, b, a))
+    a, b, w = a[order], b[order], graph.length[order]
+    first = np.ones(len(a), bool)
+    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    keep = first & (a != b)
+    return np.maximum(w[keep], 1e-9), (a[keep], b[keep])
