@@ -267,3 +267,60 @@ def pick_lang(requested: str | None, accept_language: str | None = None) -> str:
     if requested and requested.lower().startswith("en"):
         return "en"
     return DEFAULT_LANG
+
+
+# The printable coverage report (web/report.py, issue 14 §6): kept apart from the pages' strings
+# so the pages' config does not carry them.
+_REPORT: dict[str, tuple[str, str]] = {
+    "title": ("15分钟党群服务圈覆盖报告", "15-minute party service circle: coverage report"),
+    "area": ("范围", "Area"),
+    "all": ("全部数据", "All data"),
+    "date": ("日期", "Date"),
+    "circle": ("服务圈", "Circle"),
+    "walk": ("步行", "walking"),
+    "straight": ("直线", "straight line"),
+    "minutes": ("分钟", "min"),
+    "scenario": ("方案", "Scenario"),
+    "baseline": ("现状", "Baseline"),
+    "headline": ("主要指标", "Headline figures"),
+    "figure": ("指标", "Figure"),
+    "total": ("总数", "Total"),
+    "covered": ("覆盖", "Covered"),
+    "share": ("覆盖率", "Share"),
+    "buildings": ("建筑", "Buildings"),
+    "residents": ("居民（估算）", "Residents (estimated)"),
+    "households": ("户数（估算）", "Households (estimated)"),
+    "members": ("党员", "Members"),
+    "service_points": ("服务阵地", "Service points"),
+    "map": ("覆盖图", "Map"),
+    "map_note": (
+        "绿色：步行服务范围；橙色：未覆盖；星号：建议新增站点；红线：党建网格",
+        "Green: walking service areas; orange: uncovered; stars: proposed sites; red: grids",
+    ),
+    "proposals": ("建议新增站点", "Proposed sites"),
+    "rank": ("序号", "Rank"),
+    "gain": ("新增覆盖居民", "Residents gained"),
+    "after": ("新增后覆盖率", "Share after"),
+    "none": ("无", "None"),
+    "sites": ("各服务阵地服务范围", "Catchment of each service point"),
+    "site": ("服务阵地", "Service point"),
+    "kind": ("类型", "Kind"),
+    "within": ("{m}分钟内建筑", "Buildings ≤ {m} min"),
+    "grids": ("党建网格覆盖", "Grids and their coverage"),
+    "grid": ("网格", "Grid"),
+    "versions": ("数据版本", "Data versions"),
+    "table": ("数据表", "Table"),
+    "version": ("版本", "Version"),
+    "updated": ("更新时间", "Updated"),
+    "privacy": (
+        "党员数据按隐私规则发布：取整到10，不足10人不公布（—）。",
+        "Member figures follow the privacy rule: rounded to 10, none under 10 (—).",
+    ),
+    "off_network": ("不在路网上", "off the road network"),
+}
+
+
+def report_strings(lang: str) -> dict[str, str]:
+    """The report's text in one language (unknown languages fall back to zh-CN)."""
+    index = 1 if lang == "en" else 0
+    return {key: pair[index] for key, pair in _REPORT.items()}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import psycopg
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from geo.analysis import service_areas
 from geo.analysis.demand import Points, expanded_bounds, load_buildings, load_sites
@@ -135,3 +136,11 @@ def refresh(conn: psycopg.Connection, principal: Principal, minutes: float = 15.
               f.members_covered) for f in figures],
         )  # fmt: skip
     return figures
+
+
+IN_AREA_SQL = "SELECT id FROM grids WHERE ST_Intersects(geom, ST_GeomFromWKB(%s, 4326))"
+
+
+def ids_in(conn: psycopg.Connection, area: BaseGeometry) -> list[int]:
+    """Ids of the grids meeting an area."""
+    return [int(r[0]) for r in conn.execute(IN_AREA_SQL, (shapely.to_wkb(area),)).fetchall()]
