@@ -91,7 +91,10 @@ def _latency(db_url: str, act: str, leader: Any, member: Any, layer: str, out: P
     speed belongs in bench/; the event's `at` is its transaction's start, a little before the
     commit, so these are upper bounds)."""
     leader.wait_for_function(f"() => window.djmapLive.drawn['{layer}'] !== undefined")
-    leader.wait_for_load_state("networkidle")  # every tile of the new version has arrived
+    leader.wait_for_function(  # every tile of the new version has arrived
+        "id => window.djmapMap.deck.layerManager.getLayers().find((l) => l.id === id).isLoaded",
+        arg=layer,
+    )
     with psycopg.connect(db_url) as conn:
         row = conn.execute(
             "SELECT extract(epoch FROM at) * 1000 FROM events "
@@ -105,7 +108,9 @@ def _latency(db_url: str, act: str, leader: Any, member: Any, layer: str, out: P
         - at,
         "leader_event_ms": leader.evaluate("() => window.djmapLive.seen.at['activity.created']")
         - at,
-        "leader_layer_drawn_ms": leader.evaluate(f"() => window.djmapLive.drawn['{layer}']") - at,
+        # the last tile of the first version reloaded after the event
+        "leader_layer_drawn_ms": leader.evaluate(f"() => window.djmapLive.drawn['{layer}'][0].at")
+        - at,
     }
     (out / "live-latency.json").write_text(json.dumps(figures, indent=1))
     print("commit → page (ms):", {k: round(v) for k, v in figures.items()})

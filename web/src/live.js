@@ -71,7 +71,13 @@ const original = new Map(); // deck layer id → its first data URL (non-tile la
 const ASYNC_ORIGINAL = Symbol.for('asyncPropOriginal');
 const pending = new Map(); // layer id → timer (several events in a burst: one refresh)
 const refreshed = {}; // layer id → how many times it was reloaded (tests read it)
-const drawn = {}; // layer id → when (ms) a tile of its newest version last arrived
+const drawn = {}; // layer id → [{version, at}]: when (ms) the last tile of each version arrived
+const tileLoaded = (id, version) => {
+  const list = drawn[id] || (drawn[id] = []);
+  const last = list[list.length - 1];
+  if (last && last.version === version) last.at = Date.now();
+  else list.push({version, at: Date.now()});
+};
 
 function tileData(id, params, version) {
   const q = new URLSearchParams();
@@ -82,6 +88,13 @@ function tileData(id, params, version) {
   return filtered ? `/api/tiles/${id}/{z}/{x}/{y}.mvt?${q}` : `/api/tiles/${id}/tilejson.json?${q}`;
 }
 
+/** A tile URL template with its `v` (data version) parameter set to `version`. */
+function withVersion(url, version) {
+  const v = `v=${encodeURIComponent(version)}`;
+  if (/[?&]v=[^&]*/.test(url)) return url.replace(/([?&])v=[^&]*/, `$1${v}`);
+  return url + (url.includes('?') ? '&' : '?') + v;
+}
+
 function reload(map, entry, version, params) {
   const layer = map.layer(entry.deck_id);
   if (!layer) return false;
@@ -89,13 +102,17 @@ function reload(map, entry, version, params) {
   if (kind === 'MVTLayer') {
     const apply = (data) => map.update(entry.deck_id, {
       data,
-      onTileLoad: () => { drawn[entry.id] = Date.now(); }, // the newest tile of the new version
+      onTileLoad: () => tileLoaded(entry.id, version),
     });
     const url = tileData(entry.id, params, version);
+    if (!url.includes('/tilejson.json')) { apply(url); return true; }
     // A TileJSON URL as `data` reloads no tile (deck.gl 9.4 fetches it after its reload step):
-    // hand the layer the fetched document, whose tile URLs name the new version.
-    if (url.includes('/tilejson.json')) window.djmap.request(url, {cache: 'no-store'}).then(apply).catch(() => {});
-    else apply(url);
+    // hand the layer a TileJSON document whose tile URLs name the new version — the one it has,
+    // re-versioned (no round trip), else a fresh one.
+    const drawnLayer = map.deck.layerManager && map.deck.layerManager.getLayers().find((l) => l.id === entry.deck_id);
+    const tj = drawnLayer && drawnLayer.state && drawnLayer.state.tileJSON;
+    if (tj && Array.isArray(tj.tiles)) apply({...tj, tiles: tj.tiles.map((u) => withVersion(u, version))});
+    else window.djmap.request(url, {cache: 'no-store'}).then(apply).catch(() => {});
     return true;
   }
   if (kind !== 'GeoJsonLayer' && kind !== 'H3HexagonLayer') return false; // 3D Tiles: rebuilt
@@ -105,7 +122,7 @@ function reload(map, entry, version, params) {
   const url = original.get(entry.deck_id);
   if (!url) return false;
   window.djmap.request(url, {cache: 'no-store'})
-    .then((body) => { map.update(entry.deck_id, {data: body}); drawn[entry.id] = Date.now(); })
+    .then((body) => { map.update(entry.deck_id, {data: body}); tileLoaded(entry.id, version); })
     .catch(() => {});
   return true;
 }
