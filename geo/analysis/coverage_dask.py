@@ -3,10 +3,10 @@ with its halo of sites (issue 15 §3).
 
 The single process finds, for every demand point, the site that covers it (`covering_straight`
 on the whole area's projection, or the first walking service area that holds it). Here the points
-go into a dask-geopandas frame, are shuffled so that each partition holds whole H3 cells
-(geo/analysis/partitions.py), and every cell runs the *same* functions on its own points and the
-sites of its halo, with the run's one `Metric` (same projection, same error bound) shipped to the
-workers. The halo holds every site the single process could have found for those points, so each
+are grouped by H3 cell (geo/analysis/partitions.py), whole cells packed into the partitions of
+a dask-geopandas frame (sent to the workers once, their geometry made there), and every cell
+runs the *same* functions on its own points and the sites of its halo, with the run's one
+`Metric` (same projection, same error bound) shipped to the workers. The halo holds every site the single process could have found for those points, so each
 point gets the same answer, in the global numbering of the sites.
 
 Workers get public things only (demand points, which are buildings or atom centres carrying atom
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import dask.dataframe as dd
 import dask_geopandas
 import geopandas as gpd
 import numpy as np
@@ -25,12 +26,12 @@ import pandas as pd
 from distributed.diagnostics.plugin import WorkerPlugin
 from shapely.geometry.base import BaseGeometry
 
-from geo.analysis.dask_cluster import scattered_frame
 from geo.analysis.demand import Points
 from geo.analysis.metric import Metric, covering_polygons, covering_straight
-from geo.analysis.partitions import halo_box, in_box, part_cells
+from geo.analysis.partitions import cell_groups, halo_box, in_box, part_cells
 
-POINTS_PER_CHUNK = 100_000  # rows per input partition before the shuffle by cell
+TASKS_PER_WORKER = 4  # partitions per worker (whole H3 cells each)
+MIN_POINTS_PER_TASK = 5_000  # below this a task costs more to send than to run
 
 
 def cover_cell(lon: np.ndarray, lat: np.ndarray, sites: Points, metric: Metric,
@@ -75,25 +76,25 @@ def _geo(part: pd.DataFrame) -> gpd.GeoDataFrame:
 
 
 class ImportGeo(WorkerPlugin):
-    """Imports dask_geopandas on every worker (now and later ones), so shuffled partitions
-    are put back together as GeoDataFrames."""
+    """Imports dask_geopandas on every worker (now and later ones), so that frames moved between
+    workers are put back together as GeoDataFrames."""
 
     def setup(self, worker: Any) -> None:
         import dask_geopandas  # noqa: F401  (registers its dispatch functions)
 
 
-def _with_cells(part: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The partition with its points' H3 partition cells."""
-    return part.assign(part=part_cells(part.geometry.x.to_numpy(), part.geometry.y.to_numpy()))
-
-
-def demand_frame(client: Any, demand: Points) -> Any:
-    """The demand points as a dask-geopandas frame (row number `i`, point geometry made on the
-    workers), chunked in input order."""
-    rows = {"i": np.arange(len(demand), dtype=np.int64), "lon": demand.lon, "lat": demand.lat}
-    frame = scattered_frame(client, rows, POINTS_PER_CHUNK)
+def demand_frame(client: Any, demand: Points, tasks: int) -> Any:
+    """The demand points as a dask-geopandas frame (row number `i`, H3 partition cell `part`,
+    point geometry made on the workers) whose partitions hold whole cells, about `tasks` of them."""
+    cells = part_cells(demand.lon, demand.lat)
+    target = max(MIN_POINTS_PER_TASK, -(-len(demand) // tasks))
+    chunks = []
+    for g in cell_groups(cells, target):
+        columns = {"i": g.astype(np.int64), "lon": demand.lon[g], "lat": demand.lat[g]}
+        chunks.append(pd.DataFrame({**columns, "part": cells[g]}))
+    frame = dd.from_delayed(client.scatter(chunks), meta=chunks[0].iloc[:0], verify_meta=False)
     geometry = dask_geopandas.points_from_xy(frame, "lon", "lat", crs="EPSG:4326")
-    return dask_geopandas.from_dask_dataframe(frame[["i"]], geometry=geometry)
+    return dask_geopandas.from_dask_dataframe(frame[["i", "part"]], geometry=geometry)
 
 
 def covering_dask(client: Any, metric: Metric, demand: Points, existing: Points,
@@ -104,13 +105,11 @@ def covering_dask(client: Any, metric: Metric, demand: Points, existing: Points,
     if len(demand) == 0 or (len(existing) == 0 and not polygons):
         return covering
     client.register_plugin(ImportGeo(), name="djmap-import-geo")
-    frame = demand_frame(client, demand)
-    cells = frame.map_partitions(_with_cells, meta=frame._meta.assign(part=np.uint64(0)))
-    tasks = max(2 * len(client.scheduler_info()["workers"]), frame.npartitions)
-    shuffled = cells.shuffle("part", npartitions=tasks)  # whole cells per partition
+    tasks = TASKS_PER_WORKER * max(1, len(client.scheduler_info()["workers"]))
+    frame = demand_frame(client, demand, tasks)
     sites = Points(existing.lon, existing.lat, existing.weight)  # no labels to the workers
     sites_f, metric_f, polygons_f = client.scatter([sites, metric, polygons], broadcast=True)
-    found = shuffled.map_partitions(
+    found = frame.map_partitions(
         cover_partition, sites_f, metric_f, polygons_f, mode,
         meta={"i": "int64", "site": "int64"},
     ).compute()  # fmt: skip

@@ -40,3 +40,16 @@ def in_box(lon: np.ndarray, lat: np.ndarray, box: tuple[float, float, float, flo
     """Indices of the points inside the box (edges included), in their order."""
     x0, y0, x1, y1 = box
     return np.flatnonzero((lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1))
+
+
+def cell_groups(cells: np.ndarray, target: int) -> list[np.ndarray]:
+    """Point indices grouped by cell, consecutive cells (in cell order) packed into groups of
+    about `target` points; a cell is never split across groups."""
+    order = np.argsort(cells, kind="stable")
+    starts = np.flatnonzero(np.r_[True, cells[order][1:] != cells[order][:-1]])
+    groups, begin = [], 0
+    for start in [*starts[1:].tolist(), len(order)]:
+        if start - begin >= target or start == len(order):
+            groups.append(order[begin:start])
+            begin = start
+    return [g for g in groups if len(g)]

@@ -26,7 +26,14 @@ from geo.analysis.demand import Points
 from geo.privacy.atoms import Atoms, Spread, spread
 from geo.privacy.tree import RES_MAX
 
-CHUNK = 250_000  # points per partition of the input frames (a task: about 0.5 s of H3 calls)
+TASKS_PER_WORKER = 4  # partitions per worker of the input frames
+MIN_CHUNK = 10_000  # below this a task costs more to send than to run
+
+
+def _chunk(client: Any, n: int) -> int:
+    """Points per partition: TASKS_PER_WORKER partitions per worker, at least MIN_CHUNK."""
+    workers = max(1, len(client.scheduler_info()["workers"]))
+    return max(MIN_CHUNK, -(-n // (TASKS_PER_WORKER * workers)))
 
 
 def _finest(part: pd.DataFrame) -> pd.DataFrame:
@@ -44,7 +51,7 @@ def finest_counts(client: Any, lon: np.ndarray, lat: np.ndarray) -> Counter[str]
     if len(lon) == 0:
         return Counter()
     meta = pd.DataFrame({"cell": pd.Series(dtype="uint64"), "n": pd.Series(dtype="int64")})
-    frame = scattered_frame(client, {"lon": lon, "lat": lat}, CHUNK)
+    frame = scattered_frame(client, {"lon": lon, "lat": lat}, _chunk(client, len(lon)))
     parts = frame.map_partitions(_finest, meta=meta).compute()
     sums = parts.groupby("cell")["n"].sum()
     return Counter({h3int.int_to_str(int(c)): int(n) for c, n in sums.items()})
@@ -63,7 +70,7 @@ def place(client: Any, atoms: Atoms, lon: np.ndarray, lat: np.ndarray) -> list[s
     (atoms_f,) = client.scatter([atoms], broadcast=True)
     meta = pd.DataFrame({"i": pd.Series(dtype="int64"), "atom": pd.Series(dtype=object)})
     rows = {"i": np.arange(len(lon), dtype=np.int64), "lon": lon, "lat": lat}
-    frame = scattered_frame(client, rows, CHUNK)
+    frame = scattered_frame(client, rows, _chunk(client, len(lon)))
     found = frame.map_partitions(_place, atoms_f, meta=meta).compute()
     out: list[str | None] = [None] * len(lon)
     for i, atom in zip(found["i"].tolist(), found["atom"].tolist(), strict=True):
