@@ -18,9 +18,11 @@ and `lost` what it would add if fully met, so the points of a breakdown add up t
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from geo.health.evidence import OrgRecord
 from geo.health.periods import (
@@ -128,50 +130,76 @@ def _not_applicable(rule: Rule, zh: str, en: str) -> RuleResult:
     return _result(rule, "not_applicable", None, 0, 0, zh, en)
 
 
-def _assessed(rule: Rule, org: OrgRecord, d: date) -> list[tuple[date, date]]:
-    """The periods the rule is judged on, most recent first."""
-    found: list[tuple[date, date]] = []
-    span = previous(rule.period, period_of(rule.period, d))
-    while len(found) < PER_YEAR[rule.period]:
-        if org.founded is not None and span[0] < org.founded:
-            break
-        if due_on(span, rule.grace_days) < d:
-            found.append(span)
-        span = previous(rule.period, span)
-    return found
+@dataclass(frozen=True)
+class Span:
+    """A calendar period [start, end), its due day and the end of its window (end + grace)."""
+
+    start: date
+    end: date
+    due: date
+    window: date
+
+
+def _span(period: str, grace: int, bounds: tuple[date, date]) -> Span:
+    return Span(*bounds, due_on(bounds, grace), bounds[1] + timedelta(days=grace))
+
+
+@lru_cache(maxsize=1024)
+def calendar(period: str, grace: int, d: date) -> tuple[tuple[Span, ...], tuple[Span, ...]]:
+    """The periods a rule of `period` and `grace` is judged on as of `d` (the most recent whose
+    due day has passed, a year's worth, most recent first), and the previous, current and next
+    periods (the candidates for the next due day). The same for every organisation: cached."""
+    found: list[Span] = []
+    bounds = previous(period, period_of(period, d))
+    while len(found) < PER_YEAR[period]:
+        if due_on(bounds, grace) < d:
+            found.append(_span(period, grace, bounds))
+        bounds = previous(period, bounds)
+    current = period_of(period, d)
+    around = (previous(period, current), current, following(period, current))
+    return tuple(found), tuple(_span(period, grace, b) for b in around)
+
+
+def _assessed(spans: tuple[Span, ...], founded: date | None) -> tuple[Span, ...]:
+    """The judged periods of an organisation: none that began before it was founded."""
+    if founded is None:
+        return spans
+    n = next((i for i, s in enumerate(spans) if s.start < founded), len(spans))
+    return spans[:n]
 
 
 def meeting(rule: Rule, org: OrgRecord, d: date) -> RuleResult:
     """A meeting rule (支部党员大会, 支委会 …) as of day `d`."""
-    ev, grace = rule.evidence, timedelta(days=rule.grace_days)
+    ev = rule.evidence
     kind, need = str(ev.meeting_kind), ev.min_count
     if ev.min_full_members is not None and org.full_members < ev.min_full_members:
         zh = f"正式党员不足{ev.min_full_members}人，不设支委会"
         return _not_applicable(rule, zh, f"fewer than {ev.min_full_members} full members")
+    days, after = org.meetings.get(kind, []), d + DAY
 
-    def met(span: tuple[date, date]) -> bool:
-        return org.held(kind, span[0], span[1] + grace, d) >= need
+    def met(span: Span) -> bool:
+        stop = min(span.window, after)
+        return bisect_left(days, stop) - bisect_left(days, span.start) >= need
 
-    spans = _assessed(rule, org, d)
+    judged, candidates = calendar(rule.period, rule.grace_days, d)
+    spans = _assessed(judged, org.founded)
     flags = [met(s) for s in spans]
     n, k = len(flags), sum(flags)
     missing = None
     if flags and not flags[0]:
         run = next((i for i, ok in enumerate(flags) if ok), n)
-        missing = spans[run - 1][0]
-    current = period_of(rule.period, d)
-    candidates = [previous(rule.period, current), current, following(rule.period, current)]
+        missing = spans[run - 1].start
     open_ = [
         s
         for s in candidates
-        if due_on(s, rule.grace_days) >= d
-        and not (org.founded is not None and s[1] <= org.founded)
-        and (not met(s) or s is candidates[-1])
+        if s.due >= d
+        and not (org.founded is not None and s.end <= org.founded)
+        and (s is candidates[-1] or not met(s))
     ]
-    next_due = due_on(open_[0], rule.grace_days) if open_ else None
+    next_due = open_[0].due if open_ else None
     items = []
     if flags and not flags[0]:
-        items.append(_item(rule, "overdue", due_on(spans[0], rule.grace_days)))
+        items.append(_item(rule, "overdue", spans[0].due))
     soon = next_due is not None and (next_due - d).days <= rule.remind_days
     if soon and next_due is not None and open_[0] is not candidates[-1]:
         items.append(_item(rule, "due", next_due))
@@ -282,6 +310,14 @@ def _mean(children: list[OrgScore]) -> float:
     return sum(c.score * w for c, w in zip(children, weights, strict=True)) / sum(weights)
 
 
+def _with_points(r: RuleResult, points: float, lost: float) -> RuleResult:
+    """The result with its points (dataclasses.replace, without its per-call introspection:
+    it was the build's largest cost at 50,000 organisations)."""
+    new = object.__new__(RuleResult)
+    new.__dict__.update(r.__dict__, points=points, lost=lost)
+    return new
+
+
 def combine(rules: RuleSet, org: OrgRecord, own: list[RuleResult], children: list[OrgScore]) -> OrgScore:  # fmt: skip
     """An organisation's score from its own rules' results and its children's scores."""
     judged = [r for r in own if r.share is not None]
@@ -292,7 +328,7 @@ def combine(rules: RuleSet, org: OrgRecord, own: list[RuleResult], children: lis
     total = w_own + rollup
     members = org.members + sum(c.members for c in children)
     scored = [
-        replace(r, points=100 * r.weight * r.share / total, lost=100 * r.weight * (1 - r.share) / total)
+        _with_points(r, 100 * r.weight * r.share / total, 100 * r.weight * (1 - r.share) / total)
         if r.share is not None and total
         else r
         for r in own
