@@ -28,7 +28,7 @@ from layers import catalog
 from layers.catalog import Layer
 from tiles.seed import cli_service, prepare, walk
 from tiles.service import TileService
-from tiles.tilejson import tilejson
+from tiles.tilejson import WORLD, tilejson
 
 INDEX = "index.json"
 INDEX_FORMAT = "djmap-pmtiles-index/1"
@@ -41,10 +41,10 @@ TileList = list[tuple[int, bytes]]  # (PMTiles tile id, gzip MVT), sorted by til
 
 @dataclass(frozen=True)
 class Archive:
-    """One layer's archive as `index.json` names it."""
+    """One layer's archive as `index.json` names it (`archive` None: the layer has no tiles)."""
 
     layer: str
-    archive: str
+    archive: str | None
     token: str
     minzoom: int
     maxzoom: int
@@ -174,26 +174,31 @@ async def export_layer(
     progress: Progress | None = None,
     force: bool = False,
 ) -> Archive | None:
-    """The layer's public archive of its current data in `out` (None when it has no features).
-    An archive of this data token that the index already names is kept: same data, same tiles."""
+    """The layer's public archive of its current data in `out` (an entry with no archive when
+    it has no features; None outside its zooms). An archive of this data token and zooms that
+    the index already names is kept: same data, same tiles."""
     levels = layer_zooms(layer, zooms)
     if not levels:
         return None
     await prepare(service, layer)
     token = await service.token(layer)
-    known = None if force else _known(out, layer.id, archive_name(layer.id, token))
-    if known is not None and (known.minzoom, known.maxzoom) == (min(levels), max(levels)):
+    known = None if force else read_index(out).get(layer.id)
+    if known is not None and _still(known, out, token, levels):
         return known
-    return await write_layer(
-        service, layer, lambda token: out / archive_name(layer.id, token), levels, progress
+
+    def path_of(data_token: str) -> Path:
+        return out / archive_name(layer.id, data_token)
+
+    found = await write_layer(service, layer, path_of, levels, progress)
+    return found or Archive(layer.id, None, token, min(levels), max(levels), WORLD, 0, 0)
+
+
+def _still(known: Archive, out: Path, token: str, levels: list[int]) -> bool:
+    """True when an index entry is of this data token and zooms, its archive (if any) there."""
+    there = known.archive is None or (out / known.archive).is_file()
+    return (
+        known.token == token and (known.minzoom, known.maxzoom) == (levels[0], levels[-1]) and there
     )
-
-
-def _known(out: Path, layer_id: str, name: str) -> Archive | None:
-    """The index's entry of the archive `name` when it names it and the file is there."""
-    entry = read_index(out).get(layer_id)
-    found = entry is not None and entry.archive == name and (out / name).exists()
-    return entry if found else None
 
 
 def read_index(folder: Path) -> dict[str, Archive]:

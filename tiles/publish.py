@@ -148,6 +148,8 @@ def archives_of(src: Path) -> list[Path]:
     found = []
     for entry in index.values():
         name = entry.archive
+        if name is None:
+            continue  # a layer with no tiles
         if Path(name).name != name or not name.endswith(SUFFIX) or name.startswith("."):
             raise InvalidInput(f"{INDEX} names {name!r}, not an archive of this folder")
         if not (src / name).is_file():

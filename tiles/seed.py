@@ -21,7 +21,7 @@ from tiles.cache import TileCache
 from tiles.mvt import TMS
 from tiles.renderer import TileRenderer, tile_pool
 from tiles.service import Served, TileService
-from tiles.tilejson import bounds
+from tiles.tilejson import WORLD, bounds
 from tiles.versions import VersionTracker
 
 T = TypeVar("T")
@@ -59,23 +59,24 @@ async def walk(
         await prepare(service, layer)
     token = await service.token(layer)
     west, south, east, north = await bounds(service, layer, token)
-    frontier = list(TMS.tiles(west, south, east, north, [0]))
+    if (west, south, east, north) == WORLD:
+        return  # no rows (tiles/tilejson.py): no tiles, and no world to walk at the first zoom
+    top = layer.minzoom  # the walk starts at the layer's first zoom, over its data's extent
+    frontier = list(TMS.tiles(west, south, east, north, [top]))
     gate = asyncio.Semaphore(WALK_CONCURRENCY)
 
-    async def one(t: morecantile.Tile) -> Served | None:
-        if t.z < layer.minzoom:
-            return None  # above the layer's range: look at the children
+    async def one(t: morecantile.Tile) -> Served:
         async with gate:
             return await service.tile(layer.id, t.z, t.x, t.y, filters, audience, principal)
 
-    for z in range(0, max(zooms) + 1):
+    for z in range(top, max(zooms) + 1):
         following: list[morecantile.Tile] = []
         for start in range(0, len(frontier), WALK_BATCH):
             batch = frontier[start : start + WALK_BATCH]
             for tile, served in zip(batch, await asyncio.gather(*map(one, batch)), strict=True):
-                if served is not None and not served.tile.gz:
+                if not served.tile.gz:
                     continue
-                if served is not None and z in zooms:
+                if z in zooms:
                     yield tile, served
                 following.extend(TMS.children(tile, zoom=z + 1))
         frontier = following

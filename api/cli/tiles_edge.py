@@ -43,11 +43,15 @@ def _export_public(out: Path, zooms: str, force: bool) -> None:
         archives = export_public(url, out, levels, progress, force, on_layer)
         bar.update(task, completed=len(public_layers()), description="public layers")
     for a in archives:
+        if a.archive is None:
+            console.print(f"[dim]- {a.layer}: no features, no archive[/dim]")
+            continue
         size = f"{a.bytes / 1024:,.0f} KiB"
         console.print(
             f"[green]✓[/green] {a.archive}: {a.tiles} tiles, z{a.minzoom}-{a.maxzoom}, {size}"
         )
-    console.print(f"[green]wrote[/green] {out / 'index.json'} naming {len(archives)} archives")
+    n = sum(a.archive is not None for a in archives)
+    console.print(f"[green]wrote[/green] {out / 'index.json'} naming {n} archives")
 
 
 def _export_layer(out: Path, layer: str, zooms: str, audience: str) -> None:

@@ -36,7 +36,8 @@ async function edgeTileJSON(base, id) {
   const index = await readIndex(base);
   const entry = index && index.layers && index.layers[id];
   if (!entry) throw new Error(`${id} is not in the edge index`);
-  const url = new URL(entry.archive, folder(base)).href;
+  // A layer with no features has no archive: its tiles are all empty, asked of no one.
+  const url = entry.archive ? new URL(entry.archive, folder(base)).href : '';
   edgeStats.layers.push(id);
   return {
     tilejson: '3.0.0',
@@ -57,7 +58,8 @@ function source(url) {
 async function edgeTile(url, context) {
   const hash = url.lastIndexOf('#');
   const [z, x, y] = url.slice(hash + 1).split('/').map(Number);
-  const bytes = await source(url.slice(SCHEME.length, hash)).getTile({x, y, z});
+  const archive = url.slice(SCHEME.length, hash);
+  const bytes = archive ? await source(archive).getTile({x, y, z}) : null;
   const loadOptions = context.loadOptions || context.layer.getLoadOptions();
   if (!bytes) { // empty tiles are not stored
     edgeStats.empty += 1;
