@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import psycopg
+from psycopg import sql
 
 from geo.health import clock
 from geo.health.periods import MONTHS, add_months, period_of
@@ -23,18 +24,15 @@ AUDIT_KIND = "samples-orglife"
 SOURCE = "synthetic meetings, elections and dues（示例）"
 NOTE = "（示例）"
 ORGS_SQL = "SELECT id, code, type FROM organisations ORDER BY code"
-MEETING_SQL = (
-    "INSERT INTO meetings (code, org_id, kind, held_on, source, attendance, note) "
-    "VALUES (%s, %s, %s, %s, 'import', %s, %s) ON CONFLICT (code) DO NOTHING"
-)
-TERM_SQL = (
-    "INSERT INTO committee_terms (code, org_id, elected_on, term_years) VALUES (%s, %s, %s, %s) "
-    "ON CONFLICT (code) DO NOTHING"
-)
-DUES_SQL = (
-    "INSERT INTO dues_months (code, org_id, month, paid_share, arrears_count) "
-    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
-)
+# table → its columns as the rows below give them (staged by COPY, then inserted once each)
+COLUMNS = {
+    "meetings": ("code", "org_id", "kind", "held_on", "source", "attendance", "note"),
+    "committee_terms": ("code", "org_id", "elected_on", "term_years"),
+    "dues_months": ("code", "org_id", "month", "paid_share", "arrears_count"),
+}
+STAGE_SQL = "CREATE TEMP TABLE {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP"
+COPY_SQL = "COPY {stage} ({cols}) FROM STDIN"
+MOVE_SQL = "INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} ON CONFLICT DO NOTHING"
 RECORD_SQL = (
     "INSERT INTO imports (kind, source_name, actor, finished_at, status, rows_total, rows_written)"
     " VALUES (%s, %s, 'djmap samples load', now(), 'written', %s, %s)"
@@ -82,7 +80,8 @@ def _meetings(rows: Rows, org: tuple, today: date, rng: np.random.Generator) -> 
                 days = max((last - span[0]).days, 0)
                 held = span[0] + timedelta(days=int(rng.integers(0, days + 1)))
                 key = f"sample:{code}:{kind}:{held.isoformat()}"
-                rows.meetings.append((key, org_id, kind, held, int(rng.integers(5, 40)), NOTE))
+                attended = int(rng.integers(5, 40))
+                rows.meetings.append((key, org_id, kind, held, "import", attended, NOTE))
             span = (span[1], add_months(span[1], MONTHS[period]))
 
 
@@ -110,6 +109,20 @@ def _dues(rows: Rows, org: tuple, today: date, rng: np.random.Generator) -> None
         )
 
 
+def _copy(conn: psycopg.Connection, table: str, rows: list[tuple[object, ...]]) -> None:
+    """Stage the rows by COPY and insert those whose codes are new (fast at 50,000 branches)."""
+    names = {
+        "table": sql.Identifier(table),
+        "stage": sql.Identifier(f"stage_{table}"),
+        "cols": sql.SQL(", ").join(map(sql.Identifier, COLUMNS[table])),
+    }
+    conn.execute(sql.SQL(STAGE_SQL).format(**names))
+    with conn.cursor().copy(sql.SQL(COPY_SQL).format(**names)) as copy:
+        for row in rows:
+            copy.write_row(row)
+    conn.execute(sql.SQL(MOVE_SQL).format(**names))
+
+
 def add_orglife_sample(url: str, seed: int = 42, today: date | None = None) -> int:
     """Add the synthetic organisation life; the number of rows written."""
     today = today or clock.today()
@@ -123,10 +136,12 @@ def add_orglife_sample(url: str, seed: int = 42, today: date | None = None) -> i
             if org[2] == "党支部":
                 _meetings(rows, org, today, rng)
                 _dues(rows, org, today, rng)
-        with conn.cursor() as cur:
-            cur.executemany(MEETING_SQL, rows.meetings)
-            cur.executemany(TERM_SQL, rows.terms)
-            cur.executemany(DUES_SQL, rows.dues)
+        for table, found in (
+            ("meetings", rows.meetings),
+            ("committee_terms", rows.terms),
+            ("dues_months", rows.dues),
+        ):
+            _copy(conn, table, found)
         total = len(rows.meetings) + len(rows.terms) + len(rows.dues)
         conn.execute(RECORD_SQL, (AUDIT_KIND, SOURCE, total, total))
     return total
