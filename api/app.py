@@ -37,6 +37,7 @@ from api.routers import (
     panoramas,
     registrations,
     reminders,
+    reports,
     routes,
     scenarios,
     terrain,
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         capacity,
         routes,
         grids,
+        reports,
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(pages.router)  # pages and /static, no /api prefix

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from geo.errors import Unavailable
 from web.i18n import report_strings
 from web.render import _env
 from web.report_map import map_img
@@ -29,8 +30,8 @@ CHROMIUM_ARGS = (
 )  # fmt: skip
 
 
-class PrintFailed(RuntimeError):
-    """Chromium did not print the report."""
+class PrintFailed(Unavailable):
+    """Chromium did not print the report (HTTP 503: worth trying again)."""
 
 
 def _fmt(value: Any) -> str:

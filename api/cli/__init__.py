@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import analysis, data, db, reminders, samples, serve, tiles, users, webhooks
+from api.cli import (
+    analysis,
+    data,
+    db,
+    planning,
+    reminders,
+    samples,
+    serve,
+    tiles,
+    users,
+    webhooks,
+)
 
 app = typer.Typer(
     name="djmap",
@@ -12,7 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for module in (db, data, samples, tiles, analysis, users, webhooks, reminders, serve):
+for module in (db, data, samples, tiles, analysis, planning, users, webhooks, reminders, serve):
     module.register(app)
 
 

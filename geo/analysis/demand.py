@@ -125,7 +125,7 @@ def load_buildings(conn: psycopg.Connection, area: BaseGeometry | None, populati
     )
     row = _fetchone(conn, stmt)
     lon, lat = _xy(row[0] if row else None)
-    weight = np.asarray(row[1], dtype=np.float64) if population and row else np.ones(len(lon))
+    weight = np.asarray(row[1] or [], dtype=np.float64) if population and row else np.ones(len(lon))
     return Points(lon, lat, weight, ids=list(row[2] or []) if row else [])  # type: ignore[index]
 
 
