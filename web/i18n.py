@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from web.i18n_ux import UX_TEXT
+
 LANGS = ("zh-CN", "en")
 DEFAULT_LANG = "zh-CN"
 
@@ -254,6 +256,9 @@ _TEXT: dict[str, tuple[str, str]] = {
 }
 
 
+_TEXT.update(UX_TEXT)  # issue 11's strings (web/i18n_ux.py)
+
+
 def strings(lang: str) -> dict[str, str]:
     """All UI strings in one language (unknown languages fall back to zh-CN)."""
     index = 1 if lang == "en" else 0
@@ -324,3 +329,9 @@ def report_strings(lang: str) -> dict[str, str]:
     """The report's text in one language (unknown languages fall back to zh-CN)."""
     index = 1 if lang == "en" else 0
     return {key: pair[index] for key, pair in _REPORT.items()}
+
+
+# issue 14's planning tools on /coverage (web/i18n_planning.py)
+from web.i18n_planning import PLANNING_TEXT  # noqa: E402
+
+_TEXT.update(PLANNING_TEXT)

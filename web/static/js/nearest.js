@@ -1,8 +1,8 @@
 // The member finder: locate (geolocation, tap, search), nearest list by walking distance, directions, check-in.
 (function () {
   'use strict';
-  const {cfg, t, esc, fmtDist, fmtTime, getJSON, postJSON, token} = window.djmap;
-  const state = {origin: null, target: 'service_points', mode: 'walk', results: [], nearActs: []};
+  const {cfg, t, esc, fmtDist, getJSON, postJSON, token} = window.djmap;
+  const state = {origin: null, target: 'service_points', mode: 'walk', when: 'all', picked: null, results: [], nearActs: []};
   const status = (msg) => { document.getElementById('status').textContent = msg; };
 
   const mapEl = document.getElementById('map');
@@ -24,27 +24,50 @@
     const layers = [];
     if (state.origin) {
       const [lon, lat] = state.origin;
-      layers.push(new deckgl.classes.LineLayer({
-        id: 'legs', data: state.results.slice(0, 5),
-        getSourcePosition: () => [lon, lat], getTargetPosition: (r) => [r.lon, r.lat],
-        getColor: [200, 16, 46, 120], getWidth: 2, widthUnits: 'pixels',
-      }));
+      // Walk mode draws the walking route the server found (pgRouting); straight draws lines.
+      const top = state.results.slice(0, 5);
+      const paths = top.filter((r) => r.route && r.route.coordinates);
+      if (paths.length) {
+        layers.push(new deckgl.classes.PathLayer({
+          id: 'legs-walk', data: paths, getPath: (r) => r.route.coordinates,
+          getColor: [200, 16, 46, 170], getWidth: 3, widthUnits: 'pixels', jointRounded: true, capRounded: true,
+        }));
+      } else {
+        layers.push(new deckgl.classes.LineLayer({
+          id: 'legs', data: top,
+          getSourcePosition: () => [lon, lat], getTargetPosition: (r) => [r.lon, r.lat],
+          getColor: [200, 16, 46, 120], getWidth: 2, widthUnits: 'pixels',
+        }));
+      }
       layers.push(new deckgl.classes.ScatterplotLayer({
         id: 'origin', data: [state.origin], getPosition: (d) => d, getRadius: 9, radiusUnits: 'pixels',
         getFillColor: [24, 111, 196, 255], getLineColor: [255, 255, 255, 255], stroked: true, lineWidthMinPixels: 3,
       }));
+      const pins = pinsOf(state.results);
       layers.push(new deckgl.classes.ScatterplotLayer({
-        id: 'found', data: state.results.map((r, i) => ({...r, rank: i + 1})), getPosition: (r) => [r.lon, r.lat],
-        getRadius: 12, radiusUnits: 'pixels', getFillColor: [200, 16, 46, 255], getLineColor: [255, 255, 255, 255],
+        id: 'found', data: pins, getPosition: (p) => [p.lon, p.lat],
+        getRadius: (p) => (p.n > 1 ? 15 : 12), radiusUnits: 'pixels', getFillColor: [200, 16, 46, 255], getLineColor: [255, 255, 255, 255],
         stroked: true, lineWidthMinPixels: 2, pickable: true,
       }));
       layers.push(new deckgl.classes.TextLayer({
-        id: 'found-rank', data: state.results.map((r, i) => ({...r, rank: String(i + 1)})), getPosition: (r) => [r.lon, r.lat],
-        getText: (r) => r.rank, getSize: 13, getColor: [255, 255, 255, 255], fontWeight: 700,
-        characterSet: '0123456789', fontFamily: 'Noto Sans CJK SC, sans-serif',
+        id: 'found-rank', data: pins, getPosition: (p) => [p.lon, p.lat],
+        getText: (p) => p.label, getSize: 13, getColor: [255, 255, 255, 255], fontWeight: 700,
+        characterSet: '0123456789×', fontFamily: 'Noto Sans CJK SC, sans-serif',
       }));
     }
     map.setExtra(layers);
+  }
+
+  /** Results at the same place (within ~5 m) make one pin: its first rank, and ×n when shared. */
+  function pinsOf(results) {
+    const byPlace = new Map();
+    results.forEach((r, i) => {
+      const key = `${r.lon.toFixed(5)},${r.lat.toFixed(5)}`;
+      const pin = byPlace.get(key) || {lon: r.lon, lat: r.lat, rank: i + 1, n: 0};
+      pin.n += 1;
+      byPlace.set(key, pin);
+    });
+    return [...byPlace.values()].map((p) => ({...p, label: p.n > 1 ? `${p.rank}×${p.n}` : String(p.rank)}));
   }
 
   function minutes(r) {
@@ -58,18 +81,39 @@
     return Date.parse(r.starts_at) - 30 * 60000 <= now && now <= Date.parse(r.ends_at);
   }
 
+  /** "签到 13:30 开放" (Beijing time; the date too when not today). */
+  function opensText(startsAt) {
+    const opens = new Date(Date.parse(startsAt) - 30 * 60000);
+    const tz = {timeZone: 'Asia/Shanghai'};
+    const day = (d) => d.toLocaleDateString('en-CA', tz);
+    const hm = opens.toLocaleTimeString('en-GB', {...tz, hour: '2-digit', minute: '2-digit'});
+    const when = day(opens) === day(new Date()) ? hm : window.djmap.fmtWhen(opens.toISOString());
+    return t.checkin_opens.replace('{when}', when);
+  }
+
+  /** A refusal in the page's language, from the API's code (else its own sentence). */
+  function refusal(err) {
+    const c = err.body && err.body.code;
+    return (c && t[`err_${c.replace(/\./g, '_')}`]) || (err.status === 401 ? t.checkin_login : t.err_generic);
+  }
+
   function item(r, i) {
-    const meta = [r.kind, r.opening_hours, r.starts_at ? fmtTime(r.starts_at) : null].filter(Boolean)
-      .map((m) => `<span>${esc(m)}</span>`).join('');
+    const hours = window.djmap.fmtHours(r.opening_hours);
+    const openTag = hours.open == null ? '' : `<span class="open-state ${hours.open ? 'open' : 'closed'}">${esc(hours.open ? t.open_now : t.closed_now)}</span>`;
+    const meta = [r.kind, hours.text, r.starts_at ? window.djmap.fmtWhen(r.starts_at, r.ends_at) : null].filter(Boolean)
+      .map((m) => `<span>${esc(m)}</span>`).join('') + openTag;
     const amap = r.links && r.links.amap ? `<a class="secondary" href="${esc(r.links.amap)}" target="_blank" rel="noopener">➤ ${esc(t.directions)}</a>` : '';
     let check = '';
     if (r.starts_at && cfg.routes.checkins && running(r)) {
       check = token()
         ? `<button type="button" class="primary checkin" data-activity="${r.id}">✓ ${esc(t.checkin)}</button>`
         : `<span class="muted">${esc(t.checkin_login)}</span>`;
+    } else if (r.starts_at && cfg.routes.checkins && Date.parse(r.starts_at) > Date.now()) {
+      check = `<span class="opens" data-opens="${esc(r.starts_at)}">${esc(opensText(r.starts_at))}</span>`;
     }
+    const picked = state.picked && state.picked.name === (r.name || r.title) ? ' picked' : '';
     const reg = r.starts_at && window.djmapLive ? window.djmapLive.registerButton(r.id, r.status) : '';
-    return `<li data-id="${r.id}" data-distance="${r.distance_m}">
+    return `<li data-id="${r.id}" data-distance="${r.distance_m == null ? '' : r.distance_m}" class="${picked}">
       <span class="rank">${i + 1}</span>
       <div><div class="title">${esc(r.name || r.title)}</div><div class="meta">${meta}</div></div>
       <div class="dist"><b>${esc(fmtDist(r.distance_m))}</b><span>${esc(minutes(r))}</span></div>
@@ -92,10 +136,28 @@
   async function query(target, k) {
     const [lon, lat] = state.origin;
     const q = new URLSearchParams({lon: lon.toFixed(6), lat: lat.toFixed(6), target, k, mode: state.mode});
+    if (state.mode === 'walk') q.set('route', 'true');
+    if (target === 'activities') {
+      const [from, to] = windowOf(state.when);
+      q.set('from', from.toISOString());
+      q.set('to', to.toISOString());
+    }
     const body = await getJSON(`/api/nearest?${q}`);
     const list = (body.results || []).slice();
-    list.sort((a, b) => a.distance_m - b.distance_m);
+    // Activities: by day first (today before next week), then by distance within a day.
+    const day = (r) => (r.starts_at ? new Date(r.starts_at).toLocaleDateString('en-CA', {timeZone: 'Asia/Shanghai'}) : '');
+    list.sort((a, b) => day(a).localeCompare(day(b)) || a.distance_m - b.distance_m);
     return {list, body};
+  }
+
+  /** The activity window of a date filter: today (Beijing), the next 7 days, or the next 90. */
+  function windowOf(when) {
+    const now = new Date();
+    if (when === 'today') {
+      const ymd = now.toLocaleDateString('en-CA', {timeZone: 'Asia/Shanghai'});
+      return [now, new Date(`${ymd}T23:59:59+08:00`)];
+    }
+    return [now, new Date(now.getTime() + (when === 'week' ? 7 : 90) * 86400000)];
   }
 
   async function search(fit = true) {
@@ -106,11 +168,11 @@
       const {list, body} = await query(state.target, 10);
       state.results = list;
       state.nearActs = state.target === 'service_points' ? (await query('activities', 3)).list : [];
-      status(body.note || `${t.results}: ${list.length}`);
+      status(body.note ? t.walk_fallback : `${t.results}: ${list.length}`);
     } catch (err) {
       state.results = [];
       state.nearActs = [];
-      status(err.message);
+      status(err.status === 400 ? t.err_generic : refusal(err));
     }
     render();
     overlay();
@@ -137,7 +199,7 @@
     );
   });
 
-  for (const [id, key] of [['target', 'target'], ['mode', 'mode']]) {
+  for (const [id, key] of [['target', 'target'], ['mode', 'mode'], ['when', 'when']]) {
     document.getElementById(id).addEventListener('click', (ev) => {
       const btn = ev.target.closest('button[data-v]');
       if (!btn) return;
@@ -156,10 +218,27 @@
     document.getElementById('sp-options').innerHTML = found.map((f) => `<option value="${esc(f.name)}">${esc(f.kind)}</option>`).join('');
     return found;
   }
+  // A found service point is shown (and its distance from "me"); it never becomes "me".
+  async function pick(hit) {
+    state.picked = hit;
+    map.flyTo({longitude: hit.lon, latitude: hit.lat, zoom: Math.max(map.viewState().zoom, 16)});
+    if (!state.origin) {
+      state.results = [{...hit, distance_m: null}];
+      state.nearActs = [];
+      render();
+      status(t.search_no_origin);
+      return;
+    }
+    await search(false);
+    if (!state.results.some((r) => r.name === hit.name)) {
+      state.results.push({...hit, distance_m: null});
+      render();
+    }
+  }
   input.addEventListener('input', async () => {
     const q = input.value.trim();
     const hit = found.find((f) => f.name === q);
-    if (hit) { input.blur(); locate(hit.lon, hit.lat); return; }
+    if (hit) { input.blur(); pick(hit); return; }
     if (q.length >= 1) await lookup(q);
   });
   input.addEventListener('keydown', async (ev) => {
@@ -171,7 +250,7 @@
     const best = list.find((f) => f.name === q) || list[0];
     if (!best) { status(t.no_results); return; }
     input.value = best.name;
-    locate(best.lon, best.lat);
+    pick(best);
   });
 
   document.getElementById('results').addEventListener('click', async (ev) => {
@@ -186,7 +265,7 @@
       answer.textContent = `✓ ${t.checkin} · ${fmtDist(res.distance_m)}`;
     } catch (err) {
       answer.className = 'answer no';
-      answer.textContent = err.message;
+      answer.textContent = refusal(err);
       btn.disabled = false;
     }
     answer.hidden = false;
