@@ -115,6 +115,16 @@ class NearestTarget(StrEnum):
     ACTIVITIES = "activities"
 
 
+# Land use areas of the offline basemap (import kind `landuse`, issue 11): stored value -> the
+# spellings an import accepts (Chinese first).
+LANDUSE_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "water": ("水域", "水体", "河流", "湖泊", "水系", "water", "river", "lake"),
+    "green": ("绿地", "公园", "绿化", "公园绿地", "green", "park", "grass"),
+    "forest": ("林地", "山林", "树林", "forest", "wood"),
+    "farmland": ("耕地", "农田", "farmland", "farm"),
+}
+LANDUSE_KINDS = tuple(LANDUSE_SPELLINGS)
+
 # How a red education route (红色教育路线, issue 14) is travelled.
 ROUTE_MODES = ("walk", "drive")
 # Driving speed by road kind, km/h (urban design speeds of CJJ 37-2012 城市道路工程设计规范, at

@@ -24,6 +24,16 @@ BOUNDARY: RGBA = (180, 30, 30, 255)
 GREY: RGBA = (200, 200, 200, 200)
 ROAD: RGBA = (110, 110, 110, 200)
 WHITE: RGBA = (255, 255, 255, 255)
+# The offline basemap (issue 11 §1): land use areas, road classes, labels.
+LANDUSE: Mapping[str, RGBA] = MappingProxyType(
+    {
+        "water": (158, 202, 236, 255),
+        "green": (200, 228, 190, 255),
+        "forest": (170, 208, 160, 255),
+        "farmland": (236, 232, 200, 255),
+    }
+)
+LABEL: RGBA = (40, 40, 40, 255)
 # Heat ramps, low to high (the pages' H3 layers and their legends).
 MEMBER_HEAT: tuple[RGBA, ...] = (
     (255, 245, 235, 160),

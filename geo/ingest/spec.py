@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from geo.vocab import MEETING_KIND_SPELLINGS, MEMBER_STATUS_SPELLINGS, SERVICE_POINT_KINDS
+from geo.vocab import (
+    LANDUSE_SPELLINGS,
+    MEETING_KIND_SPELLINGS,
+    MEMBER_STATUS_SPELLINGS,
+    SERVICE_POINT_KINDS,
+)
 
 FieldType = Literal["text", "int", "float", "date", "datetime", "enum", "ref", "path"]
 GeomType = Literal["point", "polygon", "line", "none"]  # none: rows without a place
@@ -318,6 +323,26 @@ GRID_SPEC = Spec(
     "polygon",
 )
 
+# Land use areas of the offline basemap (issue 11 §1): water, green … polygons with no owner.
+LANDUSE_SPEC = Spec(
+    "landuse",
+    "landuse",
+    "code",
+    (
+        Field("code", required=True, aliases=(*CODE, "地块编码", "用地编码")),
+        Field("name", aliases=(*NAME, "地名", "地块名称")),
+        Field(
+            "kind",
+            "enum",
+            True,
+            ("type", "类型", "用地类型", "地类", "landuse", "natural"),
+            enum={s: k for k, spellings in LANDUSE_SPELLINGS.items() for s in (k, *spellings)},
+        ),
+    ),
+    "polygon",
+)
+
 SPECS |= LIFE_SPECS
 SPECS["grids"] = GRID_SPEC
+SPECS["landuse"] = LANDUSE_SPEC
 KINDS = tuple(SPECS)

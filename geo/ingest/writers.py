@@ -73,6 +73,7 @@ STAGING: dict[str, list[tuple[str, str]]] = {
         ("code", "text"), ("org_code", "text"), ("month", "date"), ("paid_share", "float8"),
         ("arrears_count", "int"),
     ],
+    "landuse": [("code", "text"), ("name", "text"), ("kind", "text"), ("wkb", "text")],
     "grids": [
         ("code", "text"), ("name", "text"), ("community", "text"), ("branch_code", "text"),
         ("leader_code", "text"), ("wkb", "text"),
@@ -155,6 +156,12 @@ UPSERTS: dict[str, tuple[list[str], list[str], str, str]] = {
         ["code", "org_id", "month", "paid_share", "arrears_count"],
         ["s.code", "o.id", "s.month", "s.paid_share", "s.arrears_count"],
         ORG_OWNER,
+        "code",
+    ),
+    "landuse": (
+        ["code", "name", "kind", "geom"],
+        ["s.code", "s.name", "s.kind", "ST_Multi(ST_SetSRID(s.wkb::geometry, 4326))"],
+        "staging s",
         "code",
     ),
     "grids": (

@@ -11,12 +11,14 @@ that a migrated database matches these models.
   health scores and their monthly snapshots, reminders.
 - `planning`: scenarios (issue 14) and the derived accessibility surface.
 - `planning_places`: 党建网格 grids and saved red education routes (issue 14).
+- `basemap`: land use areas of the offline basemap (issue 11).
 - `system`: users, embed keys, the import audit, data versions and the derived tile tables.
 """
 
 from __future__ import annotations
 
 from geo.models.base import Base
+from geo.models.basemap import Landuse
 from geo.models.health import (
     CommitteeTerm,
     DuesMonth,
@@ -72,8 +74,11 @@ HEALTH_VERSIONED_TABLES = (
 PLANNING_VERSIONED_TABLES = ("accessibility_cells",)
 # Versioned planning places (revision 0008): grids, their coverage and saved red routes.
 PLACES_VERSIONED_TABLES = ("grids", "grid_coverage", "red_routes")
+# Versioned basemap places (revision 0009): land use areas.
+BASEMAP_VERSIONED_TABLES = ("landuse",)
 
 __all__ = [
+    "BASEMAP_VERSIONED_TABLES",
     "HEALTH_VERSIONED_TABLES",
     "LIVE_VERSIONED_TABLES",
     "PLACES_VERSIONED_TABLES",
@@ -97,6 +102,7 @@ __all__ = [
     "HeatCell",
     "HeatState",
     "ImportRun",
+    "Landuse",
     "Meeting",
     "Member",
     "OrgHealth",

@@ -18,6 +18,7 @@ import psycopg
 
 from geo.samples.generate import LOAD_ORDER, Manifest, SampleSpec, generate, read_manifest
 from geo.samples.grids import add_grids_sample
+from geo.samples.landuse import add_landuse_sample
 from geo.samples.live import add_live_sample
 from geo.samples.orglife import add_orglife_sample
 
@@ -26,6 +27,7 @@ TOPOLOGY_STEP = "road topology"
 LIVE_STEP = "registrations and check-ins"
 ORGLIFE_STEP = "organisation life"
 GRIDS_STEP = "grids and red routes"
+LANDUSE_STEP = "water and green areas"
 # manifest count → table holding those rows
 TABLES = {
     "districts": "districts",
@@ -140,6 +142,8 @@ def load_samples(
         add_orglife_sample(url, int(dict(manifest.get("spec") or {}).get("seed", 42)))
     with steps.run(GRIDS_STEP):  # 党建网格 and red routes (geo/samples/grids.py, issue 14)
         add_grids_sample(url)
+    with steps.run(LANDUSE_STEP):  # the basemap's water and green (geo/samples/landuse.py)
+        add_landuse_sample(url)
     steps.done()
     _record(url, folder, fingerprint, sum(int(v) for v in dict(manifest["counts"]).values()))
     return LoadResult(False, fingerprint, steps.seconds, table_counts(url))

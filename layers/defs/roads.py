@@ -1,9 +1,20 @@
 """The walking network (pgRouting) used for 15-minute coverage."""
 
 from layers.base import Aggregation, Field, Filter, Layer
-from layers.style import ROAD, Legend, Style, frozen
+from layers.style import ROAD, Legend, Style, by_field, frozen
 
-COLORS = frozen(primary=(90, 90, 90, 230), street=(130, 130, 130, 200))
+# Roads by class (issue 11 §1): wider and darker the more traffic the class carries.
+COLORS = frozen(
+    **{
+        "主干路": (120, 110, 100, 255),
+        "次干路": (150, 140, 130, 240),
+        "支路": (170, 165, 160, 230),
+        "street": (170, 165, 160, 230),
+        "步行道": (190, 180, 160, 200),
+        "primary": (120, 110, 100, 255),
+    }
+)
+WIDTHS = {"主干路": 5, "primary": 5, "次干路": 3.5, "支路": 2.5, "street": 2.5, "步行道": 1.2}
 
 LAYER = Layer(
     id="roads",
@@ -30,19 +41,24 @@ LAYER = Layer(
         color_field="kind",
         colors=COLORS,
         default_color=ROAD,
-        legend=(Legend(ROAD, "道路", "Roads"),),
+        legend=(
+            Legend(COLORS["主干路"], "主干路", "Arterial road"),
+            Legend(COLORS["次干路"], "次干路", "Secondary road"),
+            Legend(COLORS["支路"], "支路", "Local road"),
+            Legend(COLORS["步行道"], "步行道", "Footpath"),
+        ),
         tooltip="{name}",
         hints=frozen(stroked=True, line_width=2),
         props=frozen(
             stroked=True,
-            get_line_width=1,
+            get_line_width=by_field("kind", WIDTHS, 2),
             line_width_units="pixels",
             line_width_min_pixels=1,
             pickable=False,
         ),
         line=True,
         stack=1,
-        pages=frozen(leader=False, nearest=True, coverage=True),
+        pages=frozen(leader=True, nearest=True, coverage=True),
         over_terrain=True,
     ),
 )
