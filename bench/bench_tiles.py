@@ -217,9 +217,11 @@ async def statement_ms(conn: asyncpg.Connection, plan, reps: int) -> float:  # t
     return statistics.median(times) * 1000
 
 
-def start_servers(url: str, args: argparse.Namespace, paths: dict[str, Paths], zooms: list[int]):  # type: ignore[no-untyped-def]
-    """Every server, started and warmed up: [(name, port, process)]."""
-    servers = []
+def start_servers(
+    url: str, args: argparse.Namespace, paths: dict[str, Paths], zooms: list[int], servers: list
+) -> None:  # type: ignore[no-untyped-def]
+    """Start every server and warm it up, adding (name, port, process) to `servers` as each
+    starts (the caller stops them, also when a later one fails)."""
     port = 8190
     for freshness in args.freshness.split(","):
         suffix = "" if freshness == "notify" else f" ({freshness})"
@@ -243,7 +245,6 @@ def start_servers(url: str, args: argparse.Namespace, paths: dict[str, Paths], z
         p = paths["tipg" if name == "tipg" else "djmap"]
         run_wrk(port, [x for z in zooms for x in p[z]], 8, 2)  # every process up and warm
     time.sleep(3)  # let the warm-up's last requests drain
-    return servers
 
 
 def main() -> None:
@@ -280,8 +281,9 @@ def main() -> None:
             for z in zooms
         },
     }
-    servers = start_servers(url, args, paths, zooms)
+    servers: list = []
     try:
+        start_servers(url, args, paths, zooms, servers)
         for z in zooms:
             measure_zoom(z, servers, paths, lists[z], counts, per_tile[z], concs, args, rows)
     finally:

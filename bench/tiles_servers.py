@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import platform
+import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,14 @@ def wait_http(url: str, timeout: float = 90) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
+def check_free(port: int) -> None:
+    """Refuse a port something already listens on: with SO_REUSEPORT a leftover server would
+    silently share the benchmark's connections."""
+    with socket.socket() as sock:
+        if sock.connect_ex(("127.0.0.1", port)) == 0:
+            raise RuntimeError(f"port {port} is in use (a leftover server?); stop it first")
+
+
 def start_djmap(
     url: str, port: int, workers: int, cache: str, home: Path, freshness: str
 ) -> subprocess.Popen[bytes]:
@@ -44,6 +53,7 @@ def start_djmap(
         "DJMAP_TILE_FRESHNESS": freshness,
     }
     cmd = [sys.executable, str(SERVE), "--port", str(port), "--workers", str(workers)]
+    check_free(port)
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
     wait_http(f"http://127.0.0.1:{port}/api/health")
     return proc
@@ -53,6 +63,7 @@ def start_dict(port: int, workers: int, tiles_file: Path) -> subprocess.Popen[by
     """The bare Starlette dict route on `port`, same uvicorn set-up as djmap."""
     cmd = [sys.executable, str(SERVE), "--port", str(port), "--workers", str(workers)]
     cmd += ["--app", "dict", "--tiles", str(tiles_file)]
+    check_free(port)
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     wait_http(f"http://127.0.0.1:{port}/api/health")
     return proc
@@ -73,6 +84,7 @@ def start_tipg(python: str, url: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": url}
     cmd = [python, "-m", "uvicorn", "tipg.main:app", "--port", str(port)]
     cmd += ["--log-level", "warning", "--no-access-log"]
+    check_free(port)
     proc = subprocess.Popen(cmd, env=env, cwd=tempfile.gettempdir())
     wait_http(f"http://127.0.0.1:{port}/collections")
     return proc
