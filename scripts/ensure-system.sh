@@ -13,7 +13,8 @@ command -v wrk >/dev/null || need+=("wrk")
 command -v ogrinfo >/dev/null || need+=("gdal-bin")  # tests read the features API with GDAL OAPIF
 command -v node >/dev/null || need+=("nodejs")
 command -v npm >/dev/null || need+=("npm")
-[ -d /usr/share/fonts/opentype/noto ] || need+=("fonts-noto-cjk")
+[ -d /usr/share/fonts/opentype/noto ] || need+=("fonts-noto-cjk")  # pages and the PDF report (zh-CN)
+command -v pdftoppm >/dev/null || need+=("poppler-utils")  # tests read the report PDF (pdftoppm, pdftotext)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=("python3-venv")
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then

@@ -164,5 +164,5 @@
   });
 
   window.djmap.setupLogin(() => {});
-  window.djmapCoverage = {state};
+  window.djmapCoverage = {state, map};  // map: planning.js draws red routes on it too
 })();
