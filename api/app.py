@@ -40,6 +40,7 @@ from api.routers import (
     reports,
     routes,
     scenarios,
+    screen,
     terrain,
     threedtiles,
     tiles,
@@ -131,9 +132,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes,
         grids,
         reports,
+        screen,
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(pages.router)  # pages and /static, no /api prefix
     app.include_router(member_pages.router)  # /checkin and /card
+    app.include_router(screen.page_router)  # /screen (big screen and kiosk, screen keys)
     app.add_middleware(tiles.TileLane)  # outermost: a public tile in memory answered at once
     return app

@@ -21,7 +21,7 @@ await build({
 
 // The pages' live modules (issue 12): each sets its own window global (no globalName).
 await build({
-  entryPoints: {live: 'src/live.js', activities: 'src/activity_form.js'},
+  entryPoints: {live: 'src/live.js', activities: 'src/activity_form.js', screen: 'src/screen.js', health: 'src/health_panel.js'},
   bundle: true,
   minify: true,
   format: 'iife',

@@ -11,6 +11,7 @@ from api.cli import (
     planning,
     reminders,
     samples,
+    screen_keys,
     serve,
     tiles,
     users,
@@ -23,7 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for module in (db, data, samples, tiles, analysis, planning, users, webhooks, reminders, serve):
+for module in (db, data, samples, tiles, analysis, planning, users, webhooks, reminders, screen_keys, serve):
     module.register(app)
 
 

@@ -185,3 +185,22 @@ class HeatState(Base):
     layer: Mapped[str] = mapped_column(Text, primary_key=True)
     token: Mapped[str] = mapped_column(Text)
     built_at: Mapped[datetime] = _now()
+
+
+class ScreenKey(Base):
+    """A key a big screen (数据大屏) or kiosk opens `/screen` with: no login, it reads what the
+    leader of its organisation subtree sees for the screen's figures (NULL org = the district)."""
+
+    __tablename__ = "screen_keys"
+    __table_args__ = (
+        check("screen_keys", "key_check", "length(key) >= 16"),
+        {"comment": "Keys of big screens and kiosks (issue 13 §5), bound to a scope"},
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    key: Mapped[str] = mapped_column(Text, unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    org_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("organisations.id", ondelete="CASCADE")
+    )
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = _now()
