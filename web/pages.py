@@ -19,6 +19,7 @@ from web import queries
 from web.catalog import page_layers
 from web.decks import Basemap, DeckSpec, Sources, View, map_deck, view_of
 from web.i18n import pick_lang, strings
+from web.i18n_screen import screen_strings
 from web.live import live_config
 from web.render import render, script_json
 from web.settings import WebSettings
@@ -161,7 +162,8 @@ def _live(pr: PageRequest) -> dict[str, Any]:
 async def leader_page(pr: PageRequest) -> str:
     """HTML of `/`."""
     spec, src = await _deck(pr, "leader")
-    return _page(pr, "leader.html", "leader", spec, src, live=_live(pr))
+    health = screen_strings(pr.lang)  # the health card and inbox (web/src/health_panel.js)
+    return _page(pr, "leader.html", "leader", spec, src, live=_live(pr), health=health)
 
 
 async def nearest_page(pr: PageRequest) -> str:

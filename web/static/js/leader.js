@@ -156,6 +156,7 @@
 
   function selectOrg(id) {
     state.org = id || null;
+    if (window.djmapHealth) window.djmapHealth.select(state.org); // health card (web/src/health_panel.js)
     renderTree();
     applyFilters();
     loadStats();
