@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pmtiles.reader import MmapSource, Reader
 from pmtiles.tile import Compression, TileType, tileid_to_zxy, zxy_to_tileid
 from pmtiles.writer import Writer
 
@@ -172,33 +173,44 @@ async def export_layer(
     out: Path,
     zooms: list[int],
     progress: Progress | None = None,
-    force: bool = False,
 ) -> Archive | None:
     """The layer's public archive of its current data in `out` (an entry with no archive when
-    it has no features; None outside its zooms). An archive of this data token and zooms that
-    the index already names is kept: same data, same tiles."""
+    it has no features; None outside its zooms). An archive of this data token already there is
+    kept as it is: archives never change in place (a CDN may hold them for a year)."""
     levels = layer_zooms(layer, zooms)
     if not levels:
         return None
     await prepare(service, layer)
     token = await service.token(layer)
-    known = None if force else read_index(out).get(layer.id)
-    if known is not None and _still(known, out, token, levels):
-        return known
+    path = out / archive_name(layer.id, token)
+    if path.is_file():
+        return existing(path, layer.id, token, levels)
+    known = read_index(out).get(layer.id)
+    if known is not None and known.archive is None and known.token == token:
+        return known  # no features in this data: nothing to walk again
 
     def path_of(data_token: str) -> Path:
         return out / archive_name(layer.id, data_token)
 
     found = await write_layer(service, layer, path_of, levels, progress)
-    return found or Archive(layer.id, None, token, min(levels), max(levels), WORLD, 0, 0)
+    return found or Archive(layer.id, None, token, levels[0], levels[-1], WORLD, 0, 0)
 
 
-def _still(known: Archive, out: Path, token: str, levels: list[int]) -> bool:
-    """True when an index entry is of this data token and zooms, its archive (if any) there."""
-    there = known.archive is None or (out / known.archive).is_file()
-    return (
-        known.token == token and (known.minzoom, known.maxzoom) == (levels[0], levels[-1]) and there
-    )
+def existing(path: Path, layer_id: str, token: str, levels: list[int]) -> Archive:
+    """The index entry of an archive already written, read from its header and metadata
+    (InvalidInput when it was written for other zooms: export into another folder)."""
+    with path.open("rb") as f:
+        reader = Reader(MmapSource(f))
+        header, meta = reader.header(), reader.metadata()
+    zooms = (header["min_zoom"], header["max_zoom"])
+    if zooms != (levels[0], levels[-1]):
+        raise InvalidInput(
+            f"{path.name} holds zooms {zooms[0]}-{zooms[1]}, not {levels[0]}-{levels[-1]}; "
+            "archives never change in place: export into another folder"
+        )
+    w, s, e, n = (float(v) for v in meta["bounds"])
+    tiles, size = int(header["addressed_tiles_count"]), path.stat().st_size
+    return Archive(layer_id, path.name, token, zooms[0], zooms[1], (w, s, e, n), tiles, size)
 
 
 def read_index(folder: Path) -> dict[str, Archive]:
@@ -236,7 +248,6 @@ def export_public(
     out: Path,
     zooms: list[int] | None = None,
     progress: Progress | None = None,
-    force: bool = False,
     on_layer: Callable[[Layer], None] | None = None,
 ) -> list[Archive]:
     """Write every public layer's archive into `out` and then `index.json` naming them (a layer
@@ -250,7 +261,7 @@ def export_public(
             for layer in layers:
                 if on_layer:
                     on_layer(layer)
-                found = await export_layer(service, layer, out, levels, progress, force)
+                found = await export_layer(service, layer, out, levels, progress)
                 if found is not None:
                     done.append(found)
         return done

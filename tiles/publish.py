@@ -3,7 +3,8 @@ S3-compatible bucket (`s3://bucket/prefix`, boto3; endpoint from DJMAP_S3_ENDPOI
 and region from the usual AWS_* variables).
 
 Archives go first and are immutable (`Cache-Control: public, max-age=31536000, immutable`; an
-archive already there with the same size is not sent again: its name is its data). `index.json`
+archive name already there is never sent again: its name is its data, and a client may hold its
+header and directories). `index.json`
 goes last with a short max-age, so it never names an archive that is not there yet.
 """
 
@@ -43,8 +44,8 @@ class PublishSettings(BaseSettings):
 class Target(Protocol):
     """Where files are published."""
 
-    def has(self, name: str, size: int) -> bool:
-        """True when `name` is there with `size` bytes."""
+    def has(self, name: str) -> bool:
+        """True when `name` is there."""
 
     def put(self, name: str, path: Path, content_type: str, cache_control: str) -> None:
         """Store the file at `path` as `name` with these headers."""
@@ -65,9 +66,8 @@ class DirTarget:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def has(self, name: str, size: int) -> bool:
-        path = self.root / name
-        return path.is_file() and path.stat().st_size == size
+    def has(self, name: str) -> bool:
+        return (self.root / name).is_file()
 
     def put(self, name: str, path: Path, content_type: str, cache_control: str) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -99,16 +99,16 @@ class S3Target:
     def key(self, name: str) -> str:
         return f"{self.prefix}/{name}" if self.prefix else name
 
-    def has(self, name: str, size: int) -> bool:
+    def has(self, name: str) -> bool:
         from botocore.exceptions import ClientError
 
         try:
-            head = self.client.head_object(Bucket=self.bucket, Key=self.key(name))
+            self.client.head_object(Bucket=self.bucket, Key=self.key(name))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return False
             raise
-        return int(head.get("ContentLength", -1)) == size
+        return True
 
     def put(self, name: str, path: Path, content_type: str, cache_control: str) -> None:
         extra = {"ContentType": content_type, "CacheControl": cache_control}
@@ -169,7 +169,7 @@ def publish(
         for path in archives:
             if progress:
                 progress(path.name)
-            if target.has(path.name, path.stat().st_size):
+            if target.has(path.name):
                 done.skipped.append(path.name)
                 continue
             target.put(path.name, path, ARCHIVE_TYPE, ARCHIVE_CACHE)

@@ -21,7 +21,7 @@ def _bar() -> Progress:
     )
 
 
-def _export_public(out: Path, zooms: str, force: bool) -> None:
+def _export_public(out: Path, zooms: str) -> None:
     from tiles.archive import export_public, public_layers
     from tiles.seed import parse_zooms
 
@@ -40,7 +40,7 @@ def _export_public(out: Path, zooms: str, force: bool) -> None:
         def progress(layer_id: str, n: int) -> None:
             bar.update(task, description=f"{layer_id}: {n} tiles")
 
-        archives = export_public(url, out, levels, progress, force, on_layer)
+        archives = export_public(url, out, levels, progress, on_layer)
         bar.update(task, completed=len(public_layers()), description="public layers")
     for a in archives:
         if a.archive is None:
@@ -86,7 +86,6 @@ def export(
         None, "--zooms", help="zoom levels, e.g. 0-14 (default: 0-14 for --layer, 0-16 for all)"
     ),
     audience: str = typer.Option("public", help="audience whose tiles to export (--layer)"),
-    force: bool = typer.Option(False, "--force", help="render archives the index already has"),
 ) -> None:
     """Write tiles to PMTiles archives for static hosting (a CDN in front of a bucket)."""
     from geo.errors import InvalidInput
@@ -99,7 +98,7 @@ def export(
         if all_public:
             if audience != "public":
                 raise InvalidInput("--all-public exports the public audience's tiles only")
-            _export_public(out, zooms or "0-16", force)
+            _export_public(out, zooms or "0-16")
         else:
             _export_layer(out, str(layer), zooms or "0-14", audience)
 
