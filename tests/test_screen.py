@@ -149,6 +149,13 @@ def test_screen_counts_checkins_live_and_stays_bounded(
     assert " · 9" not in page.inner_text("#scr-ticker")
     page.wait_for_timeout(1500)
     page.screenshot(path=str(output_dir / "screen-1920.png"))
+    size = "() => parseFloat(getComputedStyle(document.getElementById('c-checkins')).fontSize)"
+    at_1080 = page.evaluate(size)
+    assert at_1080 >= 80  # about 97 px: readable from 5 m
+    page.set_viewport_size({"width": 3840, "height": 2160})
+    page.wait_for_timeout(300)
+    assert page.evaluate(size) == pytest.approx(2 * at_1080, rel=0.02)  # 4K: the same layout
+    page.set_viewport_size(BIG)
     cdp = page.context.new_cdp_session(page)
 
     def heap() -> float:

@@ -50,7 +50,8 @@ def free_port() -> int:
 def ensure_built() -> None:
     """The front-end bundle exists (`make` builds it; build it here when only pytest was run)."""
     dist = ROOT / "web" / "static" / "dist"
-    if not all((dist / name).exists() for name in ("deck.js", "live.js", "activities.js")):
+    built = ("deck.js", "live.js", "activities.js", "screen.js", "health.js")
+    if not all((dist / name).exists() for name in built):
         subprocess.run(["npm", "run", "build", "--silent"], cwd=ROOT / "web", check=True)
 
 
