@@ -5,13 +5,15 @@ leaders bound to it).
 `run` is idempotent: a reminder is unique per (secretary, organisation, rule, due date), so a
 second run the same day creates nothing; an open reminder whose item is no longer due (fulfilled,
 or replaced by a later due date) is withdrawn. Each new reminder is announced once, in the same
-transaction, as a `reminder.created` event (audience leader, the organisation's subtree), which
+transaction, as a `reminder.created` event (audience leader, the organisation's subtree; the
+events of a run are written by one statement, the rows geo/live/events.py would write), which
 the live loop streams (SSE) and hands to the webhooks (each delivered once). Runs hold an
 advisory lock: one at a time across processes (the daily scheduler, the CLI).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -20,15 +22,15 @@ from typing import Any
 from geo.compose import sql_file
 from geo.health import evidence, rules
 from geo.health.score import Item, score_all
-from geo.live import events
 
 LOCK_KEY = 0x646A6D6170_0E  # "djmap", issue 13: reminders
 LOCK_SQL = "SELECT pg_advisory_xact_lock($1)"
 SECRETARIES_SQL = sql_file(__file__, "sql/secretaries.sql")
 OPEN_SQL = sql_file(__file__, "sql/reminders_open.sql")
-INSERT_SQL = sql_file(__file__, "sql/reminder_insert.sql")
+INSERT_SQL = sql_file(__file__, "sql/reminders_insert_many.sql")
 WITHDRAW_SQL = sql_file(__file__, "sql/reminder_withdraw.sql")
-EVENT_SQL = sql_file(__file__, "sql/reminder_event.sql")
+EVENTS_SQL = sql_file(__file__, "sql/reminders_events.sql")
+EVENT_IDS_SQL = sql_file(__file__, "sql/reminders_event_ids.sql")
 Key = tuple[int, int, str, date]  # user, organisation, rule, due date
 
 
@@ -68,35 +70,55 @@ def wanted(
     return out
 
 
-async def _announce(conn: Any, reminder_id: int, key: Key, item: Item, title: tuple[str, str]) -> None:  # fmt: skip
-    data = {
-        "id": reminder_id,
-        "org_id": key[1],
-        "rule": item.rule,
-        "kind": item.kind,
-        "due_on": item.due_on.isoformat(),
-        "title_zh": title[0],
-        "title_en": title[1],
-    }
-    event = events.NewEvent("reminder.created", f"reminders/{reminder_id}", key[1], "leader", data)
-    text, args = events.insert(event)
-    row = await conn.fetchrow(text, *args)
-    await conn.execute(EVENT_SQL, reminder_id, int(row["id"]))
+async def _create(conn: Any, want: dict[Key, tuple[Item, str]], day: date) -> int:
+    """Insert the wanted reminders that are new, and announce each once; how many."""
+    keys = sorted(want)
+    cols: list[list[Any]] = [[] for _ in range(7)]
+    for key in keys:
+        item, name = want[key]
+        for col, v in zip(cols, (*key[:3], item.kind, key[3], *titles(name, item)), strict=True):
+            col.append(v)
+    new = await conn.fetch(INSERT_SQL, *cols, day)
+    if not new:
+        return 0
+    data = [
+        json.dumps(
+            {
+                "id": r["id"],
+                "org_id": r["org_id"],
+                "rule": r["rule_id"],
+                "kind": r["kind"],
+                "due_on": r["due_on"].isoformat(),
+                "title_zh": r["title_zh"],
+                "title_en": r["title_en"],
+            },
+            ensure_ascii=False,
+        )
+        for r in new
+    ]
+    ids = [int(r["id"]) for r in new]
+    made = await conn.fetch(EVENTS_SQL, ids, [int(r["org_id"]) for r in new], data)
+    event_of = {str(e["subject"]): int(e["id"]) for e in made}
+    await conn.execute(EVENT_IDS_SQL, ids, [event_of[f"reminders/{i}"] for i in ids])
+    return len(new)
 
 
 async def _withdraw(conn: Any, want: dict[Key, tuple[Item, str]]) -> tuple[int, int]:
     """Withdraw open reminders no longer wanted; (withdrawn, still open)."""
     current = {(k[0], k[1], k[2]) for k in want}
-    withdrawn = kept = 0
+    gone: list[int] = []
+    reasons: list[str] = []
+    kept = 0
     for r in await conn.fetch(OPEN_SQL):
         key = (int(r["user_id"]), int(r["org_id"]), str(r["rule_id"]), r["due_on"])
         if key in want:
             kept += 1
             continue
-        reason = "superseded" if key[:3] in current else "fulfilled"
-        await conn.execute(WITHDRAW_SQL, int(r["id"]), reason)
-        withdrawn += 1
-    return withdrawn, kept
+        gone.append(int(r["id"]))
+        reasons.append("superseded" if key[:3] in current else "fulfilled")
+    if gone:
+        await conn.execute(WITHDRAW_SQL, gone, reasons)
+    return len(gone), kept
 
 
 async def run(conn: Any, day: date) -> RunResult:
@@ -110,11 +132,5 @@ async def run(conn: Any, day: date) -> RunResult:
         secretaries = [(int(r[0]), int(r[1]), str(r[2])) for r in await conn.fetch(SECRETARIES_SQL)]
         want = wanted(items, secretaries)
         withdrawn, kept = await _withdraw(conn, want)
-        created = 0
-        for key, (item, name) in sorted(want.items(), key=lambda kv: kv[0]):
-            title = titles(name, item)
-            new_id = await conn.fetchval(INSERT_SQL, *key[:3], item.kind, key[3], *title, day)
-            if new_id is not None:
-                created += 1
-                await _announce(conn, int(new_id), key, item, title)
+        created = await _create(conn, want, day)
     return RunResult(day, created, withdrawn, kept + created)
