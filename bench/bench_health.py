@@ -92,6 +92,7 @@ async def measure(url: str, repeat: int) -> dict[str, Any]:
             t0 = time.perf_counter()
             records = await evidence.load(conn, day)
             evidence_s = time.perf_counter() - t0
+            print(f"evidence: {evidence_s:.2f} s", flush=True)
             counts = await conn.fetchrow(
                 "SELECT (SELECT count(*) FROM organisations) o, (SELECT count(*) FROM members) m,"
                 " (SELECT count(*) FROM meetings) mt, (SELECT count(*) FROM dues_months) d"
@@ -107,6 +108,7 @@ async def measure(url: str, repeat: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         await build_scores(pool, day)
         first = time.perf_counter() - t0
+        print(f"first build: {first:.2f} s", flush=True)
         async with pool.acquire() as conn:
             await conn.execute(
                 "INSERT INTO meetings (code, org_id, kind, held_on, source) SELECT 'bench', id,"
@@ -116,6 +118,7 @@ async def measure(url: str, repeat: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         await build_scores(pool, day)
         rebuild = time.perf_counter() - t0
+        print(f"rebuild: {rebuild:.2f} s", flush=True)
         async with pool.acquire() as conn:
             t0 = time.perf_counter()
             result = await reminders.run(conn, day)
