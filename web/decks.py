@@ -11,6 +11,7 @@ from typing import Any
 import pydeck as pdk
 
 from web.catalog import PageLayer
+from web.i18n_basemap import text
 
 # Loaders run on the main thread: no worker script is ever fetched (from a CDN or anywhere).
 LOAD_OPTIONS: dict[str, Any] = {
@@ -169,27 +170,67 @@ def _basemap(basemap: Basemap) -> pdk.Layer:
     )
 
 
-def _heat(pl: PageLayer, res: int = 9) -> pdk.Layer:
-    """Published H3 heat cells (counts of at least 10) from /api/heatmap/{metric}."""
+def _heat(pl: PageLayer, lang: str = "zh-CN") -> pdk.Layer:
+    """Published H3 heat cells (counts of at least 10) from /api/heatmap/{metric}, the cell size
+    following the zoom and clipped to the district (web/src/basemap_heat.js)."""
     return pdk.Layer(
-        "H3HexagonLayer",
+        "ZoomHeatLayer",
         id=pl.id,
-        data=f"/api/heatmap/{pl.heat_metric}?res={res}",
-        data_transform={"@@function": "pluck", "field": "cells"},
-        get_hexagon={"@@function": "field", "field": "cell"},
-        get_fill_color={
-            "@@function": "ramp",
-            "field": "count",
-            "domain": [10, 80],
-            "colors": pl.ramp,
-        },
-        extruded=False,
-        stroked=True,
-        get_line_color=[255, 255, 255, 90],
-        line_width_min_pixels=1,
+        url=f"/api/heatmap/{pl.heat_metric}",
+        ramp=pl.ramp,
+        domain=[10, 80],
+        mask_id=MASK_ID,
+        empty_text=text(lang, "layer_empty").format(layer=pl.title(lang)),
         opacity=0.75,
         pickable=True,
+        load_options=LOAD_OPTIONS,  # the page adds the caller's token to it
+    )
+
+
+MASK_ID = "district_mask"
+LABEL_FONT = "djmap-cjk, sans-serif"
+TEXT_SIZES = {"street": 16, "organisation": 14, "service_point": 13, "road": 12}
+
+
+def _mask(pl: PageLayer) -> pdk.Layer:
+    """The district's outline as a mask (heat is drawn inside it only)."""
+    return pdk.Layer(
+        "GeoJsonLayer",
+        id=MASK_ID,
+        data=f"/api/collections/{pl.id}/items?limit=1000&level=district",
+        operation="mask",
+    )
+
+
+def _labels(pl: PageLayer, sources: Sources) -> pdk.Layer | None:
+    """The basemap's names as text points of the layer's tiles: the self-served CJK font,
+    a white halo, and CollisionFilterExtension keeping the higher `rank` where labels meet."""
+    if not sources.mvt:
+        return None
+    return pdk.Layer(
+        "MVTLayer",
+        id=pl.id,
+        data=f"/api/tiles/{pl.id}/tilejson.json",
+        binary=False,
         load_options=LOAD_OPTIONS,
+        unique_id_property="id",
+        point_type="text",
+        get_text={"@@function": "field", "field": "name"},
+        get_text_color=pl.deck.get("get_fill_color", [40, 40, 40, 255]),
+        get_text_size={"@@function": "colorBy", "field": "kind", "map": TEXT_SIZES, "fallback": 12},
+        text_size_units="pixels",
+        text_font_family=LABEL_FONT,
+        text_character_set="auto",
+        text_font_settings={"sdf": True, "fontSize": 48, "buffer": 6},
+        text_outline_width=4,
+        text_outline_color=[255, 255, 255, 235],
+        text_billboard=True,
+        extensions=[{"@@type": "CollisionFilterExtension"}],
+        collision_group="labels",
+        collision_test_props={"sizeScale": 2},
+        get_collision_priority={"@@function": "numberOf", "field": "rank"},
+        parameters=OVER_TERRAIN,
+        pickable=False,
     )
 
 
@@ -218,10 +259,14 @@ def _panel_entry(pl: PageLayer, lang: str, visible: bool, deck_id: str) -> dict[
 OVER_TERRAIN = {"depthCompare": "always", "depthWriteEnabled": False}
 
 
-def _catalog_layer(pl: PageLayer, sources: Sources, flat: bool = False) -> pdk.Layer | None:
+def _catalog_layer(
+    pl: PageLayer, sources: Sources, flat: bool = False, lang: str = "zh-CN"
+) -> pdk.Layer | None:
     extra: dict[str, Any] = {}
-    if sources.terrain and not flat and pl.over_terrain:
-        extra["parameters"] = OVER_TERRAIN
+    if (sources.terrain and not flat and pl.over_terrain) or pl.geometry == "point":
+        extra["parameters"] = OVER_TERRAIN  # markers stay visible over the 3D buildings
+    if pl.draw == "labels":
+        return _labels(pl, sources)
     if pl.draw == "features" and sources.features:
         return pdk.Layer(
             "GeoJsonLayer",
@@ -230,7 +275,7 @@ def _catalog_layer(pl: PageLayer, sources: Sources, flat: bool = False) -> pdk.L
             **{**pl.deck, **extra},
         )
     if pl.draw == "heat":
-        return _heat(pl) if sources.heatmap and pl.heat_metric else None
+        return _heat(pl, lang) if sources.heatmap and pl.heat_metric else None
     if _drawn_3d(pl, sources, flat):
         return _threed(pl)  # party buildings baked red; the panel toggle drives it
     layer = _vector(pl, sources, **extra)
@@ -265,6 +310,7 @@ def map_deck(
     `hidden` narrow it further (the embed page's chosen layers)."""
     layers: list[pdk.Layer] = []
     panel: list[dict[str, Any]] = []
+    masked: set[str] = set()
     if basemap and basemap.url:
         layers.append(_basemap(basemap))
     if sources.terrain and not flat:
@@ -273,9 +319,12 @@ def map_deck(
         visible = _on_page(pl, page, hidden)
         if visible is None or (only is not None and pl.id not in only):
             continue
-        layer = _catalog_layer(pl, sources, flat)
+        layer = _catalog_layer(pl, sources, flat, lang)
         if layer is None:
             continue
+        if pl.draw == "features" and sources.features and pl.id not in masked:
+            layers.append(_mask(pl))  # the district outline the heat is clipped to
+            masked.add(pl.id)
         layer.visible = visible
         layers.append(layer)
         panel.append(_panel_entry(pl, lang, visible, str(layer.id)))

@@ -17,8 +17,8 @@ from shapely.geometry import LineString, Point, mapping
 
 from geo.samples.grids import DISTRICT_SQL, TAG
 
-RIVER_M = 60.0  # river width
-PARK_SHARES = ((0.3, 0.7, 260.0), (0.65, 0.35, 340.0), (0.55, 0.75, 200.0))  # x, y share, radius
+RIVER_M = 160.0  # river width
+PARK_SHARES = ((0.3, 0.7, 420.0), (0.65, 0.35, 520.0), (0.55, 0.75, 380.0))  # x, y share, radius
 
 
 def landuse_features(conn: psycopg.Connection) -> list[dict[str, object]]:

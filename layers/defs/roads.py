@@ -14,7 +14,7 @@ COLORS = frozen(
         "primary": (120, 110, 100, 255),
     }
 )
-WIDTHS = {"主干路": 5, "primary": 5, "次干路": 3.5, "支路": 2.5, "street": 2.5, "步行道": 1.2}
+WIDTHS = {"主干路": 22, "primary": 22, "次干路": 15, "支路": 9, "street": 9, "步行道": 4}  # metres
 
 LAYER = Layer(
     id="roads",
@@ -51,9 +51,10 @@ LAYER = Layer(
         hints=frozen(stroked=True, line_width=2),
         props=frozen(
             stroked=True,
-            get_line_width=by_field("kind", WIDTHS, 2),
-            line_width_units="pixels",
-            line_width_min_pixels=1,
+            get_line_width=by_field("kind", WIDTHS, 9),
+            line_width_units="meters",
+            line_width_min_pixels=0.5,
+            line_width_max_pixels=12,
             pickable=False,
         ),
         line=True,

