@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import NO_NUL
 from api.models.ogc import Open
@@ -13,7 +13,7 @@ from geo.vocab import ROUTE_MODES
 
 Mode = Literal["walk", "drive"]
 assert set(Mode.__args__) == set(ROUTE_MODES)  # type: ignore[attr-defined]
-Id = int
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class RedRouteBody(BaseModel):
@@ -29,7 +29,8 @@ class RedRouteBody(BaseModel):
     mode: Mode = "walk"
     return_: bool = Field(False, alias="return", description="come back to the first stop")
 
-    model_config = {"populate_by_name": True}
+    # strict: `"return": 0` or a stop `3.0` is a 400, not read as false or 3
+    model_config = ConfigDict(populate_by_name=True, strict=True)
 
 
 class SaveRouteBody(RedRouteBody):
