@@ -171,6 +171,11 @@ def test_coverage_per_grid_follows_the_privacy_rule(loaded: str, data: dict[str,
         ).fetchall()
     assert [code for code, _ in stored] == ["G1", "G2", "G3", "G4"]
     assert all(m is None or m >= K for _, m in stored)
+    version = "SELECT version FROM data_versions WHERE table_name = 'grid_coverage'"
+    with psycopg.connect(loaded) as conn:
+        before = conn.execute(version).fetchone()
+        grid_coverage.refresh(conn, Principal(role="admin"), 15, "straight")
+        assert conn.execute(version).fetchone() == before  # the same figures write nothing
 
 
 def test_the_grids_layer_decodes_with_public_fields_only(client: TestClient, loaded: str) -> None:

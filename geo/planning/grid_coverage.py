@@ -27,6 +27,10 @@ from geo.vocab import WALK_M_PER_MIN
 
 GRIDS_SQL = "SELECT id, code, name, ST_AsBinary(geom) FROM grids ORDER BY code"
 CLEAR_SQL = "DELETE FROM grid_coverage"
+STORED_SQL = (
+    "SELECT grid_id, minutes, mode, buildings, buildings_covered, members, members_covered "
+    "FROM grid_coverage"
+)
 INSERT_SQL = (
     "INSERT INTO grid_coverage (grid_id, minutes, mode, buildings, buildings_covered, members, "
     "members_covered) VALUES (%s, %s, %s, %s, %s, %s, %s)"
@@ -126,15 +130,17 @@ def compute(conn: psycopg.Connection, principal: Principal, minutes: float = 15.
 def refresh(conn: psycopg.Connection, principal: Principal, minutes: float = 15.0,
             mode: str = "walk") -> list[GridFigures]:  # fmt: skip
     """Compute every grid's coverage and store it (replacing the last), in the caller's
-    transaction; the write moves the grid_coverage data version (the grids layer's tiles)."""
+    transaction; a change moves the grid_coverage data version (the grids layer's tiles), the
+    same figures again write nothing."""
     figures = compute(conn, principal, minutes, mode)
+    rows = [(f.grid_id, float(minutes), mode, f.buildings, f.buildings_covered, f.members,
+             f.members_covered) for f in figures]  # fmt: skip
+    stored = [tuple(r) for r in conn.execute(STORED_SQL).fetchall()]
+    if sorted(stored, key=repr) == sorted(rows, key=repr):
+        return figures  # nothing changed: no write, no new data version
     conn.execute(CLEAR_SQL)
     with conn.cursor() as cur:
-        cur.executemany(
-            INSERT_SQL,
-            [(f.grid_id, minutes, mode, f.buildings, f.buildings_covered, f.members,
-              f.members_covered) for f in figures],
-        )  # fmt: skip
+        cur.executemany(INSERT_SQL, rows)
     return figures
 
 
