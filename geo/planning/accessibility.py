@@ -57,7 +57,7 @@ class Surface:
 
 def cells_of(area: BaseGeometry, res: int, cap: int) -> list[str]:
     """The H3 cells whose centres lie in `area`, sorted (TooLarge beyond `cap`)."""
-    if area.is_empty:
+    if area.is_empty or area.area == 0:  # no district and no roads yet: nothing to cover
         return []
     x0, y0, x1, y1 = area.bounds
     guess = abs(x1 - x0) * abs(y1 - y0) * 1.2e4 / h3.average_hexagon_area(res, "km^2")
