@@ -162,8 +162,19 @@ def _live(pr: PageRequest) -> dict[str, Any]:
 async def leader_page(pr: PageRequest) -> str:
     """HTML of `/`."""
     spec, src = await _deck(pr, "leader")
+    async with pr.pool.acquire() as conn:  # framed on load around the panels (issue 11)
+        bounds = await queries.district_view(conn)
     health = screen_strings(pr.lang)  # the health card and inbox (web/src/health_panel.js)
-    return _page(pr, "leader.html", "leader", spec, src, live=_live(pr), health=health)
+    return _page(
+        pr,
+        "leader.html",
+        "leader",
+        spec,
+        src,
+        live=_live(pr),
+        district_bounds=bounds,
+        health=health,
+    )
 
 
 async def nearest_page(pr: PageRequest) -> str:

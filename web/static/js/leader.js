@@ -1,7 +1,7 @@
 // The leader view: layer panel + legend, organisation tree, stats, time slider, service point card.
 (async function () {
   'use strict';
-  const {cfg, t, esc, fmtNum, fmtTime, rgb, getJSON, layerURL} = window.djmap;
+  const {cfg, t, esc, fmtNum, fmtWhen, fmtHours, rgb, getJSON, layerURL} = window.djmap;
   const state = {org: null, from: null, to: null, orgs: [], byId: new Map(), viewer: null};
 
   // Logged in: the deck for the caller's audience (e.g. member heat for leaders).
@@ -54,18 +54,20 @@
     const slider = document.getElementById('time-slider');
     const win = Number(document.getElementById('time-window').value);
     slider.disabled = all;
+    document.getElementById('time-window').disabled = all;
     const label = document.getElementById('time-label');
-    if (all) {
+    if (all) {  // the checkbox already says "all time": the label stays empty
       state.from = state.to = null;
-      label.textContent = t.all_time;
+      label.textContent = '';
     } else {
-      const mid = Date.now() + Number(slider.value) * DAY;
-      const from = new Date(mid - win * DAY), to = new Date(mid + win * DAY);
+      const today = Date.parse(`${window.djmap.beijing(new Date()).ymd}T00:00:00+08:00`);
+      const from = new Date(today + Number(slider.value) * DAY), to = new Date(from.getTime() + win * DAY);
       state.from = from.toISOString();
       state.to = to.toISOString();
-      const f = (d) => d.toLocaleDateString(cfg.lang === 'en' ? 'en-GB' : 'zh-CN');
-      label.textContent = `${f(from)} – ${f(to)}`;
+      const f = (d) => fmtWhen(d.toISOString()).replace(/ \d\d:\d\d$/, '');
+      label.textContent = `${f(from)} – ${f(new Date(to.getTime() - 1))}`;
     }
+    loadStats();
   }
   let timeTimer = null;
   function onTime() {
@@ -84,6 +86,17 @@
     ? getJSON('/api/auth/me').then((me) => (cfg.member_audiences || []).includes(me.audience)).catch(() => false)
     : Promise.resolve(false);
 
+  const me = window.djmap.token() ? getJSON('/api/auth/me').catch(() => ({})) : Promise.resolve({});
+  /** Activities touching the time window (the OGC API's numberMatched on the time layer). */
+  async function windowCount() {
+    const entry = map.panel.find((e) => e.time && e.card) || map.panel.find((e) => e.time);
+    if (!entry || !(cfg.sources && cfg.sources.features)) return null;
+    const q = new URLSearchParams({datetime: `${state.from}/${state.to}`, limit: '1'});
+    if (state.org) q.set('org', state.org);
+    const body = await getJSON(`/api/collections/${entry.id}/items?${q}`).catch(() => null);
+    return body ? body.numberMatched : null;
+  }
+
   async function loadStats() {
     const box = document.getElementById('stats');
     const byOrg = Boolean(state.org) && (await orgStats);
@@ -97,8 +110,11 @@
         ['stat_coverage', s.coverage_pct == null ? '—' : `${s.coverage_pct}%`],
         ['stat_inactive', fmtNum(s.inactive_90d), s.inactive_90d > 0 ? 'warn' : ''],
       ];
+      if (state.from) cards[3] = ['stat_activities_window', fmtNum(await windowCount())];
+      const own = !state.org && (await me).org_id != null;
+      if (own) cards.forEach((c) => { c[3] = t.stats_own_scope; });
       const note = state.org && !byOrg ? `<p class="stat-note">${esc(t.stats_scope_only)}</p>` : '';
-      box.innerHTML = cards.map(([k, v, cls]) => `<div class="stat ${cls || ''}" data-stat="${k}"><b>${esc(v)}</b><span>${esc(t[k])}</span></div>`).join('') + note;
+      box.innerHTML = cards.map(([k, v, cls, scope]) => `<div class="stat ${cls || ''}" data-stat="${k}"><b>${esc(v)}</b><span>${scope ? `<em class="scope">${esc(scope)}</em> ` : ''}${esc(t[k])}</span></div>`).join('') + note;
     } catch (err) {
       box.innerHTML = '';
     }
@@ -154,14 +170,30 @@
     renderTree();
   }
 
+  function breadcrumb() {
+    const chain = [];
+    for (let o = state.byId.get(state.org); o; o = state.byId.get(o.parent_id)) chain.unshift(o);
+    const parts = [`<a href="#" data-org="">${esc(t.breadcrumb_all)}</a>`, ...chain.map((o, i) => (i === chain.length - 1
+      ? `<b>${esc(o.name)}</b>` : `<a href="#" data-org="${o.id}">${esc(o.name)}</a>`))];
+    const nav = document.getElementById('breadcrumb');
+    nav.innerHTML = parts.join(' › ');
+  }
+  document.getElementById('breadcrumb').addEventListener('click', (ev) => {
+    const a = ev.target.closest('a[data-org]');
+    if (!a) return;
+    ev.preventDefault();
+    selectOrg(a.dataset.org ? Number(a.dataset.org) : null);
+  });
+
   function selectOrg(id) {
     state.org = id || null;
     if (window.djmapHealth) window.djmapHealth.select(state.org); // health card (web/src/health_panel.js)
+    breadcrumb();
     renderTree();
     applyFilters();
     loadStats();
     if (!state.org) {
-      map.flyTo(map.home);
+      frameDistrict(1200);
       return;
     }
     const pts = subtree(state.org).filter((o) => o.lon != null);
@@ -197,14 +229,17 @@
       body.innerHTML = `<p class="muted">${esc(t.no_data)}</p>`;
       return;
     }
-    const row = (k, v) => (v == null || v === '' ? '' : `<dt>${esc(t[k])}</dt><dd>${esc(v)}</dd>`);
+    const row = (k, v, extra = '') => (v == null || v === '' ? '' : `<dt>${esc(t[k])}</dt><dd>${esc(v)}${extra}</dd>`);
+    const hours = fmtHours(sp.opening_hours);
+    const openTag = hours.open == null ? ''
+      : `<span class="open-state ${hours.open ? 'open' : 'closed'}" data-open="${hours.open}">${esc(hours.open ? t.open_now : t.closed_now)}</span>`;
     const upcoming = sp.upcoming.length
-      ? `<ol class="upcoming">${sp.upcoming.map((a) => `<li><time>${esc(fmtTime(a.starts_at))}</time> <span>${esc(a.title)}</span> <em>${esc(a.kind)}</em></li>`).join('')}</ol>`
+      ? `<ol class="upcoming">${sp.upcoming.map((a) => `<li><time datetime="${esc(a.starts_at)}">${esc(fmtWhen(a.starts_at, a.ends_at))}</time> <span>${esc(a.title)}</span> <em>${esc(a.kind)}</em></li>`).join('')}</ol>`
       : `<p class="muted">${esc(t.none_upcoming)}</p>`;
     body.innerHTML = `<h2 class="sp-name" data-sp="${sp.id}">${esc(sp.name)}</h2>
       <p class="kind-tag">${esc(sp.kind)}</p>
-      <dl class="facts">${row('address', sp.address)}${row('opening_hours', sp.opening_hours)}${row('capacity', sp.capacity)}${row('phone', sp.phone)}${row('organisation', sp.org_name)}</dl>
-      <h3>${esc(t.upcoming)}</h3>${upcoming}
+      <dl class="facts">${row('address', sp.address)}${row('opening_hours', hours.text, openTag)}${row('capacity', sp.capacity)}${row('phone', sp.phone)}${row('organisation', sp.org_name)}</dl>
+      <h3>${esc(t.at_this_point)}</h3>${upcoming}
       <h3>${esc(t.panorama)}</h3>${sp.panoramas.length && cfg.routes.panoramas ? '' : `<p class="muted">${esc(t.no_panorama)}</p>`}`;
     showPanorama(sp);
   }
@@ -231,7 +266,20 @@
     state.viewer.on('load', () => box.classList.add('loaded'));
   }
 
-  function onClick(info) {
+  /** A service point wins over the activities drawn on it (its card lists them). */
+  function preferServicePoint(info) {
+    const isSp = (i) => {
+      const root = i.layer && (i.layer.root ? i.layer.root.id : i.layer.id);
+      const e = map.panel.find((p) => root === p.id || String(root).startsWith(p.id));
+      return e && e.card === 'service_point';
+    };
+    if (info.object && isSp(info)) return info;
+    const hits = map.deck.pickMultipleObjects({x: info.x, y: info.y, radius: 8, depth: 6});
+    return hits.find(isSp) || info;
+  }
+
+  function onClick(picked) {
+    const info = picked && picked.x != null ? preferServicePoint(picked) : picked;
     if (!info.object) return;
     const root = info.layer && (info.layer.root ? info.layer.root.id : info.layer.id);
     const id = (info.layer && info.layer.id) || '';
@@ -246,6 +294,30 @@
     else if (entry && entry.card === 'activity' && window.djmapActivities) window.djmapActivities.openCard(props.id);
   }
 
+  /** The whole district in the part of the map the panels leave free. */
+  function frameDistrict(duration = 0) {
+    const b = cfg.district_bounds;
+    const el = document.getElementById('map');
+    if (!b || !el.clientWidth) { map.flyTo(map.home, duration); return; }
+    const side = document.getElementById('side');
+    const wide = el.clientWidth > 900;
+    const left = wide && !side.classList.contains('collapsed') ? side.offsetWidth + 24 : 16;
+    const padding = wide ? {left, right: 24, top: 96, bottom: 84} : {left: 12, right: 12, top: 12, bottom: 12};
+    const vp = new deckgl.WebMercatorViewport({width: el.clientWidth, height: el.clientHeight});
+    const fit = vp.fitBounds([[b[0], b[1]], [b[2], b[3]]], {padding, maxZoom: 17});
+    map.flyTo({longitude: fit.longitude, latitude: fit.latitude, zoom: fit.zoom, pitch: map.home.pitch || 0, bearing: map.home.bearing || 0}, duration);
+  }
+
+  // ---- collapsible panels ------------------------------------------------------------------
+  for (const btn of document.querySelectorAll('.panel-toggle')) {
+    btn.addEventListener('click', () => {
+      const panel = btn.closest('.panel');
+      const collapsed = panel.classList.toggle('collapsed');
+      btn.textContent = collapsed ? t.expand : t.collapse;
+      btn.setAttribute('aria-expanded', String(!collapsed));
+    });
+  }
+
   // ---- 3D / 2D / home ---------------------------------------------------------------------
   const chips = {d3: document.getElementById('btn-3d'), d2: document.getElementById('btn-2d')};
   chips.d3.addEventListener('click', () => { chips.d3.classList.add('on'); chips.d2.classList.remove('on'); map.flyTo({pitch: 50, bearing: -15}, 800); });
@@ -254,10 +326,11 @@
 
   window.djmap.setupLogin(() => location.reload());
   renderLayers();
-  document.getElementById('time-all').checked = true;
+  document.getElementById('time-all').checked = false;  // the next 30 days by default
   setTime();
-  loadStats();
+  applyFilters();
   loadOrgs();
+  frameDistrict();
   window.djmapLeader = {selectOrg, openServicePoint, state, paramsOf};
   // Live: the event stream, the activity form and card, the check-in ticker (issue 12).
   if (window.djmapActivities) window.djmapActivities.start(map, window.djmapLeader);
