@@ -118,7 +118,9 @@
       figures(state.result);
       document.body.dataset.coverage = 'done';
     } catch (err) {
-      error.textContent = err.status === 401 ? `${t.login}: ${err.message}` : err.message;
+      // In words of the page's language, never a body's object ("Log in: [object Object]").
+      const said = err.body && typeof err.body.description === 'string' ? err.body.description : t.err_generic;
+      error.textContent = err.status === 401 || err.status === 403 ? t.login_needed : said;
       error.hidden = false;
     } finally {
       run.disabled = false;
