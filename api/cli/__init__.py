@@ -24,7 +24,19 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for module in (db, data, samples, tiles, analysis, planning, users, webhooks, reminders, screen_keys, serve):
+for module in (
+    db,
+    data,
+    samples,
+    tiles,
+    analysis,
+    planning,
+    users,
+    webhooks,
+    reminders,
+    screen_keys,
+    serve,
+):
     module.register(app)
 
 
