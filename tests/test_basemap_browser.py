@@ -107,7 +107,7 @@ def test_the_basemap_draws_offline_with_cjk_labels(
     assert fonts and all(u.startswith(base + "/static/fonts/") for u in fonts), fonts
     water = LANDUSE["water"][:3]
     with_water = colour_share(page, water, 30)
-    assert with_water > 0.001
+    assert with_water > 0.0003  # the river and parks at the framed district zoom (~1,000 px)
     assert _share_without(page, LANDUSE_ID, water, 30) < with_water / 2
     with_labels = dark_share(page)
     page.evaluate(f"() => window.djmapMap.update('{LABELS}', {{visible: false}})")
