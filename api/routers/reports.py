@@ -40,7 +40,7 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
     summary="The coverage report as an A4 PDF (maps, figures, proposals, catchments, grids)",
     response_class=Response,
     responses={
-        200: {"content": {PDF: {}}},
+        200: {"content": {PDF: {"schema": {"type": "string", "format": "binary"}}}},
         **errors(
             (400, "a bad bbox, district with bbox, or minutes"),
             (401, "not logged in"),

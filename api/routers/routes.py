@@ -71,7 +71,10 @@ def _gpx(body: bytes, name: str) -> Response:
     "/routes/red.gpx",
     summary="The same route as GPX (waypoints for the stops, a track for the path)",
     response_class=Response,
-    responses={200: {"content": {GPX: {}}}, **errors(*PLAN_ERRORS)},
+    responses={
+        200: {"content": {GPX: {"schema": {"type": "string", "format": "binary"}}}},
+        **errors(*PLAN_ERRORS),
+    },
     openapi_extra=TOKEN_OPTIONAL,
 )
 async def red_route_gpx(
@@ -120,7 +123,10 @@ async def save_route(
     "/routes/red/saved/{route_id}.gpx",
     summary="A saved route as GPX",
     response_class=Response,
-    responses={200: {"content": {GPX: {}}}, **errors((404, "no such saved route"), 503)},
+    responses={
+        200: {"content": {GPX: {"schema": {"type": "string", "format": "binary"}}}},
+        **errors((404, "no such saved route"), 503),
+    },
     openapi_extra=TOKEN_OPTIONAL,
 )
 async def saved_route_gpx(
