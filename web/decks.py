@@ -322,7 +322,12 @@ def map_deck(
         layer = _catalog_layer(pl, sources, flat, lang)
         if layer is None:
             continue
-        if pl.draw == "features" and sources.features and pl.id not in masked:
+        if (
+            pl.draw == "features"
+            and "level" in pl.filters
+            and sources.features
+            and pl.id not in masked
+        ):
             layers.append(_mask(pl))  # the district outline the heat is clipped to
             masked.add(pl.id)
         layer.visible = visible
