@@ -37,7 +37,7 @@ typecheck: $(STAMPS)/venv
 	$(BIN)/mypy geo tiles layers api web
 
 pytest: $(STAMPS)/venv
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 bench: deps
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,bench]'

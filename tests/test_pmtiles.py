@@ -364,9 +364,12 @@ def test_anonymous_page_draws_public_layers_from_the_archives(
     assert "service_points" in stats["layers"], stats
     assert stats["fallbacks"] == [] and stats["tiles"] > 0, stats
     edge = set(stats["layers"])  # the page's public MVT layers, each read from the edge
-    assert {"service_points", "organisations", "activities"} <= edge
+    assert {"service_points", "organisations"} <= edge
     tiles = [urlsplit(u).path.split("/") for u in requests if "/api/tiles/" in u]
     assert [t for t in tiles if t[3] in edge] == []  # none of their tiles from the origin
+    # `/` opens with activities of the next 30 days: filtered tiles, which only the origin makes
+    timed = [u for u in requests if "/api/tiles/activities/" in u and ".mvt" in u]
+    assert timed and all("from=" in u for u in timed), timed[:3]
     ranged = [r for r in static.requests if r[1].endswith(".pmtiles") and r[2]]
     assert any("service_points." in r[1] for r in ranged)
     assert ("GET", "/index.json", "") in static.requests

@@ -24,12 +24,18 @@ LIVE_TABLES = (*LIVE, "users", "audit_log", "events", "imports")
 RUN = {"meters": 800, "weight": "buildings", "district": "D1"}
 
 
+# `data.changed` events announce data versions (checked below); the live worker writes them
+# whenever a served version moves, e.g. after the fixture's inserts, whatever the test does.
+ONLY = {"events": " WHERE x.type <> 'data.changed'"}
+
+
 def checksums(url: str) -> dict[str, str]:
     """md5 of every live table's rows, and the data versions of the live tables."""
     with psycopg.connect(url) as conn:
         sums = {
             t: conn.execute(
-                f"SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM {t} x"
+                "SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), ''))"
+                f" FROM {t} x{ONLY.get(t, '')}"
             ).fetchone()[0]
             for t in LIVE_TABLES
         }

@@ -183,10 +183,16 @@ def test_a_leader_sees_member_heat_after_login(
     wait_for_map(page)
     page.wait_for_function("() => window.djmapMap.panel.some(p => p.id === 'member_heat')")
     page.check("input[data-layer=member_heat]")
-    page.wait_for_function("() => window.djmapMap.layer('member_heat').isLoaded", timeout=60_000)
+    # The heat is a ZoomHeatLayer (web/src/basemap_heat.js): it fetches the cells of the H3
+    # resolution the zoom asks for and keeps them in its state, one list per resolution.
+    shown = (
+        "() => { const l = window.djmapMap.deck.layerManager.getLayers()"
+        ".find(x => x.id === 'member_heat'); return l && l.state && l.state.cells[l.state.res]; }"
+    )
+    page.wait_for_function(shown, timeout=60_000)
     page.wait_for_timeout(1000)
     page.screenshot(path=str(output_dir / "web-leader-member-heat.png"))
-    cells = page.evaluate("() => window.djmapMap.layer('member_heat').props.data")
+    cells = page.evaluate(shown)
     assert cells and all(c["count"] >= 10 for c in cells)  # aggregated cells only, none under 10
     assert any("/api/heatmap/members" in u for u in log.requests)
     assert log.problems() == [], log.problems()

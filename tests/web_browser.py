@@ -122,8 +122,14 @@ class PageLog:
             [f"console: {m}" for m in self.console_errors]
             + [f"pageerror: {m}" for m in self.page_errors]
             + [f"foreign request: {u}" for u in self.foreign]
-            + [f"failed: {u}" for u in self.failed]
+            + [f"failed: {u}" for u in self.failed if not _stream_closed(u)]
         )
+
+
+def _stream_closed(failure: str) -> bool:
+    """The page's event stream (/api/events, open for as long as the page) cut by a navigation
+    or a reload: expected, not a failure."""
+    return "/api/events" in failure and "ERR_ABORTED" in failure
 
 
 class Browser:

@@ -42,16 +42,24 @@ export class ZoomHeatLayer extends CompositeLayer {
   updateState({props, oldProps}) {
     const res = resForZoom(this.context.viewport.zoom);
     if (props.visible !== oldProps.visible) this._note();
-    if (res === this.state.res) return;
+    // A new data version (web/src/live.js on data.changed): the cells of every resolution are
+    // stale; those drawn stay on screen until the fresh ones arrive.
+    const fresh = props.version !== oldProps.version;
+    if (res === this.state.res && !fresh) return;
+    if (fresh) this.setState({stale: this.state.cells, cells: {}});
     this.setState({res});
     if (this.state.cells[res]) { this._note(); return; }
     const headers = (props.loadOptions && props.loadOptions.fetch && props.loadOptions.fetch.headers) || {};
-    fetch(`${props.url}?res=${res}`, {credentials: 'same-origin', headers})
+    const v = props.version ? `&v=${encodeURIComponent(props.version)}` : '';
+    const version = props.version;
+    fetch(`${props.url}?res=${res}${v}`, {credentials: 'same-origin', headers})
       .then(r => (r.ok ? r.json() : {cells: []}))
       .then(body => {
-        this.setState({cells: {...this.state.cells, [res]: body.cells || []}});
+        if (this.props.version !== version) return; // a newer version is on its way
+        this.setState({cells: {...this.state.cells, [res]: body.cells || []}, stale: null});
         this._note();
         this.setNeedsRedraw();
+        if (this.props.onVersionLoad) this.props.onVersionLoad(version);
       })
       .catch(() => {});
   }
@@ -62,7 +70,8 @@ export class ZoomHeatLayer extends CompositeLayer {
   }
 
   renderLayers() {
-    const cells = this.state.cells[this.state.res] || [];
+    const stale = this.state.stale && this.state.stale[this.state.res];
+    const cells = this.state.cells[this.state.res] || stale || [];
     const {ramp, domain, maskId} = this.props;
     const pick = c => {
       const t = Math.max(0, Math.min(0.9999, (c.count - domain[0]) / (domain[1] - domain[0] || 1)));
@@ -86,4 +95,5 @@ export class ZoomHeatLayer extends CompositeLayer {
 ZoomHeatLayer.layerName = 'ZoomHeatLayer';
 ZoomHeatLayer.defaultProps = {
   url: '', loadOptions: null, emptyText: '', ramp: [], domain: [10, 80], maskId: null, pickable: true,
+  version: null, onVersionLoad: null,
 };

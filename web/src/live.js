@@ -115,6 +115,10 @@ function reload(map, entry, version, params) {
     else window.djmap.request(url, {cache: 'no-store'}).then(apply).catch(() => {});
     return true;
   }
+  if (kind === 'ZoomHeatLayer') { // heat cells by zoom (basemap_heat.js): fetched again by version
+    map.update(entry.deck_id, {version, onVersionLoad: () => tileLoaded(entry.id, version)});
+    return true;
+  }
   if (kind !== 'GeoJsonLayer' && kind !== 'H3HexagonLayer') return false; // 3D Tiles: rebuilt
   // deck.gl keeps the URL an async prop was given beside the loaded value (pinned 9.4).
   const given = (layer.props[ASYNC_ORIGINAL] || {}).data ?? layer.props.data;
