@@ -12,10 +12,11 @@ import psycopg
 import psycopg.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 
+from api.security import page_csp
 from geo.db.pool import DRIVER_ERRORS, as_unavailable
 from geo.errors import (
     ClusterError,
@@ -30,6 +31,7 @@ from geo.errors import (
     TooLarge,
     Unavailable,
 )
+from web.pages import not_found_page, wants_page
 
 STATUS: dict[type[DjmapError], int] = {
     ImportRejected: 422,
@@ -141,9 +143,14 @@ def _path_regex(template: str) -> re.Pattern[str]:
     return compile_path(template)[0]
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    """An HTTPException in the Problem shape (a dict detail is the body), headers kept."""
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """An HTTPException in the Problem shape (a dict detail is the body), headers kept; an
+    unknown page path answers with the 404 page instead (the API's 404s stay JSON)."""
     assert isinstance(exc, HTTPException)
+    accept = request.headers.get("accept", "")
+    if exc.status_code == 404 and wants_page(request.url.path, request.method, accept):
+        headers = {"Cache-Control": "no-cache", "Content-Security-Policy": page_csp()}
+        return HTMLResponse(not_found_page(request), status_code=404, headers=headers)
     detail = exc.detail
     if isinstance(detail, dict) and "code" in detail:
         body: dict[str, object] = dict(detail)

@@ -44,5 +44,7 @@ UX_TEXT: dict[str, tuple[str, str]] = {
         "您访问的页面不存在或已移动。可以从下面的链接继续。",
         "The page you asked for does not exist or has moved. Carry on from one of these.",
     ),
+    "not_found_map": ("返回地图", "Back to the map"),
+    "not_found_path": ("您访问的地址：", "You asked for: "),
     "login_needed": ("请先登录", "Please log in first"),
 }

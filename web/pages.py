@@ -256,6 +256,25 @@ async def embed_admin_page(pr: PageRequest) -> str:
     return render("admin_embed.html", "admin", pr.lang, config)
 
 
+# Paths whose 404 stays a JSON Problem (the API, the pages' data, static files): the rest are
+# pages, and an unknown page answers with the 404 page.
+DATA_PREFIXES = ("/api/", "/web/", "/static/")
+
+
+def wants_page(path: str, method: str, accept: str) -> bool:
+    """Whether a 404 for this request is answered with the 404 page rather than JSON: a GET or
+    HEAD of a page path, from a client that does not ask for JSON only."""
+    if method not in ("GET", "HEAD") or path == "/api" or path.startswith(DATA_PREFIXES):
+        return False
+    return "html" in accept or "json" not in accept
+
+
+def not_found_page(request: Request) -> str:
+    """HTML of the 404 page, in the page language (`?lang=`, then the djmap_lang cookie)."""
+    lang = pick_lang(request.query_params.get("lang") or request.cookies.get("djmap_lang"))
+    return render("not_found.html", "not-found", lang, {}, path=request.url.path)
+
+
 def docs_page(lang_param: str | None) -> str:
     """HTML of `/api/docs` (Swagger UI from /static)."""
     return render("docs.html", "docs", pick_lang(lang_param), {})
