@@ -92,3 +92,112 @@ def test_capacity_api(homes) -> None:
         assert all(0 < p["gain_households"] <= cap_hh + 1e-6 for p in body["proposed"])
         assert c.post("/api/capacity", json={"minutes": 5}).status_code == 400
     assert checksums(homes["url"]) == before
+
+
+def _walks(fixture, lon: np.ndarray, lat: np.ndarray, sites: list) -> np.ndarray:
+    """networkx on the fixture's graph: metres from each point to each site (geodesic leg to the
+    point's nearest vertex, then the network; the sites stand on vertices)."""
+    import networkx as nx
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    nodes = sorted(fixture["graph"].nodes)
+    xs, ys = np.array([v[0] for v in nodes]), np.array([v[1] for v in nodes])
+    from_site = [
+        nx.single_source_dijkstra_path_length(fixture["graph"], s, weight="weight") for s in sites
+    ]
+    out = np.full((len(lon), len(sites)), np.inf)
+    for i, (x, y) in enumerate(zip(lon.tolist(), lat.tolist(), strict=True)):
+        d = np.asarray(geod.inv(xs, ys, np.full(len(xs), x), np.full(len(xs), y))[2])
+        k = int(np.argmin(d))
+        for j, reach in enumerate(from_site):
+            out[i, j] = d[k] + reach.get(nodes[k], np.inf)
+    return out
+
+
+def test_member_demand_equals_access(homes) -> None:
+    """Member demand: the caller's atoms spread over the buildings (member_spread, as coverage
+    weighs members), walking metres from networkx on the same graph, 2SFCA by PySAL's `access`:
+    each published cell's m² per 100 members and each site's member load equal it; every member
+    figure is a multiple of 10 and none is under 10; no member point is in the answer."""
+    import shapely
+    from shapely.geometry import box
+
+    from geo.analysis.member_demand import member_spread
+    from geo.privacy import rounded
+    from geo.vocab import WALK_M_PER_MIN
+
+    admin, minutes = Principal(role="admin"), 5.0
+    limit, area = minutes * WALK_M_PER_MIN, box(*BBOX)
+    with psycopg.connect(homes["url"]) as conn:
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        got = capacity.run(conn, area, minutes=minutes, demand="members", principal=admin)
+        s = member_spread(conn, admin)
+        ids = [r[0] for r in conn.execute("SELECT id FROM service_points ORDER BY id")]
+    m = np.asarray(s.members, float)
+    keep = (m > 0) & shapely.contains_xy(area, s.lon, s.lat)
+    lon, lat, m = np.asarray(s.lon)[keep], np.asarray(s.lat)[keep], m[keep]
+    assert len(m) > 20 and 12 * len(homes["nodes"]) - 10 <= m.sum() <= 12 * len(homes["nodes"])
+    cost = _walks(homes, lon, lat, homes["sites"])
+    n, k = cost.shape
+    a = access.Access(
+        demand_df=pd.DataFrame({"m": m}, index=pd.Index(range(n), name="d")), demand_value="m",
+        supply_df=pd.DataFrame({"m2": [100.0] * k}, index=pd.Index(range(k), name="s")),
+        supply_value="m2",
+        cost_df=pd.DataFrame([(i, j, cost[i, j]) for i in range(n) for j in range(k)
+                              if np.isfinite(cost[i, j])], columns=["d", "s", "c"]),
+        cost_origin="d", cost_dest="s", cost_name="c",
+    )  # fmt: skip
+    theirs = a.two_stage_fca(name="x", max_cost=limit).iloc[:, 0].reindex(range(n)).fillna(0)
+    acc = theirs.to_numpy()
+    # the sites' member loads (hand: Σ members within the limit), published by the privacy rule
+    loads = [(m * (cost[:, j] <= limit)).sum() for j in range(k)]
+    by_id = {row["service_point_id"]: row for row in got["sites"]}
+    for j, sid in enumerate(ids):
+        want = rounded(loads[j])
+        assert by_id[sid]["members"] == (want if want >= 10 else None)
+        assert "households" not in by_id[sid]
+        if want >= 10:
+            assert by_id[sid]["m2_per_100_members"] == pytest.approx(100.0 / want * 100, abs=0.01)
+    assert any(by_id[sid]["members"] for sid in ids)
+    # the cells: members per H3 cell (a multiple of 10, cells under 10 left out), mean access
+    import h3
+
+    cells = np.array(
+        [h3.latlng_to_cell(y, x, capacity.CELL_RES) for x, y in zip(lon, lat, strict=True)]
+    )
+    feats = got["cells"]["features"]
+    assert feats and got["summary"]["suppressed_cells"] >= 0
+    for f in feats:
+        p = f["properties"]
+        inside = cells == p["cell"]
+        assert p["members"] == rounded(m[inside].sum()) and p["members"] >= 10
+        level = (m[inside] * acc[inside]).sum() * 100 / m[inside].sum()
+        assert p["m2_per_100_members"] == pytest.approx(level, abs=0.011)
+    shown = len(feats) + got["summary"]["suppressed_cells"]
+    assert shown == len(set(cells.tolist()))
+    assert got["summary"]["members"] == rounded(m.sum())
+    assert got["summary"]["served_members"] % 10 == 0
+
+
+def test_member_demand_api(homes) -> None:
+    """Member demand through HTTP: a planner gets member figures by the privacy rule; anonymous
+    callers 401, a member 403; the live tables are untouched."""
+    before = checksums(homes["url"])
+    body = {"bbox": BBOX, "minutes": 5, "demand": "members", "propose": 1}
+    with client(homes["url"], Principal(role="planner", username="p")) as c:
+        r = c.post("/api/capacity", json=body)
+        assert r.status_code == 200, r.text
+        got = r.json()
+        assert got["demand"] == "members" and got["summary"]["members"] >= 10
+        assert all(s["members"] is None or s["members"] % 10 == 0 for s in got["sites"])
+        assert all(s["households"] is None for s in got["sites"])
+        assert all(
+            p["gain_members"] is None or p["gain_members"] % 10 == 0 for p in got["proposed"]
+        )
+        assert c.post("/api/capacity", json={**body, "demand": "people"}).status_code == 400
+    with client(homes["url"], Principal(role="public")) as c:
+        assert c.post("/api/capacity", json=body).status_code == 401
+    with client(homes["url"], Principal(role="member", username="m")) as c:
+        assert c.post("/api/capacity", json=body).status_code == 403
+    assert checksums(homes["url"]) == before

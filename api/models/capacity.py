@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +22,11 @@ class CapacityBody(BaseModel):
     scenario: int | None = Field(None, ge=1, le=2**63 - 1)
     propose: int = Field(0, ge=0, le=50, description="capacitated proposals (new sites)")
     candidates: list[tuple[Lon, Lat]] | None = Field(None, max_length=500)
+    demand: Literal["households", "members"] = Field(
+        "households",
+        description="households from buildings (public), or the caller's members as privacy atoms "
+        "(planners, leaders, stewards, admins; figures multiples of 10, none under 10)",
+    )
 
 
 class SiteLoad(Open):
@@ -33,24 +38,33 @@ class SiteLoad(Open):
     lon: float
     lat: float
     capacity_m2: float
-    households: float = Field(description="households within the catchment (estimated)")
-    m2_per_100_households: float | None
-    load_pct: float | None = Field(description="households in reach / households its area is for")
+    households: float | None = Field(
+        None, description="households within the catchment (estimated; household demand)"
+    )
+    m2_per_100_households: float | None = None
+    members: int | None = Field(
+        None,
+        description="members within the catchment (member demand: a multiple of 10, null under 10)",
+    )
+    m2_per_100_members: float | None = Field(None, description="of the published member figure")
+    load_pct: float | None = Field(description="demand in reach / the demand its area is for")
 
 
 class CapacityProposal(Open):
-    """A new site and the unserved households it would serve (capacitated)."""
+    """A new site and the unserved demand it would serve (capacitated)."""
 
     rank: int
     lon: float
     lat: float
     capacity_m2: float
-    gain_households: float
+    gain_households: float | None = None
+    gain_members: int | None = Field(None, description="a multiple of 10, null under 10")
 
 
 class Capacity(Open):
     """2SFCA on walking times: per-site load, under/over-served cells, proposals."""
 
+    demand: Literal["households", "members"]
     params: dict[str, float | int]
     summary: dict[str, float | int | None]
     sites: list[SiteLoad]

@@ -56,16 +56,16 @@ def solve(unmet: np.ndarray, pair_d: np.ndarray, pair_c: np.ndarray, n_cand: int
 
 def propose_sites(conn: Any, c: Any, served: np.ndarray, p: int,
                   given: list[tuple[float, float]] | None, minutes: float) -> list[dict[str, Any]]:  # fmt: skip
-    """Up to `p` new sites ranked by the households they would serve."""
-    from geo.planning.capacity import rules
+    """Up to `p` new sites ranked by the demand (households or members) they would serve."""
+    from geo.planning.capacity import per_100, published, rules
     from geo.planning.walk_graph import costs_within
 
     if not 0 <= p <= MAX_PROPOSE:
         raise InvalidInput(f"propose must be between 0 and {MAX_PROPOSE}")
     r = rules()
     new_m2 = float(r["proposal"]["new_site_m2"])
-    cap = new_m2 / float(r["m2_per_100_households"]) * 100.0
-    unmet = c.households * (1.0 - served)
+    cap = new_m2 / per_100(c.unit) * 100.0
+    unmet = c.demand * (1.0 - served)
     lon, lat = _candidates(c, unmet, given, int(r["proposal"]["max_candidates"]))
     if len(lon) == 0:
         return []
@@ -75,6 +75,6 @@ def propose_sites(conn: Any, c: Any, served: np.ndarray, p: int,
     ranked = sorted(chosen, key=lambda j: (-gain[j], j))
     return [
         {"rank": k + 1, "lon": float(lon[j]), "lat": float(lat[j]), "capacity_m2": new_m2,
-         "gain_households": round(gain[j], 1)}
+         f"gain_{c.unit}": published(c.unit, gain[j])}
         for k, j in enumerate(ranked)
     ]  # fmt: skip
