@@ -9,6 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from alembic.script import ScriptDirectory
+from psycopg import sql
 
 from geo import db as geodb
 from geo.cluster import Cluster, free_port
@@ -108,3 +109,50 @@ def test_migrations_up_down_up(db_url: str) -> None:
     for table, column, srid in cols:
         assert srid == 4326, (table, column)
         assert (table, column) in gist, f"{table}.{column} has no GiST index"
+
+
+RENAMED = """
+SELECT (SELECT array_agg(conname::text ORDER BY conname) FROM pg_constraint
+        WHERE conrelid = to_regclass(%(t)s)),
+       (SELECT array_agg(tgname::text) FROM pg_trigger
+        WHERE tgrelid = to_regclass(%(t)s) AND NOT tgisinternal),
+       (SELECT version FROM data_versions WHERE table_name = %(t)s)
+"""
+
+
+def _delete(table: str) -> sql.Composed:
+    return sql.SQL("DELETE FROM {}").format(sql.Identifier(table))
+
+
+def _named(url: str, table: str) -> tuple[object, ...] | None:
+    with psycopg.connect(url) as conn:
+        if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone() == (None,):
+            return None
+        return conn.execute(RENAMED, {"t": table}).fetchone()
+
+
+def test_the_health_scores_table_renamed_and_back(db_url: str) -> None:
+    """0011 renames 0006's `org_health` (table, constraints, version trigger, data_versions
+    row, whose version is kept) to `org_health_scores`; its downgrade gives 0006's names back."""
+    old, new = "org_health", "org_health_scores"
+    parts = ["org_id_fkey", "pkey", "score_check", "status_check"]
+    geodb.downgrade(db_url, "0010")
+    try:
+        assert _named(db_url, new) is None
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute(_delete(old))  # a write: the trigger bumps the version
+        before = _named(db_url, old)
+        assert before is not None
+        assert before[:2] == ([f"{old}_{p}" for p in parts], [f"{old}_version"])
+        assert isinstance(before[2], int) and before[2] > 1
+    finally:
+        geodb.migrate(db_url)
+    assert _named(db_url, old) is None
+    assert _named(db_url, new) == ([f"{new}_{p}" for p in parts], [f"{new}_version"], before[2])
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(_delete(new))
+        got = conn.execute("SELECT version FROM data_versions WHERE table_name = %s", (new,))
+        assert got.fetchone() == (before[2] + 1,)
+        assert conn.execute(
+            "SELECT count(*) FROM data_versions WHERE table_name = %s", (old,)
+        ).fetchone() == (0,)

@@ -181,7 +181,7 @@ def test_rules_read_by_leaders_written_by_admins(world: dict[str, int]) -> None:
     assert audit_since(url, first) == [("health_rules", "create", "root")]
     build(url)
     with psycopg.connect(url) as conn:
-        versions = {r[0] for r in conn.execute("SELECT rules_version FROM org_health")}
+        versions = {r[0] for r in conn.execute("SELECT rules_version FROM org_health_scores")}
     assert len(versions) == 1 and "+" in versions.pop()
 
 

@@ -142,10 +142,10 @@ def test_the_sample_districts_organisation_life_has_a_real_mix(clean_db: str) ->
     build(clean_db, day)
     with psycopg.connect(clean_db) as conn:
         statuses = dict(
-            conn.execute("SELECT status, count(*) FROM org_health GROUP BY 1").fetchall()
+            conn.execute("SELECT status, count(*) FROM org_health_scores GROUP BY 1").fetchall()
         )
         rules = conn.execute(
-            "SELECT r->>'rule', count(*) FROM org_health, jsonb_array_elements(breakdown) r "
+            "SELECT r->>'rule', count(*) FROM org_health_scores, jsonb_array_elements(breakdown) r "
             "WHERE r->>'state' = 'missed' GROUP BY 1"
         ).fetchall()
     assert set(statuses) == {"green", "amber", "red"}, statuses

@@ -1,8 +1,9 @@
 """Organisation health scores as a derived build (tiles/builds.py): made per data version of the
 evidence (organisations, members, activities, check-ins, meetings, terms, dues, the rules) and
-per day in Beijing (due dates move with the calendar), stored in `org_health` (geo/health/store.py),
-never computed by a GET. Writing the scores bumps `org_health`'s data version, so the health
-layer's tiles move on and the live worker announces it as `data.changed`."""
+per day in Beijing (due dates move with the calendar), stored in `org_health_scores`
+(geo/health/store.py), never computed by a GET. Writing the scores bumps that table's data
+version, so the health layer's tiles move on and the live worker announces it as
+`data.changed`."""
 
 from __future__ import annotations
 

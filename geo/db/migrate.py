@@ -18,9 +18,9 @@ import psycopg
 from alembic import command
 from alembic.config import Config
 from psycopg import sql
-from sqlalchemy import Connection, MetaData, Table
+from sqlalchemy import Connection, Constraint, Index, MetaData, Table
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlalchemy.schema import CreateIndex, CreateTable, conv
 
 from geo.cluster import EXTENSIONS
 from geo.errors import ClusterError
@@ -108,16 +108,19 @@ def autogenerate(url: str, message: str) -> Path:
 def as_created(names: Iterable[str]) -> list[Table]:
     """These tables of the models as the revision that creates them makes them: without the
     columns and constraints a later revision adds (marked `info={"since": revision}` in the
-    models, geo.models.base.since), and with the column attributes a later revision altered as
-    they were (`info={"created_as": {"nullable": False}}`), so an old revision creates today what
-    it always created."""
+    models, geo.models.base.since), with the column attributes a later revision altered as
+    they were (`info={"created_as": {"nullable": False}}`), and under the name a later revision
+    changed (`__table_args__` info `{"created_as": {"name": ...}}`: the revision names the table
+    as it created it), so an old revision creates today what it always created."""
     copy = MetaData(naming_convention=Base.metadata.naming_convention)
     for table in Base.metadata.sorted_tables:
         table.to_metadata(copy)
     out = []
     for name in names:
-        table = copy.tables[name]
-        _keep_order(Base.metadata.tables[name], table)
+        model = model_of(name)
+        table = copy.tables[name] if name == model.name else model.to_metadata(copy, name=name)
+        _keep_order(model, table)
+        _rename_parts(table, model.name)
         for col in [c for c in table.columns if c.info.get("since")]:
             table._columns.remove(col)  # Table has no public way to drop a column
         for col in table.columns:
@@ -127,6 +130,34 @@ def as_created(names: Iterable[str]) -> list[Table]:
             table.constraints.discard(con)
         out.append(table)
     return out
+
+
+def created_name(table: Table) -> str:
+    """The name the revision that creates this table of the models gave it."""
+    return str(table.info.get("created_as", {}).get("name", table.name))
+
+
+def model_of(name: str) -> Table:
+    """The table of the models a revision names: by its name, or by the name it was created
+    with (a later revision renamed it)."""
+    if name in Base.metadata.tables:
+        return Base.metadata.tables[name]
+    renamed = [t for t in Base.metadata.tables.values() if created_name(t) == name]
+    if len(renamed) != 1:
+        raise KeyError(f"no table of the models is or was created as {name!r}")
+    return renamed[0]
+
+
+def _rename_parts(table: Table, model_name: str) -> None:
+    """A table rendered under its created name: its constraints and indexes named after the
+    model's name (`<name>_pkey`, `<name>_status_check` …) take the created name instead."""
+    if table.name == model_name:
+        return
+    prefix = f"{model_name}_"
+    parts: list[Constraint | Index] = [*table.constraints, *table.indexes]
+    for part in parts:
+        if isinstance(part.name, str) and part.name.startswith(prefix):
+            part.name = conv(table.name + part.name[len(model_name) :])
 
 
 def _key(con: Any) -> tuple[str, str, tuple[str, ...]]:
@@ -149,9 +180,10 @@ def create_tables(conn: Connection, names: Iterable[str]) -> None:
 
 
 def drop_tables(conn: Connection, names: Iterable[str]) -> None:
-    """Drop these tables of the models, dependants first."""
-    tables = [Base.metadata.tables[name] for name in names]
-    Base.metadata.drop_all(conn, tables=tables, checkfirst=True)
+    """Drop these tables of the models, dependants first (named as `as_created` names them:
+    a revision's downgrade finds its tables as it created them, later revisions undone)."""
+    tables = as_created(names)
+    tables[0].metadata.drop_all(conn, tables=tables, checkfirst=True)
 
 
 def shape(names: Iterable[str], *seeds: object) -> str:

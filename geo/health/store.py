@@ -1,7 +1,7 @@
-"""The health build's store: every organisation's score, status and breakdown in `org_health`
-(replaced whole, in one transaction, by each build), and the monthly snapshots of the trend in
-`org_health_snapshots` (the current month's replaced by each build; a month with none yet, of
-the last twelve, computed from the records as of its last day).
+"""The health build's store: every organisation's score, status and breakdown in
+`org_health_scores` (replaced whole, in one transaction, by each build), and the monthly
+snapshots of the trend in `org_health_snapshots` (the current month's replaced by each build; a
+month with none yet, of the last twelve, computed from the records as of its last day).
 
 The build runs under an advisory lock (one builder at a time in any process); it is started by
 the build registry (tiles/health_build.py), the CLI or the reminders run, never by a GET.
@@ -19,6 +19,7 @@ from geo.health import evidence, rules
 from geo.health.score import OrgScore, RuleResult, month_ends, score_all
 from geo.privacy import size_class
 
+TABLE = "org_health_scores"  # geo.models.health.OrgHealth
 LOCK_KEY = 0x646A6D6170_0D  # "djmap", issue 13
 LOCK_SQL = "SELECT pg_advisory_xact_lock($1)"
 CLEAR_SQL = sql_file(__file__, "sql/clear_scores.sql")
@@ -86,7 +87,7 @@ def breakdown(s: OrgScore, ruleset: rules.RuleSet) -> list[dict[str, Any]]:
 def records(
     scores: dict[int, OrgScore], token: str, as_of: date, ruleset: rules.RuleSet, label: str
 ) -> list[tuple[Any, ...]]:
-    """The rows of `org_health` for a build."""
+    """The rows of `org_health_scores` for a build."""
     return [
         (
             s.org_id,
@@ -120,7 +121,7 @@ async def rebuild(conn: Any, token: str, today: date) -> dict[int, OrgScore]:
     await conn.execute(CLEAR_SQL)
     label = rules.version_label(ruleset, set_id)
     rows = records(scores, token, today, ruleset, label)
-    await conn.copy_records_to_table("org_health", records=rows, columns=COLUMNS)
+    await conn.copy_records_to_table(TABLE, records=rows, columns=COLUMNS)
     await snapshots(conn, orgs, ruleset, scores, today)
     return scores
 

@@ -60,14 +60,14 @@ VERSIONED_TABLES = (
 )
 # Versioned tables added after revision 0001 (each revision adds its own triggers and rows).
 LIVE_VERSIONED_TABLES = ("registrations",)
-# Versioned tables of organisation life and health (revision 0006): the evidence, the rules and
-# the derived scores (whose version is the health layer's).
+# Versioned tables of organisation life and health (revision 0006; the scores' table renamed by
+# 0011): the evidence, the rules and the derived scores (whose version is the health layer's).
 HEALTH_VERSIONED_TABLES = (
     "meetings",
     "committee_terms",
     "dues_months",
     "health_rule_sets",
-    "org_health",
+    "org_health_scores",
 )
 # Versioned tables of planning (revision 0007): the derived accessibility surface (its layer's
 # version moves when a build is written).

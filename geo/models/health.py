@@ -119,11 +119,15 @@ class OrgHealth(Base):
     """The derived score of each organisation (geo/health, built per data version and day):
     score 0-100, status, its own and its children's parts, the breakdown per rule."""
 
-    __tablename__ = "org_health"
+    __tablename__ = "org_health_scores"
     __table_args__ = (
-        one_of("org_health", "status", HEALTH_STATUSES),
-        check("org_health", "score_check", "score BETWEEN 0 AND 100"),
-        {"comment": "Derived organisation health scores (geo/health), one build at a time"},
+        one_of("org_health_scores", "status", HEALTH_STATUSES),
+        check("org_health_scores", "score_check", "score BETWEEN 0 AND 100"),
+        {
+            "comment": "Derived organisation health scores (geo/health), one build at a time",
+            # Revision 0006 created it named like the health layer; 0011 renamed it (issue 10).
+            "info": {"created_as": {"name": "org_health"}},
+        },
     )
     org_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True

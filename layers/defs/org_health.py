@@ -46,7 +46,7 @@ LAYER = Layer(
         org_filter("id"),
     ),
     collection=False,
-    version_tables=("org_health", "organisations"),
+    version_tables=("org_health_scores", "organisations"),
     description="Organisation health scores: red, amber, green; sized by member class.",
     rows=RowLink(org="id", public="never"),
     style=Style(

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from geo.db.migrate import create_tables, drop_tables, run_sql
-from geo.models import HEALTH_VERSIONED_TABLES, Base
+from geo.models import Base
 
 revision = "0006"
 down_revision = "0005"
@@ -28,7 +28,10 @@ TABLES = (
     "org_health_snapshots",
     "reminders",
 )
-SEEDS = (HEALTH_VERSIONED_TABLES,)
+# The versioned ones as this revision made them (geo.models.HEALTH_VERSIONED_TABLES then; 0011
+# renamed the scores' table, so the list here keeps the name it had).
+VERSIONED = ("meetings", "committee_terms", "dues_months", "health_rule_sets", "org_health")
+SEEDS = (VERSIONED,)
 SHAPE = "b15cdaa16c93c829"  # geo.db.migrate.shape(TABLES, *SEEDS): see 0001
 
 
@@ -38,9 +41,9 @@ def upgrade() -> None:
     create_tables(conn, TABLES)
     conn.execute(
         sa.insert(Base.metadata.tables["data_versions"]),
-        [{"table_name": t} for t in HEALTH_VERSIONED_TABLES],
+        [{"table_name": t} for t in VERSIONED],
     )
-    for table in HEALTH_VERSIONED_TABLES:
+    for table in VERSIONED:
         run_sql(conn, "0001_version_trigger.sql", trigger=f"{table}_version", table=table)
 
 
@@ -48,4 +51,4 @@ def downgrade() -> None:
     """Drop the tables and their data versions."""
     drop_tables(op.get_bind(), TABLES)
     versions = Base.metadata.tables["data_versions"]
-    op.execute(sa.delete(versions).where(versions.c.table_name.in_(HEALTH_VERSIONED_TABLES)))
+    op.execute(sa.delete(versions).where(versions.c.table_name.in_(VERSIONED)))
