@@ -187,6 +187,30 @@ def require_role(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     return dependency
 
 
+# What the embedding portal may do across origins: read, and write through OGC API Features
+# Part 4 (PUT/PATCH/DELETE with If-Match, merge-patch bodies), resume the event stream
+# (Last-Event-ID), name its request in the audit (X-Request-ID); it reads back the new ETag,
+# a created item's Location and the request id.
+CORS_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+CORS_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "If-Match",
+    "If-None-Match",
+    "Last-Event-ID",
+    "Range",
+    "X-Request-ID",
+)
+CORS_EXPOSED = (
+    "ETag",
+    "Location",
+    "X-Request-ID",
+    "Content-Length",
+    "Content-Range",
+    "Cache-Control",
+)
+
+
 def add_cors(app: FastAPI, origins: list[str]) -> None:
     """CORS for an explicit allowlist of origins (never `*`; nothing when the list is empty)."""
     if any(o.strip() == "*" for o in origins):
@@ -198,8 +222,8 @@ def add_cors(app: FastAPI, origins: list[str]) -> None:
         CORSMiddleware,
         allow_origins=allowed,
         allow_credentials=False,
-        allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "If-None-Match", "Range"],
-        expose_headers=["ETag", "Content-Length", "Content-Range", "Cache-Control"],
+        allow_methods=list(CORS_METHODS),
+        allow_headers=list(CORS_HEADERS),
+        expose_headers=list(CORS_EXPOSED),
         max_age=600,
     )

@@ -208,6 +208,37 @@ def test_cors_allowlist(client: TestClient) -> None:
     assert ok.headers["access-control-allow-origin"] == "https://portal.example.cn"
 
 
+def _preflight(client: TestClient, url: str, method: str, headers: str) -> Any:
+    return client.options(
+        url,
+        headers={
+            "Origin": "https://portal.example.cn",
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": headers,
+        },
+    )
+
+
+def test_cors_lets_the_portal_write_and_resume_the_stream(client: TestClient) -> None:
+    item = "/api/collections/activities/items/1"
+    for method in ("PUT", "PATCH", "DELETE", "POST"):
+        pre = _preflight(
+            client, item, method, "authorization, content-type, if-match, x-request-id"
+        )
+        assert pre.status_code == 200, (method, pre.text)
+        assert pre.headers["access-control-allow-origin"] == "https://portal.example.cn"
+        assert method in pre.headers["access-control-allow-methods"].split(", ")
+        allowed = {h.lower() for h in pre.headers["access-control-allow-headers"].split(", ")}
+        assert {"authorization", "content-type", "if-match", "x-request-id"} <= allowed
+    pre = _preflight(client, "/api/events", "GET", "last-event-id")
+    assert pre.status_code == 200 and pre.headers["access-control-allow-origin"]
+    refused = _preflight(client, item, "PATCH", "x-not-allowed")
+    assert refused.status_code == 400  # only the listed headers
+    r = client.get("/api/collections", headers={"Origin": "https://portal.example.cn"})
+    exposed = {h.lower() for h in r.headers["access-control-expose-headers"].split(", ")}
+    assert {"etag", "location", "x-request-id"} <= exposed
+
+
 def test_cors_star_refused_and_no_list_no_header(clean_db: str) -> None:
     with pytest.raises(ValueError):
         make_client(clean_db, cors_origins=["*"])

@@ -222,3 +222,82 @@ def test_my_activities(clean_db: str, world) -> None:
 
 
 LAT_FAR = 39.90
+
+
+def _waitlist_events(url: str, act: int) -> list[tuple[str, dict]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT type, data FROM events WHERE subject = %s AND type <> 'data.changed' "
+            "ORDER BY id",
+            (f"activities/{act}",),
+        ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+def test_a_write_raising_the_capacity_moves_the_waitlist_up_in_order(clean_db: str, world) -> None:
+    act = activity(clean_db, "grow", world["c1"], capacity=2)
+    for who in ("m1", "n1", "m2", "m3", "m4"):
+        _register(clean_db, world, who, act)
+    url = f"/api/collections/activities/items/{act}"
+    secretary = Principal(role="leader", org_id=world["c1"], username="sec-c1")
+    with psycopg.connect(clean_db) as conn:
+        conn.execute("DELETE FROM events")  # the registrations' own events are tested above
+    with client(clean_db, secretary) as c:
+        etag = c.get(url).headers["etag"]
+        r = c.patch(url, json={"properties": {"人数上限": 4}}, headers={"If-Match": etag})
+        assert r.status_code == 200, r.text
+        r = c.patch(  # neither raised nor lowered: nobody moves, no registration.changed
+            url,
+            json={"properties": {"description": "带笔记本"}},
+            headers={"If-Match": r.headers["etag"]},
+        )
+        assert r.status_code == 200, r.text
+    assert _statuses(clean_db, act) == {
+        world["m1"]: "registered",
+        world["n1"]: "registered",
+        world["m2"]: "registered",
+        world["m3"]: "registered",
+        world["m4"]: "waitlisted",  # the last to come still waits, first in line now
+    }
+    kinds = [kind for kind, _ in _waitlist_events(clean_db, act)]
+    assert kinds == ["activity.updated", "registration.changed", "activity.updated"]
+    changed = _waitlist_events(clean_db, act)[1][1]
+    assert changed["capacity"] == 4 and changed["registered"] is None  # 4 < K: held back
+    assert changed["fewer_than"] == 10
+    with client(clean_db, member(world, "m4")) as c:
+        mine = c.get("/api/me/activities").json()
+    (reg,) = [r for r in mine["registrations"] if r["activity_id"] == act]
+    assert reg["status"] == "waitlisted" and reg["position"] == 1
+    with client(clean_db, secretary) as c:  # PUT without a capacity lifts the limit
+        got = c.get(url)
+        props = {k: v for k, v in got.json()["properties"].items() if k != "capacity"}
+        feature = {"type": "Feature", "geometry": got.json()["geometry"], "properties": props}
+        r = c.put(url, json=feature, headers={"If-Match": got.headers["etag"]})
+        assert r.status_code == 200, r.text
+        assert r.json()["properties"].get("capacity") is None
+        summary = c.get(f"/api/activities/{act}/registrations").json()
+    assert summary["registered"] == 5 and summary["waitlisted"] == 0
+    assert _statuses(clean_db, act)[world["m4"]] == "registered"
+    assert [k for k, _ in _waitlist_events(clean_db, act)][-2:] == [
+        "activity.updated",
+        "registration.changed",
+    ]
+
+
+def test_a_cancelled_activitys_waitlist_stays_when_its_capacity_is_raised(
+    clean_db: str, world
+) -> None:
+    act = activity(clean_db, "shut", world["c1"], capacity=1)
+    _register(clean_db, world, "m1", act)
+    _register(clean_db, world, "m2", act)
+    url = f"/api/collections/activities/items/{act}"
+    with client(clean_db, Principal(role="leader", org_id=world["c1"], username="sec")) as c:
+        r = c.request(
+            "DELETE", url, headers={"If-Match": c.get(url).headers["etag"]}, json={"reason": "暴雨"}
+        )
+        assert r.status_code == 200, r.text
+        r = c.patch(
+            url, json={"properties": {"capacity": 5}}, headers={"If-Match": r.headers["etag"]}
+        )
+        assert r.status_code == 200, r.text
+    assert _statuses(clean_db, act)[world["m2"]] == "waitlisted"

@@ -199,3 +199,50 @@ def test_the_apps_live_worker_delivers(no_webhooks: str, receivers: list[Receive
     headers, body = portal.posts[-1]
     assert headers["X-Djmap-Signature"] == wh.sign(secret, body)
     assert json.loads(body)["data"]["cancel_reason"] == "雨"
+
+
+def test_the_live_worker_prunes_old_finished_deliveries(no_webhooks: str):
+    from geo.live.settings import LiveSettings
+    from geo.live.worker import LiveWorker
+
+    db_url = no_webhooks
+    hook = wh.add_webhook("https://portal.example/h", db_url, ["*"], None).id
+    rows = {  # event_id: (status, days since the last attempt)
+        1: ("delivered", 8),
+        2: ("failed", 8),
+        3: ("pending", 30),  # still to deliver: kept whatever its age
+        4: ("delivered", 6),
+        5: ("failed", 1),
+    }
+    with psycopg.connect(db_url) as conn:
+        conn.execute("UPDATE webhooks SET active = false")  # nothing is attempted meanwhile
+        for event_id, (status, days) in rows.items():
+            conn.execute(
+                "INSERT INTO webhook_deliveries (webhook_id, event_id, event, status, "
+                "next_attempt_at, delivered_at) VALUES (%s, %s, '{}', %s, "
+                "now() - make_interval(days => %s), CASE WHEN %s = 'delivered' "
+                "THEN now() - make_interval(days => %s) END)",
+                (hook, event_id, status, days, status, days),
+            )
+    assert LiveSettings().webhook_keep_days == 7
+
+    async def main() -> tuple[int, int]:
+        hub = EventHub(db_url)
+        pool = await asyncpg.create_pool(db_url, min_size=1, max_size=3)
+        await hub.start()
+        worker = LiveWorker(db_url, pool, hub, LiveSettings(lock_retry_s=0.05))
+        worker.start()
+        try:
+            while not worker.holding or await pool.fetchval(
+                "SELECT count(*) FROM webhook_deliveries WHERE event_id IN (1, 2)"
+            ):
+                await asyncio.sleep(0.02)
+            return await worker.prune()  # a second pass finds nothing more
+        finally:
+            await worker.close()
+            await hub.close()
+            await pool.close()
+
+    again = asyncio.run(asyncio.wait_for(main(), 60))  # a cap, not a timing
+    assert again[1] == 0
+    assert sorted(_states(db_url)) == [3, 4, 5]

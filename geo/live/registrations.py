@@ -1,5 +1,6 @@
 """Registration (报名): a member registers for an activity, or goes on its waitlist when it is
-full; cancelling moves the first of the waitlist up. Every change writes `registration.changed`
+full; cancelling moves the first of the waitlist up, and so does a write raising the capacity
+(`fill_waitlist`, from geo/live/writes.py). Every change writes `registration.changed`
 in its own transaction, with counts published under the privacy rule (geo.privacy.shown).
 
 Changes of one activity's registrations take the activity's row lock, so the capacity holds and
@@ -148,12 +149,17 @@ async def register(
 
 
 async def fill_waitlist(conn: asyncpg.Connection, activity_id: int) -> int:
-    """Move waitlisted members up into free places (after a cancellation or a raised capacity);
-    how many moved. Run inside the caller's transaction, after it locked or changed the activity."""
-    act = await conn.fetchrow(ACTIVITY_PLAIN_SQL, activity_id)
-    if act is None:
+    """Move waitlisted members up, first come first, into the places a write made (a raised or
+    lifted capacity), and tell of it with `registration.changed` as a cancellation does; how
+    many moved. Run inside the write's transaction, which holds the activity's row lock (taken
+    here otherwise), so no registration slips in between. A cancelled activity's waitlist stays."""
+    act = await conn.fetchrow(ACTIVITY_SQL, activity_id)
+    if act is None or act["status"] == "cancelled":
         return 0
-    return len(await conn.fetch(PROMOTE_SQL, activity_id, act["capacity"]))
+    moved = len(await conn.fetch(PROMOTE_SQL, activity_id, act["capacity"]))
+    if moved:
+        await _emit(conn, act)
+    return moved
 
 
 async def cancel(conn: asyncpg.Connection, activity_id: int, member_id: int) -> Registration:

@@ -36,7 +36,18 @@ class LiveSettings(BaseSettings):
         default=5.0, gt=0, le=600, description="a process without the worker lock asks this often"
     )
     prune_every_s: float = Field(
-        default=600.0, gt=0, le=86400, description="events older than 48 h are deleted this often"
+        default=600.0,
+        gt=0,
+        le=86400,
+        description="events older than 48 h (and finished webhook deliveries older than "
+        "`webhook_keep_days`) are deleted this often",
+    )
+    webhook_keep_days: int = Field(
+        default=7,
+        ge=3,  # longer than the events' 48 h (geo/live/webhook_prune.sql says why)
+        le=3650,
+        description="finished webhook deliveries (delivered or failed) are deleted this many "
+        "days after their last attempt, on the events' prune schedule; pending ones stay",
     )
     webhook_backoff_s: tuple[float, ...] = Field(
         default=(1.0, 5.0, 30.0, 120.0, 600.0),

@@ -3,7 +3,8 @@
 - `data.changed`: after every committed change of `data_versions` (and every few seconds, for
   builds that land later, like heat cells) the served version of each layer is compared with the
   one last announced; each layer that moved gets an event (audience: the layer's own).
-- events older than 48 h are deleted;
+- events older than 48 h are deleted, and so are finished webhook deliveries (delivered or
+  failed) older than `webhook_keep_days` (7 by default; pending ones stay);
 - webhooks are dispatched (geo/live/webhooks.py).
 
 Every process runs a worker; the others ask for the lock every `lock_retry_s` seconds, so when
@@ -32,6 +33,7 @@ LOCK_KEY = 0x646A6D6170_0C  # "djmap", issue 12
 APP_NAME = "djmap live worker"
 TICK_S = 5.0  # versions looked at this often even without a change (builds land later)
 LAST_SQL = sql_file(__file__, "data_changed_last.sql")
+PRUNE_DELIVERIES_SQL = sql_file(__file__, "webhook_prune.sql")
 
 # layer id → (served version, audience)
 LayerVersions = Callable[[], Awaitable[dict[str, tuple[str, str]]]]
@@ -39,6 +41,11 @@ LayerVersions = Callable[[], Awaitable[dict[str, tuple[str, str]]]]
 
 class _LockLost(Exception):
     pass
+
+
+def _count(status: str) -> int:
+    """The row count of a command's status (`DELETE 3` → 3)."""
+    return int(status.rsplit(" ", 1)[-1])
 
 
 class LiveWorker:
@@ -139,8 +146,16 @@ class LiveWorker:
 
     async def _prune(self) -> None:
         while True:
-            await self.pool.execute(events.PRUNE_SQL)
+            await self.prune()
             await asyncio.sleep(self.settings.prune_every_s)
+
+    async def prune(self) -> tuple[int, int]:
+        """Delete old events and old finished webhook deliveries; how many of each."""
+        gone_events = await self.pool.execute(events.PRUNE_SQL)
+        gone_deliveries = await self.pool.execute(
+            PRUNE_DELIVERIES_SQL, self.settings.webhook_keep_days
+        )
+        return _count(gone_events), _count(gone_deliveries)
 
     async def _announce(self) -> None:
         rows = await self.pool.fetch(LAST_SQL)

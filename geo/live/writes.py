@@ -14,6 +14,8 @@ transaction with its audit entry (geo/live/audit.py) and, for activities, its `a
 (geo/live/events.py), and is conditional: PUT, PATCH and DELETE name the ETag they saw
 (`PreconditionFailed` when it is stale). Deleting an activity that has registrations or check-ins
 cancels it instead (status 'cancelled' with the reason): its members see it in their activities.
+A replace or patch of an activity that raises (or lifts) its capacity moves the waitlist up in the
+same transaction (geo.live.registrations.fill_waitlist, with its `registration.changed`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import asyncpg
 
 from geo.compose import sql_file
 from geo.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Rejected
-from geo.live import audit, events, items
+from geo.live import audit, events, items, registrations
 from geo.live.audit import Actor
 from geo.live.feature_rows import (
     COORDINATES,
@@ -276,7 +278,10 @@ async def _rewrite(
             cols, values = await _checked(conn, table, d)
             await _check_owner(conn, principal, name, cols, before)
             await items.update(conn, name, key, cols, values)
-            return await _finish(conn, layer, actor, action, before, key, principal)
+            done = await _finish(conn, layer, actor, action, before, key, principal)
+            if table.activities:  # a raised capacity moves the waitlist up, in this transaction
+                await registrations.fill_waitlist(conn, key)
+            return done
     except asyncpg.PostgresError as exc:
         raise _write_errors(exc) from exc
 
