@@ -97,9 +97,12 @@ def test_crud_never_touches_the_live_tables(planner: TestClient, world) -> None:
     sid = made.json()["id"]
     assert made.json()["url"] == f"/api/scenarios/{sid}"
     assert checksums(url) == before
+    with psycopg.connect(url) as conn:  # saved with the versions of the points it names
+        etag = dict(conn.execute("SELECT id, md5(p::text) FROM service_points p").fetchall())
     assert planner.get(f"/api/scenarios/{sid}").json()["changes"][1] == {
         "op": "remove",
         "id": ids[0],
+        "etag": etag[ids[0]],
     }
     moved = {
         "op": "move",
@@ -109,7 +112,8 @@ def test_crud_never_touches_the_live_tables(planner: TestClient, world) -> None:
     put = planner.put(f"/api/scenarios/{sid}", json={"name": "方案二", "changes": [moved]})
     assert put.status_code == 200 and put.json()["name"] == "方案二"
     patch = planner.patch(f"/api/scenarios/{sid}", json={"name": "方案三"})
-    assert patch.json()["changes"] == [moved] and patch.json()["name"] == "方案三"
+    assert patch.json()["changes"] == [{**moved, "etag": etag[ids[1]]}]
+    assert patch.json()["name"] == "方案三"
     assert checksums(url) == before
     for run in (RUN, {**RUN, "mode": "walk", "propose": 2}):
         assert planner.post("/api/coverage", json={**run, "scenario": sid}).status_code == 200

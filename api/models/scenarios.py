@@ -46,6 +46,12 @@ class Change(BaseModel):
     id: int | None = Field(None, ge=1, le=2**63 - 1, description="a live service point's id")
     geometry: PointGeometry | None = None
     properties: SiteProperties | None = None
+    etag: str | None = Field(
+        None,
+        pattern=r"^[0-9a-f]{32}$",
+        description="move, remove, set: the version (ETag, no quotes) of the live point the change "
+        "was made against; saving stamps the current one when absent, promoting refuses a moved row",
+    )
 
     def plain(self) -> dict[str, Any]:
         """The change as the core reads it (unset fields left out)."""
@@ -101,3 +107,15 @@ class Scenarios(Open):
     """The scenarios the caller may see, newest first."""
 
     scenarios: list[Scenario]
+
+
+class Promotion(Open):
+    """A scenario made live: the service points it deleted, updated and created (every write in
+    the audit under `request_id`); the scenario itself is gone."""
+
+    scenario_id: int
+    deleted: list[int]
+    updated: list[int]
+    created: list[int]
+    candidates_left: int = Field(description="candidate sites, which are not promoted")
+    request_id: str | None

@@ -1,24 +1,30 @@
 """Scenarios (issue 14 §1): `POST /api/scenarios`, `GET /api/scenarios`, and GET, PUT, PATCH,
 DELETE `/api/scenarios/{id}`. Planners, stewards and admins; a scenario is shared by URL within
-its subtree and never touches the live tables (geo/planning/scenarios.py)."""
+its subtree and never touches the live tables (geo/planning/scenarios.py), until a steward or
+admin promotes it: `POST /api/scenarios/{id}/promote` (geo/planning/promote.py)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from api.auth import require_role
 from api.deps import RowId, get_pool
 from api.models.errors import errors
-from api.models.scenarios import Scenario, ScenarioBody, ScenarioPatch, Scenarios
+from api.models.scenarios import Promotion, Scenario, ScenarioBody, ScenarioPatch, Scenarios
+from api.routers.features_write import REQUEST_ID
+from geo.live.audit import Actor
+from geo.planning import promote as promoting
 from geo.planning import scenarios as core
 from geo.scope import Principal
 
 router = APIRouter(tags=["planning"])
 Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
 Planner = Annotated[Principal, Depends(require_role("planner", "steward", "admin"))]
+Steward = Annotated[Principal, Depends(require_role("steward", "admin"))]
 WHO = (
     (401, "not logged in"),
     (403, "not a planner, steward or admin, or a point of another subtree"),
@@ -108,3 +114,36 @@ async def delete(scenario_id: RowId, pool: Pool, principal: Planner) -> Response
     async with pool.acquire() as conn:
         await core.delete(conn, principal, scenario_id)
     return Response(status_code=204)
+
+
+@router.post(
+    "/scenarios/{scenario_id}/promote",
+    summary="Make a scenario live (its changes written to the service points)",
+    response_model=Promotion,
+    responses=errors(
+        (400, "a change the service point checks refuse (`errors` lists each)"),
+        (401, "not logged in"),
+        (403, "not a steward or admin, or a point outside the caller's subtree"),
+        (404, "no such scenario in the caller's subtree"),
+        (409, "a point changed or was deleted since the scenario was made, a change carries no "
+              "version, or other rows still refer to a removed point: nothing was written"),
+        503,
+    ),
+)  # fmt: skip
+async def promote(
+    scenario_id: RowId,
+    request: Request,
+    pool: Pool,
+    principal: Steward,
+    request_id: Annotated[
+        str | None, Header(alias="X-Request-ID", description="kept in the audit")
+    ] = None,
+) -> Promotion:
+    """One transaction through the OGC API Features writes (checks, audit, data versions); the
+    scenario is deleted with it. Every change naming a live point must match its version."""
+    rid = request_id if request_id and REQUEST_ID.match(request_id) else uuid.uuid4().hex
+    actor = Actor(principal.username, principal.role, rid)
+    async with pool.acquire() as conn:
+        done = await promoting.promote(conn, principal, actor, scenario_id)
+    request.app.state.builds.notify_write()  # committed: rebuild what the writes made stale
+    return Promotion.model_validate(done)

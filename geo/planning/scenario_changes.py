@@ -2,6 +2,10 @@
 the analyses' SQL (`sites_fragment`: the live rows minus the removed, with moves and settings
 applied, plus the added), never to service_points.
 
+A change that names a live point may carry `etag`: the version (the ETag of OGC API Features,
+without quotes) of the row it was made against; saving a scenario stamps the current one where
+none is given, and promoting it (geo/planning/promote.py) refuses rows whose version moved since.
+
 Positions are snapped to the point lattice (geo/privacy/lattice.py) like given candidates, so a
 scenario cannot probe member figures at arbitrary points. Changes apply in order: a later move
 or set of the same point wins; a removed point stays removed.
@@ -10,6 +14,7 @@ or set of the same point wins; a removed point stays removed.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -24,6 +29,7 @@ MAX_CHANGES = 1000
 MAX_CAPACITY = 1_000_000.0
 MAX_TEXT = 200
 DEFAULT_KIND = "党群服务站"
+ETAG = re.compile(r"^[0-9a-f]{32}$")
 
 Box = tuple[float, float, float, float]
 
@@ -44,13 +50,15 @@ class Site:
 @dataclass(frozen=True)
 class Changes:
     """The merged changes: removed ids, patched live points, added points (ids -1, -2 …) and
-    candidate sites. `touched` are the live ids the changes name (checked against scope)."""
+    candidate sites. `touched` are the live ids the changes name (checked against scope);
+    `etags` the (id, version) pairs the changes were made against."""
 
     removed: tuple[int, ...] = ()
     patched: tuple[Site, ...] = ()
     added: tuple[Site, ...] = ()
     candidates: tuple[tuple[float, float], ...] = ()
     touched: tuple[int, ...] = field(default=())
+    etags: tuple[tuple[int, str], ...] = field(default=())
 
     @property
     def empty(self) -> bool:
@@ -123,9 +131,11 @@ def _one(i: int, change: Any, state: dict[str, Any]) -> None:
     op = change.get("op")
     if op not in SCENARIO_OPS:
         raise _where(i, f"op must be one of {', '.join(SCENARIO_OPS)}")
-    extra = set(change) - {"op", "id", "geometry", "properties"}
+    extra = set(change) - {"op", "id", "geometry", "properties", "etag"}
     if extra:
         raise _where(i, f"unknown keys {sorted(extra)}")
+    if op in ("add", "candidate") and "etag" in change:
+        raise _where(i, "etag names the version of a live point: move, remove or set only")
     if op in ("add", "candidate"):
         lon, lat = _point(i, change.get("geometry"))
         if op == "candidate":
@@ -138,6 +148,10 @@ def _one(i: int, change: Any, state: dict[str, Any]) -> None:
         return
     sid = _id(i, change.get("id"))
     state["touched"].add(sid)
+    if "etag" in change:
+        if not isinstance(change["etag"], str) or not ETAG.match(change["etag"]):
+            raise _where(i, "etag must be a row version (32 hex digits, no quotes)")
+        state["etags"].add((sid, change["etag"]))
     if op == "remove":
         state["removed"].add(sid)
         return
@@ -158,7 +172,8 @@ def normalise(changes: Any) -> Changes:
     if len(changes) > MAX_CHANGES:
         raise TooLarge(f"{len(changes)} changes; at most {MAX_CHANGES} per scenario")
     state: dict[str, Any] = {
-        "removed": set(), "patched": {}, "added": [], "candidates": [], "touched": set()
+        "removed": set(), "patched": {}, "added": [], "candidates": [], "touched": set(),
+        "etags": set(),
     }  # fmt: skip
     for i, change in enumerate(changes):
         _one(i, change, state)
@@ -172,6 +187,7 @@ def normalise(changes: Any) -> Changes:
         added=tuple(state["added"]),
         candidates=tuple(dict.fromkeys(state["candidates"])),
         touched=tuple(sorted(state["touched"])),
+        etags=tuple(sorted(state["etags"])),
     )
 
 

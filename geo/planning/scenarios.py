@@ -6,7 +6,8 @@ Who: planners, stewards and admins (the router checks the role). A scenario belo
 subtree of the planner who made it (`org_id`; NULL for unbound callers) and is shared by its URL
 within that subtree: every planner of the subtree or above reads and edits it, anyone else gets
 404 (as for other rows they cannot see). A bound planner's changes may only name service points
-of their subtree (403 otherwise); an unknown service point id is 400.
+of their subtree (403 otherwise); an unknown service point id is 400. Saving stamps each change
+that names a live point with the row's current version (`etag`) unless it carries one.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ DELETE_SQL = sql_file(__file__, "sql/scenario_delete.sql")
 LIST_SQL = sql_file(__file__, "sql/scenario_list.sql")
 TOUCHED_SQL = sql_file(__file__, "sql/scenario_touched.sql")
 MAX_NAME = 200
+LIVE_OPS = ("move", "remove", "set")  # the changes that name a live point
 
 
 def _name(name: Any) -> str:
@@ -42,10 +44,11 @@ def _row(row: Any) -> dict[str, Any]:
     return out
 
 
-async def check_touched(conn: Any, principal: Principal, changes: Changes) -> None:
-    """The live ids the changes name exist (400) and lie in the caller's subtree (403)."""
+async def check_touched(conn: Any, principal: Principal, changes: Changes) -> dict[int, str]:
+    """The live ids the changes name exist (400) and lie in the caller's subtree (403); their
+    current versions (ETags)."""
     if not changes.touched:
-        return
+        return {}
     rows = await conn.fetch(TOUCHED_SQL, list(changes.touched), bound_org(principal))
     found = {int(r["id"]): bool(r["mine"]) for r in rows}
     missing = sorted(set(changes.touched) - set(found))
@@ -54,11 +57,17 @@ async def check_touched(conn: Any, principal: Principal, changes: Changes) -> No
     outside = sorted(i for i, mine in found.items() if not mine)
     if outside:
         raise Forbidden(f"service points {outside[:20]} are outside the caller's organisation")
+    return {int(r["id"]): str(r["etag"]) for r in rows}
 
 
 async def _checked(conn: Any, principal: Principal, changes: Any) -> str:
-    await check_touched(conn, principal, normalise(changes))
-    return json.dumps(changes, ensure_ascii=False)
+    """The changes checked, each naming a live point stamped with its version, as JSON."""
+    current = await check_touched(conn, principal, normalise(changes))
+    stamped = [
+        {**c, "etag": current[c["id"]]} if c["op"] in LIVE_OPS and "etag" not in c else c
+        for c in changes
+    ]
+    return json.dumps(stamped, ensure_ascii=False)
 
 
 async def create(conn: Any, principal: Principal, name: Any, changes: Any) -> dict[str, Any]:
