@@ -145,3 +145,51 @@ WALK_M_PER_MIN = 80.0
 SCENARIO_OPS = ("add", "move", "remove", "set", "candidate")
 # The service point properties a scenario may add or set.
 SCENARIO_PROPERTIES = ("name", "kind", "capacity", "opening_hours")
+
+
+# The names of stored values, for people (issue 11 §7: English pages translate the vocabularies):
+# stored value -> (zh-CN, en). A value stored in Chinese names itself in zh-CN. The legends, the
+# pages (web/i18n.py `vocab`) and the cards read this one table; values not in it show as stored.
+TERMS: dict[str, tuple[str, str]] = {
+    **{code: (code, en) for code, en, _ in ORG_TYPE_ROWS},
+    "党群服务中心": ("党群服务中心", "Party–Mass Service Centre"),
+    "党群服务站": ("党群服务站", "Party–Mass Service Station"),
+    "党员活动室": ("党员活动室", "Party Members' Activity Room"),
+    "红色教育基地": ("红色教育基地", "Red Education Site"),
+    "三会一课": ("三会一课", "Three Meetings and One Lecture"),
+    "主题党日": ("主题党日", "Theme Party Day"),
+    "志愿服务": ("志愿服务", "Volunteer service"),
+    "学习": ("学习", "Study session"),
+    "组织生活会": ("组织生活会", "Organisational life meeting"),
+    "红色教育": ("红色教育", "Red education"),
+    "支部党员大会": ("支部党员大会", "Branch general meeting"),
+    "支委会": ("支委会", "Branch committee meeting"),
+    "党小组会": ("党小组会", "Party group meeting"),
+    "党课": ("党课", "Party lecture"),
+    "民主评议": ("民主评议", "Democratic review of members"),
+    "正式": ("正式党员", "Full member"),
+    "预备": ("预备党员", "Probationary member"),
+    "流动": ("流动党员", "Mobile member"),
+    "scheduled": ("待开始", "Scheduled"),
+    "cancelled": ("已取消", "Cancelled"),
+    "registered": ("已报名", "Registered"),
+    "waitlisted": ("候补", "Waitlisted"),
+    "主干路": ("主干路", "Arterial road"),
+    "次干路": ("次干路", "Secondary road"),
+    "支路": ("支路", "Local road"),
+    "步行道": ("步行道", "Footpath"),
+    "street": ("街巷", "Street"),
+    "primary": ("主干路", "Arterial road"),
+    "water": ("水域", "Water"),
+    "green": ("绿地", "Green space"),
+    "forest": ("林地", "Woodland"),
+    "farmland": ("耕地", "Farmland"),
+}
+
+
+def term(value: str, lang: str) -> str:
+    """A stored value's name in the page language (`en`, else zh-CN); unknown values as stored."""
+    names = TERMS.get(value)
+    if names is None:
+        return value
+    return names[1] if lang == "en" else names[0]

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from geo.vocab import term
+
 RGBA = tuple[int, int, int, int]
 
 # The palette -------------------------------------------------------------------------------------
@@ -87,9 +89,14 @@ class Legend:
     en: str = ""
 
 
-def kind_legend(colors: Mapping[str, RGBA], english: Mapping[str, str]) -> tuple[Legend, ...]:
-    """One entry per coloured kind, labelled with the kind and its English name."""
-    return tuple(Legend(c, k, english.get(k, k)) for k, c in colors.items())
+def kind_legend(colors: Mapping[str, RGBA]) -> tuple[Legend, ...]:
+    """One entry per coloured kind, labelled with its names in the vocabulary (geo.vocab.TERMS)."""
+    return tuple(term_legend(c, k) for k, c in colors.items())
+
+
+def term_legend(color: RGBA, value: str) -> Legend:
+    """A legend entry for a stored value, named as the vocabulary names it (geo.vocab.TERMS)."""
+    return Legend(color, term(value, "zh-CN"), term(value, "en"))
 
 
 def ramp_legend(ramp: tuple[RGBA, ...]) -> tuple[Legend, ...]:

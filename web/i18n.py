@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from geo.vocab import TERMS
 from web.i18n_ux import UX_TEXT
 
 LANGS = ("zh-CN", "en")
@@ -263,6 +264,14 @@ def strings(lang: str) -> dict[str, str]:
     """All UI strings in one language (unknown languages fall back to zh-CN)."""
     index = 1 if lang == "en" else 0
     return {key: pair[index] for key, pair in _TEXT.items()}
+
+
+def vocab(lang: str) -> dict[str, str]:
+    """The names of stored values in one language (geo.vocab.TERMS: 党群服务中心 → Party–Mass
+    Service Centre, scheduled → 待开始 …), for the page scripts' `term()`; a value that names
+    itself is left out."""
+    index = 1 if lang == "en" else 0
+    return {value: names[index] for value, names in TERMS.items() if names[index] != value}
 
 
 def pick_lang(requested: str | None, accept_language: str | None = None) -> str:

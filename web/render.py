@@ -9,7 +9,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from web.i18n import strings
+from web.i18n import strings, vocab
 
 WEB = Path(__file__).resolve().parent
 TEMPLATES = WEB / "templates"
@@ -41,7 +41,7 @@ def asset_version() -> str:
 def render(template: str, page: str, lang: str, config: dict[str, Any], **extra: Any) -> str:
     """Render a page: its strings, its config (JSON for the page script) and extra values."""
     t = strings(lang)
-    config = {"page": page, "lang": lang, "t": t, **config}
+    config = {"page": page, "lang": lang, "t": t, "vocab": vocab(lang), **config}
     return (
         _env()
         .get_template(template)

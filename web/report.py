@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from geo.errors import Unavailable
+from geo.vocab import term
 from web.i18n import report_strings
 from web.render import _env
 from web.report_map import map_img
@@ -63,6 +64,7 @@ def html(data: dict[str, Any], lang: str = "zh-CN") -> str:
     )
     return _env().get_template("report_coverage.html").render(
         lang=lang, t=t, columns=columns, area_label=label, fmt=_fmt, pct=_pct,
+        term=lambda value: term(value, lang),
         scenario=data["scenario"], params=data["params"], date=data["date"],
         sites=data["sites"], grids=data["grids"], versions=data["versions"],
     )  # fmt: skip

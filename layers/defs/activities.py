@@ -14,14 +14,6 @@ COLORS = frozen(
         "红色教育": DARK_RED,
     }
 )
-ENGLISH = {
-    "三会一课": "Meetings & party class",
-    "主题党日": "Theme party day",
-    "志愿服务": "Volunteering",
-    "学习": "Study",
-    "组织生活会": "Organisational life",
-    "红色教育": "Red education",
-}
 
 LAYER = Layer(
     id="activities",
@@ -109,7 +101,7 @@ LAYER = Layer(
         color_field="kind",
         colors=COLORS,
         default_color=(120, 120, 120, 230),
-        legend=kind_legend(COLORS, ENGLISH),
+        legend=kind_legend(COLORS),
         tooltip="{title}（{kind}）<br/>{starts_at} – {ends_at}",
         hints=frozen(radius=40),
         props=frozen(

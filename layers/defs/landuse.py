@@ -1,10 +1,7 @@
 """Water and green areas of the offline basemap (import kind `landuse`, issue 11 §1)."""
 
 from layers.base import Aggregation, Field, Filter, Layer
-from layers.style import LANDUSE, Legend, Style, frozen
-
-ENGLISH = {"water": "Water", "green": "Green space", "forest": "Woodland", "farmland": "Farmland"}
-CHINESE = {"water": "水域", "green": "绿地", "forest": "林地", "farmland": "耕地"}
+from layers.style import LANDUSE, Style, frozen, kind_legend
 
 LAYER = Layer(
     id="landuse",
@@ -30,7 +27,7 @@ LAYER = Layer(
         color_field="kind",
         colors=LANDUSE,
         default_color=LANDUSE["green"],
-        legend=tuple(Legend(c, CHINESE[k], ENGLISH[k]) for k, c in LANDUSE.items()),
+        legend=kind_legend(LANDUSE),
         tooltip="{name}",
         props=frozen(filled=True, stroked=False, pickable=False),
         stack=-20,

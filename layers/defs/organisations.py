@@ -5,7 +5,6 @@ from layers.base import Aggregation, Field, Filter, Layer, RowLink, org_filter
 from layers.style import RED, WHITE, Style, by_field, frozen, kind_legend
 
 COLORS = frozen(**{"党委": RED, "党总支": (230, 80, 40, 230), "党支部": (250, 140, 60, 230)})
-ENGLISH = {"党委": "Party committee", "党总支": "General branch", "党支部": "Branch"}
 SIZES = {"党委": 36, "党总支": 30, "党支部": 24}  # icon pixels; the pages' circles are a quarter
 
 LAYER = Layer(
@@ -40,7 +39,7 @@ LAYER = Layer(
         color_field="type",
         colors=COLORS,
         default_color=RED,
-        legend=kind_legend(COLORS, ENGLISH),
+        legend=kind_legend(COLORS),
         tooltip="{name}（{type}）",
         hints=frozen(
             icons={

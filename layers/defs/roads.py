@@ -1,7 +1,7 @@
 """The walking network (pgRouting) used for 15-minute coverage."""
 
 from layers.base import Aggregation, Field, Filter, Layer
-from layers.style import ROAD, Legend, Style, by_field, frozen
+from layers.style import ROAD, Style, by_field, frozen, term_legend
 
 # Roads by class (issue 11 §1): wider and darker the more traffic the class carries.
 COLORS = frozen(
@@ -41,12 +41,7 @@ LAYER = Layer(
         color_field="kind",
         colors=COLORS,
         default_color=ROAD,
-        legend=(
-            Legend(COLORS["主干路"], "主干路", "Arterial road"),
-            Legend(COLORS["次干路"], "次干路", "Secondary road"),
-            Legend(COLORS["支路"], "支路", "Local road"),
-            Legend(COLORS["步行道"], "步行道", "Footpath"),
-        ),
+        legend=tuple(term_legend(COLORS[k], k) for k in ("主干路", "次干路", "支路", "步行道")),
         tooltip="{name}",
         hints=frozen(stroked=True, line_width=2),
         props=frozen(

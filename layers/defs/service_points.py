@@ -7,12 +7,6 @@ from layers.style import DARK_RED, GOLD, ORANGE, RED, WHITE, Style, frozen, kind
 COLORS = frozen(
     **{"党群服务中心": RED, "党群服务站": ORANGE, "党员活动室": GOLD, "红色教育基地": DARK_RED}
 )
-ENGLISH = {
-    "党群服务中心": "Service centre",
-    "党群服务站": "Service station",
-    "党员活动室": "Activity room",
-    "红色教育基地": "Red education site",
-}
 
 LAYER = Layer(
     id="service_points",
@@ -49,7 +43,7 @@ LAYER = Layer(
         color_field="kind",
         colors=COLORS,
         default_color=RED,
-        legend=kind_legend(COLORS, ENGLISH),
+        legend=kind_legend(COLORS),
         tooltip="{name}（{kind}）<br/>{address}<br/>{opening_hours}",
         hints=frozen(
             icons={

@@ -35,7 +35,7 @@ function countsHTML(s) {
 }
 
 function render() {
-  const {t, esc, token} = window.djmap;
+  const {t, esc, term, token} = window.djmap;
   const p = card.feature.properties || {};
   const r = live().routes;
   const cancelled = p.status === 'cancelled';
@@ -46,7 +46,7 @@ function render() {
     can('checkin_token') && !cancelled ? `<button type="button" class="primary" id="act-qr-btn">▣ ${esc(t.act_qr)}</button>` : '',
   ].join('');
   $('act-card-body').innerHTML = `<h2 class="act-name" data-activity="${esc(card.id)}">${esc(p.title)}</h2>
-    <p class="kind-tag">${esc(p.kind)}</p>
+    <p class="kind-tag">${esc(term(p.kind))}</p>
     ${cancelled ? `<p class="act-status cancelled">${esc(t.act_cancelled)}${p.cancel_reason ? `：${esc(p.cancel_reason)}` : ''}</p>` : ''}
     ${factsHTML(p)}${countsHTML(card.summary)}
     <div class="row act-actions">${buttons}</div>

@@ -41,10 +41,10 @@ async function fillLists(p) {
   const {t} = window.djmap;
   const f = $('act-form');
   const kinds = [...new Set([...(live().kinds || []), ...(p.kind ? [p.kind] : [])])];
-  f.kind.innerHTML = options(kinds, (k) => k, (k) => k, p.kind, t.act_choose);
+  f.kind.innerHTML = options(kinds, (k) => k, (k) => window.djmap.term(k), p.kind, t.act_choose);
   const own = orgs().filter(inScope);
   const organiser = orgById(p.organiser_id) || orgById(ctx.me && ctx.me.org_id);
-  f.organiser.innerHTML = options(own, (o) => o.code, (o) => `${o.name}（${o.type}）`, organiser && organiser.code, t.act_choose);
+  f.organiser.innerHTML = options(own, (o) => o.code, (o) => `${o.name}（${window.djmap.term(o.type)}）`, organiser && organiser.code, t.act_choose);
   const points = await servicePoints();
   const sp = points.find((s) => String(s.id) === String(p.service_point_id));
   f.service_point.innerHTML = options(points, (s) => s.code, (s) => s.name, sp && sp.code, t.act_no_sp);

@@ -5,9 +5,9 @@ import {loadMine, registerButton} from './register.js';
 const SHOWN = 5;
 
 function item(a) {
-  const {t, esc, fmtTime} = window.djmap;
+  const {t, esc, term, fmtTime} = window.djmap;
   const cancelled = a.status === 'cancelled';
-  const meta = [a.kind, fmtTime(a.starts_at), cancelled ? `${t.act_cancelled}${a.cancel_reason ? `：${a.cancel_reason}` : ''}` : null]
+  const meta = [term(a.kind), fmtTime(a.starts_at), cancelled ? `${t.act_cancelled}${a.cancel_reason ? `：${a.cancel_reason}` : ''}` : null]
     .filter(Boolean).map((m) => `<span>${esc(m)}</span>`).join('');
   return `<li data-activity="${esc(a.id)}" class="${cancelled ? 'cancelled' : ''}">
     <div><div class="title">${esc(a.title)}</div><div class="meta">${meta}</div></div>

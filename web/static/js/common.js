@@ -73,6 +73,25 @@
     return template.replace(/\{(\w+)\}/g, (_, k) => (props[k] == null ? '' : esc(props[k])));
   }
 
+  // ---- the vocabulary: a stored value's name in the page language (geo.vocab.TERMS) ---------
+  const vocab = cfg.vocab || {};
+  const term = (v) => (v != null && Object.prototype.hasOwnProperty.call(vocab, v) ? vocab[v] : v);
+  const TERM_FIELDS = ['kind', 'type', 'status'];
+
+  /** A layer's tooltip in the page's words: kinds, types and statuses named in its language,
+   * times and opening hours in words (humane.js), English without full-width brackets. */
+  function tooltipHTML(template, props) {
+    const shown = {...props};
+    for (const k of TERM_FIELDS) if (shown[k] != null) shown[k] = term(shown[k]);
+    if (props.opening_hours && window.djmap.fmtHours) shown.opening_hours = window.djmap.fmtHours(props.opening_hours).text;
+    let tpl = cfg.lang === 'en' ? template.replace(/（/g, ' (').replace(/）/g, ')') : template;
+    if (props.starts_at && window.djmap.fmtWhen) {
+      tpl = tpl.replace('{starts_at} – {ends_at}', '{when}');
+      shown.when = window.djmap.fmtWhen(props.starts_at, props.ends_at);
+    }
+    return fill(tpl, shown);
+  }
+
   // ---- GCJ-02 (Amap basemap): offset of a WGS84 point, to align raster tiles with our data --
   function gcjOffset(lon, lat) {
     const a = 6378245.0, ee = 0.00669342162296594323, PI = Math.PI;
@@ -124,7 +143,7 @@
       }
       const tpl = templates[id] || templates[base];
       if (!tpl) return props.name ? {html: `<b>${esc(props.name)}</b>`, className: 'tip'} : null;
-      return {html: fill(tpl, props), className: 'tip'};
+      return {html: tooltipHTML(tpl, props), className: 'tip'};
     };
   }
 
@@ -237,6 +256,6 @@
     return qs ? `/api/tiles/${id}/{z}/{x}/{y}.mvt?${qs}` : `/api/tiles/${id}/tilejson.json`;
   }
 
-  window.djmap = {cfg, t, esc, fill, fmtDist, fmtTime, fmtNum, rgb, getJSON, postJSON, request,
+  window.djmap = {cfg, t, esc, fill, term, tooltipHTML, fmtDist, fmtTime, fmtNum, rgb, getJSON, postJSON, request,
     token, authHeaders, setupLogin, createMap, layerURL, gcjOffset, perf};
 })();

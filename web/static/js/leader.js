@@ -1,7 +1,7 @@
 // The leader view: layer panel + legend, organisation tree, stats, time slider, service point card.
 (async function () {
   'use strict';
-  const {cfg, t, esc, fmtNum, fmtWhen, fmtHours, rgb, getJSON, layerURL} = window.djmap;
+  const {cfg, t, esc, term, fmtNum, fmtWhen, fmtHours, rgb, getJSON, layerURL} = window.djmap;
   const state = {org: null, from: null, to: null, orgs: [], byId: new Map(), viewer: null};
 
   // Logged in: the deck for the caller's audience (e.g. member heat for leaders).
@@ -136,7 +136,7 @@
     const kids = o.children.length ? `<ul>${o.children.map(orgNode).join('')}</ul>` : '';
     return `<li data-org="${o.id}" class="type-${esc(o.type)}">
       <button type="button" class="org ${state.org === o.id ? 'on' : ''}" data-org="${o.id}" title="${esc(o.name)}">
-        <span class="badge t${o.level}">${esc(o.type)}</span><span class="nm">${esc(o.name)}</span>
+        <span class="badge t${o.level}">${esc(term(o.type))}</span><span class="nm">${esc(o.name)}</span>
         ${inactive ? `<span class="flag" title="${esc(t.stat_inactive)}">!</span>` : ''}
         <span class="cnt" title="${esc(t.members_n)}">${members}</span>
       </button>${kids}</li>`;
@@ -234,10 +234,10 @@
     const openTag = hours.open == null ? ''
       : `<span class="open-state ${hours.open ? 'open' : 'closed'}" data-open="${hours.open}">${esc(hours.open ? t.open_now : t.closed_now)}</span>`;
     const upcoming = sp.upcoming.length
-      ? `<ol class="upcoming">${sp.upcoming.map((a) => `<li><time datetime="${esc(a.starts_at)}">${esc(fmtWhen(a.starts_at, a.ends_at))}</time> <span>${esc(a.title)}</span> <em>${esc(a.kind)}</em></li>`).join('')}</ol>`
+      ? `<ol class="upcoming">${sp.upcoming.map((a) => `<li><time datetime="${esc(a.starts_at)}">${esc(fmtWhen(a.starts_at, a.ends_at))}</time> <span>${esc(a.title)}</span> <em>${esc(term(a.kind))}</em></li>`).join('')}</ol>`
       : `<p class="muted">${esc(t.none_upcoming)}</p>`;
     body.innerHTML = `<h2 class="sp-name" data-sp="${sp.id}">${esc(sp.name)}</h2>
-      <p class="kind-tag">${esc(sp.kind)}</p>
+      <p class="kind-tag">${esc(term(sp.kind))}</p>
       <dl class="facts">${row('address', sp.address)}${row('opening_hours', hours.text, openTag)}${row('capacity', sp.capacity)}${row('phone', sp.phone)}${row('organisation', sp.org_name)}</dl>
       <h3>${esc(t.at_this_point)}</h3>${upcoming}
       <h3>${esc(t.panorama)}</h3>${sp.panoramas.length && cfg.routes.panoramas ? '' : `<p class="muted">${esc(t.no_panorama)}</p>`}`;

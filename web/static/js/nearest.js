@@ -100,7 +100,7 @@
   function item(r, i) {
     const hours = window.djmap.fmtHours(r.opening_hours);
     const openTag = hours.open == null ? '' : `<span class="open-state ${hours.open ? 'open' : 'closed'}">${esc(hours.open ? t.open_now : t.closed_now)}</span>`;
-    const meta = [r.kind, hours.text, r.starts_at ? window.djmap.fmtWhen(r.starts_at, r.ends_at) : null].filter(Boolean)
+    const meta = [window.djmap.term(r.kind), hours.text, r.starts_at ? window.djmap.fmtWhen(r.starts_at, r.ends_at) : null].filter(Boolean)
       .map((m) => `<span>${esc(m)}</span>`).join('') + openTag;
     const amap = r.links && r.links.amap ? `<a class="secondary" href="${esc(r.links.amap)}" target="_blank" rel="noopener">➤ ${esc(t.directions)}</a>` : '';
     let check = '';
@@ -215,7 +215,7 @@
     try {
       found = (await getJSON(`/web/search.json?q=${encodeURIComponent(q)}`)).results;
     } catch (err) { found = []; }
-    document.getElementById('sp-options').innerHTML = found.map((f) => `<option value="${esc(f.name)}">${esc(f.kind)}</option>`).join('');
+    document.getElementById('sp-options').innerHTML = found.map((f) => `<option value="${esc(f.name)}">${esc(window.djmap.term(f.kind))}</option>`).join('');
     return found;
   }
   // A found service point is shown (and its distance from "me"); it never becomes "me".

@@ -39,7 +39,7 @@
     const doc = await getJSON('/api/collections/service_points/items?limit=500');
     const sites = (doc.features || []).map((f) => ({id: f.id, ...f.properties}));
     sites.sort((a, b) => (a.kind === '红色教育基地' ? 0 : 1) - (b.kind === '红色教育基地' ? 0 : 1) || a.name.localeCompare(b.name));
-    box.innerHTML = sites.map((s) => `<label class="route-site"><input type="checkbox" value="${esc(s.id)}"> ${esc(s.name)} <span class="muted">${esc(s.kind)}</span></label>`).join('');
+    box.innerHTML = sites.map((s) => `<label class="route-site"><input type="checkbox" value="${esc(s.id)}"> ${esc(s.name)} <span class="muted">${esc(window.djmap.term(s.kind))}</span></label>`).join('');
   }
 
   const chosen = () => [...document.querySelectorAll('#route-sites input:checked')].map((i) => Number(i.value));
@@ -66,7 +66,7 @@
       const leg = route.legs[i];
       const pano = s.panoramas.length ? `<img class="route-pano" loading="lazy" alt="${esc(s.name)}" src="/api/panoramas/${esc(s.panoramas[0])}/image">` : '';
       const next = leg ? `<div class="muted">→ ${km(leg.distance_m)} · ${minutes(leg.duration_s)}</div>` : '';
-      return `<li data-stop="${esc(s.id)}"><b>${esc(s.name)}</b> <span class="muted">${esc(s.kind)}</span>${pano}${next}</li>`;
+      return `<li data-stop="${esc(s.id)}"><b>${esc(s.name)}</b> <span class="muted">${esc(window.djmap.term(s.kind))}</span>${pano}${next}</li>`;
     }).join('');
     $('route-gpx').href = `/api/routes/red.gpx?${query}`;
     drawRoute(route);
