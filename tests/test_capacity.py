@@ -201,3 +201,38 @@ def test_member_demand_api(homes) -> None:
     with client(homes["url"], Principal(role="member", username="m")) as c:
         assert c.post("/api/capacity", json=body).status_code == 403
     assert checksums(homes["url"]) == before
+
+
+def test_costs_within_equals_every_pair() -> None:
+    """The vertex-grouped pairs equal the plain computation: every point × every site, walked
+    (leg, network, leg) and kept within the limit; points off the network have none."""
+    from pyproj import Transformer
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    from geo.planning import walk_graph
+
+    rng = np.random.default_rng(11)
+    n = 60
+    xy = rng.uniform(0, 2000, (n, 2))
+    src, dst = rng.integers(0, n, 150), rng.integers(0, n, 150)
+    length = np.hypot(*(xy[src] - xy[dst]).T) * rng.uniform(1.0, 1.3, 150)
+    tf = Transformer.from_crs("EPSG:4326", "EPSG:4326")
+    g = walk_graph.WalkGraph(xy, src, dst, length, tf)
+    sites, points = rng.uniform(0, 2000, (9, 2)), rng.uniform(-300, 2300, (400, 2))
+    points[:5] = [5000, 5000]  # off the network
+    limit = 1200.0
+    got = walk_graph.costs_within(g, sites, points, limit, chunk=4)
+    s_node, s_leg = g.snap(sites)
+    p_node, p_leg = g.snap(points)
+    adj = coo_matrix(walk_graph._simple(g), shape=(n, n)).tocsr()
+    d = dijkstra(adj, directed=False, indices=s_node)
+    want = {}
+    for i in np.nonzero(p_node >= 0)[0]:
+        for j in range(len(sites)):
+            total = d[j, p_node[i]] + s_leg[j] + p_leg[i]
+            if total <= limit:
+                want[(int(i), j)] = total
+    mine = {(int(i), int(j)): m for i, j, m in zip(*got, strict=True)}
+    assert len(want) > 200 and mine.keys() == want.keys()
+    assert all(abs(mine[k] - want[k]) < 1e-6 for k in want)

@@ -24,6 +24,7 @@ from scipy.spatial import cKDTree
 from geo import compose
 
 MAX_SNAP_M = 500.0
+SPAN = 1024.0  # above every leg: (vertex, leg) pairs sort as vertex × SPAN + leg
 Box = tuple[float, float, float, float]
 
 
@@ -136,7 +137,9 @@ def _quiet():  # type: ignore[no-untyped-def]
 def costs_within(graph: WalkGraph, sites_xy: np.ndarray, points_xy: np.ndarray,
                  limit_m: float, chunk: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Every (point, site, walking metres) pair within `limit_m` (legs included), from scipy's
-    Dijkstra bounded by the limit, a chunk of sites at a time."""
+    Dijkstra bounded by the limit, a chunk of sites at a time. The points are grouped by their
+    vertex and sorted by their leg, so a chunk costs sites × vertices (then a binary search per
+    reached vertex), not sites × points: a city's 100,000 buildings share a few thousand vertices."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import dijkstra
 
@@ -148,16 +151,25 @@ def costs_within(graph: WalkGraph, sites_xy: np.ndarray, points_xy: np.ndarray,
         return empty
     adj = coo_matrix(_simple(graph), shape=(n, n)).tocsr()
     at = np.where(p_node >= 0)[0]
+    at = at[np.lexsort((p_leg[at], p_node[at]))]  # by vertex, then by leg
+    verts, legs = p_node[at], p_leg[at]
+    start = np.searchsorted(verts, np.arange(n + 1))  # vertex v's points: start[v]:start[v + 1]
+    key = verts * SPAN + legs  # (vertex, leg) as one sorted number (legs < SPAN)
+    cols = np.nonzero(start[1:] > start[:-1])[0]  # the vertices that have points
     out_p, out_s, out_d = [], [], []
     sites = np.where(s_node >= 0)[0]
     for k in range(0, len(sites), chunk):
         part = sites[k : k + chunk]
         d = dijkstra(adj, directed=False, indices=s_node[part], limit=limit_m)
-        total = d[:, p_node[at]] + s_leg[part, None] + p_leg[None, at]
-        si, pi = np.nonzero(total <= limit_m)
-        out_p.append(at[pi])
-        out_s.append(part[si])
-        out_d.append(total[si, pi])
+        base = d[:, cols] + s_leg[part, None]  # site to the vertex, both legs but the point's
+        si, ci = np.nonzero(base <= limit_m)
+        v, base = cols[ci], base[si, ci]
+        budget = np.minimum(limit_m - base, MAX_SNAP_M)  # the longest point leg still within
+        count = np.searchsorted(key, v * SPAN + budget, side="right") - start[v]
+        idx = np.repeat(start[v] - np.cumsum(count) + count, count) + np.arange(count.sum())
+        out_p.append(at[idx])
+        out_s.append(np.repeat(part[si], count))
+        out_d.append(np.repeat(base, count) + legs[idx])
     if not out_p:
         return empty
     return np.concatenate(out_p), np.concatenate(out_s), np.concatenate(out_d)
