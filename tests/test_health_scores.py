@@ -14,6 +14,7 @@ from geo.health import rules as health_rules
 from geo.health.evidence import OrgRecord
 from geo.health.rules import Rule, RuleSet, defaults
 from geo.health.score import evaluate, score_all
+from geo.privacy import size_class
 from geo.vocab import MEETING_KINDS
 
 D = date(2026, 5, 20)
@@ -119,8 +120,9 @@ def brute_scores(orgs: dict[int, OrgRecord], rs: RuleSet, d: date) -> dict[int, 
                     weights += r.weight
                     gained += r.weight * share
         if kids:
-            w = sum(m for _, m in kids)
-            mean = sum(s * m for s, m in kids) / w if w else sum(s for s, _ in kids) / len(kids)
+            weight = {0: 5, 1: 30, 2: 125, 3: 200}  # by size class (None: 0), never by count
+            ws = [weight[size_class(m) or 0] for _, m in kids]
+            mean = sum(s * w for (s, _), w in zip(kids, ws, strict=True)) / sum(ws)
             weights += rs.rollup_weight
             gained += rs.rollup_weight * mean / 100
         memo[org_id] = (100.0 if weights == 0 else 100 * gained / weights, members)
@@ -238,12 +240,12 @@ def test_branch_size_and_joint_branch() -> None:
     assert evaluate(rule("joint_branch"), branch(full_members=3), D).state == "met"
 
 
-def test_parents_roll_up_their_childrens_member_weighted_mean() -> None:
+def test_parents_roll_up_their_childrens_size_weighted_mean() -> None:
     top = OrgRecord(1, None, "党委", LONG_AGO, 0, 0, terms=[(date(2024, 1, 1), 5)])
     a = branch(id=2, members=30, full_members=5)  # 10/90
     b = branch(id=3, members=10, full_members=5, terms=[(date(2025, 1, 1), 3)])  # 25/90
     scores = score_all({1: top, 2: a, 3: b}, defaults(), D)
-    mean = (30 * 100 * 10 / 90 + 10 * 100 * 25 / 90) / 40
+    mean = (100 * 10 / 90 + 100 * 25 / 90) / 2  # 30 and 10 members: one size class, one weight
     assert scores[1].children_score == pytest.approx(mean)
     assert scores[1].score == pytest.approx((100 * mean + 15 * 100) / 115)
     assert scores[1].members == 40

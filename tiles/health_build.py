@@ -18,7 +18,7 @@ from tiles.builds import Builder, Built
 from tiles.versions import VersionMap, data_token, read_versions
 
 HEALTH = "health:scores"
-FORMAT = 1  # of the stored build; another format is built again
+FORMAT = 2  # of the stored build; another format is built again (2: children weighed by size class)
 
 
 def scores_token(versions: VersionMap, day: date) -> str:

@@ -36,7 +36,8 @@ class CloudEvent(BaseModel):
     data: dict[str, Any] = Field(
         description="per type: activity.* {id, title, kind, starts_at, ends_at, "
         "service_point_id, organiser_id, status, layer}; registration.changed {activity_id, "
-        "registered, waitlisted, capacity} (figures under 10 null with fewer_than); "
+        "registered, waitlisted, capacity} (figures under 10 null with fewer_than; waitlisted "
+        "null whenever registered is); "
         "checkin.created {activity_id, title, count}; data.changed {layer, version}; "
         "import.finished {id, kind, status, rows_written, rows_skipped}; reminder.created "
         "{id, org_id, rule, kind, due_on, title_zh, title_en} (audience leader)"

@@ -82,7 +82,9 @@ class OrgHealth(BaseModel):
     score: float = Field(ge=0, le=100)
     status: Status
     own_score: float | None = Field(description="its own rules' score (none: no rule judged)")
-    children_score: float | None = Field(description="its children's member-weighted mean")
+    children_score: float | None = Field(
+        description="its children's mean, weighted by member size class (never by count)"
+    )
     as_of: date = Field(description="the day (Beijing) the score was computed for")
     rules_version: str
     built_at: datetime

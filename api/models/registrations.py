@@ -35,7 +35,8 @@ class RosterEntry(Open):
 
 class RegistrationSummary(Open):
     """An activity's registrations. The organiser gets exact counts and `members`; anyone else
-    gets each count as 0 or at least 10, else null with `fewer_than` = 10, and no list."""
+    gets each count as 0 or at least 10, else null with `fewer_than` = 10 (waitlisted null
+    whenever registered is: a waitlist means full), and no list."""
 
     activity_id: int
     capacity: int | None

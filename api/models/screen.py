@@ -18,12 +18,16 @@ class ScreenScope(BaseModel):
 
 
 class ScreenCounters(BaseModel):
-    """Live counters (Beijing day). Members reached under 10 are held back (None, fewer_than)."""
+    """Live counters (Beijing day). Member figures are published as 0 or the multiple of 10 at or
+    below them ("at least"), held back under 10 (None, with fewer_than)."""
 
     activities_today: int = Field(ge=0)
-    checkins_today: int = Field(ge=0)
-    members_reached_month: int | None = Field(ge=0)
-    fewer_than: int | None
+    checkins_today: int | None = Field(ge=0, description="at least this many (a multiple of 10)")
+    members_reached_month: int | None = Field(
+        ge=0, description="at least this many (a multiple of 10)"
+    )
+    fewer_than: int | None = Field(description="10 when a member figure is held back")
+    step: int = Field(ge=1, description="member figures are multiples of this, counted down")
     day: date
 
 

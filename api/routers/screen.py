@@ -65,7 +65,8 @@ async def screen_summary(
     response_class=StreamingResponse,
     responses={
         200: {
-            "description": "text/event-stream as GET /api/events, as the key's leader sees it",
+            "description": "text/event-stream as GET /api/events, as the key's leader sees it, "
+            "check-ins only at multiples of 10",
             "content": {EVENT_STREAM: {"schema": {"type": "string", "format": "binary"}}},
         },
         **KEY_ERRORS,
@@ -77,7 +78,8 @@ async def screen_events(
     key: Key,
     since: EventId = None,
 ) -> Response:
-    """Every event after `since` (or Last-Event-ID) the key's scope may see, then live ones."""
+    """Every event after `since` (or Last-Event-ID) the key's scope may see, then live ones;
+    a check-in only when it brings its activity to a multiple of 10 (none is told one by one)."""
     found = await _key(pool, key)
     hub = _hub(request)
     header = request.headers.get("last-event-id", "")
@@ -85,7 +87,7 @@ async def screen_events(
     viewer = await viewer_for(pool, found.principal())
     live: LiveSettings = request.app.state.live_settings
     return StreamingResponse(
-        frames(hub, pool, viewer, after, live.heartbeat_s),
+        frames(hub, pool, viewer, after, live.heartbeat_s, keep=read.on_screen),
         media_type=EVENT_STREAM,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -11,8 +11,8 @@ members now. A rule with nothing assessed yet (`not_due`) or not applying (`not_
 weighs nothing.
 
 An organisation's score is 100 × (Σ weight × share of its own rules + R × its children's
-member-weighted mean score / 100) / (Σ weight + R), R the rules' `rollup_weight` when it has
-children (else 0); with nothing to judge, 100. Each rule's `points` are its part of that score
+mean score weighted by their member size classes / 100) / (Σ weight + R), R the rules'
+`rollup_weight` when it has children (else 0); with nothing to judge, 100. Each rule's `points` are its part of that score
 and `lost` what it would add if fully met, so the points of a breakdown add up to the score.
 """
 
@@ -36,6 +36,7 @@ from geo.health.periods import (
     previous,
 )
 from geo.health.rules import Rule, RuleSet
+from geo.privacy import size_weight
 
 # per period: (Chinese count word, Chinese "each", English unit)
 UNITS = {
@@ -88,7 +89,7 @@ class OrgScore:
     status: str
     own_score: float | None
     children_score: float | None
-    members: int  # of the subtree (weights the parent's mean; never published)
+    members: int  # of the subtree (its size class weights the parent's mean; never published)
     rules: tuple[RuleResult, ...]
     children_points: float = 0.0
     children_lost: float = 0.0
@@ -304,9 +305,9 @@ def evaluate(rule: Rule, org: OrgRecord, d: date) -> RuleResult:
 
 
 def _mean(children: list[OrgScore]) -> float:
-    weights = [c.members for c in children]
-    if sum(weights) == 0:
-        return sum(c.score for c in children) / len(children)
+    """The children's mean score weighted by their size classes (never by their counts: two
+    children's scores and the mean would give the ratio of their members)."""
+    weights = [size_weight(c.members) for c in children]  # every weight is at least K/2
     return sum(c.score * w for c, w in zip(children, weights, strict=True)) / sum(weights)
 
 

@@ -39,7 +39,7 @@ COLUMNS = (
     "size_class",
     "breakdown",
 )
-CHILDREN = ("children", "下级组织（按党员人数加权平均）", "Children (member-weighted mean)")
+CHILDREN = ("children", "下级组织（按党员规模加权平均）", "Children (size-weighted mean)")
 
 
 def _round(x: float | None) -> float | None:

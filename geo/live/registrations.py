@@ -65,11 +65,14 @@ class Counts:
 
     def published(self, capacity: int | None, *, exact: bool) -> dict[str, Any]:
         """The counts for a reader: exact for the organiser, else each 0 or at least K (a
-        smaller one is null and `fewer_than` says K)."""
+        smaller one is null and `fewer_than` says K). A waitlist only forms when the activity
+        is full, so a waitlist told (even as null, or 0 against null) beside a held-back
+        registered count would give that count as the capacity: it is held back with it."""
         pick = (lambda n: n) if exact else shown
+        registered = pick(self.registered)
         out: dict[str, Any] = {
-            "registered": pick(self.registered),
-            "waitlisted": pick(self.waitlisted),
+            "registered": registered,
+            "waitlisted": None if registered is None else pick(self.waitlisted),
             "attended": pick(self.attended),
             "capacity": capacity,
         }

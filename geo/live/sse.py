@@ -12,7 +12,7 @@ to go on from).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 
@@ -23,6 +23,7 @@ from geo.live.viewers import Viewer
 HEARTBEAT = b": heartbeat\n\n"
 RETRY_MS = 2000  # how long an EventSource waits before it reconnects
 MAX_SCAN = 20  # a JSON page reads at most this many batches of events
+Keep = Callable[[StoredEvent], bool]
 
 
 def reset_frame(reason: str, event_id: int | None = None) -> bytes:
@@ -38,14 +39,16 @@ async def frames(
     viewer: Viewer,
     after: int | None,
     heartbeat_s: float,
+    keep: Keep | None = None,
 ) -> AsyncIterator[bytes]:
     """The stream of one client: what it missed after `after` (None: nothing, it starts now),
-    then live events, heartbeats while idle, until it goes away or its queue overflows."""
+    then live events, heartbeats while idle, until it goes away or its queue overflows. `keep`
+    narrows the events the viewer may see further (the big screen's: geo/screen/read.py)."""
     sub = hub.subscribe(viewer, after)
     try:
         yield f"retry: {RETRY_MS}\n\n".encode()  # the first bytes: the client knows it is open
         if after is not None:
-            async for chunk in _missed(pool, sub, after):
+            async for chunk in _missed(pool, sub, after, keep):
                 yield chunk
         while True:
             events = await sub.next(heartbeat_s)
@@ -54,13 +57,15 @@ async def frames(
                 return
             if events is None:
                 yield HEARTBEAT
-            elif events:
-                yield b"".join(e.frame for e in events)
+            elif shown := [e.frame for e in events if keep is None or keep(e)]:
+                yield b"".join(shown)
     finally:
         hub.unsubscribe(sub)
 
 
-async def _missed(pool: asyncpg.Pool, sub: Subscriber, after: int) -> AsyncIterator[bytes]:
+async def _missed(
+    pool: asyncpg.Pool, sub: Subscriber, after: int, keep: Keep | None = None
+) -> AsyncIterator[bytes]:
     """The events after `after` up to the subscriber's start, read from the table."""
     if after >= sub.start:
         lowest, highest = await id_bounds(pool)
@@ -77,7 +82,7 @@ async def _missed(pool: asyncpg.Pool, sub: Subscriber, after: int) -> AsyncItera
         batch = await read_range(pool, cursor, sub.start)
         if not batch:
             return
-        visible = [e.frame for e in batch if e.seen_by(sub.viewer)]
+        visible = [e.frame for e in batch if e.seen_by(sub.viewer) and (keep is None or keep(e))]
         if visible:
             yield b"".join(visible)
         cursor = batch[-1].id

@@ -22,6 +22,16 @@ def shown(n: int) -> int | None:
     return n if n == 0 or n >= K else None
 
 
+def at_least(n: int) -> int | None:
+    """A live member count as published (a counter that grows as people act, watched over time
+    or in nested scopes): 0, or the multiple of K at or below it ("at least"), None under K
+    (held back). Two such figures differ by 0 or a multiple of K, so neither watching a counter
+    move nor subtracting a sub-scope's counter tells how many people acted in between."""
+    if n == 0:
+        return 0
+    return K * (n // K) if n >= K else None
+
+
 # Published size classes of a member count (a map symbol's size): the count itself never leaves.
 SIZE_CLASSES = (K, 5 * K, 20 * K)  # 10-49: 1, 50-199: 2, 200 and more: 3
 
@@ -31,3 +41,14 @@ def size_class(n: int) -> int | None:
     if n < K:
         return None
     return sum(1 for lower in SIZE_CLASSES if n >= lower)
+
+
+# A size class as a weight: about the middle of the class (under K: K/2; the last: its bound).
+CLASS_WEIGHTS = (K // 2, 3 * K, 125, 20 * K)
+
+
+def size_weight(n: int) -> int:
+    """A member count as a weight (a parent's mean of its children's scores) that tells no more
+    than `size_class` does (none and 1-9 alike weigh K/2). Weighting by the counts themselves
+    would let two children's scores and their mean give the ratio of their counts."""
+    return CLASS_WEIGHTS[size_class(n) or 0]

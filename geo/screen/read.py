@@ -1,6 +1,13 @@
 """What a screen shows, read for its key's scope (as that subtree's leader would see it): live
 counters, the health distribution of its branches, the top and bottom branches, upcoming
-activities and the service points of the camera tour. Member figures under K are held back."""
+activities and the service points of the camera tour.
+
+Member figures (check-ins today, members reached this month) are live counters a screen shows
+all day, for nested scopes (a key per subtree): each is published by `geo.privacy.at_least` (0,
+or the multiple of K at or below it; None under K), so neither watching a counter move nor
+subtracting a sub-scope's screen from its parent's tells how many people acted. The screen's
+event stream carries a check-in only when it brings its activity to a multiple of K
+(`on_screen`): counting the stream's check-ins, or reading their counts, gives multiples of K."""
 
 from __future__ import annotations
 
@@ -8,7 +15,8 @@ from typing import Any
 
 from geo.compose import sql_file
 from geo.health.clock import today
-from geo.privacy.threshold import K, shown
+from geo.live.stream import StoredEvent
+from geo.privacy.threshold import K, at_least
 from geo.screen.keys import ScreenKey
 from geo.vocab import HEALTH_STATUSES
 
@@ -28,17 +36,29 @@ async def scope_ids(conn: Any, org_id: int | None) -> list[int]:
 
 
 async def counters(conn: Any, ids: list[int]) -> dict[str, Any]:
-    """Activities and check-ins today, members reached this month (None under K)."""
+    """Activities today (exact: not people), check-ins today and members reached this month
+    (`at_least`: multiples of K, None under K)."""
     day = today()
     row = await conn.fetchrow(COUNTERS_SQL, ids, day, day.replace(day=1))
-    reached = shown(int(row["members_reached"]))
+    checkins = at_least(int(row["checkins_today"]))
+    reached = at_least(int(row["members_reached"]))
     return {
         "activities_today": int(row["activities_today"]),
-        "checkins_today": int(row["checkins_today"]),
+        "checkins_today": checkins,
         "members_reached_month": reached,
-        "fewer_than": K if reached is None else None,
+        "fewer_than": K if checkins is None or reached is None else None,
+        "step": K,
         "day": day,
     }
+
+
+def on_screen(event: StoredEvent) -> bool:
+    """Whether the screen's stream passes `event` on: every event but a check-in that leaves
+    its activity's count off the multiples of K (the rest are not told one by one)."""
+    if event.type != "checkin.created":
+        return True
+    count = (event.cloud.get("data") or {}).get("count")
+    return isinstance(count, int) and count >= K and count % K == 0
 
 
 def _branch(r: Any) -> dict[str, Any]:

@@ -2,6 +2,9 @@
 // from GET /api/screen/events (sse.js: reconnects, resumes), a slow camera tour over the public
 // 3D district pausing on active service points. Everything runs on one clock (`tick`) so a test
 // can play hours in seconds (window.djmapScreen.simulate); what it keeps is bounded.
+// Member figures are what the server publishes (geo/privacy at_least: 0, a multiple of 10 shown
+// as "n+", or held back under 10): a check-in event makes the screen read them again, it never
+// counts up by itself, and an activity's count shows only from 10.
 import {subscribe} from './sse.js';
 
 const TICK_MS = 1000;
@@ -9,10 +12,11 @@ const FLY_MS = 6000;
 const PAUSE_MS = 9000;
 const PAUSE_ACTIVE_MS = 18000;
 const IDLE_MS = 60000; // kiosk: back to the tour after a minute untouched
-const REFRESH_MS = 5 * 60000; // figures read again (the counters reconcile)
-const SOON_MS = 3000; // after an activity or health event
+const REFRESH_MS = 60000; // figures read again (the counters move in steps of 10)
+const SOON_MS = 3000; // after an activity, check-in or health event
+const GAP_MS = 10000; // reads at most this often
 const TICKER_MAX = 6;
-const KNOWN_MAX = 500;
+const K = 10; // geo/privacy: no member figure under 10
 
 const {cfg, esc} = window.djmap;
 const t = cfg.t;
@@ -22,11 +26,22 @@ const fmt = (n) => (n == null ? '–' : Number(n).toLocaleString(cfg.lang));
 const fmtTime = (iso) => new Date(iso).toLocaleString(cfg.lang, {timeZone: 'Asia/Shanghai', month: 'numeric', day: 'numeric', weekday: 'short', hour: '2-digit', minute: '2-digit'});
 
 const st = {
-  now: 0, summary: null, counts: new Map(), ticker: [], checkins: 0,
+  now: 0, summary: null, ticker: [], checkins: null, loading: false, loadedAt: -GAP_MS,
   stops: [], stop: -1, nextAt: 0, refreshAt: REFRESH_MS, idleUntil: 0, card: null,
   stream: null, streamState: 'connecting', simulated: false, events: 0, viewer: null,
 };
 const map = window.djmap.createMap($('map'), cfg.deck, {onClick: conf.kiosk ? pick : undefined});
+
+// A member figure as published: held back (null) as "fewer than 10", else "n+" (at least n).
+function people(n, fewer) {
+  if (n == null) return [t.screen_fewer.replace('{n}', fewer || K), true];
+  return [n === 0 ? '0' : `${fmt(n)}+`, false];
+}
+
+// An activity's check-in count in the ticker: from 10 only, in steps of 10.
+function tickerCount(n) {
+  return n == null || n < K ? t.screen_fewer.replace('{n}', K) : fmt(K * Math.floor(n / K));
+}
 
 function setCounter(id, value, small) {
   const el = $(id);
@@ -55,10 +70,10 @@ function render(s) {
   $('scr-scope').textContent = s.scope.name || t.screen_district;
   const c = s.counters;
   setCounter('c-activities', fmt(c.activities_today));
+  if (st.checkins != null && c.checkins_today !== st.checkins) bump('c-checkins');
   st.checkins = c.checkins_today;
-  setCounter('c-checkins', fmt(st.checkins));
-  if (c.members_reached_month == null) setCounter('c-reached', t.screen_fewer.replace('{n}', c.fewer_than), true);
-  else setCounter('c-reached', fmt(c.members_reached_month));
+  setCounter('c-checkins', ...people(c.checkins_today, c.fewer_than));
+  setCounter('c-reached', ...people(c.members_reached_month, c.fewer_than));
   for (const k of ['green', 'amber', 'red']) $(`d-${k}`).textContent = fmt(s.distribution[k]);
   branchList($('scr-top'), s.top);
   branchList($('scr-bottom'), s.bottom);
@@ -86,27 +101,20 @@ async function load() {
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
   const s = await res.json();
   st.summary = s;
-  st.counts.clear();
   render(s);
   return s;
 }
 
-function refreshSoon() { st.refreshAt = Math.min(st.refreshAt, st.now + SOON_MS); }
+// Soon, but not more often than every GAP_MS however many events come.
+function refreshSoon() { st.refreshAt = Math.min(st.refreshAt, Math.max(st.now + SOON_MS, st.loadedAt + GAP_MS)); }
 
 function onEvent(ev) {
   st.events += 1;
   const d = ev.data || {};
   if (ev.type === 'checkin.created') {
-    const known = st.counts.get(d.activity_id);
-    const delta = known == null ? 1 : Math.max(0, d.count - known);
-    if (st.counts.size >= KNOWN_MAX) st.counts.clear();
-    st.counts.set(d.activity_id, d.count);
-    if (delta) {
-      st.checkins += delta;
-      setCounter('c-checkins', fmt(st.checkins));
-      bump('c-checkins');
-    }
-    st.ticker.unshift(`${d.title || ''} · ${d.count}`);
+    // The stream tells of an activity reaching 10, 20, …: the counters are read again.
+    refreshSoon();
+    st.ticker.unshift(`${d.title || ''} · ${tickerCount(d.count)}`);
     st.ticker.length = Math.min(st.ticker.length, TICKER_MAX);
     $('scr-ticker').innerHTML = st.ticker.map((x) => `<li>${esc(x)}</li>`).join('');
   } else if (ev.type.startsWith('activity.') || ev.type === 'data.changed') {
@@ -153,9 +161,11 @@ function tick(dt) {
   if (!st.simulated) $('scr-clock').textContent = new Date().toLocaleTimeString(cfg.lang, {timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit'});
   if (st.card && st.now >= st.idleUntil) closeCard();
   if (!st.card && st.now >= st.nextAt) nextStop();
-  if (st.now >= st.refreshAt) {
+  if (st.now >= st.refreshAt && !st.loading) {
     st.refreshAt = st.now + REFRESH_MS;
-    load().catch(() => {});
+    st.loadedAt = st.now;
+    st.loading = true;
+    load().catch(() => {}).finally(() => { st.loading = false; });
   }
 }
 
@@ -209,7 +219,8 @@ let timer = null;
 function run() { timer = setInterval(() => tick(TICK_MS), TICK_MS); }
 
 // Test hook: play `minutes` of screen time now (tour, idle returns, refreshes) with `perMinute`
-// synthetic check-ins per minute through the same handler as the stream's.
+// synthetic check-in events per minute (an activity's count going up by one each time, as no
+// stream sends them) through the same handler as the stream's.
 function simulate(minutes, perMinute = 30) {
   st.simulated = true;
   clearInterval(timer);
@@ -217,13 +228,13 @@ function simulate(minutes, perMinute = 30) {
   for (let i = 0; i < steps; i += 1) {
     tick(TICK_MS);
     if (i % Math.max(1, Math.round(60 / perMinute)) === 0) {
-      const id = 900000 + (i % 1000); // more activities than the screen remembers
-      onEvent({type: 'checkin.created', data: {activity_id: id, title: `sim ${id}`, count: (st.counts.get(id) || 0) + 1}});
+      const id = 900000 + (i % 1000);
+      onEvent({type: 'checkin.created', data: {activity_id: id, title: `sim ${id}`, count: Math.floor(i / 1000) + 1}});
     }
   }
   st.simulated = false;
   run();
-  return {now: st.now, events: st.events, known: st.counts.size, ticker: st.ticker.length, stop: st.stop};
+  return {now: st.now, events: st.events, ticker: st.ticker.length, stop: st.stop};
 }
 
 window.djmapScreen = {

@@ -1,7 +1,14 @@
 // The leader page's live ticker: check-ins as they happen, as counts per activity (the events
 // `checkin.created` reach leaders whose scope includes the organiser; never a member's name).
+// A count under 10 shows as "fewer than 10" (geo/privacy: no member figure under 10 on a page).
 
 const KEEP = 8;
+const K = 10;
+
+/** An activity's check-in count as the ticker shows it: from 10 only. */
+export function tickerCount(n, t) {
+  return n >= K ? String(n) : t.act_fewer_than.replace('{n}', K);
+}
 
 /** Show check-in counts per activity in `box` as `checkin.created` events arrive. */
 export function setupTicker(on, box, onPick) {
@@ -14,7 +21,7 @@ export function setupTicker(on, box, onPick) {
     box.querySelector('.empty').hidden = list.length > 0;
     ol.innerHTML = list.map((r) => `<li data-activity="${esc(r.id)}" class="${r.fresh ? 'fresh' : ''}">
       <button type="button" class="link" data-open-activity="${esc(r.id)}">${esc(r.title)}</button>
-      <b class="n">${esc(r.count)}</b><span class="unit">${esc(t.ticker_n)}</span></li>`).join('');
+      <b class="n">${esc(tickerCount(r.count, t))}</b><span class="unit">${esc(t.ticker_n)}</span></li>`).join('');
     for (const r of list) r.fresh = false;
   }
   on('checkin.created', (ev) => {
