@@ -33,6 +33,7 @@ UX_TEXT: dict[str, tuple[str, str]] = {
     "breadcrumb_all": ("全区", "Whole district"),
     "collapse": ("收起", "Hide"),
     "expand": ("展开", "Show"),
+    "panels_show": ("图层与组织", "Layers & organisations"),
     "at_this_point": ("此处活动", "Activities here"),
     "weekday_names": ("周日,周一,周二,周三,周四,周五,周六", "Sun,Mon,Tue,Wed,Thu,Fri,Sat"),
     "every_day": ("每天", "Every day"),

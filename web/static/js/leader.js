@@ -64,8 +64,8 @@
       const from = new Date(today + Number(slider.value) * DAY), to = new Date(from.getTime() + win * DAY);
       state.from = from.toISOString();
       state.to = to.toISOString();
-      const f = (d) => fmtWhen(d.toISOString()).replace(/ \d\d:\d\d$/, '');
-      label.textContent = `${f(from)} – ${f(new Date(to.getTime() - 1))}`;
+      const f = (d) => `<span class="day">${esc(fmtWhen(d.toISOString()).replace(/ \d\d:\d\d$/, ''))}</span>`;
+      label.innerHTML = `${f(from)} – ${f(new Date(to.getTime() - 1))}`;  // a line breaks between the days only
     }
     loadStats();
   }
@@ -302,20 +302,25 @@
     const side = document.getElementById('side');
     const wide = el.clientWidth > 900;
     const left = wide && !side.classList.contains('collapsed') ? side.offsetWidth + 24 : 16;
-    const padding = wide ? {left, right: 24, top: 96, bottom: 84} : {left: 12, right: 12, top: 12, bottom: 12};
+    const free = (id) => { const r = document.getElementById(id).getBoundingClientRect(), m = el.getBoundingClientRect();
+      return {top: Math.max(12, r.bottom - m.top + 8), bottom: Math.max(12, m.bottom - r.top + 8)}; };
+    const padding = wide ? {left, right: 24, top: 96, bottom: 84}
+      : {left: 12, right: 12, top: free('side').top, bottom: free('timebar').bottom};  // beside the toggle and the time bar
     const vp = new deckgl.WebMercatorViewport({width: el.clientWidth, height: el.clientHeight});
     const fit = vp.fitBounds([[b[0], b[1]], [b[2], b[3]]], {padding, maxZoom: 17});
     map.flyTo({longitude: fit.longitude, latitude: fit.latitude, zoom: fit.zoom, pitch: map.home.pitch || 0, bearing: map.home.bearing || 0}, duration);
   }
 
-  // ---- collapsible panels ------------------------------------------------------------------
+  // ---- collapsible panels (collapsed on a phone to start with: the map first) ----------------
+  function setCollapsed(btn, collapsed) {
+    btn.closest('.panel').classList.toggle('collapsed', collapsed);
+    btn.textContent = collapsed ? `☰ ${t.panels_show}` : t.collapse;
+    btn.setAttribute('aria-expanded', String(!collapsed));
+  }
+  const phone = window.matchMedia('(max-width: 760px)').matches;
   for (const btn of document.querySelectorAll('.panel-toggle')) {
-    btn.addEventListener('click', () => {
-      const panel = btn.closest('.panel');
-      const collapsed = panel.classList.toggle('collapsed');
-      btn.textContent = collapsed ? t.expand : t.collapse;
-      btn.setAttribute('aria-expanded', String(!collapsed));
-    });
+    if (phone) setCollapsed(btn, true);
+    btn.addEventListener('click', () => setCollapsed(btn, !btn.closest('.panel').classList.contains('collapsed')));
   }
 
   // ---- 3D / 2D / home ---------------------------------------------------------------------
