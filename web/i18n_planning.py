@@ -1,5 +1,5 @@
-"""Page text of the planning tools on /coverage (issue 14 §5-6): the red route card and the
-report button. Merged into web/i18n.py's strings; key: (zh-CN, en)."""
+"""Page text of the planning tools on /coverage (issue 14 §1, §5-6): the scenario comparison, the
+red route card and the report button. Merged into web/i18n.py's strings; key: (zh-CN, en)."""
 
 from __future__ import annotations
 
@@ -17,4 +17,20 @@ PLANNING_TEXT: dict[str, tuple[str, str]] = {
     "route_gpx": ("下载 GPX", "Download GPX"),
     "route_total": ("全程", "Total"),
     "route_need": ("请至少选择2个站点", "Choose at least 2 stops"),
+    "cmp_title": ("方案对比", "Compare with a scenario"),
+    "cmp_pick": ("方案", "Scenario"),
+    "cmp_none": ("暂无方案", "No scenario yet"),
+    "cmp_login": ("请以规划员身份登录后对比方案", "Log in as a planner to compare scenarios"),
+    "cmp_run": ("对比现状与方案", "Compare live and scenario"),
+    "cmp_running": ("正在对比…", "Comparing…"),
+    "cmp_close": ("结束对比", "End the comparison"),
+    "cmp_live": ("现状", "Live"),
+    "cmp_scenario": ("方案", "Scenario"),
+    "cmp_change": ("变化", "Change"),
+    "cmp_gained": ("新覆盖网格", "Cells gained"),
+    "cmp_lost": ("新增未覆盖网格", "Cells lost"),
+    "cmp_cells_note": (
+        "右图：绿色为方案新覆盖的网格，红色为方案新增的未覆盖网格",
+        "Right map: green cells the scenario covers, red cells it leaves uncovered",
+    ),
 }

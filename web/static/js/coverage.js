@@ -20,6 +20,8 @@
       if (p.name) return {html: `<b>${esc(p.name)}</b>`, className: 'tip'};
       return null;
     },
+    // compare.js keeps its scenario map on the same view
+    onViewStateChange: (p) => { const c = window.djmapCoverage; if (c && c.onView) c.onView(p.viewState); },
   });
 
   const maxWeight = (cells) => Math.max(1, ...cells.map((f) => f.properties.weight || 0));
@@ -29,31 +31,34 @@
     proposed_site: [242, 183, 5, 255], proposed_edge: [120, 80, 0, 255]}, cfg.palette || {});
   const rgbA = (c, a) => [c[0], c[1], c[2], a];
 
-  function draw(result) {
+  // The result's layers (ids prefixed: compare.js draws a scenario's beside the live ones).
+  function layersOf(result, prefix = '') {
     const cells = result.uncovered_cells.features;
     const top = maxWeight(cells);
-    map.setExtra([
+    return [
       new deckgl.classes.GeoJsonLayer({
-        id: 'service-areas', data: result.service_areas, filled: true, stroked: true,
+        id: prefix + 'service-areas', data: result.service_areas, filled: true, stroked: true,
         getFillColor: rgbA(pal.service_area, 28), getLineColor: pal.service_area, lineWidthMinPixels: 1.5,
       }),
       new deckgl.classes.GeoJsonLayer({
-        id: 'uncovered', data: result.uncovered_cells, filled: true, stroked: true, pickable: true,
+        id: prefix + 'uncovered', data: result.uncovered_cells, filled: true, stroked: true, pickable: true,
         getFillColor: (f) => rgbA(pal.uncovered, Math.round(70 + 160 * (f.properties.weight || 0) / top)),
         getLineColor: [255, 255, 255, 120], lineWidthMinPixels: 0.5,
       }),
       new deckgl.classes.ScatterplotLayer({
-        id: 'proposed', data: result.proposed, getPosition: (p) => [p.lon, p.lat], pickable: true,
+        id: prefix + 'proposed', data: result.proposed, getPosition: (p) => [p.lon, p.lat], pickable: true,
         getRadius: 13, radiusUnits: 'pixels', getFillColor: pal.proposed_site, getLineColor: pal.proposed_edge,
         stroked: true, lineWidthMinPixels: 2,
       }),
       new deckgl.classes.TextLayer({
-        id: 'proposed-rank', data: result.proposed, getPosition: (p) => [p.lon, p.lat],
+        id: prefix + 'proposed-rank', data: result.proposed, getPosition: (p) => [p.lon, p.lat],
         getText: (p) => String(p.rank), getSize: 13, getColor: [74, 54, 0, 255], fontWeight: 700,
         characterSet: '0123456789', fontFamily: 'Noto Sans CJK SC, sans-serif',
       }),
-    ]);
+    ];
   }
+
+  function draw(result) { map.setExtra(layersOf(result)); }
 
   function fit(result) {
     const xs = [], ys = [];
@@ -166,5 +171,6 @@
   });
 
   window.djmap.setupLogin(() => {});
-  window.djmapCoverage = {state, map};  // map: planning.js draws red routes on it too
+  // map: planning.js draws red routes on it too; compare.js runs body() live and with a scenario
+  window.djmapCoverage = {state, map, body, layersOf, draw, fit, figures};
 })();
