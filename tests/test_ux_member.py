@@ -1,6 +1,7 @@
 """Issue 11 §3, the member's phone (`/nearest`) in Chromium, zh-CN and en: check-in countdown,
-refusals in the page's language, one pin per shared place, ordering by day then distance with
-今天/本周/全部, search that never moves "me", tap targets of 44 px."""
+refusals in the page's language, only the activities the member may attend, one pin per shared
+place, ordering by day then distance with 今天/本周/全部, search that never moves "me", tap targets
+of 44 px."""
 
 from __future__ import annotations
 
@@ -40,17 +41,25 @@ def site(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
     ids["far"] = activity(
         db_url, "far", ids["c1"], start_min=20 * 1440, end_min=20 * 1440 + 60, lon=LON + 0.002
     )
-    add_user(db_url, "out1", PASSWORD, "member", member="n1")
+    add_user(db_url, "in1", PASSWORD, "member", member="m1")  # b1 under c1: invited to all four
+    add_user(db_url, "out1", PASSWORD, "member", member="n1")  # b2: invited to none of them
+    with psycopg.connect(db_url) as conn:  # out1 is on the waitlist of "run": listed, not let in
+        conn.execute(
+            "INSERT INTO registrations (activity_id, member_id, status) VALUES (%s, %s, 'waitlisted')",
+            (ids["run"], ids["n1"]),
+        )
     home = tmp_path_factory.mktemp("home")
     with serve(db_url, {"DJMAP_HOME": str(home)}) as base:
         yield base, ids
 
 
-def _open(browser: Browser, base: str, lang: str, viewport: dict[str, int]) -> tuple[Any, PageLog]:
+def _open(
+    browser: Browser, base: str, lang: str, viewport: dict[str, int], user: str = "in1"
+) -> tuple[Any, PageLog]:
     page, log = browser.open(base, "/api/health", viewport=viewport)
     page.evaluate("() => localStorage.clear()")
     page.goto(f"{base}/nearest?lang={lang}", wait_until="load")
-    login(page, base, "out1", PASSWORD)
+    login(page, base, user, PASSWORD)
     page.wait_for_function("() => window.djmapNearest && window.djmapMap")
     return page, log
 
@@ -107,7 +116,12 @@ def test_countdown_and_refusal_in_the_page_language(
     text = later.text_content() or ""
     assert ("签到" in text and "开放" in text) if lang == "zh-CN" else "Check-in opens" in text
     assert ":" in text  # the time it opens
-    # out1 is not invited to "run": the refusal is in words of the page's language
+    _clean(log)
+    page.close()
+    # out1 is only on the waitlist of "run" (listed for it, not invited): the refusal is in words
+    # of the page's language
+    page, log = _open(browser, base, lang, PHONE, user="out1")
+    assert _activities_at_home(page, "today") == ["活动run"]  # nothing it is not invited to
     page.click(f"#results li[data-id='{ids['run']}'] button.checkin")
     answer = page.locator(f"#results li[data-id='{ids['run']}'] .answer")
     answer.wait_for(state="visible", timeout=30_000)

@@ -71,7 +71,10 @@ class NearestParams:
         "(`https://uri.amap.com/navigation?to=LON,LAT,NAME&mode=walk&coordinate=gaode&callnative=1`) "
         "with GCJ-02 coordinates: it opens the Amap app on phones (callnative) and the web map "
         "elsewhere, unlike `amapuri://` which only works where the app is installed. `links.geo` is "
-        "an RFC 5870 `geo:LAT,LON` URI in WGS84 for any other map app."
+        "an RFC 5870 `geo:LAT,LON` URI in WGS84 for any other map app. "
+        "activities: only those one may still attend (not cancelled, not over); a member gets "
+        "only the ones inviting their branch (organised by it or an organisation above it) or "
+        "that they registered for (or wait for)."
     ),
     response_model=Nearest,
     response_model_exclude_unset=True,

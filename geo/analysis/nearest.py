@@ -17,7 +17,7 @@ from geo.analysis.scoping import scope_condition
 from geo.compose import Fragment
 from geo.crs import wgs84_to_gcj02
 from geo.errors import InvalidInput
-from geo.scope import PUBLIC, Principal
+from geo.scope import MEMBER_KEY, PUBLIC, Principal, row_scope
 from geo.vocab import NearestTarget
 
 TARGETS = tuple(NearestTarget)
@@ -35,6 +35,14 @@ _COLUMNS = {
 }
 _KIND = "({kind}::text IS NULL OR t.kind = {kind})"
 _WINDOW = "t.starts_at < {end} AND t.ends_at > {start}"
+# Activities one may still go to: published (not cancelled) and not over.
+_OPEN = "t.status = 'scheduled' AND t.ends_at > {now}"
+# ... and, for a member, open to them: it invites their branch (its organiser is their branch or
+# one above it, the check-in rule of geo/analysis/checkin.py) or they registered for it.
+_ATTENDABLE = (
+    "({invited} OR EXISTS (SELECT 1 FROM registrations r WHERE r.activity_id = t.id"
+    " AND r.member_id = {member} AND r.status IN ('registered', 'waitlisted')))"
+)
 _POINT = "ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326)"
 _SLOTS = ("lon", "lat", "kind", "k", "start", "end")  # numbered first, in this order
 
@@ -101,6 +109,9 @@ def _straight_sql(q: NearestQuery, principal: Principal) -> Fragment:
     conds = [compose.sql(_KIND, kind=slot["kind"])]
     if q.target == NearestTarget.ACTIVITIES:
         conds.append(compose.sql(_WINDOW, start=slot["start"], end=slot["end"]))
+        conds.append(compose.sql(_OPEN, now=compose.value(q.now, "now")))
+        if principal.role == "member":
+            conds.append(_attendable(principal))
     scope = scope_condition(principal, q.target, "t")
     if scope is not None:
         conds.append(scope)
@@ -112,6 +123,16 @@ def _straight_sql(q: NearestQuery, principal: Principal) -> Fragment:
         pt=compose.sql(_POINT, lon=slot["lon"], lat=slot["lat"]),
         lat=slot["lat"],
         k=slot["k"],
+    )
+
+
+def _attendable(member: Principal) -> Fragment:
+    """The activities a member may attend (none for an account with no member record)."""
+    if member.member_id is None:
+        return compose.FALSE
+    invited = row_scope(member, NearestTarget.ACTIVITIES, alias="t").cond  # the branch's chain
+    return compose.sql(
+        _ATTENDABLE, invited=invited, member=compose.value(member.member_id, MEMBER_KEY)
     )
 
 
