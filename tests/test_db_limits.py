@@ -206,7 +206,10 @@ def test_every_driver_error_is_503_with_one_log_line_per_outage(
 
 
 def test_notify_listener_reconnects_in_the_background(seeded: str, tmp_path: Path) -> None:
-    listener = "SELECT pid FROM pg_stat_activity WHERE application_name = 'djmap versions'"
+    listener = (
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'djmap versions'"
+        " AND datname = current_database()"  # the session's servers listen on other databases
+    )
     with make_client(seeded, tmp_path, tile_freshness="notify") as client:
         service = client.app.state.tiles  # type: ignore[attr-defined]
         assert client.get(boundary_tile(0)).status_code == 200

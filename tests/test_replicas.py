@@ -131,14 +131,30 @@ def tile_names(client: TestClient, query: str = "") -> set[str]:
     return {str(f["properties"].get("name")) for f in decode(r.content).get("service_points", [])}
 
 
-def paused(pair: Pair) -> None:
+def settled(client: TestClient, seconds: float = 120.0) -> None:
+    """Wait until no derived build is queued or running and the replica has replayed the WAL of
+    the last one (its floor): a build that commits after the pause would send reads to the
+    primary, as it must (a wait, not a timing assertion)."""
+    replicas = client.app.state.replicas  # type: ignore[attr-defined]
+    deadline = time.monotonic() + seconds
+    while True:
+        building = client.get("/api/health").json()["builds"]["building"]
+        if not building and all(r.replayed >= replicas.floor for r in replicas.replicas):
+            return
+        assert time.monotonic() < deadline, (building, replicas.floor)
+        time.sleep(0.2)
+
+
+def paused(pair: Pair, client: TestClient | None = None) -> None:
+    if client is not None:
+        settled(client)
     execute(pair.replica.url, "SELECT pg_wal_replay_pause()")
     while execute(pair.replica.url, "SELECT pg_get_wal_replay_pause_state()")[0][0] != "paused":
         time.sleep(0.01)
 
 
 def test_reads_go_to_the_replica(pair: Pair, client: TestClient) -> None:
-    paused(pair)
+    paused(pair, client)
     hidden_insert(pair.primary.url, "only-on-primary")
     assert execute(pair.primary.url, "SELECT 1 FROM service_points WHERE name = 'only-on-primary'")
     before = replica_health(client)["reads"]
