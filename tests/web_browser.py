@@ -150,6 +150,9 @@ class Browser:
             timezone_id="Asia/Shanghai",
             service_workers="block",
         )
+        # Waits, not timings: on 2 cores running two test workers, software WebGL can hold a
+        # page's main thread for many seconds while a 3D frame renders.
+        self.context.set_default_timeout(90_000)
 
     def open(
         self, base: str, path: str, viewport: dict[str, int] | None = None, **context: Any
