@@ -17,8 +17,9 @@ For each size, `--rounds` times (median and best; the machine's load average is 
 - **coverage, live and scenario**: `djmap coverage`'s core (walk, 15 minutes, member weight, the
   whole district, as admin) on the live service points, then on a scenario that removes every
   20th point, moves every 20th other one by about 300 m and adds 1 % new points at buildings;
-  each run with the member spread cache emptied first (cold), and the comparison as the page
-  asks it (live then scenario, the cache kept between the two: the server's case);
+  each run with the member spread and walking area caches emptied first (cold), and the
+  comparison as the page asks it (live then scenario, the caches kept between the two: the
+  server's case);
 - **2SFCA**: `POST /api/capacity`'s core (geo/planning/capacity.run) over the district, with
   household demand from buildings, and (`members`) with demand from the members' privacy atoms.
 
@@ -148,7 +149,7 @@ def scenario_changes(url: str) -> list[dict[str, Any]]:
 
 def bench_coverage(url: str, district: str, rounds: int) -> dict[str, Any]:
     """Live and scenario coverage runs, cold, and the comparison (both, the cache kept)."""
-    from geo.analysis import coverage, member_demand
+    from geo.analysis import coverage, member_demand, service_areas
     from geo.analysis.coverage_request import CoverageRequest
     from geo.db import Direct
     from geo.planning.scenario_changes import normalise
@@ -160,15 +161,19 @@ def bench_coverage(url: str, district: str, rounds: int) -> dict[str, Any]:
     live = CoverageRequest(mode="walk", minutes=15.0, weight="members", district=district)
     scen = dataclasses.replace(live, scenario=changes)
 
+    def clear() -> None:
+        member_demand._cache.clear()
+        service_areas._cache.clear()
+
     def cold(req: CoverageRequest) -> Callable[[], Any]:
         def go() -> Any:
-            member_demand._cache.clear()
+            clear()
             return coverage.run(db, req, admin)
 
         return go
 
     def both() -> Any:
-        member_demand._cache.clear()
+        clear()
         return coverage.run(db, live, admin), coverage.run(db, scen, admin)
 
     out: dict[str, Any] = {"scenario_changes": {
@@ -184,9 +189,7 @@ def bench_coverage(url: str, district: str, rounds: int) -> dict[str, Any]:
 
 
 def bench_2sfca(url: str, district: str, rounds: int) -> dict[str, Any]:
-    """2SFCA over the district: household demand, and member demand when the code has it."""
-    import inspect
-
+    """2SFCA over the district: household demand, and member demand (as admin)."""
     from geo.analysis import member_demand
     from geo.analysis.demand import load_area
     from geo.planning import capacity
@@ -205,10 +208,9 @@ def bench_2sfca(url: str, district: str, rounds: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     out["households"], found = timed(run(), rounds)
     out["households"]["summary"] = found["summary"]
-    if "demand" in inspect.signature(capacity.run).parameters:
-        admin = Principal(role="admin")
-        out["members"], found = timed(run(demand="members", principal=admin), rounds)
-        out["members"]["summary"] = found["summary"]
+    admin = Principal(role="admin")
+    out["members"], found = timed(run(demand="members", principal=admin), rounds)
+    out["members"]["summary"] = found["summary"]
     return out
 
 
