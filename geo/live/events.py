@@ -27,7 +27,7 @@ _INSERT = (
     "INSERT INTO events (type, subject, org_id, audience, data)"
     " VALUES ({type}, {subject}, {org_id}, {audience}, {data}::jsonb) RETURNING id, at"
 )
-PRUNE_SQL = f"DELETE FROM events WHERE at < now() - interval '{KEEP_HOURS} hours'"
+PRUNE_SQL = "DELETE FROM events WHERE at < now() - make_interval(hours => $1)"  # $1: KEEP_HOURS
 
 
 @dataclass(frozen=True)

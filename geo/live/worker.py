@@ -151,7 +151,7 @@ class LiveWorker:
 
     async def prune(self) -> tuple[int, int]:
         """Delete old events and old finished webhook deliveries; how many of each."""
-        gone_events = await self.pool.execute(events.PRUNE_SQL)
+        gone_events = await self.pool.execute(events.PRUNE_SQL, events.KEEP_HOURS)
         gone_deliveries = await self.pool.execute(
             PRUNE_DELIVERIES_SQL, self.settings.webhook_keep_days
         )
