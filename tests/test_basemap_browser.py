@@ -1,7 +1,7 @@
 """The offline basemap in Chromium (issue 11 §1-2): water and green, roads by class and the
 labels are drawn (pixel checks with each layer shown and hidden), labels are CJK glyphs from the
-self-served font subset with CollisionFilterExtension, no font or glyph request leaves the
-server, markers draw over buildings, member heat is clipped to the district with its cell size
+self-served font subset with CollisionFilterExtension and thin out by zoom (fewer, more important
+names zoomed out), no font or glyph request leaves the server, markers draw over buildings, member heat is clipped to the district with its cell size
 following the zoom, and an empty heat layer says so. Screenshots in test-output/."""
 
 from __future__ import annotations
@@ -190,5 +190,50 @@ def test_heat_follows_the_zoom_inside_the_district_and_says_when_empty(
         assert note.count() == 0 or not note.is_visible()
     else:
         assert note.is_visible() and "暂无数据" in note.inner_text()
+    _clean(log)
+    page.close()
+
+
+# The labels each tile draws: (tile zoom, minzoom and rank of every label drawn, labels it holds).
+LABELS_BY_TILE = f"""() => ({LIVE_LAYERS})('{LABELS}')
+  .filter(l => l.constructor.layerName === 'GeoJsonLayer' && l.props.tile && l.props.data)
+  .map(l => [l.props.tile.index.z,
+             l.props.data.map(f => [f.properties.minzoom, f.properties.rank, f.properties.kind]),
+             (l.props.tile.content || []).length])"""
+
+
+def _labels_at(page: Any, zoom: float) -> tuple[list[int], list[list[Any]], int]:
+    """Fly to `zoom` (centre kept); the tile zooms, the labels drawn and the labels held."""
+    page.evaluate(
+        "(z) => window.djmapMap.flyTo({...window.djmapMap.viewState(), zoom: z, pitch: 0}, 0)",
+        zoom,
+    )
+    page.wait_for_function(  # every tile in view at the new zoom loaded and drawn
+        f"""(z) => {{ const root = ({LIVE_LAYERS})('{LABELS}').find(l => l.id === '{LABELS}');
+            const tiles = root && root.state.tileset ? root.state.tileset.selectedTiles : [];
+            return tiles.length > 0 && tiles.every(t => t.index.z === Math.round(z)
+                && t.isLoaded && t.layers); }}""",
+        arg=zoom,
+        timeout=60_000,
+    )
+    page.wait_for_timeout(800)
+    tiles = [t for t in page.evaluate(LABELS_BY_TILE) if t[0] == round(zoom)]
+    drawn = [label for t in tiles for label in t[1]]
+    return [t[0] for t in tiles], drawn, sum(t[2] for t in tiles)
+
+
+def test_labels_thin_out_as_one_zooms_out(browser: Browser, base: str, output_dir: Path) -> None:
+    page, log = _open_map(browser, base, "/")
+    zs, far, held = _labels_at(page, 12)
+    assert far and all(m <= z for z in zs for m, _, _ in far), far
+    assert len(far) < held  # the tiles hold more names than a district seen whole shows
+    assert {k for _, _, k in far} <= {"street", "organisation", "road"}, far
+    assert min(r for _, r, _ in far) >= 30, far  # 街道, 党委 and arterial roads only
+    page.screenshot(path=str(output_dir / "ux-basemap-labels-z12.png"))
+    zs, near, held = _labels_at(page, 15)
+    assert near and len(near) == held  # close in, every name of the tiles
+    assert "service_point" in {k for _, _, k in near}, near
+    assert min(r for _, r, _ in near) < 30, near  # smaller roads come in
+    page.screenshot(path=str(output_dir / "ux-basemap-labels-z15.png"))
     _clean(log)
     page.close()

@@ -204,7 +204,8 @@ def _mask(pl: PageLayer) -> pdk.Layer:
 
 def _labels(pl: PageLayer, sources: Sources) -> pdk.Layer | None:
     """The basemap's names as text points of the layer's tiles: the self-served CJK font,
-    a white halo, and CollisionFilterExtension keeping the higher `rank` where labels meet."""
+    a white halo, CollisionFilterExtension keeping the higher `rank` where labels meet, and each
+    tile drawing only the names whose `minzoom` its zoom reaches."""
     if not sources.mvt:
         return None
     return pdk.Layer(
@@ -229,6 +230,7 @@ def _labels(pl: PageLayer, sources: Sources) -> pdk.Layer | None:
         collision_group="labels",
         collision_test_props={"sizeScale": 2},
         get_collision_priority={"@@function": "numberOf", "field": "rank"},
+        render_sub_layers={"@@function": "fromZoom", "field": "minzoom"},  # thinned by zoom
         parameters=OVER_TERRAIN,
         pickable=False,
     )

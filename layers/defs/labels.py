@@ -1,7 +1,8 @@
 """Names on the offline basemap: streets, roads, service points, 党委 and 党总支 (issue 11 §1).
 
 Drawn with deck.gl's TextLayer (through the MVT layer's text points) in the self-served CJK font
-subset (web/static/fonts), with CollisionFilterExtension: `rank` decides which label stays."""
+subset (web/static/fonts), with CollisionFilterExtension: `rank` decides which label stays, and
+`minzoom` from which zoom a label is drawn at all (fewer, more important names zoomed out)."""
 
 from layers.base import Aggregation, Field, Layer, sql_beside
 from layers.style import LABEL, Style, frozen
@@ -18,6 +19,7 @@ LAYER = Layer(
         Field("name", "t.name", title_zh="名称", title_en="Name"),
         Field("kind", "t.kind", title_zh="类型", title_en="Kind"),
         Field("rank", "t.rank", "integer", title_zh="优先级", title_en="Priority"),
+        Field("minzoom", "t.minzoom", "integer", title_zh="起始缩放级别", title_en="From zoom"),
     ),
     minzoom=11,
     maxzoom=22,

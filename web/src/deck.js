@@ -58,6 +58,13 @@ const functions = {
   pluck: ({field}) => body => (body && body[field]) || [],
   /** A field read as-is (positions, weights, H3 indexes). */
   field: ({field}) => f => prop(f, field),
+  /** An MVT layer's sub-layers holding only the features shown at their tile's zoom: those whose
+   * `field` (a minimum zoom) is at most it (the basemap's labels thin out as one zooms out). */
+  fromZoom: ({field}) => (props) => {
+    const z = props.tile.index.z;
+    const data = Array.isArray(props.data) ? props.data.filter(f => !(Number(prop(f, field)) > z)) : props.data;
+    return new layers.GeoJsonLayer({...props, data});
+  },
   /** A public layer's tiles from its PMTiles archive at the edge (pmtiles_source.js). */
   edgeFetch,
 };
