@@ -66,13 +66,20 @@ def cell_bits(layer: Layer) -> int:
     return bits
 
 
+def build_format(layer: Layer) -> str:
+    """FORMAT and a digest of what the layer selects: a build made before the layer's source
+    or fields changed (a new release) is made again, not served."""
+    what = layer.source + "|" + "|".join(f"{f.name}={f.expr}" for f in layer.fields)
+    return f"{FORMAT}:{hashlib.sha1(what.encode()).hexdigest()[:10]}"
+
+
 async def built_token(conn: asyncpg.Connection, layer: Layer) -> str | None:
-    """Data token of the layer's current build in this FORMAT, or None."""
+    """Data token of the layer's current build in this format, or None."""
     state: str | None = await conn.fetchval(
         "SELECT token FROM tile_agg_state WHERE layer = $1", layer.id
     )
     token, _, fmt = (state or "").partition("@")
-    return token if state and fmt == FORMAT else None
+    return token if state and fmt == build_format(layer) else None
 
 
 async def build(pool: asyncpg.Pool, layer: Layer) -> str:
@@ -135,7 +142,7 @@ async def _build_in(conn: asyncpg.Connection, layer: Layer) -> str:
         stmt = _build_sql("agg_fine_count", shift=level - z, finest=DEEP_MAXZOOM)
         await conn.execute(stmt, layer.id, token, z)
     await encoded.fill(conn, layer, token)
-    await conn.execute(_build_sql("agg_state"), layer.id, f"{token}@{FORMAT}")
+    await conn.execute(_build_sql("agg_state"), layer.id, f"{token}@{build_format(layer)}")
     return token
 
 
