@@ -176,7 +176,7 @@ def queryables(layer: Layer, principal: Principal, scope: RowScope) -> dict[str,
     """The properties a filter may name for this caller (and `geometry`)."""
     found = {
         f.name: cql.Queryable(f.name, _masked(layer, scope, f, _filter_expr(layer, f)), f.type)
-        for f in catalog.fields_for(layer, principal.audience)
+        for f in catalog.scalar_fields(layer, principal.audience)
     }
     geom = compose.raw(f"t.{layer.geom_column}")
     found["geometry"] = cql.Queryable("geometry", geom, cql.GEOMETRY_TYPE)
@@ -340,7 +340,7 @@ def queryables_schema(layer: Layer, principal: Principal, url: str) -> dict[str,
     """JSON Schema of the collection's queryables for this caller."""
     props: dict[str, Any] = {}
     types = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
-    for f in catalog.fields_for(layer, principal.audience):
+    for f in catalog.scalar_fields(layer, principal.audience):
         entry: dict[str, Any] = {"title": f.title_en or f.name}
         if f.title_zh:
             entry["description"] = f.title_zh

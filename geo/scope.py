@@ -9,8 +9,9 @@ Rules (DESIGN.md, issue 4 §7):
   them, but those of other subtrees with public fields only. Buildings, roads, districts and
   panoramas are not scoped.
 - a member sees public data at the public audience, plus at the member audience: their own record,
-  their own check-ins, and their branch's organisations and activities (the branch and the
-  organisations above it, which invite it). Rows outside that stay visible only when the layer is
+  their own check-ins, their branch's organisations (the branch and the organisations above it)
+  and the activities they may attend (`attendable`: organised by the branch or an organisation
+  above it, or inviting one of those). Rows outside that stay visible only when the layer is
   public, and then only with public fields (`RowScope.public_rest`).
 - member home points never leave the server below admin: the members layer is no collection and
   `scope_filter` gives only a member their own row, never anyone else's below the subtree rule.
@@ -31,9 +32,18 @@ from functools import lru_cache
 from geo import compose
 from geo.compose import Fragment
 from geo.vocab import ROLES
-from layers.base import Layer, RowLink, audience_of
+from layers.base import ACTIVITY_INVITED, Layer, RowLink, audience_of
 
-__all__ = ["PUBLIC", "ROLES", "TABLES", "Principal", "RowScope", "row_scope", "scope_filter"]
+__all__ = [
+    "PUBLIC",
+    "ROLES",
+    "TABLES",
+    "Principal",
+    "RowScope",
+    "attendable",
+    "row_scope",
+    "scope_filter",
+]
 
 
 @dataclass(frozen=True)
@@ -63,7 +73,7 @@ PUBLIC = Principal()
 TABLES: dict[str, RowLink] = {
     "organisations": RowLink(org="id"),
     "service_points": RowLink(org="org_id", public="place"),
-    "activities": RowLink(org="organiser_id"),
+    "activities": RowLink(org="organiser_id", invited=ACTIVITY_INVITED),
     "members": RowLink(org="branch_id", self_id="id", public="never"),
     "checkins": RowLink(member="member_id", public="never"),
 }
@@ -73,13 +83,20 @@ MEMBERS_OF_SUBTREE = (
     "{col} IN (SELECT sm.id FROM members sm WHERE sm.branch_id IN "
     "(SELECT s.id FROM org_subtree({org}::bigint) AS s))"
 )
-# The member's branch and every organisation above it (the ones that invite the branch).
-BRANCH_CHAIN = (
-    "{col} IN (WITH RECURSIVE up(id, parent_id) AS ("
+# The member's branch and every organisation above it (the ones whose invitation reaches it).
+CHAIN = (
+    "(WITH RECURSIVE up(id, parent_id) AS ("
     " SELECT o.id, o.parent_id FROM organisations o"
     " WHERE o.id = (SELECT bm.branch_id FROM members bm WHERE bm.id = {member}::bigint)"
     " UNION SELECT p.id, p.parent_id FROM organisations p JOIN up ON p.id = up.parent_id)"
     " SELECT up.id FROM up)"
+)
+BRANCH_CHAIN = "{col} IN {chain}"
+# ... or one of the organisations the row invites is in it (RowLink.invited). The chain appears
+# once (one placeholder for psycopg as for asyncpg) and, uncorrelated, is computed once.
+INVITED_CHAIN = (
+    "(ARRAY[{col}] || ARRAY(SELECT iv.org_id FROM {table} iv WHERE iv.{row} = {key}))"
+    " && ARRAY{chain}"
 )
 OWN_ROW = "{col} = {member}::bigint"
 ORG_KEY, MEMBER_KEY = "scope:org", "scope:member"
@@ -126,13 +143,23 @@ def _shape(link: RowLink, alias: str, member: bool) -> Fragment:
     if member:
         column, template, key = link.self_id or link.member, OWN_ROW, MEMBER_KEY
         if column is None:
-            column, template = link.org, BRANCH_CHAIN
+            column, template = link.org, INVITED_CHAIN if link.invited else BRANCH_CHAIN
     else:
         column, template, key = link.org, SUBTREE, ORG_KEY
         if column is None:
             column, template = link.member, MEMBERS_OF_SUBTREE
     slot = compose.param(key)
-    cond = compose.sql(template, col=compose.raw(f"{alias}.{column}"), org=slot, member=slot)
+    table, row = link.invited or ("", "")
+    cond = compose.sql(
+        template,
+        col=compose.raw(f"{alias}.{column}"),
+        org=slot,
+        member=slot,
+        chain=compose.sql(CHAIN, member=slot),
+        table=compose.ident(table),
+        row=compose.ident(row),
+        key=compose.raw(f"{alias}.id"),
+    )
     return compose.sql("({cond})", cond=cond)
 
 
@@ -167,6 +194,14 @@ def row_scope(
     if principal.role == "public" and link.public == "never":
         return RowScope(compose.FALSE, False, start)
     return RowScope(compose.TRUE, False, start)
+
+
+def attendable(member_id: int, alias: str = "a") -> Fragment:
+    """The one rule of who may attend an activity (register, check in, be offered it by
+    /api/nearest): the member's branch or an organisation above it organises it or is invited to
+    it (`activity_invitations`), i.e. the member's own rows of `activities`, over `alias`."""
+    member = Principal(role="member", member_id=member_id)
+    return row_scope(member, "activities", alias=alias).cond
 
 
 def visible_rows(scope: RowScope) -> Fragment:

@@ -21,7 +21,9 @@ from geo.vocab import ROLES
 from layers.style import Style
 
 AUDIENCES: tuple[str, ...] = ROLES
-FIELD_TYPES = ("string", "integer", "number", "boolean", "datetime")
+FIELD_TYPES = ("string", "integer", "number", "boolean", "datetime", "integer_list")
+# Fields whose value is a JSON array: served in features, never in tiles nor as queryables.
+LIST_TYPES = ("integer_list",)
 FILTER_TYPES = ("int", "str", "enum", "datetime")
 RANKS = {audience: i for i, audience in enumerate(AUDIENCES)}
 
@@ -102,6 +104,10 @@ class Aggregation:
     simplify_px: float = 1.0
 
 
+# The organisations an activity invites besides its organiser (`RowLink.invited` of activities).
+ACTIVITY_INVITED = ("activity_invitations", "activity_id")
+
+
 @dataclass(frozen=True)
 class RowLink:
     """How a layer's (or table's) rows hang on the organisation tree; geo/scope.py applies it.
@@ -110,12 +116,16 @@ class RowLink:
     member a row belongs to (check-ins); `self_id`: the member id column when rows are members.
     `public`: what rows outside the caller's own remain — `rest` (visible with public fields),
     `never` (invisible below admin; public sees none) or `place` (public places: org-bound roles
-    see all of them, other subtrees' with public fields; members see all)."""
+    see all of them, other subtrees' with public fields; members see all).
+    `invited`: (table, column) of the organisations a row invites besides its `org` (the table's
+    `org_id` where `column` is the row's `id`): a member of one of them sees the row as their own
+    (activities' invited organisations)."""
 
     org: str | None = None
     member: str | None = None
     self_id: str | None = None
     public: str = "rest"
+    invited: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,6 +202,11 @@ def fields_for(layer: Layer, audience: str) -> tuple[Field, ...]:
     """The fields of `layer` an audience may read (its own and lower audiences' fields)."""
     rank = audience_rank(audience)
     return tuple(f for f in layer.fields if audience_rank(f.audience) <= rank)
+
+
+def scalar_fields(layer: Layer, audience: str) -> tuple[Field, ...]:
+    """The fields of `layer` an audience may read that hold one value (tiles, queryables)."""
+    return tuple(f for f in fields_for(layer, audience) if f.type not in LIST_TYPES)
 
 
 def filter_field(layer: Layer, flt: Filter) -> Field:

@@ -30,6 +30,7 @@ from layers.base import (
     filter_field,
     filters_for,
     org_filter,
+    scalar_fields,
 )
 from layers.registry import (
     by_heat_metric,
@@ -70,6 +71,7 @@ __all__ = [
     "org_filter",
     "register",
     "registered",
+    "scalar_fields",
     "unregister",
     "visible",
 ]

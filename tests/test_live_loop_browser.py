@@ -420,3 +420,63 @@ def test_page_reconnects_by_itself(
     cut = ("ERR_CONNECTION_REFUSED", "ERR_INCOMPLETE_CHUNKED_ENCODING")  # the stream, cut
     log.console_errors[:] = [m for m in log.console_errors if not any(c in m for c in cut)]
     _clean(log)
+
+
+def test_form_invites_organisations(
+    browser: Browser, base: str, db_url: str, output_dir: Path
+) -> None:
+    """受邀组织: the form lists the organiser's tree beyond its own subtree, searchable, with a
+    checkbox each; the choice is written (invited_org_ids), shown on the card, and unchecking it
+    on edit removes it. Screenshot test-output/live-invite-form.png."""
+    with psycopg.connect(db_url) as conn:
+        orgs = dict(conn.execute("SELECT code, id FROM organisations").fetchall())
+    leader, llog = browser.open(base, "/")
+    _login(leader, llog, base, "leader_a")  # bound to A-W: its tree is A-W ⊃ A-Z ⊃ A-B
+    leader.wait_for_selector("#act-new:not([hidden])")
+    leader.click("#act-new")
+    leader.wait_for_selector("#act-dialog[open]")
+    form = leader.locator("#act-form")
+    assert "受邀组织" in form.inner_text()
+    form.locator("[name=title]").fill("联合党日（邀请）")
+    form.locator("[name=kind]").select_option("主题党日")
+    form.locator("[name=organiser]").select_option("A-B")
+    choices = leader.locator("#act-invited label.org-choice")
+    choices.first.wait_for()
+    shown = {leader.locator("#act-invited input").nth(i).get_attribute("value") for i in range(2)}
+    assert choices.count() == 2 and shown == {str(orgs["A-W"]), str(orgs["A-Z"])}
+    leader.fill("#act-invited-q", "a-z")
+    assert leader.locator("#act-invited label.org-choice:visible").count() == 1
+    leader.check(f"#act-invited input[value='{orgs['A-Z']}']")
+    assert "已选 1 个组织" in leader.inner_text("#act-invited-count")
+    leader.fill("#act-invited-q", "")
+    leader.locator("#act-dialog").screenshot(path=str(output_dir / "live-invite-form.png"))
+    form.locator("[name=lon]").fill("116.304")
+    form.locator("[name=lat]").fill("39.904")
+    now = datetime.now(UTC)
+    form.locator("[name=starts_at]").fill(_beijing(now + timedelta(days=1)))
+    form.locator("[name=ends_at]").fill(_beijing(now + timedelta(days=1, hours=2)))
+    leader.evaluate("() => { window.djmapActivities.lastCreated = null; }")
+    leader.click("#act-save")
+    leader.wait_for_function("() => window.djmapActivities.lastCreated !== null", timeout=15_000)
+    act = leader.evaluate("() => window.djmapActivities.lastCreated")
+    leader.wait_for_selector(f"#act-card .act-name[data-activity='{act}']")
+    query = "SELECT org_id FROM activity_invitations WHERE activity_id = %s"
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute(query, (int(act),)).fetchall() == [(orgs["A-Z"],)]
+    card = leader.inner_text("#act-card")
+    assert "受邀组织" in card and "A-Z 名称" in card
+
+    leader.click("#act-edit")
+    leader.wait_for_selector("#act-dialog[open]")
+    box = leader.locator(f"#act-invited input[value='{orgs['A-Z']}']")
+    assert box.is_checked()
+    box.uncheck()
+    leader.click("#act-save")
+    leader.wait_for_selector("#act-dialog:not([open])", state="attached", timeout=15_000)
+    leader.wait_for_function(
+        "() => !document.getElementById('act-card').innerText.includes('A-Z 名称')",
+        timeout=15_000,
+    )
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute(query, (int(act),)).fetchall() == []
+    _clean(llog)

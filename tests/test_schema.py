@@ -18,6 +18,7 @@ from geo.db.migrate import COMPARE, shape
 from geo.models import (
     BASEMAP_VERSIONED_TABLES,
     HEALTH_VERSIONED_TABLES,
+    INVITATION_VERSIONED_TABLES,
     LIVE_VERSIONED_TABLES,
     PLACES_VERSIONED_TABLES,
     PLANNING_VERSIONED_TABLES,
@@ -88,6 +89,7 @@ def test_functions_and_triggers_the_models_cannot_express(sa_conn: Connection) -
     triggers = set(sa_conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")))
     versioned = (*VERSIONED_TABLES, *LIVE_VERSIONED_TABLES, *HEALTH_VERSIONED_TABLES)
     versioned += PLANNING_VERSIONED_TABLES + PLACES_VERSIONED_TABLES + BASEMAP_VERSIONED_TABLES
+    versioned += INVITATION_VERSIONED_TABLES
     expected = {f"{t}_version" for t in versioned} | {"data_versions_notify"}
     expected |= {"audit_log_append_only", "events_notify"}
     assert {name for (name,) in triggers} == expected

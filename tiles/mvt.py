@@ -21,7 +21,7 @@ from geo.compose import Compiled, Fragment
 from geo.errors import InvalidInput
 from geo.scope import RowScope, masked
 from layers import filters as lf
-from layers.base import Layer, fields_for
+from layers.base import Layer, scalar_fields
 from tiles import sql
 
 TMS = morecantile.tms.get("WebMercatorQuad")
@@ -72,7 +72,7 @@ def check_tile(z: int, x: int, y: int) -> None:
 def _field_cols(layer: Layer, audience: str, scope: RowScope) -> tuple[Fragment, Fragment]:
     """`, <expr> AS "<name>"` of each field the audience reads, and `, r."<name>"` of each."""
     cols, props = compose.EMPTY, compose.EMPTY
-    for f in fields_for(layer, audience):
+    for f in scalar_fields(layer, audience):
         expr = masked(scope, compose.raw(f.expr), f.audience == "public")
         cols = cols + compose.sql(", {expr} AS {name}", expr=expr, name=compose.ident(f.name))
         props = props + compose.sql(", r.{name}", name=compose.ident(f.name))

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from geo import compose
-from layers.catalog import Layer, fields_for
+from layers.catalog import Layer, scalar_fields
 
 if TYPE_CHECKING:
     from tiles.service import TileService
@@ -31,7 +31,7 @@ def vector_fields(layer: Layer, audience: str) -> dict[str, str]:
     """Field name → TileJSON type of what an audience finds in the layer's tiles."""
     if layer.is_heat:
         return dict(HEAT_FIELDS)
-    fields = {f.name: TYPES.get(f.type, "Boolean") for f in fields_for(layer, audience)}
+    fields = {f.name: TYPES.get(f.type, "Boolean") for f in scalar_fields(layer, audience)}
     if layer.aggregation.method == "cluster":
         fields |= CLUSTER_FIELDS
         fields[f"{layer.aggregation.breakdown or 'kind'}:<value>"] = "Number"

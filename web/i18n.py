@@ -208,11 +208,15 @@ _TEXT: dict[str, tuple[str, str]] = {
     "act_starts": ("开始时间", "Starts"),
     "act_ends": ("结束时间", "Ends"),
     "act_capacity": ("名额", "Capacity"),
-    "act_invited": ("邀请组织", "Invited organisations"),
+    "act_invited": ("受邀组织", "Invited organisations"),
     "act_invited_hint": (
-        "主办组织及其下级组织的党员默认受邀",
-        "Members of the organiser and the organisations under it are invited",
+        "主办组织及其下级组织的党员默认受邀；可再邀请同一上级党组织下的其他组织",
+        "Members of the organiser and the organisations under it are invited; invite other "
+        "organisations of the same top-level organisation here",
     ),
+    "act_invited_search": ("搜索组织名称或代码", "Search organisations by name or code"),
+    "act_invited_count": ("已选 {n} 个组织", "{n} chosen"),
+    "act_invited_none": ("没有其他可邀请的组织", "No other organisation to invite"),
     "act_description": ("活动内容", "Description"),
     "act_save": ("保存", "Save"),
     "act_saving": ("保存中…", "Saving…"),

@@ -26,7 +26,9 @@ PROPERTIES_DOC = (
     "the import's fields, by name or alias (Chinese or English): activities code?, title "
     "(标题), kind (类型), organiser_code or organiser_id (default: your organisation), "
     "service_point_code or service_point_id, starts_at (开始时间), ends_at (结束时间), "
-    "capacity (名额), description; times without an offset are Beijing time. Read-only: "
+    "capacity (名额), description, invited_org_ids (受邀组织: a list of ids of organisations "
+    "in the organiser's top-level tree, invited besides the organiser's subtree; a PATCH "
+    "without it keeps them); times without an offset are Beijing time. Read-only: "
     "id, status, cancel_reason, updated_at"
 )
 PROPERTIES_EXAMPLE = {

@@ -2,8 +2,8 @@
 
 Three ways in, one rule: on site within the geofence (`check_in`, here), with the activity's
 rotating QR code or by the organiser scanning the member's card (geo/live/checkins.py). A member
-may check in when registered for the activity or invited (a member of the organiser's subtree);
-a cancelled activity takes none. Each new check-in writes `checkin.created` (the activity's count,
+may check in when registered for the activity or invited (geo.scope.attendable: a member of the
+organiser's subtree or of an invited organisation's); a cancelled activity takes none. Each new check-in writes `checkin.created` (the activity's count,
 for the leaders over its organiser) in its own transaction."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import asyncpg
 from geo import compose
 from geo.errors import Forbidden, InvalidInput, NotFound
 from geo.live import events
+from geo.scope import MEMBER_KEY, attendable
 
 GEOFENCE_M = 200.0
 OPENS_BEFORE = timedelta(minutes=30)
@@ -87,14 +88,20 @@ def check_window(act: asyncpg.Record, now: datetime) -> None:
 
 async def check_eligible(conn: asyncpg.Connection, member_id: int, act: asyncpg.Record) -> None:
     """Refused unless the member is registered for the activity or invited to it."""
-    row = await conn.fetchrow(ELIGIBLE_SQL, member_id, act["organiser_id"], act["id"])
+    stmt = compose.sql(
+        ELIGIBLE_SQL,
+        member=compose.value(member_id, MEMBER_KEY),
+        activity=compose.value(act["id"]),
+        invited=attendable(member_id, "a"),
+    )
+    row = await conn.fetchrow(stmt.compile().text, *stmt.args())
     if row is None:
         raise CheckinRefused("not_a_member", "not a member: no member record for this account")
     if not (row["registered"] or row["invited"]):
         raise CheckinRefused(
             "not_invited",
             "not invited: you are neither registered for the activity nor a member of an "
-            "organisation it is for (the organiser's subtree)",
+            "organisation it is for (the organiser's or an invited organisation's subtree)",
         )
 
 

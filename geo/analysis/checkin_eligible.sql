@@ -1,7 +1,8 @@
--- May this member check in to the activity ($2 its organiser, $3 its id)? Registered for it (not
--- waitlisted), or invited: a member of a branch in the organiser's subtree. No row: no member.
+-- May this member ({member}) check in to the activity ({activity})? Registered for it (not
+-- waitlisted), or invited ({invited}: geo.scope.attendable over `a`, the one rule: their branch or
+-- an organisation above it organises or is invited to the activity). No row: no member.
 SELECT m.id,
-       EXISTS (SELECT 1 FROM registrations r WHERE r.activity_id = $3 AND r.member_id = m.id
+       EXISTS (SELECT 1 FROM registrations r WHERE r.activity_id = {activity} AND r.member_id = m.id
                AND r.status = 'registered') AS registered,
-       m.branch_id IN (SELECT s.id FROM org_subtree($2) AS s) AS invited
-FROM members m WHERE m.id = $1
+       EXISTS (SELECT 1 FROM activities a WHERE a.id = {activity} AND {invited}) AS invited
+FROM members m WHERE m.id = {member}

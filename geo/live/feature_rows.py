@@ -12,6 +12,8 @@ What differs from a file, because a feature comes from the API:
   a feature read with GET can be written back;
 - `id`, `status`, `cancel_reason` and `updated_at` are read-only (`READ_ONLY`): they are never
   aliases of another field;
+- an activity's invited organisations (`invited_org_ids`, aliases `INVITED`) are no import field:
+  the draft keeps them aside for geo/live/invitations.py;
 - an activity at a service point without a geometry is placed at the service point;
 - a property no field knows is an error (`unknown_property`), not a warning.
 """
@@ -37,6 +39,7 @@ from geo.ingest.spec import SPECS, Spec
 from geo.ingest.validate import Options, prepare
 
 READ_ONLY = ("id", "status", "cancel_reason", "updated_at")
+INVITED = ("invited_org_ids", "invited_orgs", "受邀组织", "邀请组织")  # an activity's, by any name
 COORDINATES = ("lon", "lat")
 NO_FOLDER = Path("feature")  # a feature names no file: path fields are not writable here
 REF_SQL = {
@@ -113,6 +116,8 @@ class Draft:
     read_only: dict[str, Any] = field(default_factory=dict)
     ids: dict[str, int] = field(default_factory=dict)
     problems: list[dict[str, object]] = field(default_factory=list)
+    invited_sent: str | None = None  # the property naming invited organisations (None: none)
+    invited: Any = None  # its value (geo/live/invitations.py reads it as ids)
 
     def problem(self, where: list[str | int], code: str, message: str) -> None:
         """Note one problem at `where` (a place in the request body)."""
@@ -151,6 +156,10 @@ def draft(table: Table, properties: dict[str, Any]) -> Draft:
     for name, value in properties.items():
         if name in READ_ONLY:
             out.read_only[name] = value
+        elif table.activities and name.strip().lower() in INVITED:
+            if out.invited_sent is not None:
+                out.problem(["properties", name], "duplicate", f"{out.invited_sent} given twice")
+            out.invited_sent, out.invited = name, value
         elif name in table.id_props and value is None:  # no reference (as GET serves it)
             out.row[table.id_props[name]] = None
             out.sent[table.id_props[name]] = name
@@ -169,8 +178,9 @@ def draft(table: Table, properties: dict[str, Any]) -> Draft:
         else:
             out.row[target] = _text(value)
             out.sent[target] = name
+    known = [f.name for f in table.spec.fields] + ([INVITED[0]] if table.activities else [])
     for name in rest.keys() - set(mapping.values()):
-        accepted = ", ".join(f.name for f in table.spec.fields)
+        accepted = ", ".join(known)
         out.problem(["properties", name], "unknown_property", f"no field {name!r} ({accepted})")
     return out
 

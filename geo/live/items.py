@@ -18,7 +18,7 @@ from geo.compose import Fragment, sql_file
 from geo.errors import NotFound
 from geo.live.feature_rows import COORDINATES, TABLES, Table
 from geo.scope import Principal, row_scope, visible_rows
-from layers.base import Layer
+from layers.base import LIST_TYPES, Layer
 
 ROW = sql_file(__file__, "sql/item_row.sql")
 ETAG = sql_file(__file__, "sql/item_etag.sql")
@@ -58,6 +58,19 @@ def table_name(layer: Layer) -> str | None:
     return layer.table if layer.table in TABLES and layer.source_sql is None else None
 
 
+def _list_fields(layer: Layer) -> Fragment:
+    """`|| jsonb_build_object(…)` of the layer's list fields, which live in tables of their own
+    (an activity's invited organisations): the record holds them, so the audit does."""
+    pairs = [
+        compose.sql("{n}, {e}", n=compose.literal(f.name), e=compose.raw(f.expr))
+        for f in layer.fields
+        if f.type in LIST_TYPES
+    ]
+    if not pairs:
+        return compose.EMPTY
+    return compose.sql(" || jsonb_build_object({pairs})", pairs=compose.join(", ", pairs))
+
+
 async def stored(
     conn: asyncpg.Connection, layer: Layer, principal: Principal, key: int, *, lock: bool = True
 ) -> Stored | None:
@@ -66,6 +79,7 @@ async def stored(
     stmt = compose.sql(
         ROW,
         table=compose.ident(str(layer.table)),
+        more=_list_fields(layer),
         visible=visible_rows(scope),
         writable=scope.cond,
         id=compose.value(key),

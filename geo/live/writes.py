@@ -10,8 +10,8 @@ An item the caller may not see is NotFound; one it sees but may not write, or a 
 put a row outside the caller's subtree, is `OutOfScope` (403).
 
 Every write checks the feature as an import checks a row (geo/live/feature_rows.py), runs in one
-transaction with its audit entry (geo/live/audit.py) and, for activities, its `activity.*` event
-(geo/live/events.py), and is conditional: PUT, PATCH and DELETE name the ETag they saw
+transaction with its audit entry (geo/live/audit.py) and, for activities, their invited
+organisations (geo/live/invitations.py) and its `activity.*` event (geo/live/events.py), and is conditional: PUT, PATCH and DELETE name the ETag they saw
 (`PreconditionFailed` when it is stale). Deleting an activity that has registrations or check-ins
 cancels it instead (status 'cancelled' with the reason): its members see it in their activities.
 A replace or patch of an activity that raises (or lifts) its capacity moves the waitlist up in the
@@ -30,10 +30,11 @@ import asyncpg
 
 from geo.compose import sql_file
 from geo.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Rejected
-from geo.live import audit, events, items, registrations
+from geo.live import audit, events, invitations, items, registrations
 from geo.live.audit import Actor
 from geo.live.feature_rows import (
     COORDINATES,
+    INVITED,
     TABLES,
     Draft,
     Refs,
@@ -163,6 +164,7 @@ async def _checked(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The draft checked: its columns (references as ids) and its values (with lon/lat)."""
     await read_ids(conn, table, d)
+    await invitations.read(conn, d)
     refs: Refs = await references(conn, table, d.row)
     place_at_service_point(table, d.row, refs)
     values = await asyncio.to_thread(check, table, d, refs)
@@ -247,9 +249,11 @@ async def create(
     _locate(d, feature, None)
     cols, values = await _checked(conn, table, d)
     await _check_owner(conn, principal, name, cols, None)
+    await invitations.check_tree(conn, d, cols.get(table.owner))
     try:
         async with conn.transaction():
             key = await items.insert(conn, name, cols, values)
+            await invitations.store(conn, key, d)
             return await _finish(conn, layer, actor, "create", None, key, principal)
     except asyncpg.PostgresError as exc:
         raise _write_errors(exc) from exc
@@ -277,7 +281,9 @@ async def _rewrite(
             _read_only(d, before.record)
             cols, values = await _checked(conn, table, d)
             await _check_owner(conn, principal, name, cols, before)
+            await invitations.check_tree(conn, d, cols.get(table.owner))
             await items.update(conn, name, key, cols, values)
+            await invitations.store(conn, key, d)
             done = await _finish(conn, layer, actor, action, before, key, principal)
             if table.activities:  # a raised capacity moves the waitlist up, in this transaction
                 await registrations.fill_waitlist(conn, key)
@@ -295,11 +301,14 @@ async def replace(
     tags: list[str],
     feature: Feature,
 ) -> Written:
-    """PUT: the item becomes the feature (its code stays when the feature names none)."""
+    """PUT: the item becomes the feature (its code stays when the feature names none; an
+    activity naming no invited organisations invites none)."""
 
     def make(table: Table, before: Stored, fields: dict[str, Any]) -> tuple[Draft, str]:
         d = draft(table, feature.properties)
         d.row.setdefault("code", fields["code"])
+        if table.activities and d.invited_sent is None:
+            d.invited_sent, d.invited = INVITED[0], []
         _locate(d, feature, None)
         return d, "replace"
 

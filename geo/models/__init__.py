@@ -6,7 +6,8 @@ that a migrated database matches these models.
 
 - `party`: organisation types, organisations, members, service points, activities, check-ins.
 - `places`: districts, buildings, roads, panoramas.
-- `live`: registrations, the audit of writes, the event stream, webhooks and deliveries.
+- `live`: registrations, activities' invited organisations, the audit of writes, the event
+  stream, webhooks and deliveries.
 - `health`: organisation life (meetings, committee terms, dues per month), rule sets, the derived
   health scores and their monthly snapshots, reminders.
 - `planning`: scenarios (issue 14) and the derived accessibility surface.
@@ -28,7 +29,14 @@ from geo.models.health import (
     OrgHealthSnapshot,
     Reminder,
 )
-from geo.models.live import AuditEntry, Event, Registration, Webhook, WebhookDelivery
+from geo.models.live import (
+    ActivityInvitation,
+    AuditEntry,
+    Event,
+    Registration,
+    Webhook,
+    WebhookDelivery,
+)
 from geo.models.party import Activity, Checkin, Member, Organisation, OrgType, ServicePoint
 from geo.models.places import Building, District, Panorama, Road
 from geo.models.planning import AccessibilityCell, Scenario
@@ -76,16 +84,20 @@ PLANNING_VERSIONED_TABLES = ("accessibility_cells",)
 PLACES_VERSIONED_TABLES = ("grids", "grid_coverage", "red_routes")
 # Versioned basemap places (revision 0009): land use areas.
 BASEMAP_VERSIONED_TABLES = ("landuse",)
+# Versioned tables of invitations (revision 0012): the activities layer reads them.
+INVITATION_VERSIONED_TABLES = ("activity_invitations",)
 
 __all__ = [
     "BASEMAP_VERSIONED_TABLES",
     "HEALTH_VERSIONED_TABLES",
+    "INVITATION_VERSIONED_TABLES",
     "LIVE_VERSIONED_TABLES",
     "PLACES_VERSIONED_TABLES",
     "PLANNING_VERSIONED_TABLES",
     "VERSIONED_TABLES",
     "AccessibilityCell",
     "Activity",
+    "ActivityInvitation",
     "AuditEntry",
     "Base",
     "Building",

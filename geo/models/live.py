@@ -1,5 +1,6 @@
-"""The live loop: registrations (报名), the append-only audit of writes, the event stream's table
-(kept 48 h, NOTIFY'd on insert) and the portal's webhooks with their deliveries."""
+"""The live loop: registrations (报名), the organisations an activity invites besides its organiser,
+the append-only audit of writes, the event stream's table (kept 48 h, NOTIFY'd on insert) and the
+portal's webhooks with their deliveries."""
 
 from __future__ import annotations
 
@@ -47,6 +48,25 @@ class Registration(Base):
     status: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = _now()
+
+
+class ActivityInvitation(Base):
+    """An organisation an activity invites besides its organiser (revision 0012): members of its
+    subtree may attend, register and check in as the organiser's own may (the rule:
+    geo.scope.attendable). Written with the activity (`invited_org_ids`, geo/live/invitations.py);
+    an invited organisation cannot be deleted while it is invited."""
+
+    __tablename__ = "activity_invitations"
+    __table_args__ = (
+        Index("activity_invitations_org_idx", "org_id"),
+        {"comment": "Organisations an activity invites besides its organiser (受邀组织)"},
+    )
+    activity_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True
+    )
+    org_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("organisations.id", ondelete="RESTRICT"), primary_key=True
+    )
 
 
 class AuditEntry(Base):

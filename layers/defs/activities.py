@@ -1,7 +1,7 @@
 """三会一课, 主题党日, 志愿服务 … with their time span (filter with from/to)."""
 
 from geo.vocab import ACTIVITY_KINDS
-from layers.base import Aggregation, Field, Filter, Layer, RowLink, org_filter
+from layers.base import ACTIVITY_INVITED, Aggregation, Field, Filter, Layer, RowLink, org_filter
 from layers.style import DARK_RED, GOLD, ORANGE, RED, WHITE, Style, frozen, kind_legend
 
 COLORS = frozen(
@@ -13,6 +13,12 @@ COLORS = frozen(
         "组织生活会": GOLD,
         "红色教育": DARK_RED,
     }
+)
+
+# The organisations invited besides the organiser, by id ([] when none).
+INVITED_IDS = (
+    "(SELECT coalesce(array_agg(i.org_id ORDER BY i.org_id), ARRAY[]::bigint[]) FROM activity_invitations i"
+    " WHERE i.activity_id = t.id)"
 )
 
 LAYER = Layer(
@@ -56,6 +62,13 @@ LAYER = Layer(
         Field("organiser_id", "t.organiser_id", "integer", title_zh="组织者", title_en="Organiser"),
         Field("status", "t.status", title_zh="状态", title_en="Status"),
         Field("cancel_reason", "t.cancel_reason", title_zh="取消原因", title_en="Cancel reason"),
+        Field(
+            "invited_org_ids",
+            INVITED_IDS,
+            "integer_list",
+            title_zh="受邀组织",
+            title_en="Invited organisations",
+        ),
     ),
     minzoom=0,
     maxzoom=22,
@@ -93,9 +106,9 @@ LAYER = Layer(
     ),
     time_field="starts_at",
     time_end_field="ends_at",
-    version_tables=("activities",),
+    version_tables=("activities", ACTIVITY_INVITED[0]),
     description="三会一课, 主题党日, 志愿服务 … with their time span (filter with from/to).",
-    rows=RowLink(org="organiser_id"),
+    rows=RowLink(org="organiser_id", invited=ACTIVITY_INVITED),
     style=Style(
         deck_type="ScatterplotLayer",
         color_field="kind",

@@ -20,7 +20,8 @@ function factsHTML(p) {
   const {t, esc, fmtTime} = window.djmap;
   const row = (k, v) => (v == null || v === '' ? '' : `<dt>${esc(t[k])}</dt><dd>${esc(v)}</dd>`);
   const when = `${fmtTime(p.starts_at)} – ${fmtTime(p.ends_at)}`;
-  return `<dl class="facts">${row('act_starts', when)}${row('act_organiser', hooks.orgName(p.organiser_id))}${row('act_capacity', p.capacity)}${row('act_description', p.description)}</dl>`;
+  const invited = (p.invited_org_ids || []).map((id) => hooks.orgName(id) || `#${id}`).join('、');
+  return `<dl class="facts">${row('act_starts', when)}${row('act_organiser', hooks.orgName(p.organiser_id))}${row('act_invited', invited)}${row('act_capacity', p.capacity)}${row('act_description', p.description)}</dl>`;
 }
 
 function countsHTML(s) {

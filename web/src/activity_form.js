@@ -1,5 +1,5 @@
 // The leader page's activity tools (issue 12): "新建活动 / New activity" (a place picked on the map
-// or a service point, the time span, kind, capacity, who is invited, description) written
+// or a service point, the time span, kind, capacity, invited organisations, description) written
 // through OGC API Features Part 4, edit and cancel from the activity's card (If-Match; a 412 is
 // "changed by someone else: reload"), and the live ticker of check-ins.
 // Bundled by build.mjs into static/dist/activities.js; uses window.djmap and window.djmapLive.
@@ -8,7 +8,7 @@ import {collection, itemURL, openCard, setupCard, message} from './activity_card
 import {setupTicker} from './ticker.js';
 
 const $ = (id) => document.getElementById(id);
-const ctx = {map: null, leader: null, me: null, points: null, editing: null, picking: false};
+const ctx = {map: null, leader: null, me: null, points: null, editing: null, picking: false, invited: new Set()};
 const live = () => window.djmap.cfg.live || {routes: {}, cards: {}};
 
 // ---- reference lists: organisations (the leader page's tree) and service points ----------------
@@ -50,16 +50,51 @@ async function fillLists(p) {
   f.service_point.innerHTML = options(points, (s) => s.code, (s) => s.name, sp && sp.code, t.act_no_sp);
 }
 
-/** The organisations whose members are invited: the organiser's subtree (the check-in rule of
- * geo/analysis/checkin.py; activities have no list of other invited organisations to store). */
-function showInvited() {
-  const {t, esc} = window.djmap;
-  const root = orgs().find((o) => o.code === $('act-form').organiser.value);
-  const names = [];
-  const walk = (o) => { names.push(o.name); for (const c of orgs().filter((x) => String(x.parent_id) === String(o.id))) walk(c); };
+// ---- invited organisations (受邀组织): members of the organiser's subtree are invited anyway; the
+// list offers the other organisations of its top-level tree (the server's rule, geo/live/
+// invitations.py) as far as the page knows them, searchable, with a checkbox each. ------------
+const subtree = (root) => {
+  const out = new Set();
+  const walk = (o) => { out.add(String(o.id)); for (const c of orgs().filter((x) => String(x.parent_id) === String(o.id))) walk(c); };
   if (root) walk(root);
-  const shown = names.slice(0, 6).join('、') + (names.length > 6 ? ` … (${names.length})` : '');
-  $('act-invited').innerHTML = root ? esc(shown) : `<span class="muted">${esc(t.act_choose)}</span>`;
+  return out;
+};
+
+function topOf(o) {
+  let x = o;
+  while (x && orgById(x.parent_id)) x = orgById(x.parent_id);
+  return x;
+}
+
+/** The organisations one may invite besides the organiser (and those invited already). */
+function invitable() {
+  const organiser = orgs().find((o) => o.code === $('act-form').organiser.value);
+  if (!organiser) return [];
+  const own = subtree(organiser);
+  const tree = subtree(topOf(organiser));
+  return orgs().filter((o) => (tree.has(String(o.id)) && !own.has(String(o.id))) || ctx.invited.has(String(o.id)));
+}
+
+function showInvited() {
+  const {t, esc, term, fill} = window.djmap;
+  const list = invitable();
+  const q = $('act-invited-q').value.trim().toLowerCase();
+  const box = $('act-invited');
+  box.innerHTML = list.length ? list.map((o) => {
+    const id = String(o.id);
+    const hidden = q && !`${o.name} ${o.code}`.toLowerCase().includes(q) ? ' hidden' : '';
+    return `<label class="org-choice"${hidden}><input type="checkbox" name="invited" value="${esc(id)}" ${ctx.invited.has(id) ? 'checked' : ''}><span>${esc(o.name)}</span><small>${esc(term(o.type))}</small></label>`;
+  }).join('') : `<p class="muted">${esc($('act-form').organiser.value ? t.act_invited_none : t.act_choose)}</p>`;
+  const unknown = [...ctx.invited].filter((id) => !orgById(id));  // invited, outside the page's tree
+  if (unknown.length) box.insertAdjacentHTML('beforeend', unknown.map((id) => `<label class="org-choice"><input type="checkbox" name="invited" value="${esc(id)}" checked><span>#${esc(id)}</span></label>`).join(''));
+  $('act-invited-count').textContent = fill(t.act_invited_count, {n: ctx.invited.size});
+}
+
+function toggleInvited(ev) {
+  const box = ev.target;
+  if (box.name !== 'invited') return;
+  if (box.checked) ctx.invited.add(box.value); else ctx.invited.delete(box.value);
+  $('act-invited-count').textContent = window.djmap.fill(window.djmap.t.act_invited_count, {n: ctx.invited.size});
 }
 
 // ---- the form ----------------------------------------------------------------------------------
@@ -78,8 +113,10 @@ export async function openForm(feature, etag) {
   f.reset();
   setError([]);
   ctx.editing = feature ? {id: String(p.id ?? feature.id), etag, before: null} : null;
+  ctx.invited = new Set((p.invited_org_ids || []).map(String));
   $('act-form-title').textContent = feature ? t.act_edit : t.act_new;
   await fillLists(p);
+  $('act-invited-q').value = '';
   showInvited();
   const start = p.starts_at ? new Date(p.starts_at) : new Date(Math.ceil(Date.now() / 3600000) * 3600000);
   f.starts_at.value = beijingLocal(start);
@@ -107,6 +144,7 @@ function values() {
     ends_at: fromBeijingLocal(f.ends_at.value),
     capacity: num(f.capacity.value),
     description: f.description.value.trim() || null,
+    invited_org_ids: [...ctx.invited].map(Number).sort((a, b) => a - b),
     lon: num(f.lon.value),
     lat: num(f.lat.value),
   };
@@ -126,7 +164,7 @@ function check(v) {
 /** The GeoJSON Feature of the form (the import's field names: geo/ingest/spec.py). */
 function feature(v) {
   const props = {};
-  for (const k of ['title', 'kind', 'organiser_code', 'service_point_code', 'starts_at', 'ends_at', 'capacity', 'description']) props[k] = v[k];
+  for (const k of ['title', 'kind', 'organiser_code', 'service_point_code', 'starts_at', 'ends_at', 'capacity', 'description', 'invited_org_ids']) props[k] = v[k];
   return {type: 'Feature', geometry: {type: 'Point', coordinates: [v.lon, v.lat]}, properties: props};
 }
 
@@ -259,6 +297,8 @@ export async function start(map, leader) {
   $('act-pick').addEventListener('click', pick);
   $('act-form').service_point.addEventListener('change', chooseServicePoint);
   $('act-form').organiser.addEventListener('change', showInvited);
+  $('act-invited-q').addEventListener('input', showInvited);
+  $('act-invited').addEventListener('change', toggleInvited);
   $('map').addEventListener('click', picked, true);
   lv.followLayers(map, leader.paramsOf);
   lv.start();
