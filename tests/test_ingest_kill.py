@@ -18,9 +18,15 @@ WRITING = (
     "SELECT pid, left(query, 40) FROM pg_stat_activity WHERE datname = current_database() "
     "AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE 'INSERT INTO \"members\"%%'"
 )
+# Client backends on the test database other than this one and those there before the import
+# (a server or pool of an earlier test on this worker may hold idle connections).
 BACKENDS = (
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-    "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+    "AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND pid <> ALL(%s)"
+)
+PRESENT = (
+    "SELECT coalesce(array_agg(pid), '{}') FROM pg_stat_activity "
+    "WHERE datname = current_database() AND backend_type = 'client backend'"
 )
 
 
@@ -39,10 +45,10 @@ def big_members_csv(path: Path) -> None:
     ).to_csv(path, index=False)
 
 
-def wait_for(conn: psycopg.Connection, query: str, test, timeout: float = 90.0):
+def wait_for(conn: psycopg.Connection, query: str, test, timeout: float = 90.0, args=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        row = conn.execute(query).fetchone()
+        row = conn.execute(query, args).fetchone()
         if test(row):
             return row
         time.sleep(0.02)
@@ -59,6 +65,8 @@ def test_sigkill_mid_write_leaves_no_rows(clean_db: str, tmp_path: Path):
     path = tmp_path / "big.csv"
     big_members_csv(path)
     env = {**os.environ, "DJMAP_DATABASE_URL": clean_db}
+    with psycopg.connect(clean_db) as conn:
+        present = conn.execute(PRESENT).fetchone()[0]
     proc = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "import", "members", str(path), "--no-progress"],
         env=env,
@@ -73,7 +81,7 @@ def test_sigkill_mid_write_leaves_no_rows(clean_db: str, tmp_path: Path):
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(10)
             # the server notices the dead client and rolls the transaction back
-            wait_for(conn, BACKENDS, lambda r: r[0] == 0)
+            wait_for(conn, BACKENDS, lambda r: r[0] == 0, args=(present,))
             counts = conn.execute(
                 "SELECT (SELECT count(*) FROM members), (SELECT count(*) FROM imports)"
             ).fetchone()

@@ -110,7 +110,10 @@ def test_a_lost_listener_falls_back_to_reads(
 ) -> None:
     monkeypatch.setattr(tv, "BEAT_S", 3600.0)
     before = token(client)
-    listener = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
+    listener = (  # this database's listener (the session's servers listen on others)
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
+        " AND datname = current_database()"
+    )
     with no_notifications(clean_db), psycopg.connect(clean_db, autocommit=True) as conn:
         assert conn.execute(listener, (tv.APP_NAME,)).fetchall() == [(True,)]
         conn.execute(WRITE)
