@@ -47,6 +47,16 @@ def wait_built(client: TestClient, *names: str, write: bool = True) -> dict[str,
     raise AssertionError(f"not built: {[status.get(n) for n in names]}")
 
 
+def wait_wanted(client: TestClient, name: str, before: Any) -> None:
+    """Wait until the build `name` wants another data version than `before` (the scheduler
+    heard of a write made outside the app)."""
+    for _ in range(int(WAIT_S / 0.05)):
+        if builds_status(client)[name]["wanted_version"] != before:
+            return
+        client.portal.call(asyncio.sleep, 0.05)  # type: ignore[union-attr]
+    raise AssertionError(f"{name} never heard of the write")
+
+
 async def _notify(app: Any) -> None:
     app.state.builds.notify_write()
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from builds import builds_status, wait_built
+from builds import builds_status, wait_built, wait_wanted
 from fastapi.testclient import TestClient
 from privacy import two_subtrees
 from typer.testing import CliRunner
@@ -106,8 +106,10 @@ def test_the_scheduler_follows_writes_by_anyone(clean_db: str, data: Any, tmp_pa
     with app_client(clean_db, tmp_path, watch="on") as client:
         wait_built(client, FIGURES, HEAT, CLUSTERS, write=False)  # built at start, unasked
         assert district_members(client) == 24
+        before = builds_status(client)[FIGURES]["wanted_version"]
         sql(clean_db, "DELETE FROM members WHERE external_id LIKE 'A-%'")  # psql, not the API
-        wait_built(client, FIGURES, HEAT, write=False)  # heard through LISTEN/NOTIFY
+        wait_wanted(client, FIGURES, before)  # heard through LISTEN/NOTIFY
+        wait_built(client, FIGURES, HEAT, write=False)
         assert district_members(client) == 12
 
 

@@ -63,7 +63,16 @@ def serve(db_url: str, env: dict[str, str] | None = None, port: int | None = Non
     port = port or free_port()
     fd, log_name = tempfile.mkstemp(prefix="djmap-web-", suffix=".log")
     log = os.fdopen(fd, "wb")
-    proc_env = {**os.environ, "DJMAP_DATABASE_URL": db_url, **(env or {})}
+    # The pages' servers wait longer for a database connection (2 s by default) and let a tile
+    # statement run longer (5 s) before a 503: two test workers with software WebGL keep the 2
+    # cores busy, and a page's burst of tiles may queue (the 503s are tested in
+    # tests/test_db_limits.py).
+    base_env = {
+        "DJMAP_DATABASE_URL": db_url,
+        "DJMAP_POOL_TIMEOUT": "30",
+        "DJMAP_STATEMENT_TIMEOUT": "30",
+    }
+    proc_env = {**os.environ, **base_env, **(env or {})}
     cmd = [
         sys.executable,
         "-m",
