@@ -51,12 +51,19 @@ from bench_pagedata import counts_for, load, machine  # noqa: E402
 
 from geo import db as geodb  # noqa: E402
 from geo.cluster import Cluster, free_port  # noqa: E402
+from layers import catalog  # noqa: E402
 
 OUT = ROOT / "test-output" / "bench_growth.json"
 TMS = morecantile.tms.get("WebMercatorQuad")
 MARKER = "bench_growth_loaded"
 ZOOMS = (5, 8, 11, 14)
-TILE_LAYERS = ("members", "member_heat", "service_points")
+
+
+def tile_layers() -> tuple[str, ...]:
+    """The layers timed cold: every layer over the members table (homes, heat) and service points."""
+    over_members = tuple(x.id for x in catalog.layers() if x.table == "members")
+    points = catalog.of_table("service_points")
+    return over_members + ((points.id,) if points is not None else ())
 
 
 def percentiles(times_ms: list[float]) -> dict[str, float]:
@@ -136,7 +143,7 @@ def cold_tiles(client: Any, box: tuple[float, ...], args: argparse.Namespace) ->
         tiles = list(TMS.tiles(*box, [z]))
         tiles = rng.sample(tiles, min(args.tiles, len(tiles)))
         out[f"z{z}_tiles"] = len(tiles)
-        for layer in TILE_LAYERS:
+        for layer in tile_layers():
             times = []
             for i in range(args.reps):
                 t = tiles[i % len(tiles)]
