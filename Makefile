@@ -36,8 +36,10 @@ lint: $(STAMPS)/venv
 typecheck: $(STAMPS)/venv
 	$(BIN)/mypy geo tiles layers api web
 
+# The whole run is cut at 55 minutes with SIGINT, so pytest still prints what ran, what failed and
+# the slowest tests (CI stops at 90); each test is cut at 10 (pyproject's `timeout`).
 pytest: $(STAMPS)/venv
-	$(BIN)/pytest -q -n 2 --dist loadfile
+	timeout --signal=INT --kill-after=120 3300 $(BIN)/pytest -q -n 2 --dist loadfile --durations=25
 
 bench: deps
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,bench]'

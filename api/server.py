@@ -24,6 +24,9 @@ def listener(host: str, port: int) -> socket.socket:
     return sock  # uvicorn listens once the app is loaded, so no connection waits on a cold worker
 
 
+GRACE_S = 10  # a stop waits this long for open requests and event streams, then closes them
+
+
 def worker(host: str, port: int, log_level: str = "warning") -> None:
     """One uvicorn server process on its own listener (proxy headers: DJMAP_TRUSTED_PROXIES)."""
     import uvicorn
@@ -39,6 +42,7 @@ def worker(host: str, port: int, log_level: str = "warning") -> None:
         log_level=log_level,
         access_log=False,
         lifespan="on",
+        timeout_graceful_shutdown=GRACE_S,
         **uvicorn_proxy_options(ApiSettings().trusted_proxies),
     )
     uvicorn.Server(config).run(sockets=[listener(host, port)])

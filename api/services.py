@@ -128,6 +128,7 @@ async def live_services(
         at = ReminderSettings().at  # the daily reminders run (geo/health/schedule.py)
         if at is not None:
             app.state.reminders = ReminderScheduler(app.state.pool, at)
-            stack.push_async_callback(app.state.reminders.close)
+            reminders = app.state.reminders
+            stack.push_async_callback(lambda: close_within(reminders.close(), "the reminders"))
             app.state.reminders.start()
         yield hub

@@ -231,12 +231,23 @@ def drill(
             for t in threads:
                 t.join(timeout=30)
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            stop_server(proc)
         result.log = log.read_text(errors="replace")
     finally:
         cluster.destroy()
     return result
+
+
+def stop_server(proc: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    """SIGTERM, then SIGKILL after `seconds` (never left running); a server that needed the kill
+    is an error: stopping must not hang after the database came back."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise RuntimeError(f"djmap serve did not stop within {seconds:.0f} s of SIGTERM") from None
 
 
 def phase(answer: Answer, marks: dict[str, float]) -> str:

@@ -16,7 +16,10 @@ def test_client_resumes_after_the_server_is_killed_and_restarted(db_url: str, tm
         reader = Reader(server.base, token)
         assert reader.next() is not None  # subscribed (the retry hint)
         had = emit(db_url, "activity.created", None, id=1)
-        assert [int(e["id"]) for e in reader.events(until_id(had))] == [had]
+        first = reader.events(until_id(had))
+        assert [int(e["id"]) for e in first if e["body"]["type"] == "activity.created"] == [had], (
+            first
+        )
         server.kill()
         assert reader.next() is None  # the stream is cut
         reader.close()
@@ -28,6 +31,10 @@ def test_client_resumes_after_the_server_is_killed_and_restarted(db_url: str, tm
         live = emit(db_url, "activity.cancelled", None, id=1)
         got = again.events(until_id(live))
         again.close()
-        assert [int(e["id"]) for e in got] == [*missed, live]
+        ids = [int(e["id"]) for e in got]
+        assert ids == sorted(set(ids)), ids  # in order, each once
+        # the restarted server may announce its own events meanwhile (data versions, say)
+        ours = {"activity.updated", "checkin.created", "activity.cancelled"}
+        assert [int(e["id"]) for e in got if e["body"]["type"] in ours] == [*missed, live], got
     finally:
         server.stop()

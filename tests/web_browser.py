@@ -136,9 +136,11 @@ class PageLog:
 
 
 def _stream_closed(failure: str) -> bool:
-    """The page's event stream (/api/events, open for as long as the page) cut by a navigation
-    or a reload: expected, not a failure."""
-    return "/api/events" in failure and "ERR_ABORTED" in failure
+    """The page's event stream (/api/events, open for as long as the page) or the tab's icon
+    (fetched by the browser, not the page, after load) cut by a navigation or a reload:
+    expected, not a failure."""
+    cut_short = ("/api/events", "/favicon.svg")
+    return "ERR_ABORTED" in failure and any(part in failure for part in cut_short)
 
 
 class Browser:

@@ -46,6 +46,7 @@ def serve(
     import uvicorn
 
     from api.proxies import uvicorn_proxy_options
+    from api.server import GRACE_S
     from api.settings import ApiSettings
 
     if log_level not in LOG_LEVELS:
@@ -76,6 +77,7 @@ def serve(
         loop="uvloop",
         http="httptools",
         log_level=log_level,
+        timeout_graceful_shutdown=GRACE_S,  # open event streams must not hold a stop for ever
         **proxies,
     )
 

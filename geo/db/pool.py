@@ -271,13 +271,19 @@ async def close_within(step: Awaitable[Any], name: str, seconds: float = CLOSE_S
     """Await one shutdown step for at most `seconds`; False (and one log line) when cut short.
 
     A connection still checked out (a request abandoned mid-flight) makes asyncpg's graceful
-    `Pool.close()` wait for ever; shutting down must not hang on it."""
-    try:
-        await asyncio.wait_for(step, seconds)
+    `Pool.close()` wait for ever; shutting down must not hang on it. `asyncio.wait_for` is no
+    bound here: on time-out it waits for the cancelled step to finish, and a step that swallows
+    the cancellation (a reconnect loop, a shielded close) never does. The step is cancelled and
+    left behind instead."""
+    task = asyncio.ensure_future(step)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if task in done:
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("shutdown: %s failed: %r", name, task.exception())
         return True
-    except TimeoutError:
-        log.warning("shutdown: %s did not finish in %.0f s; cut short", name, seconds)
-        return False
+    task.cancel()
+    log.warning("shutdown: %s did not finish in %.0f s; cut short", name, seconds)
+    return False
 
 
 async def close_pool(pool: asyncpg.Pool, seconds: float = CLOSE_S) -> None:
