@@ -153,17 +153,22 @@ def _names(uses: np.ndarray, block: np.ndarray, rng: np.random.Generator) -> lis
         uses.tolist(), block.tolist(), stem.tolist(), company.tolist(), strict=True
     ):
         count[b] = count.get(b, 0) + 1
-        if use == "住宅":
-            out.append(f"{ESTATES[estate_of[b]]}{count[b]}幢")
-        elif use == "办公":
-            out.append(f"{COMPANIES[c]}大厦")
-        elif use == "商业":
-            out.append(f"{ROAD_STEMS[s]}商业广场")
-        elif use == "公共服务":
-            out.append(f"{ROAD_STEMS[s]}社区综合楼")
-        else:
-            out.append(f"{ROAD_STEMS[s]}{'小学' if s % 2 else '中学'}")
+        out.append(building_name(use, ESTATES[estate_of[b]], count[b], c, s))
     return out
+
+
+def building_name(use: str, estate: str, nth: int, company: int, stem: int) -> str:
+    """A building's name by its use: the nth 幢 of a housing estate, a company's 大厦, a road's
+    商业广场 / 社区综合楼 / school (the district and the national generator name alike)."""
+    if use == "住宅":
+        return f"{estate}{nth}幢"
+    if use == "办公":
+        return f"{COMPANIES[company]}大厦"
+    if use == "商业":
+        return f"{ROAD_STEMS[stem]}商业广场"
+    if use == "公共服务":
+        return f"{ROAD_STEMS[stem]}社区综合楼"
+    return f"{ROAD_STEMS[stem]}{'小学' if stem % 2 else '中学'}"
 
 
 def build_buildings(

@@ -178,15 +178,7 @@ def build_activities(
     xy = np.where(
         at_sp[:, None], sps[["x", "y"]].to_numpy()[sp_idx], city.bld.point_inside(place, rng)
     )
-    day = today + rng.integers(-90, 91, n).astype("timedelta64[D]")
-    start = day.astype("datetime64[m]") + (540 + 30 * rng.integers(0, 21, n)).astype(
-        "timedelta64[m]"
-    )
-    span = np.array([HOURS_SPAN[k] for k in kind.tolist()])
-    minutes = (30 * np.round(rng.uniform(span[:, 0], span[:, 1]) * 2)).astype("timedelta64[m]")
-    topic = [
-        TOPICS[k][t % 4] for k, t in zip(kind.tolist(), rng.integers(0, 4, n).tolist(), strict=True)
-    ]
+    start, minutes, topic = activity_times(kind, today, rng)
     org_names = orgs.frame["name"].to_numpy()[organiser]
     return pd.DataFrame(
         {
@@ -206,6 +198,22 @@ def build_activities(
             "y": xy[:, 1],
         }
     )
+
+
+def activity_times(
+    kind: np.ndarray, today: np.datetime64, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Each activity's start (a day within 90 of today, 09:00–19:00 on the half hour), length
+    (its kind's span, in half hours) and topic; the district and the national generator alike."""
+    n = len(kind)
+    day = today + rng.integers(-90, 91, n).astype("timedelta64[D]")
+    start = day.astype("datetime64[m]") + (540 + 30 * rng.integers(0, 21, n)).astype(
+        "timedelta64[m]"
+    )
+    span = np.array([HOURS_SPAN[k] for k in kind.tolist()])
+    minutes = (30 * np.round(rng.uniform(span[:, 0], span[:, 1]) * 2)).astype("timedelta64[m]")
+    topics = rng.integers(0, 4, n).tolist()
+    return start, minutes, [TOPICS[k][t % 4] for k, t in zip(kind.tolist(), topics, strict=True)]
 
 
 def panorama_rows(

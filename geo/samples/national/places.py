@@ -11,7 +11,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geo.samples.buildings import USE_SHARE, USES
+from geo.samples.buildings import USE_SHARE, USES, building_name
 from geo.samples.buildings import _heights as heights_of
 from geo.samples.names import COMPANIES, ESTATES, ROAD_STEMS
 from geo.samples.national.areas import Atlas
@@ -83,16 +83,7 @@ def _building_names(
     for use, c, k, s, f in zip(
         uses.tolist(), comm.tolist(), nth.tolist(), stem, company, strict=True
     ):
-        if use == "住宅":
-            out.append(f"{ESTATES[c % len(ESTATES)]}{k}幢{TAG}")
-        elif use == "办公":
-            out.append(f"{COMPANIES[f]}大厦{TAG}")
-        elif use == "商业":
-            out.append(f"{ROAD_STEMS[s]}商业广场{TAG}")
-        elif use == "公共服务":
-            out.append(f"{ROAD_STEMS[s]}社区综合楼{TAG}")
-        else:
-            out.append(f"{ROAD_STEMS[s]}{'小学' if s % 2 else '中学'}{TAG}")
+        out.append(building_name(use, ESTATES[c % len(ESTATES)], k, f, s) + TAG)
     return out
 
 

@@ -20,9 +20,8 @@ from geo.samples.services import (
     ACTIVITY_KINDS,
     CAPACITY,
     HOURS,
-    HOURS_SPAN,
-    TOPICS,
     _iso,
+    activity_times,
     panorama_rows,
 )
 from geo.samples.writers import write_csv
@@ -164,15 +163,7 @@ def activities(
     at_sp = rng.random(n) < 0.7
     xy = np.where(at_sp[:, None], sp_xy[nearest], around(seat, 300.0, rng))
     kind = np.asarray(ACTIVITY_KINDS)[rng.integers(0, len(ACTIVITY_KINDS), n)]
-    day = today + rng.integers(-90, 91, n).astype("timedelta64[D]")
-    start = day.astype("datetime64[m]") + (540 + 30 * rng.integers(0, 21, n)).astype(
-        "timedelta64[m]"
-    )
-    span = np.array([HOURS_SPAN[k] for k in kind.tolist()])
-    minutes = (30 * np.round(rng.uniform(span[:, 0], span[:, 1]) * 2)).astype("timedelta64[m]")
-    topic = [
-        TOPICS[k][t] for k, t in zip(kind.tolist(), rng.integers(0, 4, n).tolist(), strict=True)
-    ]
+    start, minutes, topic = activity_times(kind, today, rng)
     return pd.DataFrame(
         {
             "code": [f"NA{i + 1:07d}" for i in range(n)],
