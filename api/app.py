@@ -16,6 +16,7 @@ from api.openapi import install as install_openapi
 from api.replicas import RetryReplicaReads
 from api.routers import (
     accessibility,
+    admin,
     audit,
     auth,
     builds,
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         grids,
         reports,
         screen,
+        admin,
     ):
         app.include_router(module.router, prefix="/api")
     app.include_router(pages.router)  # pages and /static, no /api prefix

@@ -109,11 +109,16 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def _user(row: dict[str, object] | asyncpg.Record) -> User:
+def user_of(row: dict[str, object] | asyncpg.Record) -> User:
+    """The user of a row of SELECT_USERS."""
     return User(**{k: row[k] for k in User.__dataclass_fields__})  # type: ignore[arg-type]
 
 
-def _check_new_user(username: str, password: str, role: str) -> None:
+_user = user_of
+
+
+def check_new_user(username: str, password: str, role: str) -> None:
+    """InvalidInput unless the role is known, the name fits and the password is long enough."""
     if role not in ROLES:
         raise InvalidInput(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     if not username or len(username) > 64 or any(c.isspace() for c in username):
@@ -122,29 +127,42 @@ def _check_new_user(username: str, password: str, role: str) -> None:
         raise InvalidInput(f"password must have at least {MIN_PASSWORD} characters")
 
 
+def check_scope(
+    role: str, org_id: int | None, member: tuple[int, int] | None
+) -> tuple[int | None, int | None]:
+    """A user's (org_id, member_id) from the organisation asked for (its id, None: none) and the
+    member record linked (its id and branch id, None: none): a member user's organisation is
+    their branch, an admin sees the whole district. Shared by the CLI and the admin API."""
+    member_id, scope = member if member is not None else (None, None)
+    if org_id is not None:
+        if member_id is not None and role == "member" and org_id != scope:
+            raise InvalidInput("a member user's organisation is their branch; leave the org out")
+        scope = org_id
+    if role == "member" and member_id is None:
+        raise InvalidInput("role member needs a member record (the member's external id)")
+    if role == "admin" and scope is not None:
+        raise InvalidInput("admin sees the whole district; leave the org out")
+    return scope, member_id
+
+
 def _resolve_refs(
     conn: psycopg.Connection, role: str, org_code: str | None, member: str | None
 ) -> tuple[int | None, int | None]:
-    org_id = member_id = None
+    org_id = None
+    linked = None
     if member is not None:
         row = conn.execute(
             "SELECT id, branch_id FROM members WHERE external_id = %s", (member,)
         ).fetchone()
         if row is None:
             raise NotFound(f"no member with external id {member!r}")
-        member_id, org_id = int(row[0]), int(row[1])
+        linked = (int(row[0]), int(row[1]))
     if org_code is not None:
         row = conn.execute("SELECT id FROM organisations WHERE code = %s", (org_code,)).fetchone()
         if row is None:
             raise NotFound(f"no organisation with code {org_code!r}")
-        if member_id is not None and role == "member" and int(row[0]) != org_id:
-            raise InvalidInput("a member user's organisation is their branch; leave --org out")
         org_id = int(row[0])
-    if role == "member" and member_id is None:
-        raise InvalidInput("role member needs --member EXTERNAL_ID (their member record)")
-    if role == "admin" and org_id is not None:
-        raise InvalidInput("admin sees the whole district; leave --org out")
-    return org_id, member_id
+    return check_scope(role, org_id, linked)
 
 
 def add_user(
@@ -156,7 +174,7 @@ def add_user(
     member: str | None = None,
 ) -> User:
     """Create a user; `org_code` scopes it to that organisation's subtree (None = district)."""
-    _check_new_user(username, password, role)
+    check_new_user(username, password, role)
     with connect(url) as conn:
         org_id, member_id = _resolve_refs(conn, role, org_code, member)
         try:
