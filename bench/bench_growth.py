@@ -32,10 +32,8 @@ import argparse
 import json
 import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -47,10 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_pagedata import counts_for, load, machine  # noqa: E402
+from bench_pagedata import counts_for, kept_cluster, load, machine  # noqa: E402
 
 from geo import db as geodb  # noqa: E402
-from geo.cluster import Cluster, free_port  # noqa: E402
 from layers import catalog  # noqa: E402
 
 OUT = ROOT / "test-output" / "bench_growth.json"
@@ -258,26 +255,12 @@ def main() -> None:
     args = parse()
     report: dict[str, Any] = {"machine": machine(), "sizes": []}
     OUT.parent.mkdir(exist_ok=True)
-    home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="djmap-growth-"))
-    home.mkdir(parents=True, exist_ok=True)
-    home.chmod(0o755)  # the unprivileged cluster owner must reach it
-    port_file = home / "port"
-    port = int(port_file.read_text()) if port_file.exists() else free_port()
-    port_file.write_text(str(port))
-    cluster = Cluster(home=home / "cluster", port=port, dbname="djmap_bench")
-    try:
-        cluster.start()
+    with kept_cluster(args.home, args.keep, "djmap-growth-") as (cluster, home):
         for n in (int(x) for x in args.members.split(",")):
             report["sizes"].append(bench_size(cluster.url, n, args, home / "work"))
             OUT.write_text(json.dumps(report, indent=1, default=str))
         report["machine"]["load_average_end"] = os.getloadavg()
         OUT.write_text(json.dumps(report, indent=1, default=str))
-    finally:
-        if args.keep:
-            cluster.stop()
-        else:
-            cluster.destroy()
-            shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

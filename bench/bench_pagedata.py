@@ -38,6 +38,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -277,6 +279,28 @@ def run_size(base: str, members: int, args: argparse.Namespace) -> dict[str, Any
     finally:
         if not args.keep:
             drop(base, url)
+
+
+@contextmanager
+def kept_cluster(home_arg: str | None, keep: bool, prefix: str) -> Iterator[tuple[Cluster, Path]]:
+    """A private cluster in `home_arg` (a new temporary folder when None) on the port an earlier
+    run used there; stopped and kept with `keep` (its databases are reused), else destroyed."""
+    home = Path(home_arg) if home_arg else Path(tempfile.mkdtemp(prefix=prefix))
+    home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o755)  # the unprivileged cluster owner must reach it
+    port_file = home / "port"
+    port = int(port_file.read_text()) if port_file.exists() else free_port()
+    port_file.write_text(str(port))
+    cluster = Cluster(home=home / "cluster", port=port, dbname="djmap_bench")
+    try:
+        cluster.start()
+        yield cluster, home
+    finally:
+        if keep:
+            cluster.stop()
+        else:
+            cluster.destroy()
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def machine() -> dict[str, Any]:

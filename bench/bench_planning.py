@@ -34,10 +34,8 @@ import argparse
 import dataclasses
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -49,10 +47,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_pagedata import load, machine  # noqa: E402
+from bench_pagedata import kept_cluster, load, machine  # noqa: E402
 
 from geo import db as geodb  # noqa: E402
-from geo.cluster import Cluster, free_port  # noqa: E402
 
 OUT = ROOT / "test-output" / "bench_planning.json"
 CITY = {"organisations": 5000, "service_points": 5000, "buildings": 100_000}
@@ -251,26 +248,12 @@ def main() -> None:
     args = parse()
     report: dict[str, Any] = {"machine": machine(), "sizes": []}
     OUT.parent.mkdir(exist_ok=True)
-    home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="djmap-benchplan-"))
-    home.mkdir(parents=True, exist_ok=True)
-    home.chmod(0o755)  # the unprivileged cluster owner must reach it
-    port_file = home / "port"
-    port = int(port_file.read_text()) if port_file.exists() else free_port()
-    port_file.write_text(str(port))
-    cluster = Cluster(home=home / "cluster", port=port, dbname="djmap_bench")
-    try:
-        cluster.start()
+    with kept_cluster(args.home, args.keep, "djmap-benchplan-") as (cluster, home):
         for size in args.sizes.split(","):
             report["sizes"].append(bench_size(cluster.url, size, args, home / "work"))
             OUT.write_text(json.dumps(report, indent=1, default=str))
         report["machine"]["load_average_end"] = os.getloadavg()
         OUT.write_text(json.dumps(report, indent=1, default=str))
-    finally:
-        if args.keep:
-            cluster.stop()
-        else:
-            cluster.destroy()
-            shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":
