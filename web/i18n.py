@@ -20,7 +20,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "nav_leader": ("驾驶舱", "Leader view"),
     "nav_nearest": ("附近", "Nearest"),
     "nav_coverage": ("覆盖分析", "Coverage"),
-    "nav_admin": ("嵌入", "Embed"),
+    "nav_admin": ("管理", "Admin"),
     "nav_docs": ("接口", "API"),
     "switch_lang": ("English", "中文"),
     "layers": ("图层", "Layers"),
@@ -126,6 +126,11 @@ _TEXT: dict[str, tuple[str, str]] = {
     "err_Registration_already_registered": ("您已报名", "You are already registered"),
     "err_Registration_activity_cancelled": ("活动已取消", "The activity was cancelled"),
     "err_Registration_ended": ("活动已结束", "The activity has ended"),
+    "err_Registration_not_invited": (
+        "该活动仅面向组织者和受邀组织的党员，您所在支部不在其中，不能报名",
+        "This activity is open only to members of its organiser and invited organisations: "
+        "you cannot register",
+    ),
     "results": ("结果", "Results"),
     "no_results": ("附近没有结果", "Nothing near by"),
     "locating": ("正在定位…", "Locating…"),
@@ -177,6 +182,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "embed_copied": ("已复制", "Copied"),
     "embed_preview": ("预览", "Preview"),
     "embed_admin_only": ("仅管理员可管理嵌入密钥", "Only administrators manage embed keys"),
+    "embed_manage": ("管理嵌入密钥", "Manage embed keys"),
     "basemap_offline": ("离线底图", "Offline basemap"),
     "fly_home": ("回到全区", "Whole district"),
     "view_3d": ("3D", "3D"),
@@ -348,3 +354,7 @@ def report_strings(lang: str) -> dict[str, str]:
 from web.i18n_planning import PLANNING_TEXT  # noqa: E402
 
 _TEXT.update(PLANNING_TEXT)
+
+from web.i18n_docs import DOCS_TEXT  # noqa: E402
+
+_TEXT.update(DOCS_TEXT)
