@@ -2,6 +2,11 @@
 
 Demand is aggregated into small units (squares of radius/6, split by which existing site covers
 them) so the model stays small; the gains reported are recomputed on the individual demand points.
+
+The model is spopt's `MCLP.from_cost_matrix` built here in PuLP term for term (same variables,
+names, constraints and order, so CBC returns the same sites): importing spopt loads libpysal,
+pointpats, scikit-learn and networkx (2.7 s on a quiet machine, 12 s under load), which every
+`djmap` command and the printed report paid for one small model.
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pulp
-from spopt.locate import MCLP
 
 UNIT_FRACTION = 6.0  # unit square side = radius / 6
 
@@ -92,21 +96,40 @@ def solve_mclp(u: Units, cover: list[np.ndarray], chosen: list[int], propose: in
     sig, inv = np.unique(hits, axis=0, return_inverse=True)
     open_w = np.bincount(inv.ravel(), weights=u.weight[open_], minlength=len(sig))
     n_rows, n_cols = len(sig) + len(existing), len(existing) + len(chosen)
-    # a binary cost matrix: 0 where the column covers the row, 2 where it does not (radius = 1)
-    cost = np.full((n_rows, n_cols), 2.0)
-    cost[: len(sig), len(existing) :][sig] = 0.0
+    aij = np.zeros((n_rows, n_cols))  # 1 where the column covers the row
+    aij[: len(sig), len(existing) :][sig] = 1.0
     for k in range(len(existing)):
-        cost[len(sig) + k, k] = 0.0
+        aij[len(sig) + k, k] = 1.0
     weights = np.concatenate([open_w, held_w])
     locked = np.array([1] * len(existing) + [0] * len(chosen))
-    model = MCLP.from_cost_matrix(
-        cost, weights, service_radius=1.0,
-        p_facilities=len(existing) + min(propose, len(chosen)),
-        predefined_facilities_arr=locked, name="djmap_sites",
-    )  # fmt: skip
-    model.solve(pulp.PULP_CBC_CMD(msg=False, threads=1), results=False)
-    picked = [j for j in range(n_cols) if (model.fac_vars[j].value() or 0) > 0.5]
+    fac = mclp(aij, weights, len(existing) + min(propose, len(chosen)), locked)
+    picked = [j for j in range(n_cols) if (fac[j].value() or 0) > 0.5]
     return [chosen[j - len(existing)] for j in picked if j >= len(existing)]
+
+
+def mclp(aij: np.ndarray, weights: np.ndarray, p: int,
+         locked: np.ndarray) -> list[pulp.LpVariable]:  # fmt: skip
+    """Solve the MCLP (max Σ w_i y_i; Σ_j a_ij x_j ≥ y_i; Σ x_j = p; x_j = 1 where locked) as
+    spopt's MCLP.from_cost_matrix builds it; the facility variables, solved (CBC, one thread)."""
+    n_cli, n_fac = aij.shape
+    problem = pulp.LpProblem("djmap_sites", pulp.LpMaximize)
+    fac = [pulp.LpVariable(f"x[{j}]", lowBound=0, upBound=1, cat=pulp.LpInteger)
+           for j in range(n_fac)]  # fmt: skip
+    cli = [pulp.LpVariable(f"y[{i}]", lowBound=0, upBound=1, cat=pulp.LpInteger)
+           for i in range(n_cli)]  # fmt: skip
+    w = weights.flatten()
+    problem += pulp.lpSum([w[i] * cli[i] for i in range(n_cli)]), "objective function"
+    for j, lock in enumerate(locked):
+        if lock:
+            fac[j].setInitialValue(1)
+            fac[j].fixValue()
+    for i in range(n_cli):
+        problem += pulp.lpSum([aij[i][j] * fac[j] for j in range(n_fac)]) >= cli[i]
+    problem += pulp.lpSum(fac) == p
+    problem.solve(pulp.PULP_CBC_CMD(msg=False, threads=1))
+    if problem.status != pulp.LpStatusOptimal:
+        raise RuntimeError(f"MCLP not solved: {pulp.LpStatus[problem.status]}")
+    return fac
 
 
 def rank_gains(
