@@ -1,7 +1,8 @@
 """Outage drill: restart PostgreSQL under concurrent load and count the answers per second.
 
-`drill(workdir, …)` starts a private cluster (geo.cluster.Cluster), seeds it, runs `djmap serve`
-against it on a free port, warms some tiles, keeps `clients` threads sending a mix of requests,
+`drill(workdir, …)` starts a private cluster (geo.cluster.Cluster) or takes the one it is given
+(the test run's own: no second initdb and migration), seeds it, runs `djmap serve` against it on
+a free port, warms some tiles, keeps `clients` threads sending a mix of requests,
 stops PostgreSQL (`pg_ctl stop -m fast`), keeps it down for `down` seconds, starts it again and
 keeps the load on for `after` seconds more. Every answer is recorded with its start and end time,
 its class and its status ("drop" for a connection that failed or hung). `tests/test_outage.py`
@@ -200,15 +201,22 @@ def drill(
     after: float = 3.0,
     workers: int = 1,
     freshness: str = "strict",
+    cluster: Cluster | None = None,
 ) -> Drill:
-    """Run one outage drill in `workdir` (a cluster, a server, the load) and return what it saw."""
+    """Run one outage drill in `workdir` (a cluster, a server, the load) and return what it saw.
+
+    `cluster`: a running cluster whose database (`cluster.url`) is migrated and empty; the drill
+    stops and starts it and leaves it running. None: a private one, made and destroyed here."""
     workdir.mkdir(parents=True, exist_ok=True)
     workdir.chmod(0o755)  # the unprivileged cluster owner must reach it
-    cluster = Cluster(home=workdir / "cluster", port=free_port(), dbname="djmap_outage")
-    cluster.start()
+    private = cluster is None
+    if cluster is None:
+        cluster = Cluster(home=workdir / "cluster", port=free_port(), dbname="djmap_outage")
+        cluster.start()
     result = Drill()
     try:
-        geodb.migrate(cluster.url)
+        if private:
+            geodb.migrate(cluster.url)
         two_subtrees(cluster.url)
         add_users(cluster.url)
         port = free_port()
@@ -234,7 +242,10 @@ def drill(
             stop_server(proc)
         result.log = log.read_text(errors="replace")
     finally:
-        cluster.destroy()
+        if private:
+            cluster.destroy()
+        else:
+            cluster.start()  # up again even when the drill failed half-way (no-op when running)
     return result
 
 

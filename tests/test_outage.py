@@ -1,7 +1,8 @@
-"""A PostgreSQL restart under 16 concurrent clients (tests/outage.py runs the drill on a private
-cluster and a real `djmap serve`): while the database is away cached tiles, TileJSON and the layer
-list are served and every other request is 503 with Retry-After and a JSON error, never a 500 or a
-dropped connection; from a second after it is back nothing fails. `make outage` runs a longer one.
+"""A PostgreSQL restart under 16 concurrent clients (tests/outage.py runs the drill on the test
+run's cluster, restarted under a real `djmap serve`): while the database is away cached tiles,
+TileJSON and the layer list are served and every other request is 503 with Retry-After and a JSON
+error, never a 500 or a dropped connection; from a second after it is back nothing fails.
+`make outage` runs a longer one (on a private cluster).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections import Counter
 from pathlib import Path
 
 from outage import Drill, drill, phase, print_report, write_report
+
+from geo.cluster import Cluster
 
 CACHEABLE = ("cached_tile", "leader_tile", "layers", "tilejson")
 
@@ -24,10 +27,17 @@ def by_phase(result: Drill, kinds: tuple[str, ...] | None = None) -> dict[str, C
     return counts
 
 
-def test_restart_under_load_serves_the_cache_and_503s_the_rest(output_dir: Path) -> None:
+def test_restart_under_load_serves_the_cache_and_503s_the_rest(
+    cluster: Cluster, clean_db: str, output_dir: Path
+) -> None:
+    """The drill stops and starts this worker's own cluster (emptied first: `clean_db`), which
+    spares a second initdb, migration and removal; the tests after it find it running."""
+    assert clean_db == cluster.url
     workdir = Path(tempfile.mkdtemp(prefix="djmap-outage-"))
     try:
-        result = drill(workdir / "drill", clients=16, before=2.0, down=3.0, after=3.0)
+        result = drill(
+            workdir / "drill", clients=16, before=2.0, down=3.0, after=3.0, cluster=cluster
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report = write_report(result, output_dir / "outage.json")
