@@ -5,6 +5,7 @@ hardening: tests/test_edge_hardening.py)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import subprocess
 import sys
@@ -195,8 +196,10 @@ def test_full_table_never_frees_a_lock() -> None:
 # argon2 off the event loop ----------------------------------------------------------------------
 
 
+@functools.cache
 def _slow_hash() -> str:
-    """A password hash whose verification takes several times the default's 0.17 s."""
+    """A password hash whose verification takes several times the default's 0.17 s (made once:
+    making it takes as long)."""
     return PasswordHasher(time_cost=24, memory_cost=65536, parallelism=4).hash("not-this")
 
 
