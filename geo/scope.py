@@ -41,6 +41,8 @@ __all__ = [
     "Principal",
     "RowScope",
     "attendable",
+    "member_chain",
+    "open_to",
     "row_scope",
     "scope_filter",
 ]
@@ -94,10 +96,9 @@ CHAIN = (
 BRANCH_CHAIN = "{col} IN {chain}"
 # ... or one of the organisations the row invites is in it (RowLink.invited). The chain appears
 # once (one placeholder for psycopg as for asyncpg) and, uncorrelated, is computed once.
-INVITED_CHAIN = (
-    "(ARRAY[{col}] || ARRAY(SELECT iv.org_id FROM {table} iv WHERE iv.{row} = {key}))"
-    " && ARRAY{chain}"
-)
+# The organisations a row is open to: its own and the ones it invites (`open_to`).
+OPEN_TO = "(ARRAY[{col}] || ARRAY(SELECT iv.org_id FROM {table} iv WHERE iv.{row} = {key}))"
+INVITED_CHAIN = OPEN_TO + " && ARRAY{chain}"
 OWN_ROW = "{col} = {member}::bigint"
 ORG_KEY, MEMBER_KEY = "scope:org", "scope:member"
 
@@ -202,6 +203,29 @@ def attendable(member_id: int, alias: str = "a") -> Fragment:
     it (`activity_invitations`), i.e. the member's own rows of `activities`, over `alias`."""
     member = Principal(role="member", member_id=member_id)
     return row_scope(member, "activities", alias=alias).cond
+
+
+def open_to(alias: str = "a") -> Fragment:
+    """The organisations the activity `alias` is open to, as an array: its organiser and the
+    ones it invites, the left side of `attendable`. A member may attend when their branch or an
+    organisation above it (`member_chain`) is one of them; the live stream checks its events
+    this way (geo/live/viewers.py), with the chain read once per connection."""
+    link = TABLES["activities"]
+    table, row = link.invited or ("", "")
+    return compose.sql(
+        OPEN_TO,
+        col=compose.raw(f"{alias}.{link.org}"),
+        table=compose.ident(table),
+        row=compose.ident(row),
+        key=compose.raw(f"{alias}.id"),
+    )
+
+
+def member_chain(member_id: int) -> Fragment:
+    """The statement listing the member's branch and every organisation above it (`attendable`'s
+    right side; no rows when there is no such member)."""
+    chain = compose.sql(CHAIN, member=compose.value(member_id, MEMBER_KEY))
+    return compose.sql("SELECT c.id FROM {chain} AS c", chain=chain)
 
 
 def visible_rows(scope: RowScope) -> Fragment:

@@ -8,7 +8,7 @@ import time
 
 import psycopg
 import pytest
-from live_world import activity, client, events_of, make_world, member
+from live_world import _member, _org, activity, client, events_of, make_world, member
 
 from geo.live import tokens
 from geo.scope import Principal
@@ -97,14 +97,35 @@ def test_member_checks_in_with_the_code(clean_db: str, world, tmp_path) -> None:
     assert [d["count"] for *_, d in events_of(clean_db, "checkin.created")] == [1, 2]
 
 
-def test_outsider_needs_a_registration(clean_db: str, world, tmp_path) -> None:
-    code = _code(clean_db, world, world["run"], tmp_path)["token"]
+def test_outsider_cannot_register_an_invited_member_registers(
+    clean_db: str, world, tmp_path
+) -> None:
+    """An activity of b1 inviting b3 (a sibling under c1): n1 (c2's tree) is refused at
+    registration as at check-in, by the same reason; k1 (b3) registers and checks in."""
+    act = activity(clean_db, "joint", world["b1"])
+    with psycopg.connect(clean_db) as conn:
+        b3 = _org(conn, "b3", "党支部", world["c1"], 116.402)
+        k1 = _member(conn, "k1", b3)
+        conn.execute(
+            "INSERT INTO activity_invitations (activity_id, org_id) VALUES (%s, %s)", (act, b3)
+        )
+    code = _code(clean_db, world, act, tmp_path)["token"]
     with client(clean_db, member(world, "n1"), tmp_path) as c:
         r = c.post("/api/checkins", json={"token": code})
         assert r.status_code == 403 and r.json()["code"] == "CheckinRefused.not_invited"
-        assert c.post(f"/api/activities/{world['run']}/registrations").status_code == 201
+        r = c.post(f"/api/activities/{act}/registrations")
+        assert r.status_code == 403 and r.json()["code"] == "Registration.not_invited"
         r = c.post("/api/checkins", json={"token": code})
-    assert r.status_code == 201 and r.json()["member_id"] == world["n1"]
+        assert r.status_code == 403 and r.json()["code"] == "CheckinRefused.not_invited"
+    invited = Principal(role="member", member_id=k1, org_id=b3, username="k1")
+    with client(clean_db, invited, tmp_path) as c:
+        r = c.post(f"/api/activities/{act}/registrations")
+        assert r.status_code == 201 and r.json()["status"] == "registered", r.text
+        r = c.post("/api/checkins", json={"token": code})
+    assert r.status_code == 201 and r.json()["member_id"] == k1
+    with psycopg.connect(clean_db) as conn:
+        rows = conn.execute("SELECT member_id FROM registrations WHERE activity_id = %s", (act,))
+        assert [m for (m,) in rows] == [k1]  # nothing of n1's was stored
 
 
 def test_bad_expired_and_misused_codes(clean_db: str, world, tmp_path) -> None:

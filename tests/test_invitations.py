@@ -270,3 +270,67 @@ def test_revision_0012_down_and_up(db_url: str) -> None:
         geodb.migrate(db_url)
     with psycopg.connect(db_url) as conn:
         assert conn.execute(check).fetchone() == (True, 1)
+
+
+def _told(url: str, who: Principal, home) -> set[tuple[str, str]]:
+    """(type, subject) of the activity and registration events `who` gets from /api/events."""
+    with client(url, who, home) as c:
+        r = c.get("/api/events?last_event_id=0&limit=1000", headers={"Accept": "application/json"})
+    assert r.status_code == 200, r.text
+    kinds = ("activity.", "registration.", "checkin.")
+    return {(e["type"], e["subject"]) for e in r.json()["events"] if e["type"].startswith(kinds)}
+
+
+def _offered(url: str, who: Principal, home) -> set[str]:
+    with client(url, who, home) as c:
+        r = c.get("/api/me/activities")
+    assert r.status_code == 200, r.text
+    return {a["title"] for a in r.json()["nearby"]}
+
+
+def test_members_register_are_offered_and_told_by_the_one_rule(
+    clean_db: str, world, tmp_path
+) -> None:
+    """Registration, the member's list and the live events follow geo.scope.attendable: b1's
+    (organiser's) and b3's (invited) members alike, n1 (c2's tree) nothing; the public is no
+    member and sees every public activity."""
+    with client(clean_db, secretary(world), tmp_path) as c:
+        act, _ = _create(c, world, title="邀请三支部", **{FIELD: [world["b3"]]})
+        other, etag = _create(c, world, title="只有一支部")
+        r = c.request("DELETE", f"{ITEMS}/{other}", headers={"If-Match": etag})
+        assert r.status_code in (200, 204), r.text  # no registrations: deleted, told as cancelled
+        later, _ = _create(c, world, title="一支部稍后")
+    for who, target, status in (
+        (k(world), act, 201),
+        (member(world, "m1"), act, 201),
+        (k(world, "k2"), later, 403),
+        (member(world, "n1"), act, 403),
+    ):
+        with client(clean_db, who, tmp_path) as c:
+            r = c.post(f"/api/activities/{target}/registrations")
+        assert r.status_code == status, (who, r.text)
+        assert status == 201 or r.json()["code"] == "Registration.not_invited"
+    # the member's list of activities near by
+    # (run is c1's own: b3 lies under c1; b1's `later` does not reach b3)
+    assert _offered(clean_db, k(world, "k2"), tmp_path) == {"邀请三支部", "活动run"}
+    assert _offered(clean_db, member(world, "m2"), tmp_path) == {
+        "邀请三支部",
+        "一支部稍后",
+        "活动run",
+    }
+    assert _offered(clean_db, member(world, "n1"), tmp_path) == set()
+    # the live events: the invited member is told what the organiser's member is of `act`
+    about = {
+        name: {
+            ("activity.created", f"activities/{i}"),
+        }
+        for name, i in (("act", act), ("other", other), ("later", later))
+    }
+    about["act"] |= {("registration.changed", f"activities/{act}")}
+    about["other"] |= {("activity.cancelled", f"activities/{other}")}
+    assert _told(clean_db, k(world, "k3"), tmp_path) == about["act"]
+    everything = about["act"] | about["other"] | about["later"]
+    assert _told(clean_db, member(world, "m3"), tmp_path) == everything
+    assert _told(clean_db, member(world, "n2"), tmp_path) == set()
+    assert _told(clean_db, Principal(), tmp_path) == everything  # anonymous: every public one
+    assert {"邀请三支部", "一支部稍后"} <= _nearest(clean_db, Principal())

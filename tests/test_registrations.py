@@ -51,7 +51,7 @@ def test_register_once_then_409(clean_db: str, world) -> None:
 def test_full_activity_waitlists_and_cancel_moves_the_first_up(clean_db: str, world) -> None:
     act = activity(clean_db, "small", world["c1"], capacity=2)
     assert _register(clean_db, world, "m1", act)["status"] == "registered"
-    assert _register(clean_db, world, "n1", act)["status"] == "registered"
+    assert _register(clean_db, world, "m5", act)["status"] == "registered"
     third = _register(clean_db, world, "m2", act)
     fourth = _register(clean_db, world, "m3", act)
     assert third == {"activity_id": act, "status": "waitlisted", "position": 1}
@@ -62,7 +62,7 @@ def test_full_activity_waitlists_and_cancel_moves_the_first_up(clean_db: str, wo
         assert c.delete(f"/api/activities/{act}/registrations/me").status_code == 404
     assert _statuses(clean_db, act) == {
         world["m1"]: "cancelled",
-        world["n1"]: "registered",
+        world["m5"]: "registered",
         world["m2"]: "registered",
         world["m3"]: "waitlisted",
     }
@@ -108,6 +108,12 @@ def test_refusals(clean_db: str, world) -> None:
         assert r.status_code == 409 and r.json()["code"] == "Registration.activity_cancelled"
         r = c.post(f"/api/activities/{over}/registrations")
         assert r.status_code == 409 and r.json()["code"] == "Registration.ended"
+    with client(clean_db, member(world, "n1")) as c:  # c2's tree: may attend none of c1's
+        for act in (world["run"], gone):  # refused before the activity's state is told
+            r = c.post(f"/api/activities/{act}/registrations")
+            assert r.status_code == 403 and r.json()["code"] == "Registration.not_invited"
+            assert "not invited" in r.json()["description"]
+    with client(clean_db, member(world, "m1")) as c:
         assert c.post("/api/activities/999999/registrations").status_code == 404
         assert c.get("/api/activities/999999/registrations").status_code == 404
     with client(clean_db, Principal()) as c:
@@ -127,11 +133,11 @@ def _summary(url: str, principal: Principal, act: int) -> dict:
 
 def test_organiser_sees_names_others_see_safe_counts(clean_db: str, world) -> None:
     act = world["run"]
-    for name in ("m1", "m2", "n1"):
+    for name in ("m1", "m2", "m3"):
         _register(clean_db, world, name, act)
     organiser = _summary(clean_db, Principal(role="leader", org_id=world["c1"]), act)
     assert organiser["registered"] == 3 and organiser["attended"] == 0
-    assert [m["name"] for m in organiser["members"]] == ["党员m1", "党员m2", "党员n1"]
+    assert [m["name"] for m in organiser["members"]] == ["党员m1", "党员m2", "党员m3"]
     assert organiser["members"][0]["branch"] == "b1支部"
     for who in (
         member(world, "m1"),
@@ -144,18 +150,18 @@ def test_organiser_sees_names_others_see_safe_counts(clean_db: str, world) -> No
         assert body["registered"] is None and body["fewer_than"] == 10
         assert body["waitlisted"] is None  # held back with it (a waitlist means: full)
         assert body["attended"] == 0
-    for i in range(3, 13):
+    for i in range(4, 13):
         _register(clean_db, world, f"m{i}", act)
     public = _summary(clean_db, Principal(), act)
-    assert public["registered"] == 13 and public["members"] is None
+    assert public["registered"] == 12 and public["members"] is None
     assert "fewer_than" not in public or public["fewer_than"] is None
     assert _summary(clean_db, Principal(role="admin"), act)["members"] is not None
 
 
 def test_organiser_cancels_a_member_others_may_not(clean_db: str, world) -> None:
     act = world["run"]
-    _register(clean_db, world, "n1", act)
-    url = f"/api/activities/{act}/registrations/{world['n1']}"
+    _register(clean_db, world, "m2", act)
+    url = f"/api/activities/{act}/registrations/{world['m2']}"
     with client(clean_db, Principal(role="leader", org_id=world["c2"])) as c:
         assert c.delete(url).status_code == 403
     with client(clean_db, member(world, "m1")) as c:
@@ -167,7 +173,7 @@ def test_organiser_cancels_a_member_others_may_not(clean_db: str, world) -> None
     with client(clean_db, Principal(role="leader", org_id=world["c1"])) as c:
         r = c.delete(url)
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
-    assert _statuses(clean_db, act) == {world["n1"]: "cancelled"}
+    assert _statuses(clean_db, act) == {world["m2"]: "cancelled"}
 
 
 def test_every_change_writes_a_privacy_safe_event(clean_db: str, world) -> None:
@@ -189,8 +195,11 @@ def test_every_change_writes_a_privacy_safe_event(clean_db: str, world) -> None:
 
 
 def test_my_activities(clean_db: str, world) -> None:
-    near = activity(clean_db, "near", world["c2"], start_min=60, end_min=120, lon=116.402)
-    far = activity(clean_db, "far", world["c2"], start_min=60, end_min=120, lon=116.6)
+    near = activity(clean_db, "near", world["c1"], start_min=60, end_min=120, lon=116.402)
+    far = activity(clean_db, "far", world["c1"], start_min=60, end_min=120, lon=116.6)
+    # another tree's, nearer than all: not offered to m1, who may not attend it (nor to n1 the
+    # first tree's), as /api/nearest does
+    theirs = activity(clean_db, "theirs", world["c2"], start_min=60, end_min=120, lon=116.4005)
     gone = activity(clean_db, "gone", world["c1"], start_min=60, end_min=120)
     _register(clean_db, world, "m1", gone)
     _register(clean_db, world, "m1", near)
@@ -220,6 +229,10 @@ def test_my_activities(clean_db: str, world) -> None:
     assert {a["id"]: a["my_status"] for a in body["nearby"]}[near] == "registered"
     assert given.json()["nearby_from"] == "point" and given.json()["nearby"][0]["id"] == far
     assert half.status_code == 400
+    assert theirs not in nearby and theirs not in [a["id"] for a in given.json()["nearby"]]
+    with client(clean_db, member(world, "n1")) as c:
+        theirs_near = c.get("/api/me/activities").json()["nearby"]
+    assert [a["id"] for a in theirs_near] == [theirs]  # c2's own: near, far and run are c1's
     text = json.dumps([body, given.json()])
     assert str(HOME[0]) not in text and str(HOME[1]) not in text
 
@@ -239,7 +252,7 @@ def _waitlist_events(url: str, act: int) -> list[tuple[str, dict]]:
 
 def test_a_write_raising_the_capacity_moves_the_waitlist_up_in_order(clean_db: str, world) -> None:
     act = activity(clean_db, "grow", world["c1"], capacity=2)
-    for who in ("m1", "n1", "m2", "m3", "m4"):
+    for who in ("m1", "m5", "m2", "m3", "m4"):
         _register(clean_db, world, who, act)
     url = f"/api/collections/activities/items/{act}"
     secretary = Principal(role="leader", org_id=world["c1"], username="sec-c1")
@@ -257,7 +270,7 @@ def test_a_write_raising_the_capacity_moves_the_waitlist_up_in_order(clean_db: s
         assert r.status_code == 200, r.text
     assert _statuses(clean_db, act) == {
         world["m1"]: "registered",
-        world["n1"]: "registered",
+        world["m5"]: "registered",
         world["m2"]: "registered",
         world["m3"]: "registered",
         world["m4"]: "waitlisted",  # the last to come still waits, first in line now

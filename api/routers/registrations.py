@@ -47,15 +47,19 @@ REFUSALS = (
     response_model=RegistrationResult,
     responses=errors(
         (401, "not logged in"),
-        (403, "this account has no member record"),
+        (
+            403,
+            "no member record, or Registration.not_invited (not of the organiser's tree nor an invited one's)",
+        ),
         (404, "no such activity"),
         (409, "Registration.already_registered, Registration.activity_cancelled, .ended"),
         503,
     ),
 )
 async def register(activity_id: RowId, pool: Pool, principal: Caller) -> RegistrationResult:
-    """The member themself registers; when the activity is full they are waitlisted and told
-    their place. 409 when already registered or waitlisted."""
+    """The member themself registers, when they may attend it (their branch is under the
+    organiser or an invited organisation; else 403 Registration.not_invited); when the activity
+    is full they are waitlisted and told their place. 409 when already registered or waitlisted."""
     member_id = member_id_of(principal)
     async with pool.acquire() as conn:
         result = await core.register(conn, activity_id, member_id)

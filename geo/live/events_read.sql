@@ -1,6 +1,9 @@
 -- Stored events with the organisation chain above each event's organisation (the event's own
 -- organisation first, then its parents up to the root): a viewer bound to a subtree sees an
--- event when its root is in the chain (geo/live/viewers.py). {cond} picks the rows.
+-- event when its root is in the chain (geo/live/viewers.py). An event about an activity (subject
+-- activities/<id>) also carries the organisations the activity is open to ({open_to}:
+-- geo.scope.open_to over `a`, its organiser and the ones it invites), or, the activity gone, the
+-- event's organisation: a member sees it when they may attend. {cond} picks the rows.
 SELECT e.id, e.at, e.type, e.subject, e.org_id, e.audience, e.data::text AS data,
        CASE WHEN e.org_id IS NULL THEN NULL ELSE ARRAY(
            WITH RECURSIVE up(id, parent_id) AS (
@@ -9,7 +12,12 @@ SELECT e.id, e.at, e.type, e.subject, e.org_id, e.audience, e.data::text AS data
                SELECT p.id, p.parent_id FROM organisations p JOIN up ON p.id = up.parent_id
            )
            SELECT up.id FROM up
-       ) END AS chain
+       ) END AS chain,
+       CASE WHEN e.subject ~ '^activities/[0-9]{{1,18}}$' THEN coalesce(
+           (SELECT {open_to} FROM activities a
+            WHERE a.id = substr(e.subject, 12)::bigint),
+           ARRAY[e.org_id]::bigint[]
+       ) END AS open_to
 FROM events e
 WHERE {cond}
 ORDER BY e.id

@@ -1,15 +1,19 @@
--- Scheduled activities not over yet and starting within the horizon, nearest to a point first,
--- with the member's own registration state. Activities are public features.
+-- Scheduled activities not over yet and starting within the horizon that the member may attend
+-- ({invited}: geo.scope.attendable over `a`, the one rule: their branch or an organisation above
+-- it organises or is invited) or has registered for, nearest to a point first, with the member's
+-- own registration state.
 SELECT a.id, a.title, a.kind, a.starts_at, a.ends_at, a.capacity, a.service_point_id,
        sp.name AS service_point, o.name AS organiser,
        ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat,
-       ST_Distance(a.geom::geography, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography)
+       ST_Distance(a.geom::geography, ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326)::geography)
            AS distance_m,
        r.status AS my_status
 FROM activities a
 JOIN organisations o ON o.id = a.organiser_id
 LEFT JOIN service_points sp ON sp.id = a.service_point_id
-LEFT JOIN registrations r ON r.activity_id = a.id AND r.member_id = $3
-WHERE a.status = 'scheduled' AND a.ends_at > $4 AND a.starts_at < $4 + $5 * interval '1 day'
+LEFT JOIN registrations r ON r.activity_id = a.id AND r.member_id = {member}
+WHERE a.status = 'scheduled' AND a.ends_at > {now}
+  AND a.starts_at < {now} + {days} * interval '1 day'
+  AND ({invited} OR r.status IN ('registered', 'waitlisted'))
 ORDER BY distance_m, a.starts_at, a.id
-LIMIT $6
+LIMIT {limit}

@@ -2,7 +2,8 @@
 their attendance this year, and upcoming activities near their branch or a point they give.
 
 "Nearby" starts from the branch's public point or the point given; the member's home is never
-read here, so it can never come back.
+read here, so it can never come back. It offers only the activities the member may attend
+(geo.scope.attendable, the rule registration and check-in apply) and the ones they registered for.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncpg
 from geo import compose
 from geo.errors import NotFound
 from geo.live.registrations import HISTORY_LIMIT, NEARBY_DAYS, NEARBY_LIMIT
+from geo.scope import MEMBER_KEY, attendable
 
 MEMBER_SQL = compose.sql_file(__file__, "me_member.sql")
 REGISTRATIONS_SQL = compose.sql_file(__file__, "me_registrations.sql")
@@ -95,9 +97,17 @@ async def my_activities(
     given = lon is not None and lat is not None
     origin = (lon, lat) if given else (branch_lon, branch_lat)
     regs = await conn.fetch(REGISTRATIONS_SQL, member_id, HISTORY_LIMIT)
-    near = await conn.fetch(
-        NEARBY_SQL, origin[0], origin[1], member_id, now, NEARBY_DAYS, NEARBY_LIMIT
+    stmt = compose.sql(
+        NEARBY_SQL,
+        lon=compose.value(origin[0]),
+        lat=compose.value(origin[1]),
+        member=compose.value(member_id, MEMBER_KEY),
+        now=compose.value(now),
+        days=compose.value(NEARBY_DAYS),
+        limit=compose.value(NEARBY_LIMIT),
+        invited=attendable(member_id, "a"),
     )
+    near = await conn.fetch(stmt.compile().text, *stmt.args())
     return {
         "member": card,
         "registrations": [_registration(r) for r in regs],

@@ -3,6 +3,10 @@ full; cancelling moves the first of the waitlist up, and so does a write raising
 (`fill_waitlist`, from geo/live/writes.py). Every change writes `registration.changed`
 in its own transaction, with counts published under the privacy rule (geo.privacy.shown).
 
+Only a member who may attend the activity registers (geo.scope.attendable: a member of the
+organiser's tree or of an invited organisation's); anyone else is refused with 403
+`Registration.not_invited`, the reason check-in gives (`CheckinRefused.not_invited`).
+
 Changes of one activity's registrations take the activity's row lock, so the capacity holds and
 the waitlist keeps its order (`created_at`, then id) under concurrent calls. The organiser (a
 leader, steward or admin whose scope holds the organising organisation) sees names and exact
@@ -21,7 +25,7 @@ from geo import compose
 from geo.errors import Conflict, Forbidden, NotFound
 from geo.live import events
 from geo.privacy import K, shown
-from geo.scope import Principal
+from geo.scope import Principal, attendable
 
 ORGANISER_ROLES = ("leader", "steward", "admin")
 NEARBY_DAYS = 30
@@ -40,6 +44,7 @@ CANCEL_SQL = _q("reg_cancel.sql")
 PROMOTE_SQL = _q("reg_promote.sql")
 POSITION_SQL = _q("reg_position.sql")
 ROSTER_SQL = _q("reg_roster.sql")
+ATTENDABLE_SQL = _q("reg_attendable.sql")
 ORGANISES_SQL = (
     "SELECT $2::bigint IS NULL OR $1::bigint IN (SELECT s.id FROM org_subtree($2::bigint) s)"
 )
@@ -53,6 +58,34 @@ class RegistrationConflict(Conflict):
         super().__init__(message)
         self.reason = reason
         self.code = f"Registration.{reason}"
+
+
+class RegistrationRefused(Forbidden):
+    """The member may not register for this activity (HTTP 403); `reason` in one word."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.code = f"Registration.{reason}"
+
+
+async def check_attendable(conn: asyncpg.Connection, activity_id: int, member_id: int) -> None:
+    """403 `Registration.not_invited` unless the member may attend the activity (the one rule,
+    geo.scope.attendable); 404 when there is no such activity."""
+    stmt = compose.sql(
+        ATTENDABLE_SQL,
+        invited=attendable(member_id, "a"),
+        activity=compose.value(activity_id),
+    )
+    row = await conn.fetchrow(stmt.compile().text, *stmt.args())
+    if row is None:
+        raise NotFound(f"activity {activity_id} does not exist")
+    if not row["attendable"]:
+        raise RegistrationRefused(
+            "not_invited",
+            "not invited: the activity is open to members of its organiser and of the "
+            "organisations it invites only, and your branch is under none of them",
+        )
 
 
 @dataclass(frozen=True)
@@ -129,6 +162,7 @@ async def register(
     now = now or datetime.now(UTC)
     async with conn.transaction():
         act = await _locked(conn, activity_id)
+        await check_attendable(conn, activity_id, member_id)
         if act["status"] == "cancelled":
             raise RegistrationConflict("activity_cancelled", "the activity was cancelled")
         if act["ends_at"] <= now:

@@ -40,6 +40,7 @@ from geo.db import pool as gpool
 from geo.errors import Unavailable
 from geo.live.events import CHANNEL, cloud_event
 from geo.live.viewers import Viewer
+from geo.scope import open_to
 
 log = logging.getLogger("djmap.events")
 APP_NAME = "djmap events"  # the LISTEN connection, as pg_stat_activity names it
@@ -58,11 +59,13 @@ RANGE_SQL = compose.sql(
         upto=compose.param("upto"),
     ),
     limit=compose.param("limit"),
+    open_to=open_to("a"),
 ).compile(order=("after", "upto", "limit"))
 IDS_SQL = compose.sql(
     _READ,
     cond=compose.sql("e.id = ANY({ids}::bigint[])", ids=compose.param("ids")),
     limit=compose.param("limit"),
+    open_to=open_to("a"),
 ).compile(order=("ids", "limit"))
 WRITERS_SQL = compose.sql_file(__file__, "events_writers.sql")
 BOUNDS_SQL = "SELECT min(id), max(id) FROM events"
@@ -77,6 +80,7 @@ class StoredEvent:
     audience: str
     org_id: int | None
     chain: tuple[int, ...] | None
+    open_to: tuple[int, ...] | None  # its activity's organisations (geo.scope.open_to)
     cloud: dict[str, Any]
     frame: bytes
 
@@ -86,12 +90,14 @@ class StoredEvent:
         cloud = cloud_event(dict(row))
         text = json.dumps(cloud, ensure_ascii=False, separators=(",", ":"))
         chain = None if row["chain"] is None else tuple(row["chain"])
+        opened = None if row["open_to"] is None else tuple(i for i in row["open_to"] if i)
         frame = f"id: {row['id']}\ndata: {text}\n\n".encode()
-        return cls(row["id"], row["type"], row["audience"], row["org_id"], chain, cloud, frame)
+        audience, org = row["audience"], row["org_id"]
+        return cls(row["id"], row["type"], audience, org, chain, opened, cloud, frame)
 
     def seen_by(self, viewer: Viewer) -> bool:
         """True when `viewer` may see this event (geo/live/viewers.py)."""
-        return viewer.sees(self.audience, self.org_id, self.chain)
+        return viewer.sees(self.audience, self.org_id, self.chain, self.open_to)
 
 
 async def read_range(

@@ -9,8 +9,14 @@ organised it.
 - leader, planner and steward bound to an organisation see an event of an organisation in their
   subtree (their root is in the chain above the event's organisation);
 - a member sees an event of their branch or of an organisation above it (the ones that invite
-  the branch), as geo/scope.py's row rule for members;
-- the public sees public events only.
+  the branch), as geo/scope.py's row rule for members; and an event about an activity (its
+  `activity.*`, `registration.changed`, `checkin.created`, whatever its audience) only when they
+  may attend it (geo.scope.attendable): the activity is open to their branch or an organisation
+  above it (geo.scope.open_to, read with the event). Each may attend the same way: a member of
+  the organiser's tree and one of an invited organisation's are told alike, and a member is not
+  offered, live, what they could not register for;
+- the public sees public events only, every public activity's among them (not a member: no rule
+  of attending applies).
 """
 
 from __future__ import annotations
@@ -20,12 +26,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from geo.compose import sql_file
-from geo.scope import Principal
+from geo.scope import Principal, member_chain
 from geo.vocab import ROLES
 
 RANK = {role: i for i, role in enumerate(ROLES)}
-MEMBER_CHAIN_SQL = sql_file(__file__, "member_chain.sql")
 
 
 @dataclass(frozen=True)
@@ -36,12 +40,22 @@ class Viewer:
     whole: bool = False  # sees the events of every organisation within its audience
     root: int | None = None  # an org-bound role's subtree root
     chain: frozenset[int] = frozenset()  # a member's branch and the organisations above it
+    member: bool = False  # a member: told of the activities they may attend only
 
-    def sees(self, audience: str, org_id: int | None, chain: Sequence[int] | None) -> bool:
+    def sees(
+        self,
+        audience: str,
+        org_id: int | None,
+        chain: Sequence[int] | None,
+        open_to: Sequence[int] | None = None,
+    ) -> bool:
         """True when this viewer may see an event of `audience` and `org_id`; `chain` is the
-        event organisation's chain up to the root (itself first)."""
+        event organisation's chain up to the root (itself first); `open_to` the organisations
+        the event's activity is open to (None: the event is about no activity)."""
         if self.rank < RANK.get(audience, len(ROLES)):
             return False
+        if self.member and open_to is not None:
+            return not self.chain.isdisjoint(open_to)  # attendable: the arrays overlap
         if org_id is None or audience == "public" or self.whole:
             return True
         if self.root is not None:
@@ -60,9 +74,10 @@ async def viewer_for(conn: asyncpg.Connection | asyncpg.Pool, principal: Princip
     if principal.role == "member":
         chain: frozenset[int] = frozenset()
         if principal.member_id is not None:
-            rows = await conn.fetch(MEMBER_CHAIN_SQL, principal.member_id)
+            stmt = member_chain(principal.member_id)
+            rows = await conn.fetch(stmt.compile().text, *stmt.args())
             chain = frozenset(int(r[0]) for r in rows)
-        return Viewer(rank=rank, chain=chain)
+        return Viewer(rank=rank, chain=chain, member=True)
     if principal.role == "admin" or principal.org_id is None:
         return Viewer(rank=rank, whole=True)
     return Viewer(rank=rank, root=principal.org_id)

@@ -58,7 +58,8 @@ async function register(btn) {
       return;
     }
     btn.disabled = false;
-    say(box, err.message, false);
+    const code = err.body && err.body.code; // a refusal in the page's language (not_invited …)
+    say(box, (code && t[`err_${code.replace(/\./g, '_')}`]) || err.message, false);
   }
 }
 
