@@ -142,6 +142,7 @@ def test_scenario_coverage_equals_the_change_made_live(planner: TestClient, worl
     from geo.privacy import lattice
 
     (x, y), (mx, my) = lattice.snap_point(*spot), lattice.snap_point(116.40, 39.90)
+    _the_scenario_s_points(base, seen, ids, (x, y), (mx, my))
     with psycopg.connect(world["url"]) as conn:
         conn.execute("DELETE FROM service_points WHERE id = ANY(%s)", ([ids[0], ids[2]],))
         conn.execute(
@@ -155,6 +156,29 @@ def test_scenario_coverage_equals_the_change_made_live(planner: TestClient, worl
         )
     live = planner.post("/api/coverage", json=RUN).json()
     assert live["summary"] == seen["summary"]
+
+
+def _the_scenario_s_points(base: dict, seen: dict, ids: list[int], added: tuple[float, float],
+                           moved: tuple[float, float]) -> None:  # fmt: skip
+    """The answer's service points are the scenario's (the /coverage page draws its side from
+    them): removed ones marked at their live place, the moved one at its new place (from the
+    old), the added one at its place; the baseline's all unchanged at their live places."""
+    was = {f["properties"]["service_point_id"]: f for f in base["service_points"]["features"]}
+    assert {f["properties"]["change"] for f in was.values()} == {"unchanged"}
+    assert len(was) == base["summary"]["service_points"] == len(ids)
+    now = {f["properties"]["service_point_id"]: f for f in seen["service_points"]["features"]}
+    change = {k: f["properties"]["change"] for k, f in now.items()}
+    assert change[ids[0]] == change[ids[2]] == "removed"
+    assert now[ids[0]]["geometry"] == was[ids[0]]["geometry"]
+    assert change[ids[1]] == "moved"
+    assert now[ids[1]]["geometry"]["coordinates"] == pytest.approx(list(moved))
+    assert now[ids[1]]["properties"]["from"] == was[ids[1]]["geometry"]["coordinates"]
+    (new,) = [k for k in now if k < 0]
+    assert change[new] == "added"
+    assert now[new]["geometry"]["coordinates"] == pytest.approx(list(added))
+    assert all(change[k] == "unchanged" for k in ids[3:])
+    counted = [k for k, c in change.items() if c != "removed"]
+    assert len(counted) == seen["summary"]["service_points"]
 
 
 def test_scenario_candidates_feed_proposals(planner: TestClient, world) -> None:

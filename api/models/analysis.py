@@ -168,6 +168,11 @@ class Coverage(Open):
     uncovered_cells: GeoCollection
     proposed: list[Proposal]
     notes: list[str]
+    service_points: GeoCollection = Field(
+        description="the service points the run used (public), as GeoJSON points; with a "
+        "scenario each one's `change` is added, moved (with `from`, its live place), set or "
+        "unchanged, followed by the live points it removed (`change`: removed, not counted)"
+    )
 
 
 class CoverageBody(BaseModel):

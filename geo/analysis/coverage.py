@@ -22,7 +22,7 @@ import shapely
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from geo.analysis import cells, proposals, service_areas
+from geo.analysis import cells, proposals, service_areas, site_points
 from geo.analysis.coverage_request import (
     CANDIDATES,
     MAX_PROPOSE,
@@ -98,6 +98,7 @@ def run(db: Connections, req: CoverageRequest, principal: Principal = PUBLIC,
         bounds = _bounds(area, demand)
         box = expanded_bounds(bounds, req.radius_m) if bounds else (0.0, 0.0, 0.0, 0.0)
         existing = load_sites(conn, box, req.scenario)
+        live = load_sites(conn, box) if req.scenario is not None else None  # what it changed
         metric = Metric(
             np.concatenate([demand.lon, existing.lon]),
             np.concatenate([demand.lat, existing.lat]),
@@ -118,7 +119,9 @@ def run(db: Connections, req: CoverageRequest, principal: Principal = PUBLIC,
         )
     if found.grid_m is not None:
         req = replace(req, grid_m=found.grid_m)
-    return _result(req, demand, existing, covering, polygons, cell_df, not_drawn, found, notes)
+    out = _result(req, demand, existing, covering, polygons, cell_df, not_drawn, found, notes)
+    out["service_points"] = site_points.features(existing, live, req.scenario)
+    return out
 
 
 def wants_dask(db: Connections, req: CoverageRequest, principal: Principal, engine: str,
