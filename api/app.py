@@ -140,5 +140,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)  # pages and /static, no /api prefix
     app.include_router(member_pages.router)  # /checkin and /card
     app.include_router(screen.page_router)  # /screen (big screen and kiosk, screen keys)
+    app.include_router(admin.page_router)  # /admin (users, embed keys, screen keys)
     app.add_middleware(tiles.TileLane)  # outermost: a public tile in memory answered at once
     return app

@@ -194,3 +194,14 @@ def test_screen_keys(client: TestClient, clean_db: str) -> None:
     rows = _audit(clean_db, "screen_keys")
     assert [act for _, act, *_ in rows] == ["create", "delete", "delete"]
     assert key["key"] not in str(rows)
+
+
+def test_admin_page_zh_and_en(client: TestClient) -> None:
+    """The page holds no data (its script reads the API): the same for anyone, in either
+    language, framed by nobody."""
+    zh = client.get("/admin", headers={"Authorization": ""})
+    assert zh.status_code == 200 and "用户与角色" in zh.text and "大屏密钥" in zh.text
+    assert "frame-ancestors 'none'" in zh.headers["content-security-policy"]
+    assert "leader_a" not in zh.text and 'href="/admin?lang=zh-CN"' in zh.text
+    en = client.get("/admin?lang=en")
+    assert "Users and roles" in en.text and "Screen keys" in en.text and "用户与角色" not in en.text

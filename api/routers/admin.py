@@ -7,7 +7,8 @@ import uuid
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Header, Path, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse
 
 from api.auth import require_role
 from api.deps import NO_NUL, get_pool
@@ -27,12 +28,16 @@ from api.models.admin import (
 )
 from api.models.errors import errors
 from api.routers.features_write import REQUEST_ID
+from api.routers.pages import _html
 from geo.admin import accounts, keys
 from geo.live.audit import Actor
 from geo.scope import Principal
 from geo.users import User
+from web.admin import admin_page
+from web.i18n import pick_lang
 
 router = APIRouter(prefix="/admin", tags=["admin"])
+page_router = APIRouter()  # the /admin page (no /api prefix, not in the API document)
 Admin = Annotated[Principal, Depends(require_role("admin"))]
 Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
 RequestId = Annotated[
@@ -236,3 +241,13 @@ async def screen_keys_revoke(
     async with pool.acquire() as conn:
         found = await keys.revoke_screen_key(conn, _actor(admin, request_id), key)
     return ScreenKeyOut.model_validate(keys.screen_row(found))
+
+
+@page_router.get("/admin", include_in_schema=False)
+async def admin_screen(
+    request: Request, lang: Annotated[str | None, Query(description="zh-CN or en")] = None
+) -> HTMLResponse:
+    """The admin screen: users and roles, embed keys, screen keys (its script calls the API
+    above with the logged-in admin's token)."""
+    chosen = pick_lang(lang or request.cookies.get("djmap_lang"))
+    return _html(request, admin_page(request.app, chosen))

@@ -25,6 +25,9 @@
     $('embed-snippet').value = `<iframe src="${url().replace(/&/g, '&amp;')}" width="100%" height="480" style="border:0" loading="lazy" referrerpolicy="strict-origin-when-cross-origin" allowfullscreen title="${t.app}"></iframe>`;
   }
 
+  const given = new URLSearchParams(location.search).get('key');  // from /admin's key list
+  if (given) $('embed-key').value = given;
+
   $('embed-form').addEventListener('input', snippet);
   $('embed-form').addEventListener('submit', (ev) => { ev.preventDefault(); $('embed-preview').src = url(); });
   $('embed-copy').addEventListener('click', async () => {
