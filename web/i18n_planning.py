@@ -29,6 +29,10 @@ PLANNING_TEXT: dict[str, tuple[str, str]] = {
     "cmp_change": ("变化", "Change"),
     "cmp_gained": ("新覆盖网格", "Cells gained"),
     "cmp_lost": ("新增未覆盖网格", "Cells lost"),
+    "cmp_site_added": ("方案新增服务点", "Site added"),
+    "cmp_site_moved": ("方案迁移服务点", "Site moved"),
+    "cmp_site_removed": ("方案撤除服务点", "Site removed"),
+    "cmp_site_set": ("方案调整服务点", "Site changed"),
     "cmp_cells_note": (
         "右图：绿色为方案新覆盖的网格，红色为方案新增的未覆盖网格",
         "Right map: green cells the scenario covers, red cells it leaves uncovered",

@@ -2,6 +2,8 @@
 // service points and on a kept scenario (POST /api/coverage with `scenario`), two maps on one view
 // (live left, the scenario right with the cells it gains and loses) and a difference table. Both
 // answers are what each run publishes (aggregates only); the difference is worked out here.
+// The scenario map draws the scenario's service points (the answer's service_points: added,
+// moved from their live place, removed marked at it), not the live service points layer.
 (function () {
   'use strict';
   const {cfg, t, esc, fmtNum, getJSON, postJSON, createMap, token} = window.djmap;
@@ -10,6 +12,9 @@
   if (!cov || !$('cmp-card')) return;
   const GAINED = [26, 152, 80];
   const LOST = [215, 48, 39];
+  // a scenario's service points by what it did to them (the live layer's red for the rest)
+  const SITE = {unchanged: [200, 16, 46], set: [200, 16, 46], added: GAINED, moved: [33, 113, 181],
+    removed: [150, 150, 150]};
   let mapB = null;
   let syncing = false;
 
@@ -49,13 +54,54 @@
       onViewStateChange: (p) => follow(cov.map, p.viewState),
       tooltip: (info) => {
         const p = info.object && info.object.properties;
+        if (p && p.change) return siteTip(p);
         if (!p || !p.h3) return null;
         const what = info.layer.id === 'b-gained' ? t.cmp_gained : info.layer.id === 'b-lost' ? t.cmp_lost : t.cov_uncovered;
         return {html: `${esc(what)}: <b>${esc(p.weight)}</b>`, className: 'tip'};
       },
     });
     window.djmapMap = keep;  // the page's map stays the live one
+    // the live service points are not the scenario's: its own are drawn from its answer
+    for (const e of mapB.panel.filter((x) => x.card === 'service_point')) mapB.update(e.deck_id, {visible: false});
     return mapB;
+  }
+
+  function siteTip(p) {
+    const what = p.change === 'unchanged' ? '' : ` · ${esc(t['cmp_site_' + p.change] || p.change)}`;
+    return {html: `<b>${esc(p.name || '')}</b>${what}`, className: 'tip'};
+  }
+
+  // The scenario's service points: removed ones as grey rings at their live place, moved ones
+  // with a line from where they were, added ones green.
+  function sitesLayers(scen) {
+    const all = (scen.service_points || {features: []}).features;
+    const by = (c) => all.filter((f) => f.properties.change === c);
+    const kept = all.filter((f) => f.properties.change !== 'removed');
+    const pos = (f) => f.geometry.coordinates;
+    return [
+      new deckgl.classes.LineLayer({
+        id: 'b-sites-moved', data: by('moved').filter((f) => f.properties.from),
+        getSourcePosition: (f) => f.properties.from, getTargetPosition: pos,
+        getColor: [...SITE.moved, 220], getWidth: 2, widthUnits: 'pixels',
+      }),
+      new deckgl.classes.ScatterplotLayer({
+        id: 'b-sites-removed', data: by('removed'), getPosition: pos, pickable: true,
+        getRadius: 8, radiusUnits: 'pixels', getFillColor: [...SITE.removed, 110],
+        getLineColor: [...LOST, 255], stroked: true, lineWidthMinPixels: 2,
+      }),
+      new deckgl.classes.ScatterplotLayer({
+        id: 'b-sites', data: kept, getPosition: pos, pickable: true,
+        getRadius: 9, radiusUnits: 'pixels', getFillColor: (f) => [...(SITE[f.properties.change] || SITE.unchanged), 235],
+        getLineColor: [255, 255, 255, 255], stroked: true, lineWidthMinPixels: 2,
+      }),
+    ];
+  }
+
+  // How many of the scenario's points each change drew (for the page's tests).
+  function siteCounts(scen) {
+    const out = {};
+    for (const f of (scen.service_points || {features: []}).features) out[f.properties.change] = (out[f.properties.change] || 0) + 1;
+    return out;
   }
   cov.onView = (vs) => { if (mapB && document.body.classList.contains('comparing')) follow(mapB, vs); };
 
@@ -108,10 +154,12 @@
     cov.draw(live);
     cov.figures(live);
     const diff = difference(live, scen);
-    b.setExtra([...cov.layersOf(scen, 'b-'), cellsLayer('b-gained', diff.gained, GAINED), cellsLayer('b-lost', diff.lost, LOST)]);
+    b.setExtra([...cov.layersOf(scen, 'b-'), cellsLayer('b-gained', diff.gained, GAINED),
+      cellsLayer('b-lost', diff.lost, LOST), ...sitesLayers(scen)]);
     table(live, scen, diff);
     $('cmp-result').hidden = false;
     window.djmapCompare.last = {live: live.summary, scenario: scen.summary, gained: diff.gained.length, lost: diff.lost.length};
+    window.djmapCompare.sites = siteCounts(scen);
     // the maps were resized by the split: frame the result once they have their new size (two
     // frames), then put the scenario map on the live map's final view
     requestAnimationFrame(() => requestAnimationFrame(() => {
@@ -155,6 +203,6 @@
   $('cmp-form').addEventListener('submit', compare);
   $('cmp-close').addEventListener('click', close);
   $('cmp-scenario').addEventListener('focus', () => { if (!$('cmp-scenario').options.length) loadScenarios(); });
-  window.djmapCompare = {loadScenarios, difference, close, last: null, map: () => mapB};
+  window.djmapCompare = {loadScenarios, difference, close, last: null, sites: null, map: () => mapB};
   loadScenarios();
 })();
