@@ -42,6 +42,7 @@ __all__ = [
     "RowScope",
     "attendable",
     "member_chain",
+    "offered",
     "open_to",
     "row_scope",
     "scope_filter",
@@ -99,6 +100,11 @@ BRANCH_CHAIN = "{col} IN {chain}"
 # The organisations a row is open to: its own and the ones it invites (`open_to`).
 OPEN_TO = "(ARRAY[{col}] || ARRAY(SELECT iv.org_id FROM {table} iv WHERE iv.{row} = {key}))"
 INVITED_CHAIN = OPEN_TO + " && ARRAY{chain}"
+# ... or that they registered for (or wait on): what a member is offered (`offered`).
+OFFERED = (
+    "({attendable} OR EXISTS (SELECT 1 FROM registrations r WHERE r.activity_id = {key}"
+    " AND r.member_id = {member}::bigint AND r.status IN ('registered', 'waitlisted')))"
+)
 OWN_ROW = "{col} = {member}::bigint"
 ORG_KEY, MEMBER_KEY = "scope:org", "scope:member"
 
@@ -203,6 +209,17 @@ def attendable(member_id: int, alias: str = "a") -> Fragment:
     it (`activity_invitations`), i.e. the member's own rows of `activities`, over `alias`."""
     member = Principal(role="member", member_id=member_id)
     return row_scope(member, "activities", alias=alias).cond
+
+
+def offered(member_id: int, alias: str = "a") -> Fragment:
+    """The activities a member is offered (/api/nearest, /api/me/activities), over `alias`: the
+    ones they may attend (`attendable`) and the ones they registered for or wait on."""
+    return compose.sql(
+        OFFERED,
+        attendable=attendable(member_id, alias),
+        key=compose.raw(f"{alias}.id"),
+        member=compose.value(member_id, MEMBER_KEY),
+    )
 
 
 def open_to(alias: str = "a") -> Fragment:

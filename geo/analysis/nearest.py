@@ -17,7 +17,7 @@ from geo.analysis.scoping import scope_condition
 from geo.compose import Fragment
 from geo.crs import wgs84_to_gcj02
 from geo.errors import InvalidInput
-from geo.scope import MEMBER_KEY, PUBLIC, Principal, attendable
+from geo.scope import PUBLIC, Principal, offered
 from geo.vocab import NearestTarget
 
 TARGETS = tuple(NearestTarget)
@@ -37,13 +37,8 @@ _KIND = "({kind}::text IS NULL OR t.kind = {kind})"
 _WINDOW = "t.starts_at < {end} AND t.ends_at > {start}"
 # Activities one may still go to: published (not cancelled) and not over.
 _OPEN = "t.status = 'scheduled' AND t.ends_at > {now}"
-# ... and, for a member, open to them: it invites their branch (geo.scope.attendable: its
-# organiser or an invited organisation is their branch or one above it, the check-in rule) or
-# they registered for it.
-_ATTENDABLE = (
-    "({invited} OR EXISTS (SELECT 1 FROM registrations r WHERE r.activity_id = t.id"
-    " AND r.member_id = {member} AND r.status IN ('registered', 'waitlisted')))"
-)
+# ... and, for a member, open to them (geo.scope.offered: they may attend it, the rule of
+# registration and check-in, or they registered for it).
 _POINT = "ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326)"
 _SLOTS = ("lon", "lat", "kind", "k", "start", "end")  # numbered first, in this order
 
@@ -131,11 +126,7 @@ def _attendable(member: Principal) -> Fragment:
     """The activities a member may attend (none for an account with no member record)."""
     if member.member_id is None:
         return compose.FALSE
-    return compose.sql(
-        _ATTENDABLE,
-        invited=attendable(member.member_id, "t"),
-        member=compose.value(member.member_id, MEMBER_KEY),
-    )
+    return offered(member.member_id, "t")
 
 
 async def straight_rows(

@@ -1,7 +1,7 @@
--- Scheduled activities not over yet and starting within the horizon that the member may attend
--- ({invited}: geo.scope.attendable over `a`, the one rule: their branch or an organisation above
--- it organises or is invited) or has registered for, nearest to a point first, with the member's
--- own registration state.
+-- Scheduled activities not over yet and starting within the horizon that the member is offered
+-- ({offered}: geo.scope.offered over `a`, as /api/nearest: they may attend it by the one rule,
+-- geo.scope.attendable, or registered for it), nearest to a point first, with the member's own
+-- registration state.
 SELECT a.id, a.title, a.kind, a.starts_at, a.ends_at, a.capacity, a.service_point_id,
        sp.name AS service_point, o.name AS organiser,
        ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat,
@@ -14,6 +14,6 @@ LEFT JOIN service_points sp ON sp.id = a.service_point_id
 LEFT JOIN registrations r ON r.activity_id = a.id AND r.member_id = {member}
 WHERE a.status = 'scheduled' AND a.ends_at > {now}
   AND a.starts_at < {now} + {days} * interval '1 day'
-  AND ({invited} OR r.status IN ('registered', 'waitlisted'))
+  AND {offered}
 ORDER BY distance_m, a.starts_at, a.id
 LIMIT {limit}

@@ -16,7 +16,7 @@ import asyncpg
 from geo import compose
 from geo.errors import NotFound
 from geo.live.registrations import HISTORY_LIMIT, NEARBY_DAYS, NEARBY_LIMIT
-from geo.scope import MEMBER_KEY, attendable
+from geo.scope import MEMBER_KEY, offered
 
 MEMBER_SQL = compose.sql_file(__file__, "me_member.sql")
 REGISTRATIONS_SQL = compose.sql_file(__file__, "me_registrations.sql")
@@ -105,7 +105,7 @@ async def my_activities(
         now=compose.value(now),
         days=compose.value(NEARBY_DAYS),
         limit=compose.value(NEARBY_LIMIT),
-        invited=attendable(member_id, "a"),
+        offered=offered(member_id, "a"),
     )
     near = await conn.fetch(stmt.compile().text, *stmt.args())
     return {

@@ -9,10 +9,10 @@ organised it.
 - leader, planner and steward bound to an organisation see an event of an organisation in their
   subtree (their root is in the chain above the event's organisation);
 - a member sees an event of their branch or of an organisation above it (the ones that invite
-  the branch), as geo/scope.py's row rule for members; and an event about an activity (its
-  `activity.*`, `registration.changed`, `checkin.created`, whatever its audience) only when they
-  may attend it (geo.scope.attendable): the activity is open to their branch or an organisation
-  above it (geo.scope.open_to, read with the event). Each may attend the same way: a member of
+  the branch), as geo/scope.py's row rule for members; and an event about an activity that
+  their audience allows (`activity.*`, `registration.changed`; `checkin.created` is the leaders')
+  only when they may attend it (geo.scope.attendable): the activity is open to their branch or an
+  organisation above it (geo.scope.open_to, read with the event). Each may attend the same way: a member of
   the organiser's tree and one of an invited organisation's are told alike, and a member is not
   offered, live, what they could not register for;
 - the public sees public events only, every public activity's among them (not a member: no rule
