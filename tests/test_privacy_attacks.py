@@ -253,7 +253,7 @@ def _sweeps(attack: Attack, role: str, rng: np.random.Generator, kinds: dict[str
             attack.ask(role, {"meters": r, "propose": 1, "candidates": [cand]})
     kinds["radius"] += attack.requests - before
     before = attack.requests
-    for _ in range(6):  # bbox edges nudged by up to 30 m
+    for _ in range(4):  # bbox edges nudged by up to 30 m
         box, r = _box(rng, attack.district), float(rng.uniform(300, 1200))
         for b in [box] + [_nudged_box(rng, box) for _ in range(5)]:
             attack.ask(role, {"meters": r, "bbox": b})
@@ -265,7 +265,7 @@ def _sweeps(attack: Attack, role: str, rng: np.random.Generator, kinds: dict[str
             attack.ask(role, {"meters": r, "propose": 1, "candidates": [c]})
     kinds["candidates"] += attack.requests - before
     before = attack.requests
-    for _ in range(4):  # minutes and speed nudged
+    for _ in range(3):  # minutes and speed nudged
         minutes, speed = float(rng.uniform(3, 20)), float(rng.uniform(60, 90))
         for m, v in [(minutes, speed)] + [
             (minutes + float(rng.uniform(-0.3, 0.3)), speed) for _ in range(2)
