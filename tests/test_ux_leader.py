@@ -23,6 +23,7 @@ DESKTOP = {"width": 1440, "height": 900}
 PASSWORD = "correct horse battery"
 ZH_WHEN = re.compile(r"\d{1,2}月\d{1,2}日 周[日一二三四五六] \d\d:\d\d–\d\d:\d\d")
 EN_WHEN = re.compile(r"(Sun|Mon|Tue|Wed|Thu|Fri|Sat) \d{4}-\d\d-\d\d \d\d:\d\d–\d\d:\d\d")
+STAT = "#stats [data-stat=stat_activities_window] b"
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +54,9 @@ def _open(
     warnings: list[str] = []
     page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
     page.evaluate("() => localStorage.clear()")
-    page.goto(f"{base}/?lang={lang}", wait_until="load")
-    if user:
+    if user:  # logged in before the map loads (one load of the map, not two)
         login(page, base, user, PASSWORD)
+    page.goto(f"{base}/?lang={lang}", wait_until="load")
     wait_for_map(page)
     return page, log, warnings
 
@@ -83,12 +84,87 @@ def _sp_with_activity(url: str) -> tuple[int, float, float]:
     return int(row[0]), float(row[1]), float(row[2])
 
 
-@pytest.mark.parametrize("lang", ["zh-CN", "en"])
-def test_service_point_wins_the_click_and_its_card_reads_in_words(
-    browser: Browser, base: str, sample_url: str, lang: str, output_dir: Path
+def _panels_start_open(page: Any) -> None:
+    """On a desktop the panel starts open and the time bar's range reads on one line."""
+    expanded, tree, lines = page.evaluate(
+        """() => { const el = document.querySelector('#time-label'), cs = getComputedStyle(el);
+            const line = parseFloat(cs.lineHeight) || parseFloat(cs.fontSize) * 1.3;
+            const t = document.querySelector('#org-tree').getBoundingClientRect();
+            return [document.querySelector('#side .panel-toggle').getAttribute('aria-expanded'),
+                    t.width > 0 && t.height > 0
+                      && getComputedStyle(document.querySelector('#org-tree')).visibility !== 'hidden',
+                    el.getBoundingClientRect().height / line]; }"""
+    )
+    assert expanded == "true"
+    assert tree  # the org tree is shown
+    assert lines <= 1.2
+
+
+def _default_window(page: Any, log: PageLog, lang: str) -> int:
+    """The time window defaults to the next 30 days with today marked; returns the stat shown."""
+    facts = page.evaluate(  # one round trip: the page's main thread is busy drawing
+        """() => ({all: document.querySelector('#time-all').checked,
+            span: (Date.parse(window.djmapLeader.state.to)
+                   - Date.parse(window.djmapLeader.state.from)) / 86400000,
+            data: window.djmapMap.layer('activities').props.data,
+            today: ((t) => { const r = t && t.getBoundingClientRect();  // Playwright's is_visible
+                 return !!r && r.width > 0 && r.height > 0
+                   && getComputedStyle(t).visibility !== 'hidden'; })(
+                 document.querySelector('#time-today')),
+            label: document.querySelector('#time-label')?.textContent || ''})"""
+    )
+    assert not facts["all"]
+    assert facts["span"] == 30
+    assert "from=" in facts["data"] and "to=" in facts["data"]
+    assert facts["today"]
+    label = facts["label"]
+    assert (label.count("月") == 2) if lang == "zh-CN" else re.search(r"\d{4}-\d\d-\d\d", label)
+    page.wait_for_selector(STAT, timeout=30_000)
+    shown = page.text_content(STAT) or ""
+    assert shown.isdigit(), (shown, [u for u in log.requests if "collections" in u])
+    return int(shown)
+
+
+def _district_framed(page: Any, sample_url: str) -> None:
+    """The district framed beside the panels (no corner under the left panel); the org tree
+    has room for 10 rows at 900 px."""
+    with psycopg.connect(sample_url) as conn:
+        w, s, e, n = conn.execute(
+            "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM "
+            "(SELECT ST_Extent(geom) b FROM districts) d"
+        ).fetchone()  # type: ignore[misc]
+    page.wait_for_timeout(500)
+    corners, side, tree = page.evaluate(
+        """(b) => { const vp = window.djmapMap.deck.getViewports()[0];
+            const box = (s) => { const r = document.querySelector(s).getBoundingClientRect();
+                                 return {x: r.x, width: r.width, height: r.height}; };
+            return [[[b[0], b[1]], [b[0], b[3]], [b[2], b[1]], [b[2], b[3]]].map((c) => vp.project(c)),
+                    box('#side'), box('#org-tree')]; }""",
+        [w, s, e, n],
+    )
+    right_of_panel = side["x"] + side["width"]
+    for x, y in corners:  # the south-west tail included, none under the left panel
+        assert right_of_panel - 2 <= x <= DESKTOP["width"], (x, y, right_of_panel)
+        assert 0 <= y <= DESKTOP["height"]
+    assert tree["height"] >= 300, tree  # ≥ 10 rows at 900 px
+
+
+def _stats_follow_the_window(page: Any, month: int) -> None:
+    page.select_option("#time-window", "90")
+    page.wait_for_function(
+        "([sel, n]) => Number(document.querySelector(sel)?.textContent) !== n",
+        arg=[STAT, month],
+        timeout=30_000,
+    )
+    assert int(page.text_content(STAT) or "0") > month
+
+
+def _service_point_wins_the_click(
+    page: Any, log: PageLog, warnings: list[str], sample_url: str, lang: str, output_dir: Path
 ) -> None:
+    """A service point wins the click over the activities on it; its card lists them in Beijing
+    time in words, opening hours in words with 正在开放/已关闭; the panorama fits the card."""
     sp_id, lon, lat = _sp_with_activity(sample_url)
-    page, log, warnings = _open(browser, base, lang, DESKTOP)
     page.evaluate(
         "([lon, lat]) => window.djmapMap.flyTo({longitude: lon, latitude: lat, zoom: 17.5,"
         " pitch: 0, bearing: 0}, 0)",
@@ -100,16 +176,15 @@ def test_service_point_wins_the_click_and_its_card_reads_in_words(
             if (!vp || Math.abs(vp.zoom - 17.5) > 0.01) return null;
             const [x, y] = vp.project([lon, lat]);
             const all = d.pickMultipleObjects({x, y, radius: 4, depth: 6});
-            return all.length >= 2 ? [x, y] : null; }""",
+            const r = document.querySelector('#map').getBoundingClientRect();
+            return all.length >= 2 ? [r.x + x, r.y + y] : null; }""",
         arg=[lon, lat],
         timeout=60_000,
     )
     x, y = hit.json_value()
-    box = page.locator("#map").bounding_box()
-    assert box is not None
     done = f"() => !!document.querySelector(\"#sp-body .sp-name[data-sp='{sp_id}']\")"
     for _ in range(4):
-        page.mouse.click(box["x"] + x, box["y"] + y)
+        page.mouse.click(x, y)
         try:
             page.wait_for_function(done, timeout=8_000)
             break
@@ -118,98 +193,75 @@ def test_service_point_wins_the_click_and_its_card_reads_in_words(
     if not page.evaluate(done):
         page.screenshot(path=str(output_dir / "ux-debug.png"))
         picks = page.evaluate(
-            """([x, y]) => window.djmapMap.deck.pickMultipleObjects({x, y, radius: 8, depth: 6})
-                .map((i) => [i.layer.id, i.layer.root && i.layer.root.id, JSON.stringify(i.object.properties || {}).slice(0, 80)])""",
+            """([x, y]) => { const r = document.querySelector('#map').getBoundingClientRect();
+                return window.djmapMap.deck.pickMultipleObjects({x: x - r.x, y: y - r.y, radius: 8, depth: 6})
+                .map((i) => [i.layer.id, i.layer.root && i.layer.root.id, JSON.stringify(i.object.properties || {}).slice(0, 80)]); }""",
             [x, y],
         )
         raise AssertionError(str(picks) + str(log.problems()) + str(warnings))
-    body = page.text_content("#sp-body") or ""
+    card = page.evaluate(
+        """() => ({body: document.querySelector('#sp-body').textContent,
+            state: document.querySelector('#sp-body .open-state')?.textContent,
+            times: [...document.querySelectorAll('#sp-body .upcoming time')].map((t) => t.textContent)})"""
+    )
+    body = card["body"] or ""
     assert "Mo-" not in body and "Fr " not in body, body  # opening hours in words
-    state = page.locator("#sp-body .open-state").text_content()
+    state = card["state"]
     assert state in (("正在开放", "已关闭") if lang == "zh-CN" else ("Open now", "Closed now"))
-    times = page.locator("#sp-body .upcoming time").all_text_contents()
+    times = card["times"]
     assert times, body
     pattern = ZH_WHEN if lang == "zh-CN" else EN_WHEN
     assert all(pattern.fullmatch(t) for t in times), times
     assert "T0" not in body and "+00:00" not in body
     page.wait_for_selector("#panorama.loaded", timeout=60_000)
-    card = page.locator("#sp-card").bounding_box()
-    pano = page.locator("#panorama").bounding_box()
-    assert card and pano
-    assert pano["width"] <= card["width"] and pano["x"] >= card["x"]
+    card_box, pano = page.evaluate(
+        """() => ['#sp-card', '#panorama'].map((s) => {
+            const r = document.querySelector(s).getBoundingClientRect();
+            return {x: r.x, width: r.width, height: r.height}; })"""
+    )
+    assert pano["width"] <= card_box["width"] and pano["x"] >= card_box["x"]
     assert pano["height"] >= 0.45 * pano["width"] - 1  # its whole 2:1 picture, not cut off
     if lang == "zh-CN":
         page.wait_for_timeout(800)
         page.screenshot(path=str(output_dir / "ux-card-service-point-zh.png"))
-    _clean(log, warnings)
-    page.close()
 
 
-@pytest.mark.parametrize("lang", ["zh-CN", "en"])
-def test_time_window_is_the_next_30_days_and_stats_follow_it(
-    browser: Browser, base: str, lang: str
-) -> None:
-    page, log, warnings = _open(browser, base, lang, DESKTOP)
-    assert not page.is_checked("#time-all")
-    span = page.evaluate(
-        "() => (Date.parse(window.djmapLeader.state.to) - Date.parse(window.djmapLeader.state.from))"
-        " / 86400000"
-    )
-    assert span == 30
-    data = page.evaluate("() => window.djmapMap.layer('activities').props.data")
-    assert "from=" in data and "to=" in data
-    assert page.is_visible("#time-today")
-    label = page.text_content("#time-label") or ""
-    assert (label.count("月") == 2) if lang == "zh-CN" else re.search(r"\d{4}-\d\d-\d\d", label)
-    sel = "#stats [data-stat=stat_activities_window] b"
-    page.wait_for_selector(sel, timeout=30_000)
-    shown = page.text_content(sel) or ""
-    assert shown.isdigit(), (shown, [u for u in log.requests if "collections" in u])
-    month = int(shown)
-    page.select_option("#time-window", "90")
-    page.wait_for_function(
-        "([sel, n]) => Number(document.querySelector(sel)?.textContent) !== n",
-        arg=[sel, month],
-        timeout=30_000,
-    )
-    assert int(page.text_content(sel) or "0") > month
-    _clean(log, warnings)
-    page.close()
-
-
-@pytest.mark.parametrize("lang", ["zh-CN", "en"])
-def test_district_framed_beside_the_panels_with_room_for_the_tree(
-    browser: Browser, base: str, sample_url: str, lang: str
-) -> None:
-    with psycopg.connect(sample_url) as conn:
-        w, s, e, n = conn.execute(
-            "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM "
-            "(SELECT ST_Extent(geom) b FROM districts) d"
-        ).fetchone()  # type: ignore[misc]
-    page, log, warnings = _open(browser, base, lang, DESKTOP)
-    page.wait_for_timeout(500)
-    corners = page.evaluate(
-        """(b) => { const vp = window.djmapMap.deck.getViewports()[0];
-            return [[b[0], b[1]], [b[0], b[3]], [b[2], b[1]], [b[2], b[3]]].map((c) => vp.project(c)); }""",
-        [w, s, e, n],
-    )
-    side = page.locator("#side").bounding_box()
-    assert side is not None
-    right_of_panel = side["x"] + side["width"]
-    for x, y in corners:  # the south-west tail included, none under the left panel
-        assert right_of_panel - 2 <= x <= DESKTOP["width"], (x, y, right_of_panel)
-        assert 0 <= y <= DESKTOP["height"]
-    tree = page.locator("#org-tree").bounding_box()
-    assert tree is not None and tree["height"] >= 300, tree  # ≥ 10 rows at 900 px
+def _breadcrumb_and_collapsible_panels(page: Any) -> None:
     org = page.locator("#org-tree ul.root > li > button.org").first
     name = org.locator(".nm").text_content()
-    org.click()
+    # DOM clicks: these check what the buttons do, not the pointer (Playwright's wait for a
+    # stable element waits for frames, which software WebGL makes slow)
+    org.dispatch_event("click")
     page.wait_for_function("() => document.querySelector('#breadcrumb b') !== null")
     assert page.text_content("#breadcrumb b") == name
-    page.click(".panel-toggle")
+    toggle = page.locator(".panel-toggle").first
+    toggle.dispatch_event("click")
     assert page.locator("#org-tree").is_hidden()
-    page.click(".panel-toggle")
+    toggle.dispatch_event("click")
     assert page.locator("#org-tree").is_visible()
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_leader_desktop_window_framing_service_point_card_breadcrumb_and_panels(
+    browser: Browser, base: str, sample_url: str, lang: str, output_dir: Path
+) -> None:
+    """One page load (the map is slow to draw in software WebGL), checked in this order: the
+    time window defaults to the next 30 days with today marked; the district is framed beside
+    the panels with room for the tree; the stats follow a window change (zh-CN: and neither the
+    load nor the change logs a console warning); a service point wins the click and its card
+    reads in words; choosing an org sets the breadcrumb; the panels collapse and open. (On a
+    desktop the panel starts open: from test_ux_leader_phone.py; the phone checks are there.)"""
+    page, log, warnings = _open(browser, base, lang, DESKTOP)
+    _panels_start_open(page)
+    month = _default_window(page, log, lang)
+    _district_framed(page, sample_url)
+    _stats_follow_the_window(page, month)
+    if lang == "zh-CN":  # no console warnings on load and window change
+        # (zoomed in on a service point at z17.5 deck.gl still warns: see the report)
+        page.wait_for_timeout(3000)
+        assert _page_warnings(warnings) == []
+    _service_point_wins_the_click(page, log, warnings, sample_url, lang, output_dir)
+    _breadcrumb_and_collapsible_panels(page)
     _clean(log, warnings)
     page.close()
 
@@ -218,24 +270,5 @@ def test_a_bound_leaders_stats_say_their_own_area(browser: Browser, base: str) -
     page, log, warnings = _open(browser, base, "zh-CN", DESKTOP, user="ux-street")
     page.wait_for_selector("#stats .stat .scope", timeout=30_000)
     assert "本辖区" in (page.text_content("#stats") or "")
-    _clean(log, warnings)
-    page.close()
-
-
-@pytest.mark.parametrize("lang", ["zh-CN", "en"])
-def test_leader_on_a_phone(browser: Browser, base: str, lang: str) -> None:
-    page, log, warnings = _open(browser, base, lang, PHONE)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    assert not page.is_checked("#time-all")
-    _clean(log, warnings)
-    page.close()
-
-
-def test_no_console_warnings_on_load_and_window_change(browser: Browser, base: str) -> None:
-    """(Zoomed in on a service point at z17.5 deck.gl still warns: see the report.)"""
-    page, log, warnings = _open(browser, base, "zh-CN", DESKTOP)
-    page.select_option("#time-window", "7")
-    page.wait_for_timeout(3000)
-    assert _page_warnings(warnings) == []
     _clean(log, warnings)
     page.close()
