@@ -89,7 +89,8 @@ def test_each_caller_gets_what_its_role_and_subtree_may_see(db_url: str, world: 
         for caller, reader in readers.items():
             got = reader.events(until_id(sent["marker"]))
             assert [e["id"] for e in got] == sorted((e["id"] for e in got), key=int)
-            assert {name_of[e["id"]] for e in got} == expected[caller], caller
+            # the server may write events of its own meanwhile (data versions): count ours
+            assert {name_of[e["id"]] for e in got if e["id"] in name_of} == expected[caller], caller
             for e in got:
                 assert e["body"]["id"] == e["id"] and e["body"]["specversion"] == "1.0"
     finally:
@@ -102,7 +103,9 @@ def test_resume_from_an_id_misses_nothing_and_sends_nothing_twice(
 ):
     first = _reader(world, "admin")
     a = emit(db_url, "activity.created", None, id=10)
-    assert [e["id"] for e in first.events(until_id(a))] == [str(a)]
+    assert [
+        e["id"] for e in first.events(until_id(a)) if e["body"]["type"] == "activity.created"
+    ] == [str(a)]
     first.close()
     missed = [emit(db_url, "activity.updated", None, id=10, n=i) for i in range(3)]
     for how in (
@@ -115,13 +118,15 @@ def test_resume_from_an_id_misses_nothing_and_sends_nothing_twice(
         live = emit(db_url, "activity.updated", None, id=10, n=99)
         got = again.events(until_id(live))
         again.close()
-        assert [int(e["id"]) for e in got][: len(missed)] == missed, how
+        ours = [int(e["id"]) for e in got if e["body"]["type"].startswith("activity.")]
+        assert ours[: len(missed)] == missed, how  # the server's own events may come between
         assert len({e["id"] for e in got}) == len(got)
         assert int(got[-1]["id"]) == live
         missed.append(live)  # the next resume, from `a` too, gets it as well
     fresh = _reader(world, "admin")  # no id: from now
     now = emit(db_url, "activity.created", None, id=11)
-    assert [int(e["id"]) for e in fresh.events(until_id(now))] == [now]
+    fresh_got = fresh.events(until_id(now))
+    assert [int(e["id"]) for e in fresh_got if e["body"]["type"].startswith("activity.")] == [now]
     fresh.close()
 
 
