@@ -49,8 +49,9 @@ BUILD_POOL = 2  # builds run one at a time per lane; one spare for reading the s
 def derived_builders(
     settings: Settings, pool: asyncpg.Pool, versions: VersionTracker, radius_m: float
 ) -> list[Builder]:
-    """Every derived build of the app (the lifespan's and `djmap tiles build`'s)."""
-    home, url = settings.db.home, settings.db.url
+    """Every derived build of the app (the lifespan's and `djmap tiles build`'s), on session
+    connections (DJMAP_LISTEN_URL when set: builds hold session advisory locks)."""
+    home, url = settings.db.home, settings.db.session_url
     layers = catalog.LAYERS.values()
     return [
         *tile_builders(layers, pool, versions, home, url),
@@ -64,15 +65,15 @@ def derived_builders(
 async def tile_services(app: Any) -> AsyncIterator[TileService]:
     """Make the tile and build services, put them on `app.state`, close them on exit."""
     settings: Settings = app.state.settings
-    api, url = settings.api, settings.db.url
+    api, url, session = settings.api, settings.db.url, settings.db.session_url
     async with AsyncExitStack() as stack:
         pool = await tile_pool(url, settings.db.pool_max, api.statement_timeout, api.pool_timeout)
         stack.push_async_callback(close_pool, pool)
-        build_pool = await tile_pool(
-            url, BUILD_POOL, api.build_timeout, api.pool_timeout, min_size=0
+        build_pool = await tile_pool(  # session advisory locks: straight to PostgreSQL
+            session, BUILD_POOL, api.build_timeout, api.pool_timeout, min_size=0
         )
         stack.push_async_callback(close_pool, build_pool)
-        versions = VersionTracker(pool, url, api.tile_freshness)
+        versions = VersionTracker(pool, session, api.tile_freshness)  # LISTENs on `session`
         stack.push_async_callback(lambda: close_within(versions.close(), "the version tracker"))
         await versions.listen()
         reads = await stack.enter_async_context(replica_reads(app, pool, versions))
@@ -114,12 +115,13 @@ async def live_services(
     live = getattr(app.state, "live_settings", None) or LiveSettings()
     app.state.live_settings = live
     async with AsyncExitStack() as stack:
-        hub = EventHub(settings.db.url, queue_limit=live.queue, settle_s=live.settle_s)
+        session = settings.db.session_url  # LISTEN and the worker's lock need a session
+        hub = EventHub(session, queue_limit=live.queue, settle_s=live.settle_s)
         stack.push_async_callback(lambda: close_within(hub.close(), "the event hub"))
         await hub.start()
         app.state.events, app.state.live_worker = hub, None
         if live.worker == "on":
-            worker = LiveWorker(settings.db.url, app.state.pool, hub, live, layer_versions(tiles))
+            worker = LiveWorker(session, app.state.pool, hub, live, layer_versions(tiles))
             versions.on_change(worker.versions_changed)
             stack.push_async_callback(lambda: close_within(worker.close(), "the live worker"))
             worker.start()

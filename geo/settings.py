@@ -21,6 +21,12 @@ class DatabaseSettings(BaseSettings):
         default=None,
         description="libpq URL (postgresql://user[:password]@host:port/dbname); unset = embedded",
     )
+    listen_url: str | None = Field(
+        default=None,
+        description="libpq URL straight to PostgreSQL (a session) for what needs one behind "
+        "pgbouncer in transaction mode: LISTEN (the version tracker, the event hub), the live "
+        "worker's advisory lock and the derived builds (session locks); unset = the database URL",
+    )
     home: Path = Field(
         default=PROJECT_ROOT / ".djmap",
         description="folder of the embedded cluster, built tiles and uploads",
@@ -56,7 +62,7 @@ class DatabaseSettings(BaseSettings):
         "transaction mode (Debian 12's pgbouncer 1.18 has no max_prepared_statements)",
     )
 
-    @field_validator("database_url")
+    @field_validator("database_url", "listen_url")
     @classmethod
     def _plain_libpq(cls, value: str | None) -> str | None:
         if value in (None, ""):
@@ -64,7 +70,8 @@ class DatabaseSettings(BaseSettings):
         assert value is not None
         if not value.startswith(("postgresql://", "postgres://")):
             raise ValueError(
-                "DJMAP_DATABASE_URL must be a libpq URL: postgresql://user@host:port/db"
+                "DJMAP_DATABASE_URL and DJMAP_LISTEN_URL must be libpq URLs: "
+                "postgresql://user@host:port/db"
             )
         return value
 
@@ -95,6 +102,11 @@ class DatabaseSettings(BaseSettings):
             return self.database_url
         base = f"postgresql://{self.db_user}@127.0.0.1:{self.db_port}/{self.db_name}"
         return with_password(base, read_password(self.home))
+
+    @property
+    def session_url(self) -> str:
+        """The URL of session connections (DJMAP_LISTEN_URL, else the database URL)."""
+        return self.listen_url or self.url
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -14,7 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from geo.cluster import Cluster
 from geo.cluster_auth import redact
-from geo.db.pool import timed_url
+from geo.db.pool import STATEMENT_CACHE, timed_url
 from geo.db.versions import VERSIONS_SQL, parse_versions
 from geo.errors import ClusterError
 from geo.settings import DatabaseSettings, get_db_settings
@@ -52,10 +52,14 @@ def analysis_pool(url: str, size: int, statement_timeout: float, wait: float) ->
 
     `wait` bounds how long a run waits for a connection (then PoolTimeout, an OperationalError:
     503 like any outage); a connection is checked before it is handed out, so one the server
-    dropped is replaced instead of failing the run. The app's lifespan opens and closes it."""
+    dropped is replaced instead of failing the run. The app's lifespan opens and closes it.
+    With DJMAP_STATEMENT_CACHE=0 (behind pgbouncer in transaction mode) psycopg prepares
+    nothing either: a statement prepared on one server connection is unknown on the next."""
     quiet_reconnect_warnings()
+    prepare = {"prepare_threshold": None} if STATEMENT_CACHE["size"] == 0 else {}
     pool = ConnectionPool(
         timed_url(url, statement_timeout),
+        kwargs=prepare,
         min_size=0,
         max_size=size,
         timeout=wait,
