@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from argon2 import PasswordHasher
+from cheap_hashes import use_cheap_hashes
 from web_browser import Browser
 
 from geo import db as geodb
@@ -21,18 +21,14 @@ from geo.cluster import Cluster, free_port
 from geo.models import VERSIONED_TABLES
 
 DATA_TABLES = (*VERSIONED_TABLES, "imports")
-# Test users get cheap argon2id hashes (1 pass over 1 MiB instead of 3 over 64 MiB: about 1 ms,
-# not 0.2-1.2 s, per hash and per login); a hash carries its own parameters, so the servers the
-# tests start verify them as cheaply, while production hashes keep geo.users' defaults.
-TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashes() -> Iterator[None]:
-    """geo.users hashes (and checks unknown names against) a cheap hash in this process."""
-    old = geo_users._HASHER
-    geo_users._HASHER = TEST_HASHER
-    geo_users.dummy_hash.cache_clear()
+    """Test users get cheap argon2id hashes (tests/cheap_hashes.py: about 1 ms, not 0.2-1.2 s,
+    per hash and per login); a hash carries its own parameters, so the servers the tests start
+    verify them as cheaply, while production hashes keep geo.users' defaults."""
+    old = use_cheap_hashes()
     yield
     geo_users._HASHER = old
     geo_users.dummy_hash.cache_clear()
