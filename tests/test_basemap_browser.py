@@ -114,10 +114,9 @@ def _open_map(browser: Browser, base: str, path: str, **kw: Any) -> tuple[Any, P
     return page, log
 
 
-def test_the_basemap_draws_offline_with_cjk_labels(
-    browser: Browser, base: str, output_dir: Path
+def _basemap_draws_offline_with_cjk_labels(
+    page: Any, log: PageLog, base: str, output_dir: Path
 ) -> None:
-    page, log = _open_map(browser, base, "/")
     page.screenshot(path=str(output_dir / "ux-basemap-zh-desktop.png"))
     facts = page.evaluate(LABEL_FACTS)
     assert facts["family"].startswith("djmap-cjk") and facts["fontLoaded"], facts
@@ -133,8 +132,7 @@ def test_the_basemap_draws_offline_with_cjk_labels(
     page.evaluate(f"() => window.djmapMap.update('{LABELS}', {{visible: false}})")
     page.wait_for_timeout(800)
     assert dark_share(page) < with_labels * 0.8, with_labels  # labels: 40 % of dark pixels
-    _clean(log)
-    page.close()
+    page.evaluate(f"() => window.djmapMap.update('{LABELS}', {{visible: true}})")
 
 
 def test_roads_and_labels_on_an_english_phone(
@@ -156,11 +154,10 @@ def test_roads_and_labels_on_an_english_phone(
     page.close()
 
 
-def test_heat_follows_the_zoom_inside_the_district_and_says_when_empty(
-    browser: Browser, base: str
+def _heat_follows_the_zoom_inside_the_district_and_says_when_empty(
+    page: Any, log: PageLog, base: str
 ) -> None:
     heat = "activity_heat"
-    page, log = _open_map(browser, base, "/")
     page.evaluate(f"() => window.djmapMap.update('{heat}', {{visible: true}})")
     page.wait_for_function(
         "() => performance.getEntriesByType('resource').some(e => e.name.includes('/api/heatmap/'))",
@@ -190,8 +187,7 @@ def test_heat_follows_the_zoom_inside_the_district_and_says_when_empty(
         assert note.count() == 0 or not note.is_visible()
     else:
         assert note.is_visible() and "暂无数据" in note.inner_text()
-    _clean(log)
-    page.close()
+    page.evaluate(f"() => window.djmapMap.update('{heat}', {{visible: false}})")
 
 
 # The labels each tile draws: (tile zoom, minzoom and rank of every label drawn, labels it holds).
@@ -202,11 +198,14 @@ LABELS_BY_TILE = f"""() => ({LIVE_LAYERS})('{LABELS}')
              (l.props.tile.content || []).length])"""
 
 
-def _labels_at(page: Any, zoom: float) -> tuple[list[int], list[list[Any]], int]:
-    """Fly to `zoom` (centre kept); the tile zooms, the labels drawn and the labels held."""
+def _labels_at(
+    page: Any, zoom: float, view: dict[str, Any]
+) -> tuple[list[int], list[list[Any]], int]:
+    """Fly to `zoom` over the view the page opened on; the tile zooms, the labels drawn and the
+    labels held."""
     page.evaluate(
-        "(z) => window.djmapMap.flyTo({...window.djmapMap.viewState(), zoom: z, pitch: 0}, 0)",
-        zoom,
+        "([v, z]) => window.djmapMap.flyTo({...v, zoom: z, pitch: 0}, 0)",
+        [view, zoom],
     )
     page.wait_for_function(  # every tile in view at the new zoom loaded and drawn
         f"""(z) => {{ const root = ({LIVE_LAYERS})('{LABELS}').find(l => l.id === '{LABELS}');
@@ -222,18 +221,31 @@ def _labels_at(page: Any, zoom: float) -> tuple[list[int], list[list[Any]], int]
     return [t[0] for t in tiles], drawn, sum(t[2] for t in tiles)
 
 
-def test_labels_thin_out_as_one_zooms_out(browser: Browser, base: str, output_dir: Path) -> None:
-    page, log = _open_map(browser, base, "/")
-    zs, far, held = _labels_at(page, 12)
+def _labels_thin_out_as_one_zooms_out(page: Any, view: dict[str, Any], output_dir: Path) -> None:
+    zs, far, held = _labels_at(page, 12, view)
     assert far and all(m <= z for z in zs for m, _, _ in far), far
     assert len(far) < held  # the tiles hold more names than a district seen whole shows
     assert {k for _, _, k in far} <= {"street", "organisation", "road"}, far
     assert min(r for _, r, _ in far) >= 30, far  # 街道, 党委 and arterial roads only
     page.screenshot(path=str(output_dir / "ux-basemap-labels-z12.png"))
-    zs, near, held = _labels_at(page, 15)
+    zs, near, held = _labels_at(page, 15, view)
     assert near and len(near) == held  # close in, every name of the tiles
     assert "service_point" in {k for _, _, k in near}, near
     assert min(r for _, r, _ in near) < 30, near  # smaller roads come in
     page.screenshot(path=str(output_dir / "ux-basemap-labels-z15.png"))
+
+
+def test_basemap_on_a_desktop_labels_heat_and_thinning(
+    browser: Browser, base: str, output_dir: Path
+) -> None:
+    """`/` in zh-CN on one page load (the map is slow to draw in software WebGL), in this order:
+    the basemap draws offline with CJK labels (water and labels by pixels, shown and hidden);
+    member heat follows the zoom inside the district and says when empty; labels thin out as
+    one zooms out (over the view the page opened on)."""
+    page, log = _open_map(browser, base, "/")
+    view = page.evaluate("() => window.djmapMap.viewState()")
+    _basemap_draws_offline_with_cjk_labels(page, log, base, output_dir)
+    _heat_follows_the_zoom_inside_the_district_and_says_when_empty(page, log, base)
+    _labels_thin_out_as_one_zooms_out(page, view, output_dir)
     _clean(log)
     page.close()
