@@ -27,7 +27,7 @@ from argon2 import PasswordHasher
 from privacy import PASSWORD
 
 from api.app import create_app
-from api.login import LoginThrottle, PasswordVerifier, VerifierBusy
+from api.login import VERIFY_SLOTS, LoginThrottle, PasswordVerifier, VerifierBusy
 from api.settings import ApiSettings, Settings
 from geo import users
 from geo.settings import DatabaseSettings
@@ -204,9 +204,9 @@ def _slow_hash() -> str:
 
 
 def test_bad_logins_in_flight_do_not_stall_health(victim_db: str) -> None:
-    """Eight wrong passwords for an account with a slow hash are being checked; GET /api/health
-    answers again and again before the first of them is answered (on the event loop it waited
-    for the verification in progress)."""
+    """Four wrong passwords (twice the verifier's slots: two checked, two queued) for an account
+    with a slow hash; GET /api/health answers again and again before the first of them is
+    answered (on the event loop it waited for the verification in progress)."""
     with psycopg.connect(victim_db, autocommit=True) as conn:
         conn.execute(
             "UPDATE users SET password_hash = %s WHERE username = %s", (_slow_hash(), VICTIM)
@@ -214,7 +214,7 @@ def test_bad_logins_in_flight_do_not_stall_health(victim_db: str) -> None:
     with server(victim_db, "djmap serve") as (base, _):
         done: list[str] = []
         lock = threading.Lock()
-        sent = threading.Barrier(9)
+        sent = threading.Barrier(2 * VERIFY_SLOTS + 1)
 
         def bad_login(i: int) -> int:
             sent.wait()
@@ -223,8 +223,8 @@ def test_bad_logins_in_flight_do_not_stall_health(victim_db: str) -> None:
                 done.append("login")
             return code
 
-        with ThreadPoolExecutor(8) as pool:
-            futures = [pool.submit(bad_login, i) for i in range(8)]
+        with ThreadPoolExecutor(2 * VERIFY_SLOTS) as pool:
+            futures = [pool.submit(bad_login, i) for i in range(2 * VERIFY_SLOTS)]
             sent.wait()
             while "login" not in done:
                 with urllib.request.urlopen(base + "/api/health", timeout=120) as r:
