@@ -67,8 +67,9 @@ def _api(base: str, path: str, user: str) -> Any:
 def test_card_ranking_strip_and_layer(
     world: dict[str, Any], base: str, browser: Browser, output_dir: Path
 ) -> None:
-    page, log = browser.open(base, "/")
-    login(page, base, "lead_c1", PASSWORD)
+    page, log = browser.open(base, "/api/health")
+    login(page, base, "lead_c1", PASSWORD)  # before the map loads: one load, not two
+    page.goto(base + "/", wait_until="load")
     page.wait_for_function("() => window.djmapHealth && window.djmapHealth.state.me")
     ranking = _api(base, f"/api/orgs/{world['c1']}/ranking?of=branches", "lead_c1")
     health = _api(base, f"/api/orgs/{world['c1']}/health", "lead_c1")
@@ -103,8 +104,9 @@ def test_card_ranking_strip_and_layer(
 def test_inbox_bell_counts_and_marks_read(
     world: dict[str, Any], base: str, browser: Browser
 ) -> None:
-    page, log = browser.open(base, "/")
-    login(page, base, "sec_b1", PASSWORD)
+    page, log = browser.open(base, "/api/health")
+    login(page, base, "sec_b1", PASSWORD)  # before the map loads: one load, not two
+    page.goto(base + "/", wait_until="load")
     mine = _api(base, "/api/me/reminders", "sec_b1")
     assert mine["unread"] > 0, "the world's branch b1 has items due or overdue"
     page.wait_for_selector("#hp-bell")
