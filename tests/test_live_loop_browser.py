@@ -67,6 +67,17 @@ def _clean(log: PageLog, expected: str | None = None) -> None:
     assert log.problems() == [], "\n".join(log.problems())
 
 
+def _open_as(
+    browser: Browser, base: str, path: str, username: str, **kw: Any
+) -> tuple[Any, PageLog]:
+    """A page on base+path logged in as `username` from its first load (the login is stored
+    on a cheap page of the origin first: the map loads once, not twice)."""
+    page, log = browser.open(base, "/api/health", **kw)
+    _login(page, log, base, username)
+    page.goto(base + path, wait_until="load")
+    return page, log
+
+
 def _login(page: Any, log: PageLog, base: str, username: str) -> None:
     """Log in (the reload aborts what the anonymous page was still loading: not a problem)."""
     login(page, base, username, PASSWORD)
@@ -118,15 +129,13 @@ def _latency(db_url: str, act: str, leader: Any, member: Any, layer: str, out: P
 
 def test_the_loop(browser: Browser, base: str, db_url: str, output_dir: Path) -> None:
     """Create on the page → seen on /nearest without reload → 报名 → QR check-in → ticker."""
-    member, mlog = browser.open(_other_origin(base), "/nearest", viewport=PHONE)
-    _login(member, mlog, _other_origin(base), "member_a")
+    member, mlog = _open_as(browser, _other_origin(base), "/nearest", "member_a", viewport=PHONE)
     _live(member)
     member.evaluate(
         "() => { window.__sameDocument = true; window.djmapNearest.locate(116.301, 39.901); }"
     )
 
-    leader, llog = browser.open(base, "/")
-    _login(leader, llog, base, "secretary_a")
+    leader, llog = _open_as(browser, base, "/", "secretary_a")
     _live(leader)
     leader.wait_for_selector("#act-new:not([hidden])")
     assert leader.locator("#ticker").is_visible()
@@ -257,11 +266,9 @@ def test_conflict_then_cancel(browser: Browser, base: str, db_url: str) -> None:
     assert act is not None, "test_the_loop creates the activity"
     act_id = str(act[0])
     layer = _activity_layer(db_url)
-    member, mlog = browser.open(_other_origin(base), "/nearest", viewport=PHONE)
-    _login(member, mlog, _other_origin(base), "member_a")
+    member, mlog = _open_as(browser, _other_origin(base), "/nearest", "member_a", viewport=PHONE)
     _live(member)
-    leader, llog = browser.open(base, "/")
-    _login(leader, llog, base, "secretary_a")
+    leader, llog = _open_as(browser, base, "/", "secretary_a")
     _live(leader)
     leader.evaluate(f"() => window.djmapActivities.openCard('{act_id}')")
     leader.wait_for_selector("#act-edit")
@@ -315,16 +322,14 @@ def test_conflict_then_cancel(browser: Browser, base: str, db_url: str) -> None:
 def test_form_checks_and_picks_a_place(browser: Browser, base: str, db_url: str) -> None:
     """Only writers see "new activity"; the form refuses an empty place and a reversed time span
     before sending, takes a place clicked on the map, and lists the server's problems (400)."""
-    member, mlog = browser.open(base, "/")
-    _login(member, mlog, base, "member_a")
+    member, mlog = _open_as(browser, base, "/", "member_a")
     member.wait_for_function("() => window.djmapActivities.ready === true")
     assert member.locator("#act-new").is_hidden()
     _clean(mlog)
 
     with psycopg.connect(db_url) as conn:
         before = conn.execute("SELECT count(*) FROM activities").fetchone()
-    leader, llog = browser.open(base, "/")
-    _login(leader, llog, base, "secretary_a")
+    leader, llog = _open_as(browser, base, "/", "secretary_a")
     leader.wait_for_selector("#act-new:not([hidden])")
     leader.click("#act-new")
     leader.wait_for_selector("#act-dialog[open]")
@@ -430,8 +435,9 @@ def test_form_invites_organisations(
     on edit removes it. Screenshot test-output/live-invite-form.png."""
     with psycopg.connect(db_url) as conn:
         orgs = dict(conn.execute("SELECT code, id FROM organisations").fetchall())
-    leader, llog = browser.open(base, "/")
-    _login(leader, llog, base, "leader_a")  # bound to A-W: its tree is A-W ⊃ A-Z ⊃ A-B
+    leader, llog = _open_as(
+        browser, base, "/", "leader_a"
+    )  # bound to A-W: its tree is A-W ⊃ A-Z ⊃ A-B
     leader.wait_for_selector("#act-new:not([hidden])")
     leader.click("#act-new")
     leader.wait_for_selector("#act-dialog[open]")
