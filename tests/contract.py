@@ -2,8 +2,9 @@
 
 Each generated value (random strings, numbers out of range, …) is kept one time in four and
 replaced by a real one otherwise: layer and collection ids from the catalog, feature ids,
-coordinates and bboxes over the sample district, RFC 3339 instants and intervals, CQL2 filters
-over the queryables, and real tiles over the district. (A second `anyOf` branch in the document
+coordinates and bboxes over the sample district, RFC 3339 instants and intervals, activity
+windows open now and both targets of /api/nearest, CQL2 filters over the queryables, and real
+tiles over the district. (A second `anyOf` branch in the document
 would not do: hypothesis-jsonschema folds an enum of strings into `type: string`.)
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import psycopg
@@ -111,6 +113,11 @@ def _coord(lo: float, hi: float) -> st.SearchStrategy[float]:
     return st.floats(lo, hi).map(lambda v: round(v, 6))
 
 
+def _instant(days: st.SearchStrategy[int]) -> st.SearchStrategy[str]:
+    """RFC 3339 instants `days` from today (noon UTC): activity windows that hold real rows."""
+    return days.map(lambda d: f"{date.today() + timedelta(days=d)}T12:00:00Z")
+
+
 def real_values(
     facts: Facts, layers: list[str], collections: list[str]
 ) -> dict[str, st.SearchStrategy[Any]]:
@@ -122,6 +129,9 @@ def real_values(
         "layer": st.sampled_from(layers),
         "collection_id": st.sampled_from(collections),
         "metric": st.sampled_from(["members", "activities", "checkins"]),
+        "target": st.sampled_from(["service_points", "activities"]),  # what /api/nearest ranks
+        "from": _instant(st.integers(-30, 0)),  # a window open now: activities one may attend
+        "to": _instant(st.integers(1, 60)),
         "fid": st.sampled_from(facts.fids),
         "panorama_id": st.sampled_from(facts.panoramas),
         "activity_id": st.sampled_from(facts.activities),
