@@ -54,7 +54,9 @@ KEY = "contract-test-key-" + "k" * 32
 # phase (boundary values and every enum value of every parameter). 25 took 127 s of CI time.
 MAX_EXAMPLES = 12
 REQUEST_TIMEOUT = 90
-ALL_CHECKS_EXAMPLES = 10  # the fuzzing phase's count; the coverage and stateful phases run whole
+# The fuzzing phase's count (the coverage and stateful phases run whole): issue 10 asks for 0
+# failures at 25 or more, anonymously and as a leader.
+ALL_CHECKS_EXAMPLES = 25
 EVERY_CHECK = (  # schemathesis run --checks: every choice it offers but `all`
     "not_a_server_error",
     "status_code_conformance",
