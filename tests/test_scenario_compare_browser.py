@@ -1,6 +1,6 @@
 """Live and scenario side by side on /coverage (issue 14 §1) in headless Chromium, zh-CN and en, on
 a copy of the sample district: a planner picks a kept scenario (five sites removed, one added in
-an uncovered cell), the page runs coverage live and with the scenario, splits the map (live
+an uncovered cell, one moved), the page runs coverage live and with the scenario, splits the map (live
 left, scenario right with the cells gained and lost) and shows the difference table; its figures
 and cell counts equal the two API answers; offline, no script error."""
 
@@ -61,13 +61,55 @@ def base(sample_copy: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         live = _call(url, "/api/coverage", token, RUN)
         spot = h3.cell_to_latlng(live["uncovered_cells"]["features"][0]["properties"]["h3"])
         with psycopg.connect(sample_copy) as conn:
-            ids = [r[0] for r in conn.execute("SELECT id FROM service_points ORDER BY id LIMIT 5")]
+            ids = [r[0] for r in conn.execute("SELECT id FROM service_points ORDER BY id LIMIT 6")]
+        mover = ids.pop()
+        there = {"type": "Point", "coordinates": [spot[1] + 0.004, spot[0]]}
         changes = [{"op": "remove", "id": i} for i in ids] + [
-            {"op": "add", "geometry": {"type": "Point", "coordinates": [spot[1], spot[0]]}}
+            {"op": "add", "geometry": {"type": "Point", "coordinates": [spot[1], spot[0]]}},
+            {"op": "move", "id": mover, "geometry": there},
         ]
         made = _call(url, "/api/scenarios", token, {"name": "撤五增一", "changes": changes})
         scen = _call(url, "/api/coverage", token, {**RUN, "scenario": made["id"]})
-        yield {"url": url, "live": live, "scenario": scen, "id": made["id"]}
+        yield {
+            "url": url,
+            "live": live,
+            "scenario": scen,
+            "id": made["id"],
+            "removed": ids,
+            "mover": mover,
+        }
+
+
+def _sites_drawn(page: Any, base: dict[str, Any]) -> None:
+    """The scenario map draws the scenario's service points (added, moved at their new place,
+    removed as rings at their live place), not the live layer, which only the live map shows."""
+    scen = base["scenario"]
+    counts: dict[str, int] = {}
+    for f in scen["service_points"]["features"]:
+        counts[f["properties"]["change"]] = counts.get(f["properties"]["change"], 0) + 1
+    assert (counts["removed"], counts["added"], counts["moved"]) == (5, 1, 1), counts
+    assert page.evaluate("() => window.djmapCompare.sites") == counts
+    hidden = page.evaluate(
+        "() => [window.djmapCoverage.map, window.djmapCompare.map()].map((m) => m.panel"
+        ".filter((e) => e.card === 'service_point').map((e) => m.layer(e.deck_id).props.visible))"
+    )
+    assert hidden[0] == [True] and hidden[1] == [False], hidden
+    drawn = page.evaluate(
+        "() => Object.fromEntries(window.djmapCompare.map().deck.props.layers"
+        ".filter((l) => l.id.startsWith('b-sites')).map((l) => [l.id, l.props.data"
+        ".map((f) => [f.properties.service_point_id, f.geometry.coordinates])]))"
+    )
+    assert sorted(i for i, _ in drawn["b-sites-removed"]) == sorted(base["removed"])
+    kept = dict((i, c) for i, c in drawn["b-sites"])
+    assert not set(base["removed"]) & set(kept)
+    assert len(kept) == scen["summary"]["service_points"]
+    want = next(
+        f
+        for f in scen["service_points"]["features"]
+        if f["properties"]["service_point_id"] == base["mover"]
+    )
+    assert kept[base["mover"]] == want["geometry"]["coordinates"]
+    assert [i for i, _ in drawn["b-sites-moved"]] == [base["mover"]]
 
 
 def _cells(answer: dict[str, Any]) -> set[str]:
@@ -119,6 +161,7 @@ def test_live_and_scenario_side_by_side(
     assert "uncovered" in ids and "b-gained" not in ids  # the live map keeps the live layers
     right = page.evaluate("() => window.djmapCompare.map().deck.props.layers.map((l) => l.id)")
     assert {"b-uncovered", "b-service-areas", "b-gained", "b-lost"} <= set(right)
+    _sites_drawn(page, base)
     page.wait_for_timeout(500)
     views = page.evaluate(
         "() => [window.djmapCoverage.map, window.djmapCompare.map()].map((m) => {"
