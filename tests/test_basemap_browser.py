@@ -108,8 +108,8 @@ def _changed_share(page: Any, layer: str) -> float:
 def _open_map(browser: Browser, base: str, path: str, **kw: Any) -> tuple[Any, PageLog]:
     page, log = browser.open(base, path, **kw)
     wait_for_map(page)
-    page.wait_for_function(LABELS_DRAWN, timeout=60_000)
-    page.wait_for_function(LOADED, arg=[LANDUSE_ID, ROADS], timeout=60_000)
+    page.wait_for_function(LABELS_DRAWN)
+    page.wait_for_function(LOADED, arg=[LANDUSE_ID, ROADS])
     page.wait_for_timeout(1500)
     return page, log
 
@@ -143,7 +143,7 @@ def test_roads_and_labels_on_an_english_phone(
         "() => { const v = window.djmapMap.viewState();"
         " window.djmapMap.flyTo({zoom: v.zoom + 1.5, pitch: 0}, 0); }"
     )
-    page.wait_for_function(LABELS_DRAWN, timeout=60_000)
+    page.wait_for_function(LABELS_DRAWN)
     page.wait_for_timeout(2500)
     page.screenshot(path=str(output_dir / "ux-basemap-en-phone.png"))
     # The roads are drawn: hiding them changes a share of the map's pixels (their colours are
@@ -161,7 +161,6 @@ def _heat_follows_the_zoom_inside_the_district_and_says_when_empty(
     page.evaluate(f"() => window.djmapMap.update('{heat}', {{visible: true}})")
     page.wait_for_function(
         "() => performance.getEntriesByType('resource').some(e => e.name.includes('/api/heatmap/'))",
-        timeout=30_000,
     )
     page.wait_for_timeout(1500)
     first = {u.split("res=")[1] for u in log.requests if "/api/heatmap/" in u}
@@ -213,7 +212,6 @@ def _labels_at(
             return tiles.length > 0 && tiles.every(t => t.index.z === Math.round(z)
                 && t.isLoaded && t.layers); }}""",
         arg=zoom,
-        timeout=60_000,
     )
     page.wait_for_timeout(800)
     tiles = [t for t in page.evaluate(LABELS_BY_TILE) if t[0] == round(zoom)]

@@ -85,9 +85,7 @@ def _login(page: Any, log: PageLog, base: str, username: str) -> None:
 
 
 def _live(page: Any) -> None:
-    page.wait_for_function(
-        "() => document.getElementById('live-badge')?.dataset.state === 'open'", timeout=20_000
-    )
+    page.wait_for_function("() => document.getElementById('live-badge')?.dataset.state === 'open'")
 
 
 def _activity_layer(db_url: str) -> str:
@@ -157,7 +155,7 @@ def test_the_loop(browser: Browser, base: str, db_url: str, output_dir: Path) ->
     form.locator("[name=capacity]").fill("20")
     form.locator("[name=description]").fill("学习与讨论")
     leader.click("#act-save")
-    leader.wait_for_function("() => window.djmapActivities.lastCreated !== null", timeout=15_000)
+    leader.wait_for_function("() => window.djmapActivities.lastCreated !== null")
     act = leader.evaluate("() => window.djmapActivities.lastCreated")
     leader.wait_for_selector(f"#act-card .act-name[data-activity='{act}']")
     with psycopg.connect(db_url) as conn:
@@ -170,9 +168,9 @@ def test_the_loop(browser: Browser, base: str, db_url: str, output_dir: Path) ->
     assert row == (TITLE, "A-B", "A-SP", 20, True)
 
     # -- the member's page, open before, shows it without a reload --------------------------
-    member.wait_for_selector(f"#live-acts li[data-activity='{act}']", timeout=15_000)
+    member.wait_for_selector(f"#live-acts li[data-activity='{act}']")
     assert member.evaluate("() => window.__sameDocument") is True
-    member.wait_for_selector(f"#results .reg[data-activity='{act}']", timeout=15_000)
+    member.wait_for_selector(f"#results .reg[data-activity='{act}']")
     # and the leader's map reloaded only the activities layer, with a versioned URL
     layer = _activity_layer(db_url)
     leader.wait_for_function(f"() => (window.djmapLive.refreshed['{layer}'] || 0) >= 1")
@@ -190,14 +188,16 @@ def test_the_loop(browser: Browser, base: str, db_url: str, output_dir: Path) ->
     )
     assert all("v=" in u for u in tiles), tiles
     # only the layers the events named were reloaded (not service points, roads …)
-    leader.wait_for_function(
+    # one snapshot (more data.changed events may name more layers between two reads)
+    snap = leader.wait_for_function(
         "() => { const drawn = new Set(window.djmapMap.panel.map((e) => e.id));"
-        " return Object.keys(window.djmapLive.seen.layers).filter((id) => drawn.has(id))"
-        ".every((id) => window.djmapLive.refreshed[id] >= 1); }"
-    )
-    named = set(leader.evaluate("() => Object.keys(window.djmapLive.seen.layers)"))
-    reloaded = set(leader.evaluate("() => Object.keys(window.djmapLive.refreshed)"))
-    drawn = {e["id"] for e in leader.evaluate("() => window.djmapMap.panel")}
+        " const named = Object.keys(window.djmapLive.seen.layers);"
+        " const done = named.filter((id) => drawn.has(id))"
+        ".every((id) => window.djmapLive.refreshed[id] >= 1);"
+        " return done && {named, drawn: [...drawn],"
+        " reloaded: Object.keys(window.djmapLive.refreshed)}; }"
+    ).json_value()
+    named, reloaded, drawn = (set(snap[k]) for k in ("named", "reloaded", "drawn"))
     assert layer in reloaded and reloaded == named & drawn, (reloaded, named)
     assert "service_points" in drawn and "service_points" not in reloaded
     _latency(db_url, act, leader, member, layer, output_dir)
@@ -216,7 +216,7 @@ def test_the_loop(browser: Browser, base: str, db_url: str, output_dir: Path) ->
         ).fetchone()
     assert status == ("registered",)
     # the secretary's card counts the registration (the organiser sees the names)
-    leader.wait_for_selector("#act-card .roster li", timeout=15_000)
+    leader.wait_for_selector("#act-card .roster li")
 
     # -- check-in with the QR code's link -------------------------------------------------------
     leader.click("#act-qr-btn")
@@ -226,14 +226,14 @@ def test_the_loop(browser: Browser, base: str, db_url: str, output_dir: Path) ->
     assert url.path == "/checkin" and url.query.startswith("t=")
     member.goto(f"{_other_origin(base)}/checkin?{url.query}", wait_until="load")
     mlog.failed[:] = [f for f in mlog.failed if "ERR_ABORTED" not in f]  # left /nearest
-    member.wait_for_function("() => document.body.dataset.result === 'ok'", timeout=15_000)
+    member.wait_for_function("() => document.body.dataset.result === 'ok'")
     with psycopg.connect(db_url) as conn:
         sql = "SELECT method FROM checkins WHERE activity_id = %s"
         found = conn.execute(sql, (int(act),)).fetchall()
     assert found == [("code",)]
 
     # -- the secretary's ticker counts it ------------------------------------------------------
-    leader.wait_for_selector(f"#ticker li[data-activity='{act}']", timeout=15_000)
+    leader.wait_for_selector(f"#ticker li[data-activity='{act}']")
     assert leader.inner_text(f"#ticker li[data-activity='{act}'] .n") == "少于10"  # 1: held back
     leader.screenshot(path=str(output_dir / "live-leader.png"))
     member.screenshot(path=str(output_dir / "live-checkin.png"))
@@ -307,13 +307,13 @@ def test_conflict_then_cancel(browser: Browser, base: str, db_url: str) -> None:
     leader.wait_for_selector("#act-cancel-dialog[open]")
     leader.fill("#act-cancel-reason", "场地临时维修")
     leader.click("#act-cancel-form button[type=submit]")
-    leader.wait_for_selector("#act-card .act-status.cancelled", timeout=15_000)
+    leader.wait_for_selector("#act-card .act-status.cancelled")
     with psycopg.connect(db_url) as conn:
         row = conn.execute(
             "SELECT status, cancel_reason FROM activities WHERE id = %s", (int(act_id),)
         ).fetchone()
     assert row == ("cancelled", "场地临时维修")
-    member.wait_for_selector(f"#live-acts li.cancelled[data-activity='{act_id}']", timeout=15_000)
+    member.wait_for_selector(f"#live-acts li.cancelled[data-activity='{act_id}']")
     assert "场地临时维修" in member.inner_text(f"#live-acts li[data-activity='{act_id}']")
     _clean(llog, "412")
     _clean(mlog)
@@ -385,12 +385,9 @@ def test_page_reconnects_by_itself(
             "() => window.djmapPerf.deckReady !== null && window.djmapMap.deck.layerManager"
             ".getLayers().filter((l) => l.constructor.layerName === 'MVTLayer')"
             ".every((l) => l.isLoaded)",
-            timeout=30_000,
         )
         page.evaluate("() => { window.__sameDocument = true; }")
-    page.wait_for_function(
-        "() => document.getElementById('live-badge').dataset.state !== 'open'", timeout=30_000
-    )
+    page.wait_for_function("() => document.getElementById('live-badge').dataset.state !== 'open'")
     with serve(db_url, {"DJMAP_HOME": str(home)}, port=port) as url:
         token = _token(url, "secretary_a")
         layer = _activity_layer(db_url)
@@ -417,7 +414,7 @@ def test_page_reconnects_by_itself(
         assert status == 201
         act = str(json.loads(body)["id"])
         _live(page)
-        page.wait_for_selector(f"#live-acts li[data-activity='{act}']", timeout=20_000)
+        page.wait_for_selector(f"#live-acts li[data-activity='{act}']")
         assert page.evaluate("() => window.__sameDocument") is True
     # while the server was away its requests were refused (and the browser said so)
     away = ("/api/events", "ERR_CONNECTION_REFUSED")
@@ -463,7 +460,7 @@ def test_form_invites_organisations(
     form.locator("[name=ends_at]").fill(_beijing(now + timedelta(days=1, hours=2)))
     leader.evaluate("() => { window.djmapActivities.lastCreated = null; }")
     leader.click("#act-save")
-    leader.wait_for_function("() => window.djmapActivities.lastCreated !== null", timeout=15_000)
+    leader.wait_for_function("() => window.djmapActivities.lastCreated !== null")
     act = leader.evaluate("() => window.djmapActivities.lastCreated")
     leader.wait_for_selector(f"#act-card .act-name[data-activity='{act}']")
     query = "SELECT org_id FROM activity_invitations WHERE activity_id = %s"
@@ -478,10 +475,9 @@ def test_form_invites_organisations(
     assert box.is_checked()
     box.uncheck()
     leader.click("#act-save")
-    leader.wait_for_selector("#act-dialog:not([open])", state="attached", timeout=15_000)
+    leader.wait_for_selector("#act-dialog:not([open])", state="attached")
     leader.wait_for_function(
         "() => !document.getElementById('act-card').innerText.includes('A-Z 名称')",
-        timeout=15_000,
     )
     with psycopg.connect(db_url) as conn:
         assert conn.execute(query, (int(act),)).fetchall() == []

@@ -50,7 +50,7 @@ def test_qr_code_to_check_in(browser: Browser, site, db_url: str, output_dir: Pa
     organiser, olog = _open(
         browser, base, f"/checkin?activity={ids['run']}", "sec1", viewport=PHONE
     )
-    organiser.wait_for_selector("#ck-qr svg", timeout=30_000)
+    organiser.wait_for_selector("#ck-qr svg")
     code = organiser.evaluate("() => document.body.dataset.code")
     url = organiser.evaluate("() => document.getElementById('ck-qr').dataset.url")
     assert url == f"/checkin?t={code}"
@@ -58,9 +58,9 @@ def test_qr_code_to_check_in(browser: Browser, site, db_url: str, output_dir: Pa
     organiser.evaluate("() => localStorage.clear()")  # one browser profile: log the leader out
 
     phone, plog = browser.open(base, url, viewport=PHONE)
-    phone.wait_for_selector("#login-dialog[open]", timeout=10_000)  # asks to log in first
+    phone.wait_for_selector("#login-dialog[open]")  # asks to log in first
     login(phone, base, "mem1", PASSWORD)
-    phone.wait_for_function("() => document.body.dataset.result", timeout=30_000)
+    phone.wait_for_function("() => document.body.dataset.result")
     assert phone.evaluate("() => document.body.dataset.result") == "ok"
     assert phone.text_content("#ck-verdict") == "签到成功"
     phone.screenshot(path=str(output_dir / "checkin-phone.png"))
@@ -79,11 +79,11 @@ def test_qr_code_to_check_in(browser: Browser, site, db_url: str, output_dir: Pa
 def test_refusal_reads_in_english(browser: Browser, site) -> None:
     base, ids = site
     organiser, _ = _open(browser, base, f"/checkin?activity={ids['later']}", "sec1")
-    organiser.wait_for_selector("#ck-qr svg", timeout=30_000)
+    organiser.wait_for_selector("#ck-qr svg")
     code = organiser.evaluate("() => document.body.dataset.code")
     organiser.close()
     phone, _ = _open(browser, base, f"/checkin?t={code}&lang=en", "out1", viewport=PHONE)
-    phone.wait_for_function("() => document.body.dataset.result", timeout=30_000)
+    phone.wait_for_function("() => document.body.dataset.result")
     assert phone.evaluate("() => document.body.dataset.result") == "CheckinRefused.not_invited"
     assert "neither registered" in phone.text_content("#ck-verdict")
     phone.close()
@@ -92,7 +92,7 @@ def test_refusal_reads_in_english(browser: Browser, site) -> None:
 def test_member_card(browser: Browser, site, output_dir: Path) -> None:
     base, ids = site
     page, log = _open(browser, base, "/card", "mem1", viewport=PHONE)
-    page.wait_for_selector("#card-qr svg", timeout=30_000)
+    page.wait_for_selector("#card-qr svg")
     status = page.evaluate(
         "async (id) => { const r = await fetch(`/api/activities/${id}/registrations`, {method:"
         " 'POST', headers: {Authorization: `Bearer ${localStorage.getItem('djmap_token')}`}});"
@@ -101,7 +101,7 @@ def test_member_card(browser: Browser, site, output_dir: Path) -> None:
     )
     assert status == 201
     page.reload(wait_until="load")
-    page.wait_for_selector("#card-qr svg", timeout=30_000)
+    page.wait_for_selector("#card-qr svg")
     assert page.text_content("#card-branch") == "b1支部"
     assert page.text_content("#card-name") == "党员m1"
     assert page.locator(f"#card-upcoming li[data-activity='{ids['later']}']").count() == 1

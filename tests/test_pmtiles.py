@@ -356,7 +356,6 @@ def test_anonymous_page_draws_public_layers_from_the_archives(
                       if (!sp || !sp.state.tileset) return false;
                       return sp.state.tileset.tiles.some((t) => t.content && t.content.length);
                     }""",
-                    timeout=30_000,
                 )
                 stats = page.evaluate("() => JSON.parse(JSON.stringify(deckgl.edgeStats))")
             finally:

@@ -31,7 +31,7 @@ def test_a_route_is_planned_shown_and_downloadable(
     for i in picks:
         boxes.nth(i).locator("input").check()
     page.click("#route-plan")
-    page.wait_for_selector("#route-result:not([hidden])", timeout=60_000)
+    page.wait_for_selector("#route-result:not([hidden])")
     assert page.locator("#route-stops li").count() == 2
     assert "km" in page.text_content("#route-total")
     href = page.get_attribute("#route-gpx", "href")

@@ -155,10 +155,8 @@ def test_the_key_reads_its_scope_only(base: str, world: dict[str, Any], db_url: 
 
 
 def _ready(page: Any) -> None:
-    page.wait_for_function(
-        "() => window.djmapScreen && window.djmapScreen.state.summary", timeout=30_000
-    )
-    page.wait_for_function("() => window.djmapScreen.state.streamState === 'open'", timeout=20_000)
+    page.wait_for_function("() => window.djmapScreen && window.djmapScreen.state.summary")
+    page.wait_for_function("() => window.djmapScreen.state.streamState === 'open'")
 
 
 def _clean(log: PageLog) -> None:

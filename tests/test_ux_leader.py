@@ -119,7 +119,7 @@ def _default_window(page: Any, log: PageLog, lang: str) -> int:
     assert facts["today"]
     label = facts["label"]
     assert (label.count("月") == 2) if lang == "zh-CN" else re.search(r"\d{4}-\d\d-\d\d", label)
-    page.wait_for_selector(STAT, timeout=30_000)
+    page.wait_for_selector(STAT)
     shown = page.text_content(STAT) or ""
     assert shown.isdigit(), (shown, [u for u in log.requests if "collections" in u])
     return int(shown)
@@ -154,7 +154,6 @@ def _stats_follow_the_window(page: Any, month: int) -> None:
     page.wait_for_function(
         "([sel, n]) => Number(document.querySelector(sel)?.textContent) !== n",
         arg=[STAT, month],
-        timeout=30_000,
     )
     assert int(page.text_content(STAT) or "0") > month
 
@@ -186,7 +185,7 @@ def _service_point_wins_the_click(
     for _ in range(4):
         page.mouse.click(x, y)
         try:
-            page.wait_for_function(done, timeout=8_000)
+            page.wait_for_function(done, timeout=8_000)  # a retry's interval, not a limit
             break
         except Exception:
             continue
@@ -213,7 +212,7 @@ def _service_point_wins_the_click(
     pattern = ZH_WHEN if lang == "zh-CN" else EN_WHEN
     assert all(pattern.fullmatch(t) for t in times), times
     assert "T0" not in body and "+00:00" not in body
-    page.wait_for_selector("#panorama.loaded", timeout=60_000)
+    page.wait_for_selector("#panorama.loaded")
     card_box, pano = page.evaluate(
         """() => ['#sp-card', '#panorama'].map((s) => {
             const r = document.querySelector(s).getBoundingClientRect();
@@ -268,7 +267,7 @@ def test_leader_desktop_window_framing_service_point_card_breadcrumb_and_panels(
 
 def test_a_bound_leaders_stats_say_their_own_area(browser: Browser, base: str) -> None:
     page, log, warnings = _open(browser, base, "zh-CN", DESKTOP, user="ux-street")
-    page.wait_for_selector("#stats .stat .scope", timeout=30_000)
+    page.wait_for_selector("#stats .stat .scope")
     assert "本辖区" in (page.text_content("#stats") or "")
     _clean(log, warnings)
     page.close()

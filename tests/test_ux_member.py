@@ -82,7 +82,6 @@ def _activities_at_home(page: Any, when: str = "all") -> list[str]:
     page.wait_for_function(
         "() => !document.getElementById('status').textContent.endsWith('…')"
         " && window.djmapNearest.state.target === 'activities'",
-        timeout=60_000,
     )
     page.wait_for_timeout(300)
     return [str(t) for t in page.locator("#results li[data-id] .title").all_text_contents()]
@@ -136,7 +135,7 @@ def test_refusal_in_the_page_language(browser: Browser, site: tuple[str, dict], 
     assert _activities_at_home(page, "today") == ["活动run"]  # nothing it is not invited to
     page.click(f"#results li[data-id='{ids['run']}'] button.checkin")
     answer = page.locator(f"#results li[data-id='{ids['run']}'] .answer")
-    answer.wait_for(state="visible", timeout=30_000)
+    answer.wait_for(state="visible")
     said = answer.text_content() or ""
     assert "subtree" not in said and "not invited" not in said, said
     if lang == "zh-CN":
@@ -172,7 +171,7 @@ def test_search_never_moves_me(
     page.wait_for_function("() => window.djmapNearest.state.origin !== null")
     page.fill("#sp-search", SP_NAME)
     page.press("#sp-search", "Enter")
-    page.wait_for_selector("#results li.picked", timeout=60_000)
+    page.wait_for_selector("#results li.picked")
     origin = page.evaluate("() => window.djmapNearest.state.origin")
     assert origin == [LON, LAT]
     dist = float(page.locator("#results li.picked").get_attribute("data-distance") or "0")

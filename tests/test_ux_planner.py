@@ -31,7 +31,7 @@ def test_walk_by_default_and_refusals_in_words(
     assert page.input_value("#cov-mode") == "walk"
     page.select_option("#cov-weight", "members")
     page.click("#cov-run")
-    page.wait_for_selector("#cov-error:not([hidden])", timeout=60_000)
+    page.wait_for_selector("#cov-error:not([hidden])")
     said = page.text_content("#cov-error") or ""
     assert "[object Object]" not in said
     assert said == ("请先登录" if lang == "zh-CN" else "Please log in first"), said

@@ -125,7 +125,6 @@ def _hover_tooltip(page: Any, lon: float, lat: float) -> str:
             const o = d.pickObject({x, y, radius: 4});
             return o && o.object && (o.object.properties || o.object).kind ? [x, y] : null; }""",
         arg=[lon, lat],
-        timeout=60_000,
     )
     x, y = hit.json_value()
     box = page.locator("#map").bounding_box()
@@ -134,7 +133,7 @@ def _hover_tooltip(page: Any, lon: float, lat: float) -> str:
     for dx in (0, 1, -1, 2):
         page.mouse.move(box["x"] + x + dx, box["y"] + y)
         try:
-            tip.wait_for(state="visible", timeout=5_000)
+            tip.wait_for(state="visible", timeout=5_000)  # a retry's interval, not a limit
             break
         except Exception:
             continue
@@ -163,7 +162,7 @@ def test_leader_names_kinds_in_the_page_language(
     assert (f"({english})" if lang == "en" else f"（{kind}）") in tip, tip
     assert "Mo-" not in tip and "Sa 09" not in tip, tip  # opening hours in words (humane.js)
     page.evaluate(f"() => window.djmapLeader.openServicePoint({sp_id})")
-    page.wait_for_selector(f"#sp-body .sp-name[data-sp='{sp_id}']", timeout=30_000)
+    page.wait_for_selector(f"#sp-body .sp-name[data-sp='{sp_id}']")
     tag = page.text_content("#sp-body .kind-tag")
     assert tag == (english if lang == "en" else kind)
     activity_tip = page.evaluate(
@@ -187,9 +186,7 @@ def test_member_list_names_kinds_in_english(
     _, lon, lat, _ = _lone_service_point(sample_url)
     page, log = _open(browser, base, "/nearest?lang=en", PHONE)
     page.evaluate(f"() => window.djmapNearest.locate({lon}, {lat})")
-    page.wait_for_function(
-        "() => document.querySelectorAll('#results li[data-id]').length > 0", timeout=60_000
-    )
+    page.wait_for_function("() => document.querySelectorAll('#results li[data-id]').length > 0")
     metas = page.locator("#results li[data-id] .meta span:first-child").all_text_contents()
     kinds = (*vocab.SERVICE_POINT_KINDS, *vocab.ACTIVITY_KINDS)  # points, then activities near by
     assert metas and set(metas) <= {vocab.term(k, "en") for k in kinds}, metas

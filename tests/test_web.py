@@ -66,11 +66,11 @@ def tap(page: Any, x: float, y: float, done: str, tries: int = 4) -> None:
     for _ in range(tries):
         page.mouse.click(x, y)
         try:
-            page.wait_for_function(done, timeout=8_000)
+            page.wait_for_function(done, timeout=8_000)  # a retry's interval, not a limit
             return
         except Exception:
             continue
-    page.wait_for_function(done, timeout=1)
+    page.wait_for_function(done)  # a late answer to the last click
 
 
 def _sample_row(url: str, sql: str) -> tuple[Any, ...]:
@@ -151,7 +151,6 @@ def _renders_offline(page: Any, log: PageLog, output_dir: Path) -> None:
     """deck.gl draws tiles, 3D buildings and terrain; nothing from elsewhere."""
     page.wait_for_function(
         "() => { const l = window.djmapMap.layer('buildings_3d'); return l && l.isLoaded; }",
-        timeout=60_000,
     )
     page.wait_for_timeout(1500)
     page.screenshot(path=str(output_dir / "web-leader.png"))
@@ -197,10 +196,9 @@ def _service_point_opens_its_panorama(
     page.wait_for_function(
         "name => document.querySelector('#sp-body').textContent.includes(name)",
         arg=name,
-        timeout=30_000,
     )
     assert name in page.text_content("#sp-body")
-    page.wait_for_selector(f"#panorama[data-panorama='{pano_id}'].loaded", timeout=60_000)
+    page.wait_for_selector(f"#panorama[data-panorama='{pano_id}'].loaded")
     page.wait_for_timeout(800)
     page.screenshot(path=str(output_dir / "web-leader-panorama.png"))
     assert any(f"/api/panoramas/{pano_id}/image" in u for u in log.requests)
@@ -215,8 +213,8 @@ def _organisation_filters_and_flies(page: Any, log: PageLog, sample_url: str) ->
     before = page.evaluate("() => window.djmapMap.viewState().longitude")
     # a DOM click: this checks what choosing does, not the pointer
     page.locator(f"#org-tree button[data-org='{org_id}']").dispatch_event("click")
-    page.wait_for_function("id => window.djmapLeader.state.org === id", arg=org_id, timeout=10_000)
-    page.wait_for_function("() => window.djmapMap.layer('service_points').isLoaded", timeout=60_000)
+    page.wait_for_function("id => window.djmapLeader.state.org === id", arg=org_id)
+    page.wait_for_function("() => window.djmapMap.layer('service_points').isLoaded")
     page.wait_for_timeout(1500)
     data = page.evaluate("() => window.djmapMap.layer('service_points').props.data")
     assert f"org={org_id}" in data
@@ -234,14 +232,14 @@ def _toggle_a_layer(page: Any) -> None:
     assert page.evaluate(visible, "service_points") is False
     _set_checked(page, "input[data-layer=roads]", True)
     assert page.evaluate(visible, "roads") is True
-    page.wait_for_function("() => window.djmapMap.layer('roads').isLoaded", timeout=60_000)
+    page.wait_for_function("() => window.djmapMap.layer('roads').isLoaded")
     # the time slider narrows activities to a window around the chosen day
     _set_checked(page, "#time-all", False)
     page.wait_for_function(
-        "() => /from=.*&to=/.test(window.djmapMap.layer('activities').props.data)", timeout=10_000
+        "() => /from=.*&to=/.test(window.djmapMap.layer('activities').props.data)"
     )
     assert page.text_content("#time-label") != ""
-    page.wait_for_function("() => window.djmapMap.layer('activities').isLoaded", timeout=60_000)
+    page.wait_for_function("() => window.djmapMap.layer('activities').isLoaded")
 
 
 def test_leader_view_offline_organisation_and_layer_toggles(
@@ -283,9 +281,7 @@ def test_nearest_on_a_phone(browser: Browser, base: str, output_dir: Path) -> No
         box["y"] + box["height"] * 0.5,
         "() => window.djmapNearest.state.origin !== null",
     )
-    page.wait_for_function(
-        "() => !document.getElementById('status').textContent.endsWith('…')", timeout=60_000
-    )
+    page.wait_for_function("() => !document.getElementById('status').textContent.endsWith('…')")
     status = page.text_content("#status")
     assert page.locator("#results li[data-id]").count() > 0, (status, log.problems())
     page.wait_for_timeout(1500)
@@ -314,7 +310,6 @@ def test_nearest_search_by_name(browser: Browser, base: str, sample_url: str) ->
     page.wait_for_function(
         "([sel, name]) => document.querySelector(sel)?.textContent === name",
         arg=[first, name],
-        timeout=60_000,
     )
     assert page.locator(first).first.text_content() == name
     _clean(log)
@@ -364,7 +359,7 @@ def test_embed_refuses_an_unknown_key(browser: Browser, base: str, output_dir: P
 def test_api_docs_offline(browser: Browser, base: str, output_dir: Path) -> None:
     """`/api/docs`: Swagger UI from local files shows the OpenAPI document."""
     page, log = browser.open(base, "/api/docs")
-    page.wait_for_selector(".swagger-ui .opblock", timeout=30_000)
+    page.wait_for_selector(".swagger-ui .opblock")
     page.screenshot(path=str(output_dir / "web-api-docs.png"))
     assert page.locator(".opblock").count() > 10
     _clean(log)

@@ -115,7 +115,7 @@ def test_admin_snippet_and_preview(
     assert "activities" not in snippet.split("layers=")[1].split("&amp;")[0]
     page.click("button[type=submit]")
     frame = page.frame_locator("#embed-preview")
-    frame.locator("#map canvas").wait_for(timeout=60_000)
+    frame.locator("#map canvas").wait_for()
     page.wait_for_timeout(3000)
     page.screenshot(path=str(output_dir / "web-admin-embed.png"))
     assert log.problems() == [], log.problems()
@@ -189,7 +189,7 @@ def test_a_leader_sees_member_heat_after_login(
         "() => { const l = window.djmapMap.deck.layerManager.getLayers()"
         ".find(x => x.id === 'member_heat'); return l && l.state && l.state.cells[l.state.res]; }"
     )
-    page.wait_for_function(shown, timeout=60_000)
+    page.wait_for_function(shown)
     page.wait_for_timeout(1000)
     page.screenshot(path=str(output_dir / "web-leader-member-heat.png"))
     cells = page.evaluate(shown)
@@ -220,10 +220,10 @@ def test_a_member_checks_in_from_the_finder(
     page.click("#target button[data-v=activities]")
     page.evaluate("([lon, lat]) => window.djmapNearest.locate(lon + 0.0003, lat)", [lon, lat])
     button = page.locator("#results button.checkin").first
-    button.wait_for(timeout=60_000)
+    button.wait_for()
     button.click()
     answer = page.locator("#results .answer.ok").first
-    answer.wait_for(timeout=30_000)
+    answer.wait_for()
     assert "签到" in answer.text_content()
     page.screenshot(path=str(output_dir / "web-nearest-checkin.png"))
     assert log.problems() == [], log.problems()
