@@ -24,6 +24,7 @@ from api.models.media import GeoJSONResponse
 from api.models.ogc import Feature
 from api.models.writes import CancelIn, FeatureIn, FeaturePatch, Point
 from geo import features as core
+from geo.db.pool import retried
 from geo.errors import InvalidInput
 from geo.live import writes
 from geo.live.audit import Actor
@@ -166,7 +167,7 @@ async def create_item(
     actor = _actor(principal, request_id)
     body = _feature(feature.properties, feature.geometry)
     async with pool.acquire() as conn:
-        done = await writes.create(conn, layer, principal, actor, body)
+        done = await retried(lambda: writes.create(conn, layer, principal, actor, body))
         return await _answer(request, conn, layer, principal, done, actor, 201)
 
 
@@ -196,7 +197,7 @@ async def replace_item(
     actor = _actor(principal, request_id)
     body = _feature(feature.properties, feature.geometry)
     async with pool.acquire() as conn:
-        done = await writes.replace(conn, layer, principal, actor, fid, tags, body)
+        done = await retried(lambda: writes.replace(conn, layer, principal, actor, fid, tags, body))
         return await _answer(request, conn, layer, principal, done, actor)
 
 
@@ -227,7 +228,7 @@ async def update_item(
     moved = "geometry" in patch.model_fields_set
     body = _feature(patch.properties or {}, patch.geometry, moved)
     async with pool.acquire() as conn:
-        done = await writes.update(conn, layer, principal, actor, fid, tags, body)
+        done = await retried(lambda: writes.update(conn, layer, principal, actor, fid, tags, body))
         return await _answer(request, conn, layer, principal, done, actor)
 
 
@@ -282,5 +283,5 @@ async def delete_item(
     actor = _actor(principal, request_id)
     why = await _reason(request, reason)
     async with pool.acquire() as conn:
-        done = await writes.delete(conn, layer, principal, actor, fid, tags, why)
+        done = await retried(lambda: writes.delete(conn, layer, principal, actor, fid, tags, why))
         return await _answer(request, conn, layer, principal, done, actor)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Generator
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import asyncpg
@@ -28,6 +28,7 @@ import psycopg.errors
 from geo.errors import Unavailable
 
 log = logging.getLogger("djmap.db")
+T = TypeVar("T")
 RETRY_AFTER = 2  # seconds a 503 asks a client to wait while the database is away
 SETTLE_S = 0.5  # "back" needs a success begun this long after the last failure (no flapping)
 CONNECT_TIMEOUT = 10.0  # seconds for one new connection (a pool's wait is shorter still)
@@ -52,8 +53,15 @@ OUTAGE_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.exceptions.OperatorInterventionError,  # AdminShutdown, CannotConnectNow, CrashShutdown
     psycopg.OperationalError,  # the sync driver's refused or lost connection
 )
+# Two transactions locked each other out (the server chose this one to abort): run it again.
+CONTENTION_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.SerializationFailure,
+)
 # Every driver error the app maps to 503 (api/errors.py registers a handler for each).
-DRIVER_ERRORS = TIMEOUT_ERRORS + BUSY_ERRORS + OUTAGE_ERRORS
+DRIVER_ERRORS = TIMEOUT_ERRORS + BUSY_ERRORS + OUTAGE_ERRORS + CONTENTION_ERRORS
 
 
 class DatabaseState:
@@ -113,6 +121,8 @@ def as_unavailable(exc: BaseException) -> Unavailable | None:
             "try again later or ask for less",
             retry_after=5,
         )
+    if isinstance(exc, CONTENTION_ERRORS):
+        return Unavailable("another change held the same rows; try again", retry_after=1)
     if isinstance(exc, BUSY_ERRORS):
         return Unavailable("the database is busy: no connection was free in time", retry_after=1)
     if isinstance(exc, OUTAGE_ERRORS):
@@ -122,6 +132,21 @@ def as_unavailable(exc: BaseException) -> Unavailable | None:
             retry_after=RETRY_AFTER,
         )
     return None
+
+
+async def retried(step: Callable[[], Awaitable[T]], attempts: int = 3) -> T:
+    """Run a transaction `step` again when the server aborted it for a deadlock or a
+    serialization failure (each try is a whole new transaction); the last failure propagates
+    (a 503 with Retry-After, see `as_unavailable`)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await step()
+        except CONTENTION_ERRORS:
+            if attempt == attempts:
+                raise
+            log.info("transaction aborted by contention (try %d of %d); again", attempt, attempts)
+            await asyncio.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")
 
 
 def reraise(exc: BaseException) -> None:
