@@ -4,6 +4,7 @@ writes (never by a GET)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,10 @@ def test_changed_buildings_are_rebuilt_after_the_write(clean_db: str, home: Path
         with psycopg.connect(clean_db, autocommit=True) as conn:
             conn.execute("UPDATE buildings SET height_m = height_m + 1 WHERE id = 1")
         stale = client.get(f"{BASE}/tileset.json")
+        deadline = time.monotonic() + 30  # until the change's notice reaches the version tracker
+        while stale.headers.get("x-djmap-tileset-stale") != "true" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            stale = client.get(f"{BASE}/tileset.json")
         assert stale.status_code == 200 and stale.headers["x-djmap-tileset-stale"] == "true"
         assert stale.headers["etag"] == before.headers["etag"], "the old build is served meanwhile"
         assert builds_status(client)["3dtiles"]["state"] == "stale"  # the GETs started no build

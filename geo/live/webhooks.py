@@ -31,6 +31,7 @@ import asyncpg
 import psycopg
 
 from geo.compose import sql_file
+from geo.db.pool import DRIVER_ERRORS, as_unavailable
 from geo.errors import InvalidInput, NotFound
 from geo.live.stream import EventHub, StoredEvent, read_range
 from geo.live.viewers import EVERYONE
@@ -227,7 +228,10 @@ class Dispatcher:
                 if await self.deliver_due():
                     continue
                 wait = await self.pool.fetchval(NEXT_DUE_SQL)
-            except Exception:  # an outage or a bad row: logged, tried again shortly
+            except DRIVER_ERRORS as exc:  # the database away or busy: one line (no traceback)
+                as_unavailable(exc)  # noted in the process's database state (one line an outage)
+                wait = 5.0
+            except Exception:  # a bad row: logged, tried again shortly
                 log.exception("webhooks: delivering failed")
                 wait = 5.0
             timeout = 60.0 if wait is None else min(60.0, max(0.05, float(wait)))
