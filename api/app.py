@@ -51,11 +51,13 @@ from api.services import tile_services
 from api.settings import Settings
 from geo import db as geodb
 from geo.db import pool as gpool
+from geo.db.partition import layout
 from geo.db.pool import close_pool, close_within
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.execute("SET jit = off")
+    await layout.read_async(conn)  # the statements that differ by layout choose by it
 
 
 @asynccontextmanager

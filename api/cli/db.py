@@ -7,6 +7,7 @@ import json
 import typer
 
 from api.cli.common import cli_errors, console, database_url
+from api.cli.db_partition import partition_command
 from api.cli.db_scale import bouncer_app, replica_app
 from geo import db as geodb
 from geo.cluster_auth import redact
@@ -80,5 +81,6 @@ def register(app: typer.Typer) -> None:
     """Add the database commands to the main app."""
     db_app.add_typer(replica_app, name="replica")
     db_app.add_typer(bouncer_app, name="bouncer")
+    db_app.command("partition")(partition_command)
     app.add_typer(db_app, name="db")
     app.command("migrate")(migrate)

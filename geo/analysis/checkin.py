@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 
 from geo import compose
+from geo.db.partition import layout
 from geo.errors import Forbidden, InvalidInput, NotFound
 from geo.live import events
 from geo.scope import MEMBER_KEY, attendable
@@ -30,6 +31,7 @@ EXISTING_SQL = (
 )
 ELIGIBLE_SQL = compose.sql_file(__file__, "checkin_eligible.sql")
 INSERT_SQL = compose.sql_file(__file__, "checkin_insert.sql")
+INSERT_PARTITIONED_SQL = compose.sql_file(__file__, "checkin_insert_partitioned.sql")
 COUNT_SQL = "SELECT count(*) FROM checkins WHERE activity_id = $1"
 
 
@@ -123,7 +125,8 @@ async def record(
     """Store the check-in and its `checkin.created` event in one transaction (a repeat, or a
     concurrent call that won the race, answers the stored one)."""
     async with conn.transaction():
-        row = await conn.fetchrow(INSERT_SQL, act["id"], member_id, now, distance_m, method)
+        insert = INSERT_PARTITIONED_SQL if layout.partitioned() else INSERT_SQL
+        row = await conn.fetchrow(insert, act["id"], member_id, now, distance_m, method)
         if row is not None:
             total = int(await conn.fetchval(COUNT_SQL, act["id"]))
             data = {"activity_id": act["id"], "title": act["title"], "count": total}

@@ -17,6 +17,9 @@ import pyarrow.csv as pacsv
 import shapely
 from psycopg import sql
 
+from geo.db.partition.layout import read as partitioned
+from geo.db.partition.members import upsert_members
+
 CHUNK = 100_000
 SESSION_SETTINGS = ("SET temp_buffers = '256MB'", "SET LOCAL maintenance_work_mem = '256MB'")
 BULK_MIN = 50_000
@@ -359,7 +362,8 @@ def upsert(conn: psycopg.Connection, table: str, rows: pd.DataFrame) -> WriteCou
     """
     t0 = time.perf_counter()
     new_rows = count_new(conn, table)
-    bulk = _is_bulk(conn, table, new_rows)
+    by_province = table == "members" and partitioned(conn)  # the layout (geo/db/partition)
+    bulk = not by_province and _is_bulk(conn, table, new_rows)
     timings = {"count_new": time.perf_counter() - t0}
     if not bulk and count_changed(conn, table) == 0:
         # nothing to write: run no statement at all, so no data version moves and caches stay
@@ -372,6 +376,8 @@ def upsert(conn: psycopg.Connection, table: str, rows: pd.DataFrame) -> WriteCou
         stmt = upsert_sql(table)
         for depth in sorted(set(rows["depth"].tolist())):
             written += conn.execute(stmt, {"depth": depth}).rowcount
+    elif by_province:
+        written = upsert_members(conn, UPSERTS[table])
     elif deferred:
         # ON CONFLICT's speculative insertion costs ~45% more per row than a plain INSERT; under
         # the exclusive lock the bulk path holds, new keys cannot race, so they go in plainly.

@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 
 from geo import compose
+from geo.db.partition import layout
 from geo.errors import Conflict, Forbidden, NotFound
 from geo.live import events
 from geo.privacy import K, shown
@@ -40,6 +41,7 @@ def _q(name: str) -> str:
 ACTIVITY_SQL = _q("reg_activity.sql")
 COUNTS_SQL = _q("reg_counts.sql")
 UPSERT_SQL = _q("reg_upsert.sql")
+UPSERT_PARTITIONED_SQL = _q("reg_upsert_partitioned.sql")
 CANCEL_SQL = _q("reg_cancel.sql")
 PROMOTE_SQL = _q("reg_promote.sql")
 POSITION_SQL = _q("reg_position.sql")
@@ -172,7 +174,10 @@ async def register(
         have = await counts(conn, activity_id)
         full = act["capacity"] is not None and have.registered >= act["capacity"]
         row = await conn.fetchrow(
-            UPSERT_SQL, activity_id, member_id, "waitlisted" if full else "registered"
+            UPSERT_PARTITIONED_SQL if layout.partitioned() else UPSERT_SQL,
+            activity_id,
+            member_id,
+            "waitlisted" if full else "registered",
         )
         if row is None:
             raise RegistrationConflict(
