@@ -154,6 +154,9 @@ class Layer:
     rows: RowLink | None = None  # None: rows hang on no organisation (never scoped)
     heat_metrics: tuple[str, ...] = ()  # names at /api/heatmap/{metric}, the first canonical
     style: Style = field(default_factory=Style)
+    # a layer served from SQL whose items are written through the API (OGC API Features Part 4)
+    # names the table the writes change (geo/live/feature_rows.py TABLES); None: read-only
+    write_table: str | None = None
 
     def __hash__(self) -> int:
         return hash(self.id)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.models.ogc import Link
 
 MAX_PROPERTIES = 64
+MAX_RINGS = 100  # rings of a polygon, polygons of a multipolygon
+MAX_VERTICES = 10_000  # positions of a ring
+Coordinate = Annotated[float, Field(allow_inf_nan=False)]
+Position = Annotated[list[Coordinate], Field(min_length=2, max_length=3)]
+Ring = Annotated[list[Position], Field(min_length=4, max_length=MAX_VERTICES)]
+Rings = Annotated[list[Ring], Field(min_length=1, max_length=MAX_RINGS)]
 
 
 class Point(BaseModel):
@@ -22,13 +28,38 @@ class Point(BaseModel):
     )
 
 
+class Polygon(BaseModel):
+    """A GeoJSON Polygon in CRS84 (a 党建网格): an outer ring and holes, each closed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["Polygon"]
+    coordinates: Rings = Field(
+        examples=[[[[120.2, 30.25], [120.21, 30.25], [120.21, 30.26], [120.2, 30.25]]]]
+    )
+
+
+class MultiPolygon(BaseModel):
+    """A GeoJSON MultiPolygon in CRS84 (a 党建网格 in several parts)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["MultiPolygon"]
+    coordinates: list[Rings] = Field(min_length=1, max_length=MAX_RINGS)
+
+
+Geometry = Annotated[Point | Polygon | MultiPolygon, Field(discriminator="type")]
+
 PROPERTIES_DOC = (
     "the import's fields, by name or alias (Chinese or English): activities code?, title "
     "(标题), kind (类型), organiser_code or organiser_id (default: your organisation), "
     "service_point_code or service_point_id, starts_at (开始时间), ends_at (结束时间), "
     "capacity (名额), description, invited_org_ids (受邀组织: a list of ids of organisations "
     "in the organiser's top-level tree, invited besides the organiser's subtree; a PATCH "
-    "without it keeps them); times without an offset are Beijing time. Read-only: "
+    "without it keeps them); times without an offset are Beijing time. Grids (党建网格, a "
+    "Polygon or MultiPolygon): code (网格编码), name (网格名称), community (社区), "
+    "branch_code (支部编码) or org_id, leader_code (网格长: a member's external id); the "
+    "layer's derived properties (branch, buildings, coverage …) are ignored. Read-only: "
     "id, status, cancel_reason, updated_at"
 )
 PROPERTIES_EXAMPLE = {
@@ -46,8 +77,10 @@ class FeatureIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     type: Literal["Feature"]
-    geometry: Point | None = Field(
-        None, description="the place; an activity at a service point may leave it out"
+    geometry: Geometry | None = Field(
+        None,
+        description="the place (a Point; a grid's Polygon or MultiPolygon); an activity at a "
+        "service point may leave it out",
     )
     properties: dict[str, Any] = Field(
         default_factory=dict,
@@ -64,7 +97,9 @@ class FeaturePatch(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     type: Literal["Feature"] | None = None
-    geometry: Point | None = Field(None, description="the new place (absent: unchanged)")
+    geometry: Geometry | None = Field(
+        None, description="the new place or shape (absent: unchanged)"
+    )
     properties: dict[str, Any] | None = Field(
         None,
         max_length=MAX_PROPERTIES,

@@ -22,7 +22,7 @@ from api.deps import NO_NUL, get_pool, get_principal
 from api.models.errors import errors
 from api.models.media import GeoJSONResponse
 from api.models.ogc import Feature
-from api.models.writes import CancelIn, FeatureIn, FeaturePatch, Point
+from api.models.writes import CancelIn, FeatureIn, FeaturePatch, Geometry, Point
 from geo import features as core
 from geo.db.pool import retried
 from geo.errors import InvalidInput
@@ -109,11 +109,14 @@ def _actor(principal: Principal, request_id: str | None) -> Actor:
 
 
 def _feature(
-    properties: dict[str, Any], geometry: Point | None, given: bool = True
+    properties: dict[str, Any], geometry: Geometry | None, given: bool = True
 ) -> writes.Feature:
-    """The core's view of a written feature (or merge patch)."""
+    """The core's view of a written feature (or merge patch): a Point's coordinates, or a
+    shape's GeoJSON (a grid's polygon)."""
     if geometry is None:
         return writes.Feature(properties, None, None, given)
+    if not isinstance(geometry, Point):
+        return writes.Feature(properties, geometry_given=given, shape=geometry.model_dump())
     return writes.Feature(properties, geometry.coordinates[0], geometry.coordinates[1], given)
 
 
@@ -162,7 +165,8 @@ async def create_item(
 ) -> Response:
     """Checked as an import row (same fields, aliases, reason codes); activities by leaders of
     their subtree, stewards and admins; service points and organisations by stewards and
-    admins. Answers 201 with the item as the caller reads it."""
+    admins; grids (党建网格, polygons) by planners, stewards and admins. Answers 201 with the
+    item as the caller reads it."""
     layer = _layer(collection_id, principal)
     actor = _actor(principal, request_id)
     body = _feature(feature.properties, feature.geometry)

@@ -15,7 +15,12 @@ What differs from a file, because a feature comes from the API:
 - an activity's invited organisations (`invited_org_ids`, aliases `INVITED`) are no import field:
   the draft keeps them aside for geo/live/invitations.py;
 - an activity at a service point without a geometry is placed at the service point;
-- a property no field knows is an error (`unknown_property`), not a warning.
+- a property no field knows is an error (`unknown_property`), not a warning;
+- a table of shapes (党建网格) takes a Polygon or MultiPolygon (CRS84), checked by the import's
+  shape rules (`wrong_geometry_type`, `out_of_range`, `invalid_geometry`); a shape the import would
+  repair with make_valid, or one with no area, is refused (`invalid_geometry`): a feature has no
+  report to warn in, and the drawer redraws it. The properties its layer derives (`served`: the branch's name, coverage
+  figures …) are ignored, so a feature read with GET can be written back.
 """
 
 from __future__ import annotations
@@ -28,12 +33,14 @@ from typing import Any
 import asyncpg
 import numpy as np
 import pandas as pd
+import shapely
+from shapely.geometry import shape as from_geojson
 
 from geo.compose import sql_file
 from geo.errors import Rejected
 from geo.ingest.columns import match_columns
 from geo.ingest.fields import REF_CODES, Lookups
-from geo.ingest.problems import records
+from geo.ingest.problems import Problems, records
 from geo.ingest.readers import Source
 from geo.ingest.spec import SPECS, Spec
 from geo.ingest.validate import Options, prepare
@@ -41,11 +48,13 @@ from geo.ingest.validate import Options, prepare
 READ_ONLY = ("id", "status", "cancel_reason", "updated_at")
 INVITED = ("invited_org_ids", "invited_orgs", "受邀组织", "邀请组织")  # an activity's, by any name
 COORDINATES = ("lon", "lat")
+MIN_AREA_DEG2 = 1e-10  # about 1 m²: a shape with less has no area
 NO_FOLDER = Path("feature")  # a feature names no file: path fields are not writable here
 REF_SQL = {
     "organisations": sql_file(__file__, "sql/ref_organisations.sql"),
     "service_points": sql_file(__file__, "sql/ref_service_points.sql"),
     "buildings": sql_file(__file__, "sql/ref_buildings.sql"),
+    "members": sql_file(__file__, "sql/ref_members.sql"),
 }
 BY_ID_SQL = {
     "organisations": sql_file(__file__, "sql/code_of_organisation.sql"),
@@ -54,6 +63,16 @@ BY_ID_SQL = {
 }
 ORG_TYPES_SQL = "SELECT code FROM org_types"
 ORG_PARENTS_SQL = sql_file(__file__, "sql/org_parents.sql")
+# what the grids layer derives from other tables (its branch's name, coverage figures, leader)
+GRID_SERVED = (
+    "branch",
+    "buildings",
+    "buildings_pct",
+    "coverage_class",
+    "members",
+    "members_pct",
+    "leader_name",
+)
 
 
 @dataclass(frozen=True)
@@ -62,7 +81,8 @@ class Table:
     → column), the properties that may carry a served id (property → field), the column naming
     the organisation a row belongs to, the roles that write it, the prefix of codes the server
     makes up, and whether its rows are activities (announced as `activity.*`, cancelled rather
-    than deleted once people signed up, organised by the writer's organisation by default)."""
+    than deleted once people signed up, organised by the writer's organisation by default), and
+    the properties its layer derives from other tables (ignored when written)."""
 
     kind: str
     columns: dict[str, str]
@@ -71,6 +91,7 @@ class Table:
     writers: tuple[str, ...] = ("steward", "admin")
     prefix: str = "X"
     activities: bool = False
+    served: tuple[str, ...] = ()
 
     @property
     def spec(self) -> Spec:
@@ -102,6 +123,15 @@ TABLES: dict[str, Table] = {
         "id",
         prefix="ORG",
     ),
+    "grids": Table(  # 党建网格 (issue 14 §4), drawn on /coverage; the branch is the owner
+        "grids",
+        {"branch_code": "org_id", "leader_code": "leader_member_id"},
+        {"org_id": "branch_code"},
+        "org_id",
+        writers=("planner", "steward", "admin"),
+        prefix="GRID",
+        served=GRID_SERVED,
+    ),
 }
 
 
@@ -118,6 +148,7 @@ class Draft:
     problems: list[dict[str, object]] = field(default_factory=list)
     invited_sent: str | None = None  # the property naming invited organisations (None: none)
     invited: Any = None  # its value (geo/live/invitations.py reads it as ids)
+    shape: dict[str, Any] | None = None  # a shape's GeoJSON geometry (not a Point)
 
     def problem(self, where: list[str | int], code: str, message: str) -> None:
         """Note one problem at `where` (a place in the request body)."""
@@ -156,6 +187,8 @@ def draft(table: Table, properties: dict[str, Any]) -> Draft:
     for name, value in properties.items():
         if name in READ_ONLY:
             out.read_only[name] = value
+        elif name in table.served:
+            continue
         elif table.activities and name.strip().lower() in INVITED:
             if out.invited_sent is not None:
                 out.problem(["properties", name], "duplicate", f"{out.invited_sent} given twice")
@@ -229,29 +262,74 @@ def place_at_service_point(table: Table, row: dict[str, Any], refs: Refs) -> Non
 
 
 def _place(d: Draft, column: str | None) -> list[str | int]:
-    if column in (None, "lon/lat") or column in COORDINATES:
+    if column in (None, "lon/lat", "geometry") or column in COORDINATES:
         return ["geometry"]
     return ["properties", d.sent.get(str(column), str(column))]
 
 
+def _shapes(table: Table, d: Draft) -> np.ndarray | None:
+    """The feature's geometry for a table of shapes, as the one-row geometry column an import
+    reads (None for a table of points, where a shape is a problem)."""
+    if table.spec.geom == "point":
+        if d.shape is not None:
+            got = d.shape.get("type")
+            d.problem(["geometry"], "wrong_geometry_type", f"expected a Point geometry, got {got}")
+        return None
+    geoms = np.full(1, None, dtype=object)
+    if d.shape is not None:
+        try:
+            geoms[0] = from_geojson(d.shape)
+        except (ValueError, TypeError, AttributeError, IndexError) as exc:
+            d.problem(["geometry"], "invalid_geometry", f"the geometry is malformed ({exc})")
+    elif d.row.get("lon") is not None:  # a Point sent to a table of shapes
+        geoms[0] = shapely.Point(float(d.row["lon"]), float(d.row["lat"]))
+    return geoms
+
+
+def _shape_problems(found: Problems, geom: Any) -> list[dict[str, object]]:
+    """Shapes the import would repair with make_valid, and shapes with no area (corners on a
+    line), refused here (`invalid_geometry`)."""
+    out: list[dict[str, object]] = []
+    for rec in records(found.warnings, np.arange(1, 2), 0):
+        if rec["code"] == "repaired":
+            msg = f"{rec['message']}: not repaired here, send a valid shape (draw it again)"
+            out.append({"loc": ["body", "geometry"], "msg": msg, "code": "invalid_geometry"})
+    if geom is not None and not out and shapely.area(geom) < MIN_AREA_DEG2:
+        msg = "the shape has no area (its corners lie on a line)"
+        out.append({"loc": ["body", "geometry"], "msg": msg, "code": "invalid_geometry"})
+    return out
+
+
 def check(table: Table, d: Draft, refs: Refs) -> dict[str, Any]:
-    """The draft's row checked by the import's rules: typed values by field (with lon, lat), or
-    Rejected listing every problem with its place and reason code."""
+    """The draft's row checked by the import's rules: typed values by field (with lon, lat, or
+    `geom` for a table of shapes), or Rejected listing every problem with its place and code."""
     spec = table.spec
-    names = [f.name for f in spec.fields if f.type != "path"] + list(COORDINATES)
+    points = spec.geom == "point"
+    names = [f.name for f in spec.fields if f.type != "path"]
+    names += list(COORDINATES) if points else []
     frame = pd.DataFrame([{n: d.row.get(n) for n in names}], dtype="string")
-    prepared = prepare(
-        spec, Source(frame, None, None, "geojson"), Options(), refs.lookups, NO_FOLDER
-    )
+    geoms = _shapes(table, d)
+    crs = None if points else "EPSG:4326"
+    source = Source(frame, geoms, crs, "geojson")
+    try:
+        prepared = prepare(spec, source, Options(), refs.lookups, NO_FOLDER)
+    except shapely.errors.GEOSException as exc:  # a shape GEOS cannot even look at
+        problem: dict[str, object] = {"loc": ["body", "geometry"], "code": "invalid_geometry"}
+        problem["msg"] = f"invalid geometry ({exc})"
+        raise Rejected(f"the feature has a bad geometry: {exc}", [problem]) from None
     problems = list(d.problems)
     for rec in records(prepared.problems.errors, np.arange(1, 2), 0):
         where = _place(d, rec.get("column"))  # type: ignore[arg-type]
         problems.append({"loc": ["body", *where], "msg": rec["message"], "code": rec["code"]})
+    values = prepared.frame.iloc[0].to_dict()
+    problems += _shape_problems(prepared.problems, None if points else values.get("geom"))
     if problems:
         first = "; ".join(str(p["msg"]) for p in problems[:3])
         raise Rejected(f"the feature has {len(problems)} problem(s): {first}", problems)
-    values = prepared.frame.iloc[0].to_dict()
-    return {k: _plain(v) for k, v in values.items() if k in names}
+    out = {k: _plain(v) for k, v in values.items() if k in names}
+    if not points:
+        out["geom"] = values.get("geom")
+    return out
 
 
 def _plain(value: Any) -> Any:

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 import asyncpg
+import shapely
 
 from geo import compose
 from geo.compose import Fragment, sql_file
@@ -25,6 +26,8 @@ ETAG = sql_file(__file__, "sql/item_etag.sql")
 INSERT = sql_file(__file__, "sql/insert_item.sql")
 UPDATE = sql_file(__file__, "sql/update_item.sql")
 DELETE = sql_file(__file__, "sql/delete_item.sql")
+POINT = sql_file(__file__, "sql/geom_point.sql")
+SHAPE = sql_file(__file__, "sql/geom_shape.sql")
 CURRENT = {name: sql_file(__file__, f"sql/current_{name}.sql") for name in TABLES}
 LOCK = compose.raw(" FOR UPDATE OF t")
 TOUCH = compose.raw(", updated_at = now()")  # activities say when they last changed
@@ -54,8 +57,10 @@ def key_of(layer: Layer, fid: str | int) -> int:
 
 
 def table_name(layer: Layer) -> str | None:
-    """The writable table behind a layer (None: the collection is read-only)."""
-    return layer.table if layer.table in TABLES and layer.source_sql is None else None
+    """The writable table behind a layer (None: the collection is read-only): its table, or
+    for a layer served from SQL the table it names as `write_table` (the 党建网格)."""
+    name = layer.table if layer.source_sql is None else layer.write_table
+    return name if name in TABLES else None
 
 
 def _list_fields(layer: Layer) -> Fragment:
@@ -78,7 +83,7 @@ async def stored(
     scope = row_scope(principal, layer)
     stmt = compose.sql(
         ROW,
-        table=compose.ident(str(layer.table)),
+        table=compose.ident(str(table_name(layer))),
         more=_list_fields(layer),
         visible=visible_rows(scope),
         writable=scope.cond,
@@ -94,7 +99,7 @@ async def stored(
 
 async def etag(conn: asyncpg.Connection, layer: Layer, key: int) -> str | None:
     """The item's ETag (the hash of its stored row), None when there is no such item."""
-    stmt = compose.sql(ETAG, table=compose.ident(str(layer.table)), id=compose.value(key))
+    stmt = compose.sql(ETAG, table=compose.ident(str(table_name(layer))), id=compose.value(key))
     found = await conn.fetchval(stmt.compile().text, *stmt.args())
     return None if found is None else str(found)
 
@@ -130,8 +135,11 @@ def _values(cols: dict[str, Any]) -> list[tuple[Fragment, Fragment]]:
     return [(compose.ident(c), compose.value(v)) for c, v in cols.items()]
 
 
-def _point(values: dict[str, Any]) -> dict[str, Fragment]:
-    return {c: compose.value(float(values[c])) for c in COORDINATES}
+def _geom(values: dict[str, Any]) -> Fragment:
+    """The item's geometry: its checked shape (tables of shapes) or the point from lon/lat."""
+    if values.get("geom") is not None:
+        return compose.sql(SHAPE, wkb=compose.value(shapely.to_wkb(values["geom"])))
+    return compose.sql(POINT, **{c: compose.value(float(values[c])) for c in COORDINATES})
 
 
 async def insert(
@@ -144,7 +152,7 @@ async def insert(
         table=compose.ident(name),
         columns=compose.join(", ", (c for c, _ in pairs)),
         values=compose.join(", ", (v for _, v in pairs)),
-        **_point(values),
+        geom=_geom(values),
     )
     return int(await conn.fetchval(stmt.compile().text, *stmt.args()))
 
@@ -160,7 +168,7 @@ async def update(
         sets=compose.join(", ", sets),
         extra=TOUCH if TABLES[name].activities else compose.EMPTY,
         id=compose.value(key),
-        **_point(values),
+        geom=_geom(values),
     )
     await conn.execute(stmt.compile().text, *stmt.args())
 

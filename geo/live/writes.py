@@ -5,6 +5,7 @@ Who may write (issue 12 §1):
   subtree; a steward or admin any (a steward bound to an organisation: its subtree, as for
   imports);
 - service points and organisations: stewards and admins (bound stewards: their subtree);
+- 党建网格 (grids, shapes): planners, stewards and admins (bound ones: grids of their subtree);
 - members, planners and the public write nothing; other collections are read-only here.
 An item the caller may not see is NotFound; one it sees but may not write, or a write that would
 put a row outside the caller's subtree, is `OutOfScope` (403).
@@ -21,6 +22,7 @@ same transaction (geo.live.registrations.fill_waitlist, with its `registration.c
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -64,13 +66,14 @@ class OutOfScope(Forbidden):
 
 @dataclass(frozen=True)
 class Feature:
-    """A feature as written: its geometry's coordinates (None: no geometry) and properties;
-    `geometry_given` is False when a merge patch leaves the geometry alone."""
+    """A feature as written: its Point's coordinates (None: no point) or its shape's GeoJSON
+    geometry, and properties; `geometry_given` is False when a merge patch leaves it alone."""
 
     properties: dict[str, Any]
     lon: float | None = None
     lat: float | None = None
     geometry_given: bool = True
+    shape: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -155,8 +158,10 @@ def _locate(d: Draft, feature: Feature, base: dict[str, Any] | None) -> None:
         d.row["lon"], d.row["lat"] = (
             (None, None) if feature.lon is None else (repr(feature.lon), repr(feature.lat))
         )
+        d.shape = feature.shape
     else:
         d.row["lon"], d.row["lat"] = base.get("lon"), base.get("lat")
+        d.shape = json.loads(base["geometry"]) if base.get("geometry") else None
 
 
 async def _checked(
@@ -329,7 +334,8 @@ async def update(
 
     def make(table: Table, before: Stored, fields: dict[str, Any]) -> tuple[Draft, str]:
         d = draft(table, patch.properties)
-        base = {k: v for k, v in fields.items() if k not in d.ids and k not in COORDINATES}
+        kept = (*COORDINATES, "geometry")
+        base = {k: v for k, v in fields.items() if k not in d.ids and k not in kept}
         d.row = {**base, **d.row}
         _locate(d, patch, fields)
         return d, "update"

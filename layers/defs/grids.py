@@ -1,7 +1,8 @@
 """党建网格 (party-building grids, issue 14 §4): public outlines and names, coloured by the share
 of their buildings inside the 15-minute circle (geo/planning/grid_coverage.py). Member figures
 are the stored published ones (multiples of 10, none under 10) and for leaders and up; the grid
-leader (网格长) is named to leaders of the grid's own subtree, never placed."""
+leader (网格长) is named to leaders of the grid's own subtree, never placed. Planners, stewards and
+admins write grids through OGC API Features Part 4 (geo/live/writes.py): drawn on /coverage."""
 
 from layers.base import Aggregation, Field, Filter, Layer, RowLink, org_filter, sql_beside
 from layers.style import Legend, Style, by_field, frozen
@@ -83,6 +84,7 @@ LAYER = Layer(
         org_filter("org_id"),
     ),
     version_tables=("grids", "grid_coverage", "organisations", "members"),
+    write_table="grids",  # drawn on /coverage, edited from a grid's card (planners and up)
     description="党建网格: outlines and names, coverage of the 15-minute circle per grid.",
     rows=RowLink(org="org_id", public="place"),
     style=Style(

@@ -1,4 +1,4 @@
--- A new item: checked values, and the point from lon/lat.
+-- A new item: checked values, and its geometry ({geom}: the point from lon/lat, or a shape).
 INSERT INTO {table} ({columns}, geom)
-VALUES ({values}, ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326))
+VALUES ({values}, {geom})
 RETURNING id

@@ -1,4 +1,5 @@
--- An item replaced or patched: every checked value and the point ({extra}: e.g. updated_at).
+-- An item replaced or patched: every checked value and its geometry ({geom}: the point from
+-- lon/lat, or a shape; {extra}: e.g. updated_at).
 UPDATE {table} AS t
-SET {sets}, geom = ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326){extra}
+SET {sets}, geom = {geom}{extra}
 WHERE t.id = {id}

@@ -1,0 +1,2 @@
+-- A written item's point.
+ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326)
