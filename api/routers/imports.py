@@ -1,15 +1,18 @@
-"""`POST /api/imports`: a steward or admin uploads a file; the ingest core validates and writes it."""
+"""`POST /api/imports`: a steward or admin uploads a file; the ingest core validates and writes it
+(or, `dry_run=true`, only checks it). `POST /api/imports/preview`: the file's header, first rows
+and automatic column matching, for the import screen on /admin (issue 11 §5)."""
 
 from __future__ import annotations
 
 import re
 import shutil
 import tempfile
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData, UploadFile
@@ -19,10 +22,12 @@ from api.auth import require_role
 from api.deps import get_settings
 from api.models.data import ImportReport
 from api.models.errors import errors
+from api.models.imports import ImportPreview
 from api.settings import Settings
 from geo.errors import ImportRejected, InvalidInput
 from geo.ingest import KINDS, import_file
 from geo.ingest.columns import parse_map_options
+from geo.ingest.preview import preview_file
 from geo.scope import Principal, bound_org
 
 router = APIRouter(tags=["imports"])
@@ -34,6 +39,11 @@ class TooLarge(Exception):
     """The upload passed the size cap."""
 
 
+FILE_FIELD = {
+    "type": "string",
+    "format": "binary",
+    "description": "CSV, XLSX, GeoJSON, GeoPackage or zipped Shapefile",
+}
 REQUEST_BODY = {
     "requestBody": {
         "required": True,
@@ -43,11 +53,7 @@ REQUEST_BODY = {
                     "type": "object",
                     "required": ["file", "kind"],
                     "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "CSV, XLSX, GeoJSON, GeoPackage or zipped Shapefile",
-                        },
+                        "file": FILE_FIELD,
                         "kind": {"type": "string", "enum": list(KINDS)},
                         "crs": {
                             "type": "string",
@@ -66,8 +72,33 @@ REQUEST_BODY = {
                         "map": {
                             "type": "array",
                             "items": {"type": "string"},
-                            "description": "column mapping target=source (repeat)",
+                            "description": "column mapping target=source (repeat); target= "
+                            "(no source) leaves the target unmapped",
                         },
+                        "dry_run": {
+                            "type": "boolean",
+                            "description": "check every row and answer 200 with the report; "
+                            "nothing is written and no audit row is kept",
+                            "default": False,
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+PREVIEW_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "kind"],
+                    "properties": {
+                        "file": FILE_FIELD,
+                        "kind": {"type": "string", "enum": list(KINDS)},
                     },
                 }
             }
@@ -109,28 +140,48 @@ def _safe_name(name: str | None) -> str:
     return stem + suffix
 
 
-def _options(form: FormData) -> dict[str, Any]:
+def _kind(form: FormData) -> str:
     kind = str(form.get("kind") or "")
     if kind not in KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}")
+    return kind
+
+
+def _options(form: FormData) -> dict[str, Any]:
     crs = form.get("crs")
+    maps = [str(v) for v in form.getlist("map")]
     return {
-        "kind": kind,
+        "kind": _kind(form),
         "crs": str(crs) if crs else None,
         "skip_invalid": str(form.get("skip_invalid", "")).lower() in TRUE,
         "china_only": str(form.get("china_only", "")).lower() in TRUE,
-        "columns": parse_map_options([str(v) for v in form.getlist("map")]) or None,
+        "columns": parse_map_options(maps, allow_empty=True) or None,
+        "dry_run": str(form.get("dry_run", "")).lower() in TRUE,
     }
 
 
-def _run(
-    url: str, upload: UploadFile, name: str, principal: Principal, opts: dict[str, Any]
-) -> dict[str, Any]:
+def _upload(form: FormData) -> tuple[UploadFile, str]:
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise InvalidInput("the form needs a file field")
+    return upload, _safe_name(upload.filename)
+
+
+@contextmanager
+def _saved(upload: UploadFile, name: str) -> Iterator[Path]:
+    """The upload as a file of its sanitised name in a private folder, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="djmap-upload-") as folder:
         path = Path(folder) / name
         with path.open("wb") as out:
             upload.file.seek(0)
             shutil.copyfileobj(upload.file, out, 1 << 20)
+        yield path
+
+
+def _run(
+    url: str, upload: UploadFile, name: str, principal: Principal, opts: dict[str, Any]
+) -> dict[str, Any]:
+    with _saved(upload, name) as path:
         try:
             result = import_file(
                 url,
@@ -142,29 +193,56 @@ def _run(
             )
         except ImportRejected as exc:
             exc.report["source"] = name
-            raise
+            if not opts["dry_run"]:
+                raise
+            return exc.report  # a check's refusal is its answer: 200 with the report
     report = dict(result.report)
     report["source"] = name
     return report
 
 
+def _preview(upload: UploadFile, name: str, kind: str, principal: Principal) -> dict[str, Any]:
+    with _saved(upload, name) as path:
+        try:
+            return preview_file(kind, path, bound_org(principal))
+        except ImportRejected as exc:
+            exc.report["source"] = name
+            raise
+
+
+def _too_large(settings: Settings) -> JSONResponse:
+    mb = settings.api.max_upload_mb
+    return JSONResponse(
+        {"code": "PayloadTooLarge", "description": f"upload is larger than {mb} MB"},
+        status_code=413,
+    )
+
+
 @router.post(
     "/imports",
-    summary="Import a data file (steward or admin)",
+    summary="Import a data file, or check it with dry_run (steward or admin)",
     status_code=201,
     openapi_extra=REQUEST_BODY,
     response_model=ImportReport,
-    responses=errors(
-        (400, "not multipart, no file, unknown kind or type, content not of its type"),
-        (401, "log in as steward or admin"),
-        (403, "not a steward or admin, or a kind the caller's scope may not import"),
-        (413, "upload larger than DJMAP_MAX_UPLOAD_MB"),
-        422,
-        503,
-    ),
+    responses={
+        200: {
+            "model": ImportReport,
+            "description": "dry_run: the report of every check (status checked, or rejected "
+            "with the reasons); nothing was written",
+        },
+        **errors(
+            (400, "not multipart, no file, unknown kind or type, content not of its type"),
+            (401, "log in as steward or admin"),
+            (403, "not a steward or admin, or a kind the caller's scope may not import"),
+            (413, "upload larger than DJMAP_MAX_UPLOAD_MB"),
+            422,
+            503,
+        ),
+    },
 )
 async def create_import(
     request: Request,
+    response: Response,
     principal: Annotated[Principal, Depends(require_role("steward", "admin"))],
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> ImportReport | JSONResponse:
@@ -172,26 +250,60 @@ async def create_import(
     same report `djmap import` writes, rows numbered from the first data row). The file is read
     only by the reader of its extension, after its content was checked (400 content_mismatch);
     a steward bound to an organisation writes only rows of its subtree (out_of_scope rows reject
-    the whole file)."""
+    the whole file). With `dry_run=true` every check runs the same way and the answer is 200 with
+    the report (status `checked`, or `rejected` with the rows that would refuse the file):
+    nothing is written and no audit row is kept (the server logs the check)."""
     cap = settings.api.max_upload_mb * 1024 * 1024
     try:
         form = await _form(request, cap)
     except TooLarge:
-        return JSONResponse(
-            {
-                "code": "PayloadTooLarge",
-                "description": f"upload is larger than {settings.api.max_upload_mb} MB",
-            },
-            status_code=413,
-        )
+        return _too_large(settings)
     try:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidInput("the form needs a file field")
-        name = _safe_name(upload.filename)
+        upload, name = _upload(form)
         opts = _options(form)
         report = await run_in_threadpool(_run, settings.db.url, upload, name, principal, opts)
     finally:
         await form.close()
-    request.app.state.builds.notify_write()  # committed: rebuild the derived data it made stale
+    if opts["dry_run"]:
+        report["dry_run"] = True
+        response.status_code = 200
+    else:
+        request.app.state.builds.notify_write()  # committed: rebuild the derived data it made stale
     return ImportReport.model_validate(report)
+
+
+@router.post(
+    "/imports/preview",
+    summary="Preview a data file: header, first rows, column matching (steward or admin)",
+    openapi_extra=PREVIEW_BODY,
+    response_model=ImportPreview,
+    responses=errors(
+        (400, "not multipart, no file, unknown kind or type, content not of its type"),
+        (401, "log in as steward or admin"),
+        (403, "not a steward or admin, or a kind the caller's scope may not import"),
+        (413, "upload larger than DJMAP_MAX_UPLOAD_MB"),
+        (422, "the file cannot be read (ImportRejected, with a one-line `report`)"),
+        503,
+    ),
+)
+async def preview_import(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_role("steward", "admin"))],
+    settings: Annotated[Settings, Depends(get_settings)],
+) -> ImportPreview | JSONResponse:
+    """The file's column names, its first 10 rows as text and, for each target field of `kind`,
+    the column the importer would match to it. The same caps and content check as an import
+    (the file is read only by its own reader); nothing is checked row by row, written or
+    audited. A bound steward is refused (403) the kinds its scope may not import."""
+    cap = settings.api.max_upload_mb * 1024 * 1024
+    try:
+        form = await _form(request, cap)
+    except TooLarge:
+        return _too_large(settings)
+    try:
+        upload, name = _upload(form)
+        kind = _kind(form)
+        body = await run_in_threadpool(_preview, upload, name, kind, principal)
+    finally:
+        await form.close()
+    return ImportPreview.model_validate(body)

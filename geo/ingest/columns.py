@@ -45,7 +45,8 @@ def candidates(spec: Spec) -> dict[str, tuple[str, ...]]:
 def match_columns(
     spec: Spec, headers: list[str], explicit: dict[str, str] | None = None
 ) -> dict[str, str]:
-    """{target: source header}; explicit maps (target → source) win; unknown names are InvalidInput."""
+    """{target: source header}; explicit maps (target → source) win, an empty source leaves the
+    target unmapped (the import screen's "not imported"); unknown names are InvalidInput."""
     explicit = dict(explicit or {})
     targets = candidates(spec)
     for target, source in explicit.items():
@@ -54,18 +55,18 @@ def match_columns(
                 f"--map {target}={source}: {spec.kind} has no field {target!r} "
                 f"(fields: {', '.join(targets)})"
             )
-        if source not in headers:
+        if source and source not in headers:
             raise InvalidInput(
                 f"--map {target}={source}: the file has no column {source!r} "
                 f"(columns: {quoted_names(list(headers))})"
             )
-    mapping = dict(explicit)
-    taken = set(explicit.values())
+    mapping = {target: source for target, source in explicit.items() if source}
+    taken = set(mapping.values())
     by_norm: dict[str, str] = {}
     for header in headers:
         by_norm.setdefault(normalise_header(header), header)
     for target, spellings in targets.items():
-        if target in mapping:
+        if target in explicit:
             continue
         for spelling in spellings:
             found = by_norm.get(normalise_header(spelling))
@@ -76,12 +77,13 @@ def match_columns(
     return mapping
 
 
-def parse_map_options(items: list[str] | None) -> dict[str, str]:
-    """['target=source', …] from the CLI into a dict; InvalidInput on a malformed item."""
+def parse_map_options(items: list[str] | None, allow_empty: bool = False) -> dict[str, str]:
+    """['target=source', …] from the CLI into a dict; InvalidInput on a malformed item.
+    allow_empty: 'target=' is kept (as '') and leaves the target unmapped."""
     out: dict[str, str] = {}
     for item in items or []:
         target, sep, source = item.partition("=")
-        if not sep or not target.strip() or not source.strip():
+        if not sep or not target.strip() or not (source.strip() or allow_empty):
             raise InvalidInput(f"--map expects target=source, got {item!r}")
         out[target.strip()] = source.strip()
     return out

@@ -144,9 +144,43 @@ def _finished(
     conn.execute(text, args)
 
 
-def _audit_alone(url: str, meta: dict[str, Any], status: str, report: dict[str, Any]) -> int:
+def _audit_alone(url: str, meta: dict[str, Any], status: str, report: dict[str, Any]) -> int | None:
+    if meta.get("dry_run"):  # a check writes nothing, not even the audit row: a log line
+        _log_check(meta, status, report)
+        return None
     with psycopg.connect(url) as conn:
         return _audit(conn, meta, status, report)
+
+
+def _log_check(meta: dict[str, Any], status: str, report: dict[str, Any]) -> None:
+    log.info(
+        "import check (dry run, nothing written) of %s %s by %s: %s, %s rows, %s bad",
+        meta["kind"],
+        meta["source"],
+        meta["actor"],
+        status,
+        report.get("rows_total", 0),
+        report.get("rows_bad", 0),
+    )
+
+
+def _checked(
+    prepared: Prepared, report: dict[str, Any], meta: dict[str, Any], out_path: Path | None
+) -> ImportResult:
+    """A dry run's answer: the report of every check, status "checked", nothing written."""
+    report.update(status="checked", dry_run=True, rows_written=0, import_id=None)
+    _log_check(meta, "checked", report)
+    if out_path:
+        rep.write_json(report, out_path)
+    return ImportResult(
+        kind=str(meta["kind"]),
+        rows_total=prepared.rows_total,
+        rows_written=0,
+        rows_skipped=int(report["rows_skipped"]),
+        errors=report["errors"],
+        warnings=report["warnings"],
+        report=report,
+    )
 
 
 def _reject(
@@ -202,10 +236,12 @@ def import_file(
     actor: str | None = None,
     progress: bool = True,
     scope_org: int | None = None,
+    dry_run: bool = False,
 ) -> ImportResult:
     """Import one file of `kind`; ImportRejected (nothing written) when any row is bad and not
     skip_invalid. scope_org: the caller is bound to that organisation and may write only rows of
-    its subtree (geo.ingest.scoping); None = unbound (admin, CLI)."""
+    its subtree (geo.ingest.scoping); None = unbound (admin, CLI). dry_run: every check, then
+    nothing written and no audit row (status "checked"; a refusal is still ImportRejected)."""
     if kind not in SPECS:
         raise InvalidInput(f"unknown import kind {kind!r}: use one of {', '.join(KINDS)}")
     spec = SPECS[kind]
@@ -217,9 +253,7 @@ def import_file(
         started = conn.execute("SELECT clock_timestamp()").fetchone()[0]  # type: ignore[index]
         lookups = load_lookups(conn, spec)
     meta: dict[str, Any] = {"kind": kind, "source": path.name, "sha256": _sha256(path)}
-    meta["actor"] = actor
-    meta["started"] = started
-    meta["scope_org"] = scope_org
+    meta |= {"actor": actor, "started": started, "scope_org": scope_org, "dry_run": dry_run}
     options = Options(crs=crs, china_only=china_only, columns=columns)
     steps = _Steps(progress)
     with steps.running():
@@ -233,6 +267,8 @@ def import_file(
         report["timings_s"] = timings
         if report["errors"] and (not skip_invalid or scoping.CODE in report["error_counts"]):
             raise _reject(url, meta, report, out_path)
+        if dry_run:
+            return _checked(prepared, report, meta, out_path)
         try:
             result = _write(url, spec, prepared, report, meta, steps)
         except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:

@@ -1,5 +1,6 @@
 // The admin screen (/admin): users and roles, embed keys, screen keys, through /api/admin/…
-// with the logged-in admin's token. Anonymous: the login prompt; other roles: a refusal.
+// with the logged-in admin's token, and imports (admin_imports.js), which data stewards see
+// alone. Anonymous: the login prompt; other roles: a refusal.
 (function () {
   'use strict';
   const {cfg, esc, request, token, fmtTime} = window.djmap;
@@ -171,14 +172,23 @@
     fill('screen-rows', screen.keys, screenRow, 6);
   }
 
+  // Admins see every tab; stewards the imports tab alone (the users and keys APIs refuse them).
+  function allowTabs(admin) {
+    for (const id of ['users', 'embed', 'screen']) $(`tab-${id}`).hidden = !admin;
+    const current = document.querySelector('[role=tab][aria-selected=true]');
+    if (!admin && current.hidden) selectTab($('tab-imports'));
+  }
+
   async function start() {
     $('notice').hidden = true;
     if (!token()) return gate(a.need_login, true);
     try {
       const me = await request('/api/auth/me');  // a role check first: no 403 for the console
       if (me.role === 'public') return gate(a.need_login, true);
-      if (me.role !== 'admin') return gate(a.refused.replace('{who}', me.username || ''), false);
-      await loadAll();
+      if (me.role !== 'admin' && me.role !== 'steward') return gate(a.refused.replace('{who}', me.username || ''), false);
+      allowTabs(me.role === 'admin');
+      if (window.djmapImports) window.djmapImports.start(me);
+      if (me.role === 'admin') await loadAll();
     } catch (err) {
       if (err.status === 401) return gate(a.need_login, true);
       if (err.status === 403) return gate(a.refused.replace('{who}', localStorage.getItem('djmap_user') || ''), false);
@@ -203,12 +213,13 @@
     tab.addEventListener('keydown', (ev) => {
       const step = {ArrowRight: 1, ArrowLeft: -1}[ev.key];
       if (!step) return;
-      const next = tabs[(tabs.indexOf(tab) + step + tabs.length) % tabs.length];
+      const shown = tabs.filter((t) => !t.hidden);
+      const next = shown[(shown.indexOf(tab) + step + shown.length) % shown.length];
       selectTab(next);
       next.focus();
     });
   }
-  const wanted = $(`tab-${location.hash.slice(1)}`);
+  const wanted = location.hash.length > 1 && $(`tab-${location.hash.slice(1)}`);
   if (wanted) selectTab(wanted);
   $('users-rows').addEventListener('click', userAction);
   $('embed-rows').addEventListener('click', embedAction);
