@@ -12,7 +12,9 @@ Rules (DESIGN.md, issue 4 §7):
   their own check-ins, their branch's organisations (the branch and the organisations above it)
   and the activities they may attend (`attendable`: organised by the branch or an organisation
   above it, or inviting one of those). Rows outside that stay visible only when the layer is
-  public, and then only with public fields (`RowScope.public_rest`).
+  public, and then only with public fields (`RowScope.public_rest`). A registration does not
+  widen what they may attend: one whose member may not attend (made before registration applied
+  the rule, or the invitation withdrawn since) is "not invited" (`attends`, row by row).
 - member home points never leave the server below admin: the members layer is no collection and
   `scope_filter` gives only a member their own row, never anyone else's below the subtree rule.
 
@@ -42,6 +44,7 @@ __all__ = [
     "Principal",
     "RowScope",
     "attendable",
+    "attends",
     "member_chain",
     "offered",
     "open_to",
@@ -225,13 +228,33 @@ def attendable(member_id: int, alias: str = "a") -> Fragment:
 
 def offered(member_id: int, alias: str = "a") -> Fragment:
     """The activities a member is offered (/api/nearest, /api/me/activities), over `alias`: the
-    ones they may attend (`attendable`) and the ones they registered for or wait on."""
+    ones they may attend (`attendable`) and the ones they registered for or wait on. A
+    registration for one they may not attend (made before registration applied the rule, or its
+    invitation withdrawn since) keeps the activity listed, as not invited: not counted, no
+    check-in (`attends`)."""
     return compose.sql(
         OFFERED,
         attendable=attendable(member_id, alias),
         key=compose.raw(f"{alias}.id"),
         member=compose.value(member_id, MEMBER_KEY),
     )
+
+
+def attends(member: str, alias: str = "a") -> Fragment:
+    """`attendable` row by row: the member whose id is in the column `member` (e.g.
+    "r.member_id" of a registration) may attend the activity `alias`. The same templates, the
+    chain read per row; for counts and lists of one activity's registrations."""
+    link = TABLES["activities"]
+    table, row = link.invited or ("", "")
+    cond = compose.sql(
+        INVITED_CHAIN,
+        col=compose.raw(f"{alias}.{link.org}"),
+        table=compose.ident(table),
+        row=compose.ident(row),
+        key=compose.raw(f"{alias}.id"),
+        chain=compose.sql(CHAIN, member=compose.raw(member)),
+    )
+    return compose.sql("({cond})", cond=cond)
 
 
 def open_to(alias: str = "a") -> Fragment:

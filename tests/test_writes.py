@@ -211,6 +211,11 @@ def test_an_activity_at_a_service_point_takes_its_place(api: Caller, world: dict
     assert r.status_code == 201, r.text
     assert r.json()["geometry"]["coordinates"] == [120.21, 30.26]
     assert r.json()["properties"]["service_point_id"] == world["sp1"]
+    # a service point that does not exist is the import's 400, by the same reason code
+    feature["properties"]["服务点"] = "sp404"
+    r = api.as_(secretary(world)).post(ITEMS, json=feature)
+    assert r.status_code == 400, r.text
+    assert "unknown_service_point" in {e["code"] for e in r.json()["errors"]}
 
 
 def test_put_needs_the_current_etag(api: Caller, world: dict[str, int], clean_db: str) -> None:

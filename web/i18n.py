@@ -101,12 +101,14 @@ _TEXT: dict[str, tuple[str, str]] = {
     "reg_registered": ("已报名", "Registered"),
     "reg_waitlisted": ("候补", "Waitlisted"),
     "reg_position": ("候补第{n}位", "waitlist place {n}"),
+    "reg_not_invited": ("未受邀：不计入报名，不能签到", "Not invited: not counted, no check-in"),
     "reg_cancelled": ("已取消报名", "Registration cancelled"),
     "activity_cancelled": ("活动已取消", "Activity cancelled"),
     # refusals by the API's `code` (dots as underscores)
     "err_CheckinRefused_not_invited": (
-        "您未报名该活动，也不属于活动面向的组织",
-        "You are neither registered nor in an organisation the activity is for",
+        "该活动仅面向组织者和受邀组织的党员，您所在支部不在其中，不能签到",
+        "This activity is open only to members of its organiser and invited organisations: "
+        "you cannot check in",
     ),
     "err_CheckinRefused_not_started": (
         "尚未开始签到（活动开始前30分钟开放）",

@@ -9,6 +9,9 @@ from pydantic import BaseModel, Field
 from api.models.ogc import DateTimeText, Open
 
 RegistrationStatus = Literal["registered", "waitlisted", "cancelled"]
+# As listed: a registration of a member who may not attend the activity (made before registration
+# applied the rule, or its invitation withdrawn since) is not invited: not counted, no check-in.
+ListedStatus = Literal["registered", "waitlisted", "cancelled", "not_invited"]
 
 
 class RegistrationResult(Open):
@@ -20,13 +23,13 @@ class RegistrationResult(Open):
 
 
 class RosterEntry(Open):
-    """One member on the organiser's list: registered, waitlisted, or checked in without a
-    registration (status null)."""
+    """One member on the organiser's list: registered, waitlisted, registered but not invited
+    (not counted), or checked in without a registration (status null)."""
 
     member_id: int
     name: str
     branch: str | None
-    status: Literal["registered", "waitlisted"] | None
+    status: Literal["registered", "waitlisted", "not_invited"] | None
     position: int | None
     registered_at: DateTimeText | None
     checked_in_at: DateTimeText | None
@@ -69,7 +72,7 @@ class MyRegistration(Open):
     activity_status: Literal["scheduled", "cancelled"]
     cancel_reason: str | None
     service_point: str | None
-    status: RegistrationStatus
+    status: ListedStatus
     position: int | None
     registered_at: DateTimeText
     checked_in_at: DateTimeText | None
@@ -90,7 +93,7 @@ class NearbyActivity(Open):
     lon: float
     lat: float
     distance_m: float
-    my_status: RegistrationStatus | None
+    my_status: ListedStatus | None
 
 
 class MyActivities(Open):

@@ -72,7 +72,8 @@ async def create_checkin(
 ) -> Checkin:
     """With a position: the member themself, accepted within 200 m of the activity from 30
     minutes before its start to its end, once (method geofence). With a `member_code`: the
-    organiser scanned the member's card (method scan); the member must be registered or invited."""
+    organiser scanned the member's card (method scan). Either way the member must be invited
+    (geo.scope.attendable); a registration alone does not admit."""
     if isinstance(body, MemberCode):
         if principal.role == "public":
             raise unauthorized("log in as the activity's organiser to scan a card")

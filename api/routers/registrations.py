@@ -226,8 +226,9 @@ async def card_token(principal: Caller, key: Key, response: Response) -> CodeTok
 async def checkin_with_code(
     body: CodeCheckin, pool: Pool, principal: Caller, key: Key, response: Response
 ) -> Checkin:
-    """Accepted when the code is genuine and under 60 s old and the member is registered or
-    invited, in the activity's time window; a position is kept as evidence, not required."""
+    """Accepted when the code is genuine and under 60 s old and the member is invited
+    (geo.scope.attendable; a registration alone does not admit), in the activity's time window;
+    a position is kept as evidence, not required."""
     member_id = member_id_of(principal)
     async with pool.acquire() as conn:
         result = await codes.with_activity_code(

@@ -2,9 +2,12 @@
 
 Three ways in, one rule: on site within the geofence (`check_in`, here), with the activity's
 rotating QR code or by the organiser scanning the member's card (geo/live/checkins.py). A member
-may check in when registered for the activity or invited (geo.scope.attendable: a member of the
-organiser's subtree or of an invited organisation's); a cancelled activity takes none. Each new check-in writes `checkin.created` (the activity's count,
-for the leaders over its organiser) in its own transaction."""
+may check in when they may attend the activity (geo.scope.attendable: a member of the organiser's
+subtree or of an invited organisation's), the rule registration applies; a registration made
+before that rule (or before an invitation was withdrawn) admits no one. A cancelled activity
+takes none. Each new check-in writes `checkin.created` (the activity's count, for the leaders
+over its organiser and, on multiples of K, over an invited organisation) in its own
+transaction."""
 
 from __future__ import annotations
 
@@ -89,7 +92,8 @@ def check_window(act: asyncpg.Record, now: datetime) -> None:
 
 
 async def check_eligible(conn: asyncpg.Connection, member_id: int, act: asyncpg.Record) -> None:
-    """Refused unless the member is registered for the activity or invited to it."""
+    """Refused unless the member may attend the activity (invited: a registration alone does
+    not admit)."""
     stmt = compose.sql(
         ELIGIBLE_SQL,
         member=compose.value(member_id, MEMBER_KEY),
@@ -99,11 +103,11 @@ async def check_eligible(conn: asyncpg.Connection, member_id: int, act: asyncpg.
     row = await conn.fetchrow(stmt.compile().text, *stmt.args())
     if row is None:
         raise CheckinRefused("not_a_member", "not a member: no member record for this account")
-    if not (row["registered"] or row["invited"]):
+    if not row["invited"]:
         raise CheckinRefused(
             "not_invited",
-            "not invited: you are neither registered for the activity nor a member of an "
-            "organisation it is for (the organiser's or an invited organisation's subtree)",
+            "not invited: the activity is open to members of its organiser and of the "
+            "organisations it invites only, and your branch is under none of them",
         )
 
 

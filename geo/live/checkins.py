@@ -4,7 +4,8 @@
   A position, when the phone gives one, is kept as evidence (`distance_m`), never required.
 - `with_member_card`: the organiser scanned the member's card (method 'scan').
 
-Both take the same rule as the geofence: registered or invited, within the time window, once.
+Both take the same rule as the geofence: invited (geo.scope.attendable; a registration alone
+does not admit), within the time window, once.
 """
 
 from __future__ import annotations

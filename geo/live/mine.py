@@ -3,7 +3,9 @@ their attendance this year, and upcoming activities near their branch or a point
 
 "Nearby" starts from the branch's public point or the point given; the member's home is never
 read here, so it can never come back. It offers only the activities the member may attend
-(geo.scope.attendable, the rule registration and check-in apply) and the ones they registered for.
+(geo.scope.attendable, the rule registration and check-in apply) and the ones they registered
+for (geo.scope.offered); a registration for an activity they may not attend (made before
+registration applied the rule) is listed as `not_invited`: not counted, no check-in.
 """
 
 from __future__ import annotations
@@ -16,10 +18,20 @@ import asyncpg
 from geo import compose
 from geo.errors import NotFound
 from geo.live.registrations import HISTORY_LIMIT, NEARBY_DAYS, NEARBY_LIMIT
-from geo.scope import MEMBER_KEY, offered
+from geo.scope import MEMBER_KEY, attendable, attends, offered
 
 MEMBER_SQL = compose.sql_file(__file__, "me_member.sql")
-REGISTRATIONS_SQL = compose.sql_file(__file__, "me_registrations.sql")
+REGISTRATIONS_SQL = (
+    compose.sql(
+        compose.sql_file(__file__, "me_registrations.sql"),
+        member=compose.param("member"),
+        limit=compose.param("limit"),
+        attends=attends("r.member_id", "a"),
+        ahead=attends("w.member_id", "a"),
+    )
+    .compile(order=("member", "limit"))
+    .text
+)
 NEARBY_SQL = compose.sql_file(__file__, "me_nearby.sql")
 
 
@@ -106,6 +118,7 @@ async def my_activities(
         days=compose.value(NEARBY_DAYS),
         limit=compose.value(NEARBY_LIMIT),
         offered=offered(member_id, "a"),
+        invited=attendable(member_id, "a"),
     )
     near = await conn.fetch(stmt.compile().text, *stmt.args())
     return {

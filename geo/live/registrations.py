@@ -5,7 +5,11 @@ in its own transaction, with counts published under the privacy rule (geo.privac
 
 Only a member who may attend the activity registers (geo.scope.attendable: a member of the
 organiser's tree or of an invited organisation's); anyone else is refused with 403
-`Registration.not_invited`, the reason check-in gives (`CheckinRefused.not_invited`).
+`Registration.not_invited`, the reason check-in gives (`CheckinRefused.not_invited`). A
+registration of a member who may not attend (made before registration applied the rule, or its
+invitation withdrawn since: geo.scope.attends row by row) stays in the table but is not invited:
+it is not counted, holds no place, never moves up the waitlist, admits to no check-in, and its
+member and the organiser see it as `not_invited`.
 
 Changes of one activity's registrations take the activity's row lock, so the capacity holds and
 the waitlist keeps its order (`created_at`, then id) under concurrent calls. The organiser (a
@@ -26,7 +30,7 @@ from geo.db.partition import layout
 from geo.errors import Conflict, Forbidden, NotFound
 from geo.live import events
 from geo.privacy import K, shown
-from geo.scope import Principal, attendable
+from geo.scope import Principal, attendable, attends
 
 ORGANISER_ROLES = ("leader", "steward", "admin")
 NEARBY_DAYS = 30
@@ -38,14 +42,25 @@ def _q(name: str) -> str:
     return compose.sql_file(__file__, name)
 
 
+def _invited(name: str, order: tuple[str, ...], **attending: tuple[str, str]) -> str:
+    """A statement over registrations that counts only members who may attend: each named
+    condition is geo.scope.attends of a (registration alias, activity alias) pair, e.g.
+    ("w", "a") for w.member_id and activity a; the slots named in `order` are $1, $2, …"""
+    pieces = {k: attends(f"{reg}.member_id", act) for k, (reg, act) in attending.items()}
+    slots = {k: compose.param(k) for k in order}
+    return compose.sql(_q(name), **pieces, **slots).compile(order=order).text
+
+
 ACTIVITY_SQL = _q("reg_activity.sql")
-COUNTS_SQL = _q("reg_counts.sql")
+COUNTS_SQL = _invited("reg_counts.sql", ("activity",), attends=("r", "a"))
 UPSERT_SQL = _q("reg_upsert.sql")
 UPSERT_PARTITIONED_SQL = _q("reg_upsert_partitioned.sql")
 CANCEL_SQL = _q("reg_cancel.sql")
-PROMOTE_SQL = _q("reg_promote.sql")
-POSITION_SQL = _q("reg_position.sql")
-ROSTER_SQL = _q("reg_roster.sql")
+PROMOTE_SQL = _invited(
+    "reg_promote.sql", ("activity", "capacity"), waiting=("w", "a"), holding=("x", "xa")
+)
+POSITION_SQL = _invited("reg_position.sql", ("activity", "member"), attends=("w", "a"))
+ROSTER_SQL = _invited("reg_roster.sql", ("activity",), attends=("r", "a"))
 ATTENDABLE_SQL = _q("reg_attendable.sql")
 ORGANISES_SQL = (
     "SELECT $2::bigint IS NULL OR $1::bigint IN (SELECT s.id FROM org_subtree($2::bigint) s)"

@@ -39,7 +39,7 @@ from geo import compose
 from geo.db import pool as gpool
 from geo.errors import Unavailable
 from geo.live.events import CHANNEL, cloud_event
-from geo.live.viewers import Viewer
+from geo.live.viewers import Viewer, shared_reach
 from geo.scope import open_to
 
 log = logging.getLogger("djmap.events")
@@ -83,6 +83,7 @@ class StoredEvent:
     open_to: tuple[int, ...] | None  # its activity's organisations (geo.scope.open_to)
     cloud: dict[str, Any]
     frame: bytes
+    reach: tuple[int, ...] | None = None  # told to leaders over these too (viewers.shared_reach)
 
     @classmethod
     def from_row(cls, row: Any) -> StoredEvent:
@@ -93,11 +94,12 @@ class StoredEvent:
         opened = None if row["open_to"] is None else tuple(i for i in row["open_to"] if i)
         frame = f"id: {row['id']}\ndata: {text}\n\n".encode()
         audience, org = row["audience"], row["org_id"]
-        return cls(row["id"], row["type"], audience, org, chain, opened, cloud, frame)
+        reach = shared_reach(row["type"], cloud["data"], row["reach"])
+        return cls(row["id"], row["type"], audience, org, chain, opened, cloud, frame, reach)
 
     def seen_by(self, viewer: Viewer) -> bool:
         """True when `viewer` may see this event (geo/live/viewers.py)."""
-        return viewer.sees(self.audience, self.org_id, self.chain, self.open_to)
+        return viewer.sees(self.audience, self.org_id, self.chain, self.open_to, self.reach)
 
 
 async def read_range(

@@ -7,7 +7,12 @@ public audience only: a public event (an activity, a layer's new version) is pub
 organised it.
 - admin, and roles bound to no organisation (district-wide), see every event of their audience;
 - leader, planner and steward bound to an organisation see an event of an organisation in their
-  subtree (their root is in the chain above the event's organisation);
+  subtree (their root is in the chain above the event's organisation); and an activity's
+  `checkin.created` (its count, never a member) also when the activity invites an organisation
+  of their subtree (their root is one it is open to or above one: `reach`), but then only on the
+  multiples of K (`shared_reach`): they do not organise it, and a count told one check-in at a
+  time would tell each person (the big screen's rule, geo/screen/read.py). Its
+  `registration.changed` is public (counts under the privacy rule);
 - a member sees an event of their branch or of an organisation above it (the ones that invite
   the branch), as geo/scope.py's row rule for members; and an event about an activity that
   their audience allows (`activity.*`, `registration.changed`; `checkin.created` is the leaders')
@@ -23,9 +28,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
+from geo.privacy import at_least
 from geo.scope import Principal, member_chain
 from geo.vocab import ROLES
 
@@ -48,10 +55,12 @@ class Viewer:
         org_id: int | None,
         chain: Sequence[int] | None,
         open_to: Sequence[int] | None = None,
+        reach: Sequence[int] | None = None,
     ) -> bool:
         """True when this viewer may see an event of `audience` and `org_id`; `chain` is the
         event organisation's chain up to the root (itself first); `open_to` the organisations
-        the event's activity is open to (None: the event is about no activity)."""
+        the event's activity is open to (None: the event is about no activity); `reach` the
+        organisations whose leaders are told it besides the chain's (`shared_reach`)."""
         if self.rank < RANK.get(audience, len(ROLES)):
             return False
         if self.member and open_to is not None:
@@ -59,8 +68,20 @@ class Viewer:
         if org_id is None or audience == "public" or self.whole:
             return True
         if self.root is not None:
-            return self.root in (chain or ())
+            return self.root in (chain or ()) or self.root in (reach or ())
         return org_id in self.chain
+
+
+def shared_reach(kind: str, data: Any, reach: Sequence[int] | None) -> tuple[int, ...] | None:
+    """The organisations (an activity's invited ones and those above them) whose leaders are told
+    a check-in's count besides the organiser's: only a count on a multiple of K (geo.privacy:
+    `at_least` gives it unchanged), so watching it grow tells no one person; None otherwise."""
+    if reach is None or kind != "checkin.created" or not isinstance(data, dict):
+        return None
+    count = data.get("count")
+    if not isinstance(count, int) or count <= 0 or at_least(count) != count:
+        return None
+    return tuple(reach)
 
 
 EVERYONE = Viewer(rank=len(ROLES) - 1, whole=True)  # the webhooks' dispatcher (admin's view)

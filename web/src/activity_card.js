@@ -27,7 +27,7 @@ function factsHTML(p) {
 function countsHTML(s) {
   const {t, esc} = window.djmap;
   if (!s) return '';
-  const names = (s.members || []).map((m) => `<li>${esc(m.name)} <em>${esc(m.checked_in_at ? t.act_attended : m.status === 'waitlisted' ? t.act_waitlisted : t.act_registered)}</em></li>`).join('');
+  const names = (s.members || []).map((m) => `<li>${esc(m.name)} <em>${esc(m.checked_in_at ? t.act_attended : m.status === 'waitlisted' ? t.act_waitlisted : m.status === 'not_invited' ? t.reg_not_invited : t.act_registered)}</em></li>`).join('');
   return `<dl class="facts counts">
     <dt>${esc(t.act_registered)}</dt><dd data-count="registered">${esc(count(s.registered, s))}</dd>
     <dt>${esc(t.act_waitlisted)}</dt><dd data-count="waitlisted">${esc(count(s.waitlisted, s))}</dd>

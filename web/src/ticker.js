@@ -1,5 +1,6 @@
 // The leader page's live ticker: check-ins as they happen, as counts per activity (the events
-// `checkin.created` reach leaders whose scope includes the organiser; never a member's name).
+// `checkin.created` reach leaders whose scope includes the organiser, and leaders over an
+// organisation the activity invites when the count is a multiple of 10; never a member's name).
 // A count under 10 shows as "fewer than 10" (geo/privacy: no member figure under 10 on a page).
 
 const KEEP = 8;

@@ -20,6 +20,8 @@
       tags.push(`${t.activity_cancelled}${r.cancel_reason ? `：${esc(r.cancel_reason)}` : ''}`);
     } else if (r.status === 'waitlisted') {
       tags.push(t.reg_position.replace('{n}', r.position));
+    } else if (r.status === 'not_invited') {
+      tags.push(esc(t.reg_not_invited));  // registered before the invitation rule, or uninvited
     }
     const tagHtml = tags.map((x) => `<span class="tag">${x}</span>`).join('');
     const where = r.service_point ? ` · ${esc(r.service_point)}` : '';
