@@ -73,3 +73,9 @@ def page_layer(layer: Layer) -> PageLayer:
 def page_layers(audience: str) -> list[PageLayer]:
     """The layers this audience may see that the pages draw, bottom first."""
     return [page_layer(x) for x in catalog.visible(audience) if x.style.stack is not None]
+
+
+def written_to(table: str, audience: str) -> str | None:
+    """The id of the collection visible to `audience` whose writes change `table` (a layer
+    served from SQL names it as `write_table`), for the pages' drawing tools."""
+    return next((x.id for x in catalog.visible(audience) if x.write_table == table), None)

@@ -1,5 +1,6 @@
-"""Page text of the planning tools on /coverage (issue 14 §1, §5-6): the scenario comparison, the
-red route card and the report button. Merged into web/i18n.py's strings; key: (zh-CN, en)."""
+"""Page text of the planning tools on /coverage (issue 14 §1, §4-6): the scenario comparison, the
+grid drawing tool, the red route card and the report button. Merged into web/i18n.py's strings;
+key: (zh-CN, en)."""
 
 from __future__ import annotations
 
@@ -37,4 +38,35 @@ PLANNING_TEXT: dict[str, tuple[str, str]] = {
         "右图：绿色为方案新覆盖的网格，红色为方案新增的未覆盖网格",
         "Right map: green cells the scenario covers, red cells it leaves uncovered",
     ),
+    "grid_title": ("党建网格", "Party-building grids"),
+    "grid_draw": ("绘制网格", "Draw grid"),
+    "grid_hint": (
+        "在地图上依次点击网格顶点，双击或点击“完成”闭合",
+        "Click the grid's corners on the map; double-click or press Finish to close it",
+    ),
+    "grid_points": ("已选顶点", "Corners"),
+    "grid_finish": ("完成", "Finish"),
+    "grid_cancel": ("取消", "Cancel"),
+    "grid_need3": ("至少需要3个顶点", "At least 3 corners are needed"),
+    "grid_code": ("网格编码", "Grid code"),
+    "grid_name": ("网格名称", "Grid name"),
+    "grid_community": ("所属社区", "Community"),
+    "grid_branch": ("所属支部", "Branch"),
+    "grid_no_branch": ("（暂不指定）", "(none yet)"),
+    "grid_leader": ("网格长（党员编号，可选）", "Grid leader (member id, optional)"),
+    "grid_save": ("保存网格", "Save grid"),
+    "grid_saved": ("网格已保存", "Grid saved"),
+    "grid_login": ("请以规划员身份登录后绘制网格", "Log in as a planner to draw grids"),
+    "grid_check": ("网格检查", "Grid check"),
+    "grid_check_ok": (
+        "检查通过：网格均有支部，无重叠",
+        "Check passed: every grid has a branch, none overlap",
+    ),
+    "grid_overlap": ("重叠", "Overlap"),
+    "grid_without_branch": ("未指定支部", "Without a branch"),
+    "grid_edit": ("网格信息", "Grid"),
+    "grid_update": ("保存修改", "Save changes"),
+    "grid_delete": ("删除网格", "Delete grid"),
+    "grid_delete_confirm": ("确定删除该网格？", "Delete this grid?"),
+    "grid_deleted": ("网格已删除", "Grid deleted"),
 }

@@ -16,7 +16,7 @@ from layers.style import ANALYSIS
 from tiles.builders import TERRAIN, THREED
 from tiles.builds import DerivedBuilds
 from web import queries
-from web.catalog import page_layers
+from web.catalog import page_layers, written_to
 from web.decks import Basemap, DeckSpec, Sources, View, map_deck, view_of
 from web.i18n import pick_lang, strings
 from web.i18n_screen import screen_strings
@@ -186,7 +186,8 @@ async def nearest_page(pr: PageRequest) -> str:
 async def coverage_page(pr: PageRequest) -> str:
     """HTML of `/coverage`."""
     spec, src = await _deck(pr, "coverage")
-    return _page(pr, "coverage.html", "coverage", spec, src)
+    grids = {"collection": written_to("grids", pr.who.audience)}  # the grid drawing tool's
+    return _page(pr, "coverage.html", "coverage", spec, src, grids=grids)
 
 
 async def embed_page(

@@ -28,6 +28,9 @@
       const list = (await getJSON('/api/scenarios?limit=100')).scenarios || [];
       sel.innerHTML = list.map((s) => `<option value="${esc(s.id)}">${esc(s.name)}</option>`).join('');
       if (!list.length) { refuse(t.cmp_none); return; }
+      // a scenario shared by URL (/coverage?scenario=ID) is the one chosen
+      const shared = new URLSearchParams(window.location.search).get('scenario');
+      if (shared && list.some((s) => String(s.id) === shared)) sel.value = shared;
       note.hidden = true;
       run.disabled = false;
     } catch (err) {

@@ -5,13 +5,15 @@
   const {t, esc, fmtNum, getJSON, postJSON, authHeaders} = window.djmap;
   const map = window.djmapCoverage && window.djmapCoverage.map;
   const $ = (id) => document.getElementById(id);
-  let coverageLayers = [];
-  let routeLayers = [];
   if (map) {
-    // the coverage results and the route share the map's extra layers
+    // the coverage results, the route and the grids being drawn (grids_draw.js) share the map's
+    // extra layers, each tool its own group
+    const groups = {coverage: [], route: [], grids: []};
     const setExtra = map.setExtra.bind(map);
-    map.setExtra = (layers) => { coverageLayers = layers; setExtra([...coverageLayers, ...routeLayers]); };
-    window.djmapCoverage.drawRoute = (layers) => { routeLayers = layers; setExtra([...coverageLayers, ...routeLayers]); };
+    const drawExtra = (name, layers) => { groups[name] = layers; setExtra(Object.values(groups).flat()); };
+    map.setExtra = (layers) => drawExtra('coverage', layers);
+    window.djmapCoverage.drawExtra = drawExtra;
+    window.djmapCoverage.drawRoute = (layers) => drawExtra('route', layers);
   }
 
   async function printReport() {
