@@ -70,7 +70,12 @@ def test_steward_maps_validates_and_imports(
     assert page.locator("#tab-users").is_hidden() and page.locator("#tab-screen").is_hidden()
     assert page.locator("#imp-kind option[value=buildings]").is_disabled()  # bound to A-W
 
+    exe = {"name": "orgs.exe", "mimeType": "application/octet-stream", "buffer": b"MZ"}
+    page.set_input_files("#imp-file", files=[exe])
+    page.click("#imp-upload")  # refused in the page, in its language, before any upload
+    page.locator("#imp-notice.bad", has_text="不支持的文件类型").wait_for()
     _upload(page, "bad.csv", BAD)
+    assert page.locator("#imp-notice").is_hidden()
     assert page.locator("#imp-head th").count() == 6 and page.locator("#imp-rows tr").count() == 2
     assert page.locator("#imp-map select[data-target=code]").input_value() == "组织编码"
     assert page.locator("#imp-map select[data-target=parent_code]").input_value() == ""
