@@ -4,9 +4,9 @@
 -- activities/<id>) also carries the organisations the activity is open to ({open_to}:
 -- geo.scope.open_to over `a`, its organiser and the ones it invites), or, the activity gone, the
 -- event's organisation: a member sees it when they may attend. A check-in's event also carries
--- `reach`, those organisations and every one above them: a leader bound to an invited
--- organisation (or above one) is told the activity's count (geo/live/viewers.py). {cond} picks
--- the rows.
+-- `reach`, the organisations the activity invites (open_to after its first element, the
+-- organiser) and every one above them: a leader bound to an invited organisation (or above one)
+-- is told the activity's count (geo/live/viewers.py). {cond} picks the rows.
 SELECT e.id, e.at, e.type, e.subject, e.org_id, e.audience, e.data::text AS data,
        CASE WHEN e.org_id IS NULL THEN NULL ELSE ARRAY(
            WITH RECURSIVE up(id, parent_id) AS (
@@ -17,9 +17,9 @@ SELECT e.id, e.at, e.type, e.subject, e.org_id, e.audience, e.data::text AS data
            SELECT up.id FROM up
        ) END AS chain,
        x.open_to,
-       CASE WHEN e.type = 'checkin.created' AND x.open_to IS NOT NULL THEN ARRAY(
+       CASE WHEN e.type = 'checkin.created' AND cardinality(x.open_to) > 1 THEN ARRAY(
            WITH RECURSIVE up(id, parent_id) AS (
-               SELECT o.id, o.parent_id FROM organisations o WHERE o.id = ANY(x.open_to)
+               SELECT o.id, o.parent_id FROM organisations o WHERE o.id = ANY(x.open_to[2:])
                UNION
                SELECT p.id, p.parent_id FROM organisations p JOIN up ON p.id = up.parent_id
            )

@@ -73,9 +73,10 @@ class Viewer:
 
 
 def shared_reach(kind: str, data: Any, reach: Sequence[int] | None) -> tuple[int, ...] | None:
-    """The organisations (an activity's invited ones and those above them) whose leaders are told
-    a check-in's count besides the organiser's: only a count on a multiple of K (geo.privacy:
-    `at_least` gives it unchanged), so watching it grow tells no one person; None otherwise."""
+    """The organisations (an activity's invited ones and those above them: events_read.sql) whose
+    leaders are told a check-in's count besides the organiser's chain: only a count on a
+    multiple of K (geo.privacy `at_least` gives it unchanged), so watching it grow tells no one
+    person; None otherwise."""
     if reach is None or kind != "checkin.created" or not isinstance(data, dict):
         return None
     count = data.get("count")
