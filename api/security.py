@@ -6,7 +6,7 @@
   `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'` (nothing of an API
   answer runs or is framed). Pages set `page_csp`: scripts only from this server (the page
   config is an inert `application/json` block), frame-ancestors 'none' or, for `/embed`, the
-  embed key's origins.
+  embed key's origins (`*` for its refusal card, which holds no data).
 - A request body that is not a multipart upload (JSON, forms) is capped at DJMAP_MAX_JSON_KB:
   413 with a JSON error, by Content-Length or while streaming. Uploads keep their own caps.
 - `uvicorn.access` records have `key=`, `token=`, `access_token=` and `t=` query values

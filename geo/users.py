@@ -335,7 +335,13 @@ async def check_embed_key(
     Used by the `/embed` page: it serves public layers only and sends the key's origins as CSP
     `frame-ancestors` (`EmbedKey.origins`).
     """
+    found = await find_embed_key(conn, key)
+    return None if embed_refusal(found, origin, referer, require_origin) else found
+
+
+async def find_embed_key(conn: asyncpg.Connection, key: str) -> EmbedKey | None:
+    """The embed key stored under `key`, active or not (None when there is none); the `/embed`
+    page names a refused key by its id in its log, never by the key."""
     if not key or len(key) > 200:
         return None
-    found = _key_of(await conn.fetchrow(EMBED_KEY, key))
-    return None if embed_refusal(found, origin, referer, require_origin) else found
+    return _key_of(await conn.fetchrow(EMBED_KEY, key))

@@ -65,8 +65,9 @@ def test_pages_and_api_send_security_headers(client: TestClient, clean_db: str) 
     assert r.status_code == 200
     csp = _directives(r.headers["content-security-policy"])
     assert csp["frame-ancestors"] == [PORTAL] and csp["script-src"] == SCRIPT_SRC
-    r = client.get("/embed?key=nobody-issued-this")
-    assert _directives(r.headers["content-security-policy"])["frame-ancestors"] == ["'none'"]
+    r = client.get("/embed?key=nobody-issued-this")  # the refusal card: no data, any frame
+    assert r.status_code == 403 and "deck.js" not in r.text
+    assert _directives(r.headers["content-security-policy"])["frame-ancestors"] == ["*"]
 
 
 # body size cap ----------------------------------------------------------------------------------

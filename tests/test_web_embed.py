@@ -3,11 +3,16 @@ written, so this runs on the writable test database, not the read-only sample)."
 
 from __future__ import annotations
 
+import http.server
+import logging
 import os
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import web_data
@@ -64,9 +69,149 @@ def test_embed_key_origins_become_frame_ancestors(base: str, embed_key: str) -> 
     assert policy["frame-ancestors"] == [PORTAL]
     assert policy["script-src"] == ["'self'", "'wasm-unsafe-eval'"]  # no inline script, no eval
     status, headers = _status(f"{base}/embed?key={embed_key}", {"Referer": "https://evil.example/"})
-    assert status == 403
-    assert "'none'" in headers["content-security-policy"]
+    assert status == 403  # the refusal card, which any page may frame (test_refusal_* below)
+    assert "frame-ancestors *" in headers["content-security-policy"]
     assert _status(f"{base}/embed?key=wrong", {"Referer": PORTAL + "/"})[0] == 403
+
+
+# Portal refusals are visible (issue 11 §6): an unknown or disabled key, or a page the key does
+# not allow, gets a card with no data that any page may frame, and one log line naming the key
+# by its id (never the key), the embedding origin and the reason. An allowed origin keeps the map
+# and its strict frame-ancestors.
+
+
+@pytest.fixture(scope="module")
+def client(small_db: str, embed_key: str) -> Iterator[Any]:
+    """The app in this process (its log records reach caplog)."""
+    from privacy import api_client
+
+    yield from api_client(small_db, "embed-refusal-" + "e" * 32)
+
+
+def _frame_ancestors(headers: Any) -> list[str]:
+    policy = {d.split()[0]: d.split()[1:] for d in headers["content-security-policy"].split(";")}
+    return policy["frame-ancestors"]
+
+
+def _holds_no_data(body: str, small_db: str, *secrets: str) -> None:
+    """No map, no feature, no figure, no key: the card's words and the page's UI strings only."""
+    import psycopg
+
+    with psycopg.connect(small_db) as conn:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM organisations UNION ALL SELECT name FROM service_points"
+            ).fetchall()
+        ]
+    assert names
+    assert not [n for n in names if n in body]
+    assert "deck.js" not in body and "/api/tiles" not in body and "initialViewState" not in body
+    assert not [s for s in secrets if s in body]
+
+
+def _refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "djmap.embed"]
+
+
+def test_refusal_of_an_unknown_key_is_a_card_any_page_may_frame(
+    client: Any, small_db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="djmap.embed")
+    r = client.get("/embed?key=nobody-issued-this", headers={"Referer": PORTAL + "/news/1?a=b"})
+    assert r.status_code == 403
+    assert _frame_ancestors(r.headers) == ["*"]
+    assert "嵌入密钥无效" in r.text and 'data-reason="unknown"' in r.text
+    _holds_no_data(r.text, small_db, "nobody-issued-this")
+    assert _refusals(caplog) == [f"embed refused: key=unknown origin={PORTAL} reason=unknown"]
+
+
+def test_refusal_of_a_page_the_key_does_not_allow_names_the_site(
+    client: Any, small_db: str, embed_key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import psycopg
+
+    with psycopg.connect(small_db) as conn:
+        key_id = conn.execute("SELECT id FROM embed_keys WHERE key = %s", (embed_key,)).fetchone()
+    assert key_id is not None
+    caplog.set_level(logging.INFO, logger="djmap.embed")
+    r = client.get(f"/embed?key={embed_key}&lang=en", headers={"Referer": "https://evil.example/x"})
+    assert r.status_code == 403
+    assert _frame_ancestors(r.headers) == ["*"]
+    assert "This site may not embed the map" in r.text and "https://evil.example" in r.text
+    _holds_no_data(r.text, small_db, embed_key, PORTAL)
+    expected = f"embed refused: key={key_id[0]} origin=https://evil.example reason=origin"
+    assert _refusals(caplog) == [expected]  # the key's id, never the key; no path or query
+
+
+def test_refusal_of_a_disabled_key_and_an_allowed_origin_gets_the_map(
+    client: Any, small_db: str, embed_key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from geo.users import add_embed_key, set_embed_key_active
+
+    off = add_embed_key(small_db, "已停用", [PORTAL])
+    set_embed_key_active(small_db, off.key, False)
+    caplog.set_level(logging.INFO, logger="djmap.embed")
+    r = client.get(f"/embed?key={off.key}", headers={"Referer": PORTAL + "/"})
+    assert r.status_code == 403 and _frame_ancestors(r.headers) == ["*"]
+    assert "嵌入密钥无效" in r.text
+    _holds_no_data(r.text, small_db, off.key)
+    assert _refusals(caplog) == [f"embed refused: key={off.id} origin={PORTAL} reason=disabled"]
+    caplog.clear()
+    r = client.get(f"/embed?key={embed_key}", headers={"Referer": PORTAL + "/news/1"})
+    assert r.status_code == 200
+    assert _frame_ancestors(r.headers) == [PORTAL]
+    assert "deck.js" in r.text
+    assert _refusals(caplog) == []
+
+
+@contextmanager
+def _portal(html: str) -> Iterator[str]:
+    """A second local server (another origin: its own port) serving `html` at /news."""
+    body = html.encode()
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_portal_on_another_origin_sees_the_refusal_card_in_its_frame(
+    browser: Browser, base: str, embed_key: str, output_dir: Path
+) -> None:
+    """A portal page on another origin (a second local server) frames /embed: the unknown key
+    and the key that does not allow the site both show their card inside the frame."""
+    html = (
+        "<!doctype html><meta charset=utf-8><title>portal</title>"
+        f'<iframe id="unknown" src="{base}/embed?key=nobody-issued-this" width="640" height="360">'
+        f'</iframe><iframe id="origin" src="{base}/embed?key={embed_key}&amp;lang=en" width="640"'
+        ' height="360"></iframe>'
+    )
+    with _portal(html) as portal:
+        page = browser.context.new_page()
+        page.goto(f"{portal}/news", wait_until="load")
+        unknown = page.frame_locator("#unknown").locator("#refused-title")
+        assert unknown.text_content() == "嵌入密钥无效"
+        card = page.frame_locator("#origin").locator(".card[data-reason=origin]")
+        text = card.text_content() or ""
+        assert "This site may not embed the map" in text and portal in text
+        page.screenshot(path=str(output_dir / "web-embed-refused-framed.png"))
+        page.close()
 
 
 def test_embed_page_shows_public_layers_only(

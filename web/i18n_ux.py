@@ -29,7 +29,7 @@ UX_TEXT: dict[str, tuple[str, str]] = {
     "days_90": ("90天", "90 days"),
     "stat_activities_window": ("所选时段活动", "Activities in the window"),
     "today_mark": ("今天", "Today"),
-    "stats_own_scope": ("本辖区", "Your area"),
+    "stats_own_scope": ("本辖区", "Your jurisdiction"),
     "breadcrumb_all": ("全区", "Whole district"),
     "collapse": ("收起", "Hide"),
     "expand": ("展开", "Show"),
@@ -48,4 +48,11 @@ UX_TEXT: dict[str, tuple[str, str]] = {
     "not_found_map": ("返回地图", "Back to the map"),
     "not_found_path": ("您访问的地址：", "You asked for: "),
     "login_needed": ("请先登录", "Please log in first"),
+    # portal refusals (/embed, §6): what is wrong and what to do, no data
+    "embed_refused_origin": ("此网站未获准嵌入地图", "This site may not embed the map"),
+    "embed_refused_origin_body": (
+        "该嵌入密钥不允许在本网站（{origin}）上使用。请地图管理员在“嵌入密钥”中为该密钥添加本网站的地址。",
+        "This embed key may not be used on this site ({origin}). Ask the map's administrator to"
+        " add this site's address to the key's allowed origins (Embed keys).",
+    ),
 }

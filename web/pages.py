@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -11,6 +12,7 @@ import asyncpg
 from starlette.requests import Request
 
 from geo import users
+from geo.errors import InvalidInput
 from geo.scope import Principal
 from layers.style import ANALYSIS
 from tiles.builders import TERRAIN, THREED
@@ -23,6 +25,8 @@ from web.i18n_screen import screen_strings
 from web.live import live_config
 from web.render import render, script_json
 from web.settings import WebSettings
+
+log = logging.getLogger("djmap.embed")
 
 # Routes whose presence turns a page feature on (other helpers build them).
 _ROUTES = {
@@ -190,48 +194,80 @@ async def coverage_page(pr: PageRequest) -> str:
     return _page(pr, "coverage.html", "coverage", spec, src, grids=grids)
 
 
+@dataclass(frozen=True)
+class EmbedCheck:
+    """What `/embed` made of a key and the page embedding it: the origins that may frame the
+    map (None: refused), why it was refused (`unknown`, `disabled` or `origin`), the key's id
+    when known, and the embedding page's origin as the request names it."""
+
+    origins: tuple[str, ...] | None
+    reason: str | None = None
+    key_id: int | None = None
+    caller: str = "none"
+
+
 async def embed_page(
     pr: PageRequest, key: str, layer_ids: str, view: dict[str, Any]
 ) -> tuple[str, int, tuple[str, ...]]:
     """HTML of `/embed` with its status and the origins that may frame it (CSP
-    frame-ancestors), or a refusal for an unknown key (framed by no one)."""
-    t = strings(pr.lang)
-    origins = await _embed_origins(pr, key)
-    if origins is None:
-        html = render(
-            "refused.html",
-            "embed",
-            pr.lang,
-            {},
-            title=t["embed_refused"],
-            message=t["embed_refused_body"],
-        )
-        return html, 403, ("'none'",)
+    frame-ancestors). A refusal (unknown or disabled key, a page the key does not allow) is a
+    card with no data that any page may frame, so the portal's editor sees why; one log line."""
+    check = await _embed_check(pr, key)
+    if check.origins is None:
+        return _refusal(pr, check), 403, ("*",)
     src = await sources(pr)
     base = await _view(pr)
     public = [p for p in page_layers("public") if p.public]
     wanted = tuple(x for x in layer_ids.split(",") if x) or tuple(p.id for p in public)
     spec = map_deck(public, _embed_view(base, view), pr.lang, src, _basemap(pr), only=wanted)
-    return _page(pr, "embed.html", "embed", spec, src), 200, tuple(origins or ["'self'"])
+    return _page(pr, "embed.html", "embed", spec, src), 200, check.origins
 
 
-async def _embed_origins(pr: PageRequest, key: str) -> list[str] | None:
-    """The key's allowed origins when the key is known, active and the embedding page allowed.
+def _refusal(pr: PageRequest, check: EmbedCheck) -> str:
+    """The refusal card (what is wrong, what to do), logged: key id, origin, reason."""
+    key_id = "unknown" if check.key_id is None else str(check.key_id)
+    log.warning("embed refused: key=%s origin=%s reason=%s", key_id, check.caller, check.reason)
+    t = strings(pr.lang)
+    title, message = t["embed_refused"], t["embed_refused_body"]
+    if check.reason == "origin":
+        title = t["embed_refused_origin"]
+        message = t["embed_refused_origin_body"].format(origin=check.caller)
+    extra = {"title": title, "message": message, "reason": check.reason}
+    return render("refused.html", "embed", pr.lang, {}, **extra)
+
+
+def _caller(origin: str | None, referer: str | None) -> str:
+    """The embedding page's origin (Origin, else Referer): `scheme://host[:port]`, never a
+    path or query; `none` when neither is sent, `invalid` when it is no http(s) URL."""
+    for value in (origin, referer):
+        if value and value != "null":
+            try:
+                return users.normalise_origin(value)
+            except (InvalidInput, ValueError):
+                return "invalid"
+    return "none"
+
+
+async def _embed_check(pr: PageRequest, key: str) -> EmbedCheck:
+    """Whether the key is known, active and the embedding page allowed.
 
     The embedding page is named by Origin, else Referer (an iframe navigation sends the parent's
     origin as Referer). Our own origin may preview any active key (the admin page does).
     """
     headers = pr.request.headers
     origin, referer = headers.get("origin"), headers.get("referer")
-    own = f"{pr.request.url.scheme}://{pr.request.url.netloc}"
+    caller = _caller(origin, referer)
     async with pr.pool.acquire() as conn:
-        found = await users.check_embed_key(conn, key, origin, referer)
-        if found is not None:
-            return list(found.origins)
-        if not (referer or "").startswith(own + "/"):
-            return None
-        found = await users.check_embed_key(conn, key)  # the admin page's preview
-    return None if found is None else [*found.origins, "'self'"]
+        found = await users.find_embed_key(conn, key)
+    if found is None or not found.active:
+        reason = "unknown" if found is None else "disabled"
+        return EmbedCheck(None, reason, found.id if found else None, caller)
+    if users.embed_refusal(found, origin, referer, require_origin=False) is None:
+        return EmbedCheck(tuple(found.origins) or ("'self'",), key_id=found.id, caller=caller)
+    own = f"{pr.request.url.scheme}://{pr.request.url.netloc}"
+    if (referer or "").startswith(own + "/"):  # the admin page's preview
+        return EmbedCheck((*found.origins, "'self'"), key_id=found.id, caller=caller)
+    return EmbedCheck(None, "origin", found.id, caller)
 
 
 def _embed_view(base: View, view: dict[str, Any]) -> View:

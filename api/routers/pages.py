@@ -96,7 +96,9 @@ async def embed(
     bearing: float | None = None,
     lang: Lang = None,
 ) -> HTMLResponse:
-    """Chrome-less public map for the portal's iframe; unknown keys are refused."""
+    """Chrome-less public map for the portal's iframe. An unknown or disabled key, or a page the
+    key does not allow, gets the refusal card (403, no data) that any page may frame, and a log
+    line."""
     view = {"center": center, "zoom": zoom, "pitch": pitch, "bearing": bearing}
     text, status, ancestors = await embed_page(
         PageRequest(request, pool, who, lang), key, layers, view
