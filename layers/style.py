@@ -114,7 +114,9 @@ class Style:
     never drawn on a page); `pages` names the pages that draw it and whether it starts visible;
     `draw` says where the pages read it from (`tiles`, `features` for a small layer drawn whole
     when the features API is there, `heat` for published heat cells); `threed` is the 3D Tiles
-    tileset drawing it in 3D; `card` is what the map page opens when a feature is clicked."""
+    tileset drawing it in 3D; `card` is what the map page opens when a feature is clicked;
+    `raster_hides`: hidden while an online raster basemap is drawn (web/basemaps.py), whose own
+    water and green our opaque fills would cover."""
 
     deck_type: str = "GeoJsonLayer"
     color_field: str | None = None
@@ -132,6 +134,7 @@ class Style:
     over_terrain: bool = False
     threed: str | None = None
     card: str | None = None
+    raster_hides: bool = False
 
     def describe(self) -> dict[str, Any]:
         """The deck.gl description tile clients read (type, colours, tooltip, drawing hints)."""

@@ -279,18 +279,6 @@ def test_pages_degrade_without_terrain(browser: Browser, base: str, output_dir: 
     assert log.problems() == [], log.problems()
 
 
-def test_gcj02_shift_matches_the_core(browser: Browser, base: str) -> None:
-    """The page's GCJ-02 offset (for an Amap basemap) equals geo/crs.py to a centimetre."""
-    from geo.crs import wgs84_to_gcj02
-
-    page, _ = browser.open(base, "/admin/embed")
-    for lon, lat in ((120.155, 30.251), (116.397, 39.909), (113.94, 22.54)):
-        dx, dy = page.evaluate("([x, y]) => window.djmap.gcjOffset(x, y)", [lon, lat])
-        gx, gy = wgs84_to_gcj02(lon, lat)
-        assert abs(lon + dx - float(gx)) < 1e-7 and abs(lat + dy - float(gy)) < 1e-7
-    page.close()
-
-
 def test_online_basemap_is_off_by_default_and_configurable() -> None:
     """No raster basemap unless a URL template is set; Amap tiles are marked GCJ-02."""
     from web.catalog import page_layers

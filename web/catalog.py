@@ -40,6 +40,7 @@ class PageLayer:
     card: str | None = None
     filters: tuple[str, ...] = ()
     time: bool = False
+    raster_hides: bool = False  # hidden under an online raster basemap (its fills cover it)
 
     def title(self, lang: str) -> str:
         """The title in the page language."""
@@ -67,6 +68,7 @@ def page_layer(layer: Layer) -> PageLayer:
         card=style.card,
         filters=tuple(f.name for f in layer.filters),
         time=layer.time_field is not None,
+        raster_hides=style.raster_hides,
     )
 
 

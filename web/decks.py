@@ -10,6 +10,7 @@ from typing import Any
 
 import pydeck as pdk
 
+from web.basemaps import Basemap, raster_layers
 from web.catalog import PageLayer
 from web.i18n_basemap import text
 
@@ -32,15 +33,6 @@ class Sources:
     heatmap: bool = False
     features: bool = False  # OGC API Features (the boundary is drawn from it: one small layer)
     edge: str | None = None  # PMTiles archives of the public layers (DJMAP_PUBLIC_TILES_BASE)
-
-
-@dataclass(frozen=True)
-class Basemap:
-    """Optional online raster basemap (off by default); crs 'gcj02' for Amap tiles."""
-
-    url: str | None = None
-    crs: str = "wgs84"
-    attribution: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,18 +150,6 @@ def _terrain(tj: dict[str, Any]) -> pdk.Layer:
     )
 
 
-def _basemap(basemap: Basemap) -> pdk.Layer:
-    return pdk.Layer(
-        "TileLayer",
-        id="basemap",
-        data=basemap.url,
-        min_zoom=0,
-        max_zoom=19,
-        tile_size=256,
-        gcj02=basemap.crs == "gcj02",
-    )
-
-
 def _heat(pl: PageLayer, lang: str = "zh-CN") -> pdk.Layer:
     """Published H3 heat cells (counts of at least 10) from /api/heatmap/{metric}, the cell size
     following the zoom and clipped to the district (web/src/basemap_heat.js)."""
@@ -251,6 +231,7 @@ def _panel_entry(pl: PageLayer, lang: str, visible: bool, deck_id: str) -> dict[
         "filters": list(pl.filters),
         "time": pl.time,
         "card": pl.card,
+        "raster_hides": pl.raster_hides,
         "legend": [
             {"color": c, "label": (en if lang == "en" else zh) or None} for c, zh, en in pl.legend
         ],
@@ -313,8 +294,8 @@ def map_deck(
     layers: list[pdk.Layer] = []
     panel: list[dict[str, Any]] = []
     masked: set[str] = set()
-    if basemap and basemap.url:
-        layers.append(_basemap(basemap))
+    if basemap:
+        layers.extend(raster_layers(basemap))  # online tiles under our own basemap (optional)
     if sources.terrain and not flat:
         layers.append(_terrain(sources.terrain))
     for pl in catalog:

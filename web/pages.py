@@ -18,8 +18,9 @@ from layers.style import ANALYSIS
 from tiles.builders import TERRAIN, THREED
 from tiles.builds import DerivedBuilds
 from web import queries
+from web.basemaps import Basemap, basemap_of
 from web.catalog import page_layers, written_to
-from web.decks import Basemap, DeckSpec, Sources, View, map_deck, view_of
+from web.decks import DeckSpec, Sources, View, map_deck, view_of
 from web.i18n import pick_lang, strings
 from web.i18n_screen import screen_strings
 from web.live import live_config
@@ -109,10 +110,8 @@ async def _view(pr: PageRequest) -> View:
 
 
 def _basemap(pr: PageRequest) -> Basemap:
-    ws = web_settings(pr.app)
-    return Basemap(
-        url=ws.basemap_template(), crs=ws.basemap_crs, attribution=ws.basemap_attribution
-    )
+    """The optional online basemap (off unless the settings choose one: web/basemaps.py)."""
+    return basemap_of(web_settings(pr.app))
 
 
 async def _deck(pr: PageRequest, page: str) -> tuple[DeckSpec, Sources]:
@@ -141,7 +140,7 @@ def _config(pr: PageRequest, spec: DeckSpec, src: Sources, **extra: Any) -> dict
         "deck": "__DECK__",
         "sources": src.__dict__,
         "routes": routes(pr.app),
-        "basemap": _basemap(pr).__dict__,
+        "basemap": _basemap(pr).page_config(pr.lang),
         "audience": pr.who.audience,
         "member_audiences": queries.member_audiences(),  # who may read member figures
         "palette": {k: list(c) for k, c in ANALYSIS.items()},  # layers/style.py's, as the PNG

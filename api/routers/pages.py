@@ -23,6 +23,7 @@ from api.security import page_csp
 from geo.errors import NotFound
 from geo.scope import Principal
 from web import assets, queries
+from web.basemaps import basemap_of
 from web.pagedata import served_figures
 from web.pages import (
     PageRequest,
@@ -46,7 +47,7 @@ HTML_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"
 
 
 def _origin(template: str | None) -> tuple[str, ...]:
-    """The CSP source of an online basemap's tile host ({s}-style labels become *)."""
+    """The CSP source of a URL's host ({s}-style labels become *)."""
     if not template:
         return ()
     parts = urlsplit(template)
@@ -59,7 +60,7 @@ def _html(
 ) -> HTMLResponse:
     """A page with its policy: framed only by `ancestors`, the basemap host allowed if set."""
     ws = web_settings(request.app)
-    extra = _origin(ws.basemap_template()) + _origin(ws.public_tiles_base)  # + PMTiles edge
+    extra = basemap_of(ws).hosts() + _origin(ws.public_tiles_base)  # + PMTiles edge
     csp = page_csp(frame_ancestors=ancestors, extra=extra)
     headers = {**HTML_HEADERS, "Content-Security-Policy": csp}
     return HTMLResponse(text, status_code=status, headers=headers)

@@ -33,5 +33,6 @@ LAYER = Layer(
         stack=-20,
         pages=frozen(leader=True, nearest=True, coverage=True),
         over_terrain=True,
+        raster_hides=True,  # an online basemap draws its own water and green
     ),
 )

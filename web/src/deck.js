@@ -12,6 +12,7 @@ import {TerrainLoader} from '@loaders.gl/terrain';
 import {edgeFetch, edgeStats} from './pmtiles_source.js';
 import {CollisionFilterExtension, MaskExtension} from '@deck.gl/extensions';
 import {ZoomHeatLayer} from './basemap_heat.js';
+import * as onlineBasemap from './basemap_online.js';
 
 // The basemap's label font (web/static/fonts, issue 11): asked for at once so the TextLayer's
 // glyph atlas is drawn with it (never a system or remote font).
@@ -83,4 +84,5 @@ function convert(json) {
 export {
   Deck, MapView, FlyToInterpolator, LinearInterpolator, WebMercatorViewport, COORDINATE_SYSTEM,
   classes, functions, convert, MVTLoader, Tiles3DLoader, TerrainLoader, edgeStats,
+  onlineBasemap,
 };

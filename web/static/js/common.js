@@ -92,42 +92,8 @@
     return fill(tpl, shown);
   }
 
-  // ---- GCJ-02 (Amap basemap): offset of a WGS84 point, to align raster tiles with our data --
-  function gcjOffset(lon, lat) {
-    const a = 6378245.0, ee = 0.00669342162296594323, PI = Math.PI;
-    const x = lon - 105.0, y = lat - 35.0;
-    let dLat = -100 + 2 * x + 3 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
-    dLat += ((20 * Math.sin(6 * x * PI) + 20 * Math.sin(2 * x * PI)) * 2) / 3;
-    dLat += ((20 * Math.sin(y * PI) + 40 * Math.sin((y / 3) * PI)) * 2) / 3;
-    dLat += ((160 * Math.sin((y / 12) * PI) + 320 * Math.sin((y * PI) / 30)) * 2) / 3;
-    let dLon = 300 + x + 2 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x));
-    dLon += ((20 * Math.sin(6 * x * PI) + 20 * Math.sin(2 * x * PI)) * 2) / 3;
-    dLon += ((20 * Math.sin(x * PI) + 40 * Math.sin((x / 3) * PI)) * 2) / 3;
-    dLon += ((150 * Math.sin((x / 12) * PI) + 300 * Math.sin((x / 30) * PI)) * 2) / 3;
-    const rad = (lat / 180) * PI;
-    let magic = Math.sin(rad);
-    magic = 1 - ee * magic * magic;
-    const sq = Math.sqrt(magic);
-    dLat = (dLat * 180) / (((a * (1 - ee)) / (magic * sq)) * PI);
-    dLon = (dLon * 180) / ((a / sq) * Math.cos(rad) * PI);
-    return [dLon, dLat];
-  }
-
-  function basemapLayer(layer) {
-    const gcj = cfg.basemap && cfg.basemap.crs === 'gcj02';
-    return layer.clone({
-      renderSubLayers: (props) => {
-        const {west, south, east, north} = props.tile.bbox;
-        // A GCJ-02 tile drawn at (w,s,e,n) really covers (w,s,e,n) - offset in WGS84.
-        const [dx, dy] = gcj ? gcjOffset((west + east) / 2, (south + north) / 2) : [0, 0];
-        return new deckgl.classes.BitmapLayer(props, {
-          data: null,
-          image: props.data,
-          bounds: [west - dx, south - dy, east - dx, north - dy],
-        });
-      },
-    });
-  }
+  // ---- the optional online basemap (web/src/basemap_online.js; off by default) ---------------
+  const basemapIds = new Set((cfg.basemap && cfg.basemap.on && cfg.basemap.layers) || []);
 
   // ---- the map ----------------------------------------------------------------------------
   function tooltipOf(panel) {
@@ -162,13 +128,14 @@
     const byId = new Map();
     const order = [];
     let extra = [];
+    const terrain = (props.layers || []).some((l) => l.constructor.layerName === 'TerrainLayer');
     for (let layer of props.layers || []) {
-      if (layer.id === 'basemap') layer = basemapLayer(layer);
+      if (basemapIds.has(layer.id)) layer = deckgl.onlineBasemap.rasterLayer(layer, {terrain});
       // MVTLayer defaults to the worker-only MVT loader; we parse on the main thread.
       if (layer.constructor.layerName === 'MVTLayer') layer = layer.clone({loaders: [deckgl.MVTLoader]});
       if (layer.constructor.layerName === 'TerrainLayer') layer = layer.clone({loaders: [deckgl.TerrainLoader]});
       const loadOptions = layer.props.loadOptions;
-      if (loadOptions && token()) {
+      if (loadOptions && token() && !basemapIds.has(layer.id)) {  // never to a basemap's host
         layer = layer.clone({loadOptions: {...loadOptions, fetch: {...(loadOptions.fetch || {}), headers: authHeaders()}}});
       }
       layer = layer.clone({
@@ -244,6 +211,7 @@
         api.flyTo({longitude: fit.longitude, latitude: fit.latitude, zoom: fit.zoom, ...extraView});
       },
     };
+    api.basemap = deckgl.onlineBasemap.attach(api, cfg.basemap, container);  // null when off
     window.djmapMap = api;
     return api;
   }
@@ -257,5 +225,5 @@
   }
 
   window.djmap = {cfg, t, esc, fill, term, tooltipHTML, fmtDist, fmtTime, fmtNum, rgb, getJSON, postJSON, request,
-    token, authHeaders, setupLogin, createMap, layerURL, gcjOffset, perf};
+    token, authHeaders, setupLogin, createMap, layerURL, perf};
 })();
