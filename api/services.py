@@ -36,6 +36,7 @@ from tiles.accessibility_build import accessibility_builders
 from tiles.builders import tile_builders
 from tiles.builds import Builder, DerivedBuilds
 from tiles.cache import TileCache
+from tiles.grid_coverage_build import grid_coverage_builders
 from tiles.health_build import health_builders
 from tiles.renderer import TileRenderer, tile_pool
 from tiles.service import TileService
@@ -58,6 +59,7 @@ def derived_builders(
         *page_builders(pool, home, url, radius_m),
         *health_builders(pool),
         *accessibility_builders(pool, url),
+        *grid_coverage_builders(pool, home, url),
     ]
 
 

@@ -12,7 +12,10 @@ class BuildStatus(BaseModel):
     """One derived build."""
 
     name: str = Field(description="e.g. clusters:<layer>, heat:<layer>, 3dtiles, terrain")
-    kind: Literal["clusters", "heat", "3dtiles", "terrain", "pagedata", "health", "accessibility"]
+    kind: Literal[
+        "clusters", "heat", "3dtiles", "terrain", "pagedata", "health", "accessibility",
+        "grid_coverage",
+    ]  # fmt: skip
     state: Literal["ready", "stale", "building", "missing", "failed"] = Field(
         description="ready: of the current data; stale: an older build is served while the next "
         "is due; building; missing: none yet; failed: the last attempt failed (see error)"
