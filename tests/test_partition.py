@@ -49,6 +49,17 @@ WITH RECURSIVE t(id, root) AS (
     UNION ALL SELECT o.id, t.root FROM organisations o JOIN t ON o.parent_id = t.id
 ) SELECT id, root FROM t
 """
+# rows whose province is not the one of their organisation (members, events) or member
+MISPLACED_SQL = """
+SELECT (SELECT count(*) FROM members m JOIN organisations o ON o.id = m.branch_id
+        WHERE m.province_id <> o.province_id)
+     + (SELECT count(*) FROM events e LEFT JOIN organisations o ON o.id = e.org_id
+        WHERE e.province_id <> coalesce(o.province_id, 0))
+     + (SELECT count(*) FROM checkins c JOIN members m ON m.id = c.member_id
+        WHERE c.province_id <> m.province_id)
+     + (SELECT count(*) FROM registrations r JOIN members m ON m.id = r.member_id
+        WHERE r.province_id <> m.province_id)
+"""
 # a member with a home, its branch and the branch's root, in the province given (by rank)
 MEMBER_SQL = """
 WITH RECURSIVE t(id, root) AS (
@@ -182,12 +193,13 @@ def check_layout(url: str) -> None:
         where = {t: conn.execute(
             f"SELECT tableoid::regclass::text, province_id, count(*) FROM {t} GROUP BY 1, 2"
         ).fetchall() for t in partition.TABLES}  # fmt: skip
+        misplaced = conn.execute(MISPLACED_SQL).fetchone()[0]  # type: ignore[index]
         n_parts = conn.execute(
             "SELECT count(*) FROM pg_inherits WHERE inhparent = 'members'::regclass"
         ).fetchone()[0]  # type: ignore[index]
     assert parted == set(partition.TABLES)
     assert stored == roots and len(set(roots.values())) == SPEC.provinces
-    assert n_parts == SPEC.provinces + 1
+    assert n_parts == SPEC.provinces + 1 and misplaced == 0
     for table, rows in where.items():
         assert rows, table
         for part, province, _ in rows:
