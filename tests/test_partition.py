@@ -207,6 +207,26 @@ def check_layout(url: str) -> None:
     assert {r[1] for r in where["members"]} == set(roots.values())
 
 
+def check_member_links(url: str, who: dict[str, Any]) -> None:
+    """grids.leader_member_id without its foreign key (links.sql): a missing member refused; a
+    deleted member's grids lose their leader, its check-ins and registrations go with it."""
+    lon, lat = who["lon"], who["lat"]
+    square = f"SRID=4326;MULTIPOLYGON((({lon} {lat},{lon + 0.001} {lat},{lon + 0.001} {lat + 0.001},{lon} {lat})))"
+    insert = "INSERT INTO grids (code, name, leader_member_id, geom) VALUES (%s, '示例网格', %s, %s) RETURNING id"
+    with psycopg.connect(url) as conn, pytest.raises(psycopg.errors.ForeignKeyViolation):
+        conn.execute(insert, ("PT-G0", -1, square))
+    with psycopg.connect(url) as conn:
+        grid = conn.execute(insert, ("PT-G1", who["id"], square)).fetchone()[0]  # type: ignore[index]
+        conn.execute("DELETE FROM members WHERE id = %s", (who["id"],))
+        left = conn.execute(
+            "SELECT (SELECT leader_member_id FROM grids WHERE id = %s),"
+            " (SELECT count(*) FROM checkins WHERE member_id = %s)"
+            " + (SELECT count(*) FROM registrations WHERE member_id = %s)",
+            (grid, who["id"], who["id"]),
+        ).fetchone()
+    assert left == (None, 0)
+
+
 def test_partition_keeps_the_answers_and_the_writes(national_url: str, tmp_path: Path) -> None:
     url = national_url
     a, b = _member(url, 1), _member(url, 2)
@@ -246,3 +266,4 @@ def test_partition_keeps_the_answers_and_the_writes(national_url: str, tmp_path:
         [f"{t}_prov_{b['root']}"] for t in ("members", "checkins", "registrations")
     )
     assert moved == after["counts"]["members"] + 1
+    check_member_links(url, c)
