@@ -22,6 +22,8 @@ const {cfg, esc} = window.djmap;
 const t = cfg.t;
 const conf = cfg.screen;
 const $ = (id) => document.getElementById(id);
+// Reduced motion asked for (a system setting): the tour jumps between its stops, no flights.
+const STILL = Boolean(window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches);
 const fmt = (n) => (n == null ? '–' : Number(n).toLocaleString(cfg.lang));
 const fmtTime = (iso) => new Date(iso).toLocaleString(cfg.lang, {timeZone: 'Asia/Shanghai', month: 'numeric', day: 'numeric', weekday: 'short', hour: '2-digit', minute: '2-digit'});
 
@@ -141,7 +143,7 @@ function connect(since) {
 function nextStop() {
   if (!st.stops.length) { st.nextAt = st.now + PAUSE_MS; return; }
   st.stop = (st.stop + 1) % (st.stops.length + 1);
-  const dur = st.simulated ? 0 : FLY_MS;
+  const dur = st.simulated || STILL ? 0 : FLY_MS;
   const label = $('scr-stop');
   if (st.stop === st.stops.length) {
     map.flyTo({...map.home, bearing: (map.home.bearing || 0)}, dur);
@@ -189,7 +191,7 @@ function openCard(p) {
   }
   $('scr-card').hidden = false;
   $('scr-stop').hidden = true;
-  map.flyTo({longitude: p.lon, latitude: p.lat, zoom: 17, pitch: 60}, st.simulated ? 0 : 1500);
+  map.flyTo({longitude: p.lon, latitude: p.lat, zoom: 17, pitch: 60}, st.simulated || STILL ? 0 : 1500);
 }
 
 function closeCard() {
