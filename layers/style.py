@@ -56,11 +56,19 @@ SERVICE_AREA: RGBA = (46, 139, 87, 200)
 UNCOVERED: RGBA = (230, 85, 13, 230)
 PROPOSED_SITE: RGBA = (242, 183, 5, 255)
 PROPOSED_EDGE: RGBA = (120, 80, 0, 255)
+# Capacity (2SFCA) cells and site loads, a diverging palette (ColorBrewer RdYlBu): under-served
+# red, balanced pale yellow, over-served blue.
+CAPACITY_UNDER: RGBA = (215, 48, 39, 170)
+CAPACITY_OK: RGBA = (255, 255, 191, 150)
+CAPACITY_OVER: RGBA = (69, 117, 180, 170)
 ANALYSIS = {
     "service_area": SERVICE_AREA,
     "uncovered": UNCOVERED,
     "proposed_site": PROPOSED_SITE,
     "proposed_edge": PROPOSED_EDGE,
+    "capacity_under": CAPACITY_UNDER,
+    "capacity_ok": CAPACITY_OK,
+    "capacity_over": CAPACITY_OVER,
 }
 
 

@@ -69,4 +69,30 @@ PLANNING_TEXT: dict[str, tuple[str, str]] = {
     "grid_delete": ("删除网格", "Delete grid"),
     "grid_delete_confirm": ("确定删除该网格？", "Delete this grid?"),
     "grid_deleted": ("网格已删除", "Grid deleted"),
+    "cap_title": ("容量", "Capacity"),
+    "cap_hint": (
+        "按当前地图范围计算服务点容量（两步移动搜索法，步行时间）；选择方案后按方案计算",
+        "Capacity of the service points in the map's current area (2SFCA on walking times); "
+        "for the chosen scenario when one is chosen",
+    ),
+    "cap_run": ("计算容量", "Compute capacity"),
+    "cap_running": ("正在计算…", "Computing…"),
+    "cap_clear": ("清除", "Clear"),
+    "cap_under": ("服务不足", "Under-served"),
+    "cap_ok": ("供需均衡", "Balanced"),
+    "cap_over": ("服务富余", "Over-served"),
+    "cap_unit": ("㎡/百户", "m² per 100 households"),
+    "cap_marker": (
+        "圆点大小与标注：服务点负荷（辐射范围内需求占其面积可服务需求的百分比）",
+        "Dots, sized and labelled: each site's load (demand in its catchment as % of what its "
+        "area is for)",
+    ),
+    "cap_catchment": ("辐射范围", "catchment"),
+    "cap_minutes": ("分钟", "min"),
+    "cap_served": ("需求满足率", "Demand served"),
+    "cap_sites": ("服务点负荷", "Site loads"),
+    "cap_load": ("负荷", "Load"),
+    "cap_area": ("面积", "Floor area"),
+    "cap_households": ("辐射范围内户数", "Households in the catchment"),
+    "cap_m2_per_100": ("每百户面积（㎡）", "m² per 100 households"),
 }

@@ -13,6 +13,11 @@
       done(map.deck.getCanvas().toDataURL('image/png'));
     },
     tooltip: (info) => {
+      // other tools' layers on this map (capacity.js) name their own objects first
+      for (const more of (window.djmapCoverage && window.djmapCoverage.tooltips) || []) {
+        const said = more(info);
+        if (said) return said;
+      }
       const p = info.object && (info.object.properties || info.object);
       if (!p) return null;
       if (p.layer === 'uncovered_cell') return {html: `${esc(t.cov_uncovered)}: <b>${esc(p.weight)}</b>`, className: 'tip'};
