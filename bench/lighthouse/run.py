@@ -283,7 +283,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         failing = ", ".join(r["failing_accessibility"] + r["failing_best_practices"]) or "—"
         if r["runtime_error"]:
             failing = f"Lighthouse: {r['runtime_error']}"
-        elif r.get("mode") != "navigation":
+        elif r.get("mode", "navigation") != "navigation":
             failing += f" ({r.get('mode')}: navigation run PAGE_HUNG)"
         out.append(
             f"| {r['page']} | `{r['path_shown']}` | {r['status']} | {_score(r['accessibility'])} "
