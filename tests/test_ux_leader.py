@@ -7,7 +7,10 @@ leader's stats say 本辖区; no console warnings."""
 
 from __future__ import annotations
 
+import json
 import re
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ import pytest
 from web_browser import Browser, PageLog, login, serve, wait_for_map
 
 from geo.users import add_user
+from layers.defs.service_points import COLORS as SP_COLORS
 
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1440, "height": 900}
@@ -246,28 +250,108 @@ def test_leader_desktop_window_framing_service_point_card_breadcrumb_and_panels(
 ) -> None:
     """One page load (the map is slow to draw in software WebGL), checked in this order: the
     time window defaults to the next 30 days with today marked; the district is framed beside
-    the panels with room for the tree; the stats follow a window change (zh-CN: and neither the
-    load nor the change logs a console warning); a service point wins the click and its card
-    reads in words; choosing an org sets the breadcrumb; the panels collapse and open. (On a
-    desktop the panel starts open: from test_ux_leader_phone.py; the phone checks are there.)"""
+    the panels with room for the tree; nothing is dimmed for an anonymous caller; the stats follow
+    a window change; a service point wins the click at z17.5 and its card reads in words;
+    choosing an org sets the breadcrumb and flies there; the panels collapse and open; and none
+    of it logged a console warning or error. (On a desktop the panel starts open: from
+    test_ux_leader_phone.py; the phone checks are there.)"""
     page, log, warnings = _open(browser, base, lang, DESKTOP)
     _panels_start_open(page)
     month = _default_window(page, log, lang)
+    _nothing_dimmed(page)
     _district_framed(page, sample_url)
     _stats_follow_the_window(page, month)
-    if lang == "zh-CN":  # no console warnings on load and window change
-        # (zoomed in on a service point at z17.5 deck.gl still warns: see the report)
-        page.wait_for_timeout(3000)
-        assert _page_warnings(warnings) == []
     _service_point_wins_the_click(page, log, warnings, sample_url, lang, output_dir)
     _breadcrumb_and_collapsible_panels(page)
+    _settled(page)  # the fly to the organisation chosen at z17.5 landed and its tiles are drawn
+    assert _page_warnings(warnings) == []  # no console warning: load, window, z17.5, an org
     _clean(log, warnings)
     page.close()
 
 
-def test_a_bound_leaders_stats_say_their_own_area(browser: Browser, base: str) -> None:
+def _settled(page: Any) -> None:
+    """Until the view reached where the page last sent it (a fly's target is the deck's
+    initialViewState) and every shown layer has loaded."""
+    page.wait_for_function(
+        """() => { const d = window.djmapMap.deck, vp = d.getViewports()[0], to = d.props.initialViewState;
+            return !!vp && Math.abs(vp.zoom - to.zoom) < 1e-3 && Math.abs(vp.longitude - to.longitude) < 1e-6
+              && d.layerManager.getLayers().filter((l) => !l.parent && l.props.visible)
+                   .every((l) => l.isLoaded); }"""
+    )
+
+
+# The fill alpha of service points as drawn: read from the tile sub-layers that draw with the
+# page's current accessor (a sub-layer made before the page changed it is left out), per side of
+# the caller's subtree (`window.djmapLeader.state.scope`, null when nothing is dimmed).
+DRAWN_ALPHAS = """() => {
+    const root = window.djmapMap.layer('service_points'), scope = window.djmapLeader.state.scope;
+    const out = {inside: [], outside: [], scoped: scope !== null};
+    for (const l of window.djmapMap.deck.layerManager.getLayers()) {
+      if (l.constructor.layerName !== 'GeoJsonLayer' || !l.id.startsWith('service_points-')
+          || l.props.getFillColor !== root.props.getFillColor || !Array.isArray(l.props.data)) continue;
+      for (const f of l.props.data) {
+        const org = f.properties && f.properties.org_id;
+        if (org == null) continue;  // a cluster
+        out[scope && scope.has(org) ? 'inside' : 'outside'].push(l.props.getFillColor(f)[3]);
+      }
+    }
+    return out; }"""
+SP_ALPHAS = {c[3] for c in SP_COLORS.values()}
+
+
+def _nothing_dimmed(page: Any) -> None:
+    """Anonymous: no scope, every service point at its palette alpha."""
+    page.wait_for_function(f"() => ({DRAWN_ALPHAS})().outside.length > 0")
+    drawn = page.evaluate(DRAWN_ALPHAS)
+    assert not drawn["scoped"] and not drawn["inside"]
+    assert set(drawn["outside"]) <= SP_ALPHAS, drawn
+
+
+def test_a_bound_leader_sees_the_rest_dimmed_and_stats_say_their_own_area(
+    browser: Browser, base: str
+) -> None:
+    """A leader bound to a 党委: service points of other subtrees drawn at 35 % of their alpha,
+    their own at the palette's; the stats say 本辖区."""
     page, log, warnings = _open(browser, base, "zh-CN", DESKTOP, user="ux-street")
     page.wait_for_selector("#stats .stat .scope")
     assert "本辖区" in (page.text_content("#stats") or "")
+    page.wait_for_function(
+        f"() => {{ const d = ({DRAWN_ALPHAS})(); "
+        "return d.inside.length > 0 && d.outside.length > 0; }"
+    )
+    drawn = page.evaluate(DRAWN_ALPHAS)
+    assert set(drawn["inside"]) <= SP_ALPHAS, drawn
+    assert set(drawn["outside"]) <= {int(a * 0.35 + 0.5) for a in SP_ALPHAS}, drawn  # 35 %
     _clean(log, warnings)
     page.close()
+
+
+def test_the_leader_deck_names_a_bound_callers_organisation_only(
+    base: str, sample_url: str
+) -> None:
+    """The deck the page reloads after a login names the organisation of a bound leader (whose
+    page dims the rest) and none for a leader of the whole district or anonymous callers; each
+    layer names the field holding a feature's organisation."""
+    with psycopg.connect(sample_url) as conn:
+        bound = conn.execute("SELECT org_id FROM users WHERE username = 'ux-street'").fetchone()
+        known = conn.execute("SELECT 1 FROM users WHERE username = 'ux-district'").fetchone()
+    if not known:
+        add_user(sample_url, "ux-district", PASSWORD, "leader")
+    assert bound is not None and bound[0] is not None
+    street = _deck_of(base, "ux-street")
+    assert street["scope_org"] == bound[0]
+    assert {e["id"]: e["org_field"] for e in street["layers"]}["service_points"] == "org_id"
+    assert "scope_org" not in _deck_of(base, "ux-district")
+    assert "scope_org" not in _deck_of(base, None)
+
+
+def _deck_of(base: str, user: str | None) -> dict[str, Any]:
+    headers = {}
+    if user:
+        data = urllib.parse.urlencode({"username": user, "password": PASSWORD}).encode()
+        with urllib.request.urlopen(base + "/api/auth/token", data=data, timeout=30) as res:
+            headers["Authorization"] = "Bearer " + json.loads(res.read())["access_token"]
+    req = urllib.request.Request(base + "/web/deck/leader.json", headers=headers)
+    with urllib.request.urlopen(req, timeout=60) as res:
+        djmap: dict[str, Any] = json.loads(res.read())["djmap"]
+    return djmap

@@ -40,6 +40,7 @@ class PageLayer:
     card: str | None = None
     filters: tuple[str, ...] = ()
     time: bool = False
+    org_field: str | None = None
     raster_hides: bool = False  # hidden under an online raster basemap (its fills cover it)
 
     def title(self, lang: str) -> str:
@@ -68,8 +69,20 @@ def page_layer(layer: Layer) -> PageLayer:
         card=style.card,
         filters=tuple(f.name for f in layer.filters),
         time=layer.time_field is not None,
+        org_field=org_field(layer),
         raster_hides=style.raster_hides,
     )
+
+
+def org_field(layer: Layer) -> str | None:
+    """The public field naming the organisation a feature hangs on (its row link's column), by
+    which the leader page dims what lies outside a bound caller's subtree; None when the layer
+    has none (roads, buildings, heat cells)."""
+    link = layer.rows
+    if link is None or link.org is None:
+        return None
+    public = {f.name for f in layer.fields if f.audience == "public"}
+    return link.org if link.org in public else None
 
 
 def page_layers(audience: str) -> list[PageLayer]:

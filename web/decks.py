@@ -65,12 +65,16 @@ class DeckSpec:
 
     deck: pdk.Deck
     layers: list[dict[str, Any]] = field(default_factory=list)
+    scope_org: int | None = None  # a bound caller's organisation: the rest is drawn dimmed
 
     def to_json(self) -> str:
-        """The page document: pydeck's deck JSON plus the layer panel entries."""
+        """The page document: pydeck's deck JSON plus the layer panel entries (and the
+        organisation whose subtree is the caller's own, when bound to one)."""
         body = json.loads(self.deck.to_json())
         body["layers"] = [_literal_strings(layer) for layer in body.get("layers", [])]
         body["djmap"] = {"layers": self.layers}
+        if self.scope_org is not None:
+            body["djmap"]["scope_org"] = self.scope_org
         return json.dumps(body, ensure_ascii=False)
 
 
@@ -231,6 +235,7 @@ def _panel_entry(pl: PageLayer, lang: str, visible: bool, deck_id: str) -> dict[
         "filters": list(pl.filters),
         "time": pl.time,
         "card": pl.card,
+        "org_field": pl.org_field,
         "raster_hides": pl.raster_hides,
         "legend": [
             {"color": c, "label": (en if lang == "en" else zh) or None} for c, zh, en in pl.legend

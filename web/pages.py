@@ -13,7 +13,7 @@ from starlette.requests import Request
 
 from geo import users
 from geo.errors import InvalidInput
-from geo.scope import Principal
+from geo.scope import Principal, bound_org
 from layers.style import ANALYSIS
 from tiles.builders import TERRAIN, THREED
 from tiles.builds import DerivedBuilds
@@ -126,6 +126,8 @@ async def _deck(pr: PageRequest, page: str) -> tuple[DeckSpec, Sources]:
     flat = page in ("nearest", "coverage")
     page = page if flat else "leader"  # the layers' styles say which layers each page draws
     spec = map_deck(catalog, view, pr.lang, src, basemap, flat=flat, page=page)
+    if page == "leader":  # a bound caller sees the district, the rest of it dimmed (issue 11 §2)
+        spec.scope_org = bound_org(pr.who)
     return spec, src
 
 

@@ -2,7 +2,7 @@
 (async function () {
   'use strict';
   const {cfg, t, esc, term, fmtNum, fmtWhen, fmtHours, rgb, getJSON, layerURL} = window.djmap;
-  const state = {org: null, from: null, to: null, orgs: [], byId: new Map(), viewer: null};
+  const state = {org: null, from: null, to: null, orgs: [], byId: new Map(), viewer: null, scope: null};
 
   // Logged in: the deck for the caller's audience (e.g. member heat for leaders).
   const doc = window.djmap.token() ? await getJSON('/web/deck/leader.json').catch(() => cfg.deck) : cfg.deck;
@@ -170,6 +170,38 @@
     renderTree();
   }
 
+  // ---- a bound caller's subtree: the rest of the district drawn dimmed (issue 11 §2) -------
+  // The deck names the caller's organisation (scope_org) and each layer the field naming a
+  // feature's organisation (org_field); features of other subtrees keep their colour at 35 %.
+  const DIM = 0.35;
+  function dimmed(get, field, inside) {
+    const base = typeof get === 'function' ? get : () => get;
+    return (f, info) => {
+      const c = base(f, info);
+      const p = f && f.properties ? f.properties : f;
+      const org = p ? p[field] : null;
+      if (org == null || inside.has(Number(org)) || !c || c.length < 3) return c;
+      return [c[0], c[1], c[2], Math.round((c.length > 3 ? c[3] : 255) * DIM)];
+    };
+  }
+  function dimOutsideScope() {
+    const root = doc.djmap && doc.djmap.scope_org;
+    if (root == null || !state.byId.has(root)) return;
+    const inside = new Set(subtree(root).map((o) => o.id));
+    state.scope = inside;
+    for (const entry of map.panel) {
+      const layer = entry.org_field && map.layer(entry.deck_id);
+      if (!layer) continue;
+      const change = {updateTriggers: {...(layer.props.updateTriggers || {})}};
+      for (const acc of ['getFillColor', 'getLineColor']) {
+        if (layer.props[acc] == null) continue;
+        change[acc] = dimmed(layer.props[acc], entry.org_field, inside);
+        change.updateTriggers[acc] = `scope-${root}`;
+      }
+      map.update(entry.deck_id, change);
+    }
+  }
+
   function breadcrumb() {
     const chain = [];
     for (let o = state.byId.get(state.org); o; o = state.byId.get(o.parent_id)) chain.unshift(o);
@@ -334,7 +366,7 @@
   document.getElementById('time-all').checked = false;  // the next 30 days by default
   setTime();
   applyFilters();
-  loadOrgs();
+  loadOrgs().then(dimOutsideScope);
   frameDistrict();
   window.djmapLeader = {selectOrg, openServicePoint, state, paramsOf};
   // Live: the event stream, the activity form and card, the check-in ticker (issue 12).
