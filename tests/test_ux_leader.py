@@ -322,6 +322,7 @@ def test_a_bound_leader_sees_the_rest_dimmed_and_stats_say_their_own_area(
     drawn = page.evaluate(DRAWN_ALPHAS)
     assert set(drawn["inside"]) <= SP_ALPHAS, drawn
     assert set(drawn["outside"]) <= {int(a * 0.35 + 0.5) for a in SP_ALPHAS}, drawn  # 35 %
+    assert _page_warnings(warnings) == []  # the leader's layers (org health) warn of nothing
     _clean(log, warnings)
     page.close()
 

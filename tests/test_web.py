@@ -261,12 +261,34 @@ def test_leader_view_offline_organisation_and_layer_toggles(
 def test_clicking_a_service_point_opens_its_panorama(
     browser: Browser, base: str, sample_url: str, output_dir: Path
 ) -> None:
-    """On a page of its own (choosing an organisation would filter the point away)."""
+    """On a page of its own (choosing an organisation would filter the point away); then, the
+    view pitched at z17.5 over the terrain, picks across the map log no console error or
+    warning (a terrain drawn into the picking pass logged "Picked non-existent layer")."""
     page, log = browser.open(base, "/")
+    warnings: list[str] = []
+    page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
     wait_for_map(page)
     _service_point_opens_its_panorama(page, log, sample_url, output_dir)
     _clean(log)
+    _pitched_picks_are_quiet(page, log, warnings)
     page.close()
+
+
+def _pitched_picks_are_quiet(page: Any, log: PageLog, warnings: list[str]) -> None:
+    page.evaluate("() => window.djmapMap.flyTo({pitch: 50, bearing: -15}, 0)")
+    page.wait_for_function(
+        """() => { const d = window.djmapMap.deck, vp = d.getViewports()[0];
+            return Math.abs(vp.pitch - 50) < 1e-3 && window.djmapMap.layer('terrain').isLoaded; }"""
+    )
+    picked = page.evaluate(  # the picks a hover makes, over a grid of the map
+        """() => { const d = window.djmapMap.deck, c = d.getCanvas(); let n = 0;
+            for (let i = 1; i < 8; i++) for (let j = 1; j < 6; j++) {
+              d.pickObject({x: c.clientWidth * i / 8, y: c.clientHeight * j / 6, radius: 4}); n++; }
+            return n; }"""
+    )
+    assert picked == 35
+    assert log.problems() == [], log.problems()
+    assert [w for w in warnings if "GL Driver Message" not in w] == []
 
 
 def test_nearest_on_a_phone(browser: Browser, base: str, output_dir: Path) -> None:

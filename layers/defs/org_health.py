@@ -58,8 +58,10 @@ LAYER = Layer(
         tooltip="{name}：{score}分",
         hints=frozen(size_field="size_class", size=RADIUS),
         props=frozen(
-            get_radius=by_field("size_class", RADIUS, 5),
-            radius_units="pixels",
+            # drawn from tiles (GeoJsonLayer points): getPointRadius, not the deprecated
+            # getRadius deck.gl warns about on the leader page
+            get_point_radius=by_field("size_class", RADIUS, 5),
+            point_radius_units="pixels",
             stroked=True,
             get_line_color=[255, 255, 255, 255],
             line_width_min_pixels=1,

@@ -159,6 +159,12 @@
       onAfterRender: opts.onAfterRender || (() => {}),
       getCursor: ({isHovering, isDragging}) => (isDragging ? 'grabbing' : isHovering ? 'pointer' : opts.cursor || 'grab'),
       useDevicePixels: Math.min(window.devicePixelRatio || 1, 2),
+      // A layer with the terrain operation is drawn in deck.gl's picking pass even when it is not
+      // pickable, and then writes its colour where a picking colour belongs: every pick over the
+      // terrain (hovering a pitched view zoomed in) logged "Picked non-existent layer". The
+      // terrain is never picked; the online basemap draped on it keeps drawing.
+      layerFilter: ({layer, isPicking}) => !(isPicking && !layer.props.pickable
+        && String(layer.props.operation || '').includes('terrain')),
       onError: (err) => { console.warn('deck.gl:', err && err.message); },
     });
     // A click deck.gl lets slip (it can while busy loading tiles) is picked here from the DOM.
