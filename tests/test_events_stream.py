@@ -102,6 +102,25 @@ def test_a_resume_from_an_id_no_longer_kept_or_never_given_is_told_to_reset(db_u
     assert fine.startswith(f"id: {c}\ndata: ".encode())
 
 
+def test_a_page_made_while_the_table_was_empty_gets_what_came_before_it_subscribed(db_url: str):
+    """A page made when no event was kept says it saw none (`after` 0). Events committed before it
+    subscribes come from the table, not as a reset, though their ids do not start at 1 (the
+    sequence went on past the pruned or truncated ones)."""
+    emit(db_url, "activity.created", None, n=1)
+    with psycopg.connect(db_url) as conn:  # as the 48 h prune of every event would
+        conn.execute("DELETE FROM events")
+    d = emit(db_url, "activity.created", None, n=4)
+
+    async def body(hub: EventHub, pool: asyncpg.Pool) -> bytes:
+        await _caught_up(hub, d)
+        stream = frames(hub, pool, EVERYONE, 0, heartbeat_s=60)
+        await _next(stream)
+        return await _next(stream)
+
+    assert d > 1
+    assert _run(db_url, body).startswith(f"id: {d}\ndata: ".encode())
+
+
 def test_the_viewer_rule():
     chain = (5, 2, 1)  # the event's organisation 5, under 2, under 1
     member = Viewer(rank=1, chain=frozenset({7, 2, 1}))  # branch 7 under 2 under 1
