@@ -42,8 +42,48 @@ def cluster() -> Iterator[Cluster]:
     cl = Cluster(home=home / "cluster", port=free_port(), dbname="djmap_test")
     cl.start()
     yield cl
+    keep_server_log(cl)
     cl.destroy()
     home.rmdir() if home.exists() and not any(home.iterdir()) else None
+
+
+CRASH_MARKS = (
+    "terminated by signal",
+    "server process (PID",
+    "PANIC",
+    "all server processes terminated",
+)
+
+
+def keep_server_log(cl: Cluster) -> None:
+    """The run's PostgreSQL log goes to test-output/ (the cluster is destroyed): a backend that
+    crashed (the database then answers 'in recovery mode' for a few seconds) is named there, and
+    pytest_terminal_summary prints those lines."""
+    if not cl.logfile.exists():
+        return
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    out = Path(__file__).resolve().parent.parent / "test-output"
+    out.mkdir(exist_ok=True)
+    (out / f"postgres-{worker}.log").write_bytes(cl.logfile.read_bytes())
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    out = Path(__file__).resolve().parent.parent / "test-output"
+    for old in out.glob("postgres-*.log"):
+        old.unlink()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    out = Path(__file__).resolve().parent.parent / "test-output"
+    for log in sorted(out.glob("postgres-*.log")):
+        lines = log.read_text(errors="replace").splitlines()
+        crashes = [line for line in lines if any(m in line for m in CRASH_MARKS)]
+        if crashes:
+            terminalreporter.section(f"PostgreSQL crashes in {log.name}", sep="-")
+            for line in crashes[:20]:
+                terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

@@ -136,12 +136,15 @@ def settled(client: TestClient, seconds: float = 120.0) -> None:
     the last one (its floor): a build that commits after the pause would send reads to the
     primary, as it must (a wait, not a timing assertion)."""
     replicas = client.app.state.replicas  # type: ignore[attr-defined]
+    builds = client.app.state.builds  # type: ignore[attr-defined]
     deadline = time.monotonic() + seconds
     while True:
-        building = client.get("/api/health").json()["builds"]["building"]
-        if not building and all(r.replayed >= replicas.floor for r in replicas.replicas):
+        # quiet, not just "none building": the scheduler's first pass reads each product's last
+        # build one by one (each read raises the floor) before it starts any build
+        quiet = builds.quiet()
+        if quiet and all(r.replayed >= replicas.floor for r in replicas.replicas):
             return
-        assert time.monotonic() < deadline, (building, replicas.floor)
+        assert time.monotonic() < deadline, (builds.summary(), replicas.floor)
         time.sleep(0.2)
 
 

@@ -202,6 +202,15 @@ class DerivedBuilds:
             for name, e in self._entries.items()
         ]
 
+    def quiet(self) -> bool:
+        """True when the scheduler has looked at every product, none is building and none is due:
+        nothing is written until the data changes (a drill or a test waits for this before it
+        pauses a replica's replay)."""
+        return all(
+            e.settled.is_set() and e.task is None and not self._due(e)
+            for e in self._entries.values()
+        )
+
     def summary(self) -> dict[str, int]:
         """How many builds are in each state (for /api/health)."""
         counts = dict.fromkeys(get_args(State), 0)
