@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -100,10 +102,26 @@ def db_url(cluster: Cluster) -> Iterator[str]:
         os.environ["DJMAP_DATABASE_URL"] = old
 
 
+RESTARTING = ("in recovery mode", "not yet accepting connections", "is starting up")
+
+
+def connect_when_up(url: str, seconds: float = 120.0) -> psycopg.Connection[Any]:
+    """A connection, waiting while the server restarts after a backend crashed (a CI run saw
+    one: its log, kept by keep_server_log, is printed at the end); any other error at once."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return psycopg.connect(url, autocommit=True)
+        except psycopg.OperationalError as exc:
+            if not any(m in str(exc) for m in RESTARTING) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 @pytest.fixture
 def clean_db(db_url: str) -> str:
     """The test database with every data table emptied (schema kept)."""
-    with psycopg.connect(db_url, autocommit=True) as conn:
+    with connect_when_up(db_url) as conn:
         conn.execute("TRUNCATE " + ", ".join(DATA_TABLES) + " RESTART IDENTITY CASCADE")
     return db_url
 
