@@ -3,6 +3,7 @@ the CLI or the scheduler makes the next, and `GET /api/builds` (admin) tells whi
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,12 @@ def test_the_last_build_is_served_until_a_write_rebuilds(leader: TestClient, cle
     sql(clean_db, "DELETE FROM members WHERE external_id LIKE 'B-%'")
     assert district_members(leader) == 24  # the last build (the old code counted again)
     assert leader.get("/api/heatmap/members?res=0").json() == before
-    status = builds_status(leader)
+    # the delete is seen once its notification (or the version lease, 50 ms) has come
+    deadline = time.monotonic() + 30
+    while (status := builds_status(leader))[FIGURES]["state"] != "stale":
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert status[FIGURES]["state"] == status[HEAT]["state"] == "stale"
     assert status[CLUSTERS]["state"] == "ready"  # service points did not change
     wait_built(leader, FIGURES, HEAT)  # a write through the API does this (notify_write)

@@ -147,9 +147,9 @@ def test_analysis_slots_bound_the_work() -> None:
         first.cancel()  # the client goes away; its thread still runs
         with pytest.raises(HTTPException) as busy:
             await run_bounded(app, settings, lambda: "second")
-        release.set()
-        await asyncio.sleep(0.1)
-        third = await run_bounded(app, settings, lambda: "third")
+        release.set()  # the first thread ends and frees its slot: the third run waits for it
+        patient = Settings(api=ApiSettings(analysis_slots=1, analysis_wait_s=30))
+        third = await run_bounded(app, patient, lambda: "third")
         return busy.value.status_code, (busy.value.headers or {})["Retry-After"], third
 
     status, retry, third = asyncio.run(scenario())

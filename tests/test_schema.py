@@ -127,7 +127,7 @@ def test_an_event_is_notified_at_its_commit(clean_db: str) -> None:
         ).fetchone() or (None,)
         assert list(listener.notifies(timeout=0.2, stop_after=1)) == []  # not before the commit
         conn.commit()
-        got = list(listener.notifies(timeout=5, stop_after=1))
+        got = list(listener.notifies(timeout=30, stop_after=1))
         assert [(n.channel, n.payload) for n in got] == [("djmap_events", str(event_id))]
 
 

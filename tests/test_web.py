@@ -215,11 +215,16 @@ def _organisation_filters_and_flies(page: Any, log: PageLog, sample_url: str) ->
     page.locator(f"#org-tree button[data-org='{org_id}']").dispatch_event("click")
     page.wait_for_function("id => window.djmapLeader.state.org === id", arg=org_id)
     page.wait_for_function("() => window.djmapMap.layer('service_points').isLoaded")
-    page.wait_for_timeout(1500)
     data = page.evaluate("() => window.djmapMap.layer('service_points').props.data")
     assert f"org={org_id}" in data
+    # the filtered tiles are asked for and the camera moves (frames can lag seconds under load)
+    page.wait_for_function(
+        "id => performance.getEntriesByType('resource').some(e =>"
+        " e.name.includes('/service_points/') && e.name.includes('org=' + id))",
+        arg=org_id,
+    )
+    page.wait_for_function("b => window.djmapMap.viewState().longitude !== b", arg=before)
     assert any(f"org={org_id}" in u and "/service_points/" in u for u in log.requests)
-    assert page.evaluate("() => window.djmapMap.viewState().longitude") != before
     assert "on" in (page.get_attribute(f"#org-tree button[data-org='{org_id}']", "class") or "")
     assert name in page.text_content("#org-tree")
 

@@ -222,7 +222,7 @@ def login(page: Any, base: str, username: str, password: str) -> None:
     page.reload(wait_until="load")
 
 
-def wait_for_map(page: Any, timeout_ms: int = 30_000) -> None:
+def wait_for_map(page: Any, timeout_ms: int = 90_000) -> None:
     """Until deck.gl is ready and some layer data has been drawn."""
     page.wait_for_function(  # a function, not an expression: the pages' CSP forbids eval
         "() => window.djmapPerf && window.djmapPerf.deckReady !== null"
