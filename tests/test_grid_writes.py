@@ -71,6 +71,11 @@ def _one(url: str, query: str, *args: Any) -> Any:
 def test_a_planner_draws_a_grid_that_the_check_then_reports(
     client: TestClient, world: dict[str, Any], clean_db: str
 ) -> None:
+    worker = client.app.state.live_worker  # type: ignore[attr-defined]
+    for _ in range(900):  # its first look notes the layer's version without announcing it
+        if worker is not None and worker.holding and _collection() in worker._announced:
+            break
+        time.sleep(0.1)
     version = "SELECT version FROM data_versions WHERE table_name = 'grids'"
     before = _one(clean_db, version)
     events = _one(clean_db, "SELECT coalesce(max(id), 0) FROM events")
