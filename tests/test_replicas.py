@@ -148,6 +148,26 @@ def settled(client: TestClient, seconds: float = 120.0) -> None:
         time.sleep(0.2)
 
 
+def why(client: TestClient) -> dict[str, Any]:
+    """What routing saw: the replica's state, its position against the floor, the builds."""
+    replicas = client.app.state.replicas  # type: ignore[attr-defined]
+    r = replicas.replicas[0]
+    return {
+        "health": replica_health(client),
+        "floor": replicas.floor,
+        "replayed": r.replayed,
+        "fallbacks": replicas.fallbacks,
+        "builds": client.app.state.builds.summary(),  # type: ignore[attr-defined]
+        "replica_versions": r.versions,
+        "primary_versions": dict(
+            execute(
+                client.app.state.settings.db.database_url,
+                "SELECT table_name, version FROM data_versions",
+            )  # type: ignore[attr-defined]
+        ),
+    }
+
+
 def paused(pair: Pair, client: TestClient | None = None) -> None:
     if client is not None:
         settled(client)
@@ -161,7 +181,7 @@ def test_reads_go_to_the_replica(pair: Pair, client: TestClient) -> None:
     hidden_insert(pair.primary.url, "only-on-primary")
     assert execute(pair.primary.url, "SELECT 1 FROM service_points WHERE name = 'only-on-primary'")
     before = replica_health(client)["reads"]
-    assert "only-on-primary" not in names(client)  # features: read on the replica
+    assert "only-on-primary" not in names(client), str(why(client))  # features: read on the replica
     assert "only-on-primary" not in tile_names(client)  # a tile rendered on the replica
     near = client.get(NEAREST).json()["results"][0]
     assert near["name"] != "only-on-primary"  # nearest: it lies exactly at the query point
@@ -240,3 +260,35 @@ def test_a_replica_going_away_fails_no_request(pair: Pair, client: TestClient) -
     before = replica_health(client)["reads"]
     names(client)
     assert replica_health(client)["reads"] > before
+
+
+def test_the_floor_covers_a_builds_asynchronous_commit(db_url: str) -> None:
+    """A build commits with synchronous_commit = off (the server's setting); the floor raised
+    after it must cover that commit, or a replica that has not replayed the build is taken for
+    one that has (before the fix the floor was the flushed position without a flush: behind the
+    build's commit every time)."""
+    import asyncio
+
+    import asyncpg
+
+    from geo.db.replicas import ReplicaSet
+
+    async def behind() -> int:
+        pool = await asyncpg.create_pool(db_url, min_size=1, max_size=2)
+        try:
+            replicas = ReplicaSet(pool, [])
+            await pool.execute("CREATE TABLE IF NOT EXISTS floor_probe (x int)")
+            missed = 0
+            for _ in range(20):
+                async with pool.acquire() as conn:
+                    await conn.execute("SET synchronous_commit = off")
+                    await conn.execute("INSERT INTO floor_probe SELECT generate_series(1, 500)")
+                    end = await conn.fetchval("SELECT pg_current_wal_insert_lsn() - '0/0'")
+                await replicas.raise_floor()
+                missed += replicas.floor < int(end)
+            await pool.execute("DROP TABLE floor_probe")
+            return missed
+        finally:
+            await pool.close()
+
+    assert asyncio.run(behind()) == 0

@@ -39,6 +39,7 @@ from geo.db.pool import OUTAGE_ERRORS, Hook, as_unavailable, milliseconds
 log = logging.getLogger("djmap.db.replicas")
 POSITION_SQL = sql_file(__file__, "replica_position.sql")
 FLUSHED_SQL = sql_file(__file__, "replica_floor.sql")
+FLUSH_SQL = "SELECT pg_logical_emit_message(true, 'djmap', 'replica floor')"
 APP_NAME = "djmap read"  # the replicas' connections, as pg_stat_activity names them
 POLL_S = 0.005  # while a read waits for replay, the replica's position is re-read this often
 CHECK_TIMEOUT_S = 1.0  # a background check waits this long for a connection
@@ -270,7 +271,10 @@ class ReplicaSet:
         async with self.primary.acquire() as conn:
             async with conn.transaction():
                 await conn.execute("SET LOCAL synchronous_commit = local")
-                await conn.fetchval("SELECT pg_current_xact_id()")  # a commit record, flushed
+                # a transaction must write WAL for its commit to be flushed (a bare xid's commit
+                # is asynchronous: the floor then lagged the build's own asynchronous commit,
+                # 50 times of 50 with synchronous_commit = off); a transactional message does
+                await conn.execute(FLUSH_SQL)
             self.floor = max(self.floor, int(await conn.fetchval(FLUSHED_SQL)))
 
     def status(self) -> list[dict[str, Any]]:
