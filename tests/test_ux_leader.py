@@ -180,7 +180,10 @@ def _service_point_wins_the_click(
             const [x, y] = vp.project([lon, lat]);
             const all = d.pickMultipleObjects({x, y, radius: 4, depth: 6});
             const r = document.querySelector('#map').getBoundingClientRect();
-            return all.length >= 2 ? [r.x + x, r.y + y] : null; }""",
+            // the point itself drawn, not only its activities (a run under load clicked before
+            // the service points' tile had come, and the activities took the click)
+            const sp = all.some((i) => (i.layer.root || i.layer).id === 'service_points');
+            return sp && all.length >= 2 ? [r.x + x, r.y + y] : null; }""",
         arg=[lon, lat],
         timeout=60_000,
     )
