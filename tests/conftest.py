@@ -136,13 +136,13 @@ def output_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def sample_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample district generated once per run (default counts, seed 42, today's date)."""
-    from datetime import date
-
+    """The sample district generated once per run (default counts, seed 42, today in Beijing:
+    the pages' calendar, whatever the machine's time zone)."""
+    from geo.health import clock
     from geo.samples import SampleSpec, generate
 
     out = tmp_path_factory.mktemp("samples")
-    generate(SampleSpec(seed=42, today=date.today().isoformat()), out)
+    generate(SampleSpec(seed=42, today=clock.today().isoformat()), out)
     return out
 
 

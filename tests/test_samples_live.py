@@ -4,11 +4,11 @@ the same again for the same seed."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import psycopg
 
+from geo.health import clock
 from geo.samples import SampleSpec, generate
 from geo.samples.live import AUDIT_KIND, add_live_sample
 from geo.samples.load import load_samples
@@ -46,7 +46,7 @@ def _rows(url: str) -> tuple[list[tuple], list[tuple]]:
 
 def test_live_sample(clean_db: str, tmp_path: Path) -> None:
     out = tmp_path / "s"
-    today = date.today().isoformat()
+    today = clock.today().isoformat()  # the default: Beijing's date
     generate(SampleSpec(seed=5, today=today, panoramas=0, activities=40, **SMALL), out)
     load_samples(clean_db, out, tmp_path / "pano", progress=False)
     regs, ins = _rows(clean_db)

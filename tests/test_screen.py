@@ -11,7 +11,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from conftest import DATA_TABLES
 from health_world import build, make_world
 from web_browser import Browser, PageLog, serve
 
+from geo.health import clock
 from geo.live.events import NewEvent, insert
 from geo.screen.keys import add_screen_key, list_screen_keys, revoke_screen_key
 
@@ -37,6 +38,9 @@ def world(db_url: str) -> dict[str, Any]:
         conn.execute("TRUNCATE users, screen_keys RESTART IDENTITY CASCADE")
     ids: dict[str, Any] = make_world(db_url)
     now = datetime.now(UTC)
+    # both activities are on now and started today in Beijing (the screen's day), even in the
+    # first half hour after Beijing's midnight
+    midnight = datetime.combine(clock.today(), time(0), clock.TZ)
     with psycopg.connect(db_url) as conn:
         ids["sp"] = conn.execute(
             "INSERT INTO service_points (code, name, kind, org_id, geom) VALUES ('sp1', "
@@ -48,7 +52,12 @@ def world(db_url: str) -> dict[str, Any]:
             "INSERT INTO activities (code, title, kind, organiser_id, service_point_id, starts_at, "
             "ends_at, geom) VALUES ('a1', '主题党日 · 大屏测试', '主题党日', %s, %s, %s, %s, "
             "ST_SetSRID(ST_MakePoint(116.401, 39.9), 4326)) RETURNING id",
-            (ids["b1"], ids["sp"], now - timedelta(minutes=30), now + timedelta(hours=2)),
+            (
+                ids["b1"],
+                ids["sp"],
+                max(now - timedelta(minutes=30), midnight),
+                now + timedelta(hours=2),
+            ),
         ).fetchone()[0]
         conn.execute(
             "INSERT INTO members (external_id, name, branch_id, status, home) SELECT 'x' || i, "
@@ -60,7 +69,7 @@ def world(db_url: str) -> dict[str, Any]:
             "INSERT INTO activities (code, title, kind, organiser_id, starts_at, ends_at, geom) "
             "VALUES ('a3', '小支部学习', '主题党日', %s, %s, %s, "
             "ST_SetSRID(ST_MakePoint(116.402, 39.9), 4326)) RETURNING id",
-            (ids["b3"], now - timedelta(minutes=20), now + timedelta(hours=1)),
+            (ids["b3"], max(now - timedelta(minutes=20), midnight), now + timedelta(hours=1)),
         ).fetchone()[0]
     _checkins(db_url, ids["act"], ids["b1"], 12)  # c1's screen: at least 10 (not 12, not 15)
     _checkins(db_url, ids["act3"], ids["b3"], 3)  # b3's screen: fewer than 10 (never 3)

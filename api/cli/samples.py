@@ -4,7 +4,6 @@ data set (`--scale national`, geo/samples/national)."""
 from __future__ import annotations
 
 import time
-from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +22,7 @@ from rich.progress import (
 from rich.table import Table
 
 from api.cli.common import cli_errors, console, database_url
+from geo.health import clock
 from geo.settings import get_db_settings
 
 samples_app = typer.Typer(
@@ -76,7 +76,8 @@ def generate_cmd(
     ] = None,
     seed: Annotated[int, typer.Option(help="random seed: same seed and date, same bytes")] = 42,
     today: Annotated[
-        str | None, typer.Option(help="reference date YYYY-MM-DD for activities")
+        str | None,
+        typer.Option(help="reference date YYYY-MM-DD for activities (default: today in Beijing)"),
     ] = None,
     scale: Annotated[
         Scale, typer.Option(help="district: 上城区 sample; national: 省→市→区县→街道→社区 tree")
@@ -101,7 +102,7 @@ def generate_cmd(
     }  # fmt: skip
     asked = {k: v for k, v in counts.items() if v is not None}
     target = out or folder or default_dir()
-    day = today or date.today().isoformat()
+    day = today or clock.today().isoformat()  # Beijing's date, the product's calendar
     if scale == Scale.national:
         _generate_national(target, seed, day, asked, provinces, boundaries.value)
     else:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geo.health import clock
 from geo.samples.area import BOUNDARY_FILE, Area
 from geo.samples.buildings import Buildings, build_buildings
 from geo.samples.panorama import hall, plaza, write_jpeg
@@ -84,7 +85,7 @@ class SampleSpec:
     """What to generate; the defaults make the sample district."""
 
     seed: int = 42
-    today: str = field(default_factory=lambda: date.today().isoformat())
+    today: str = field(default_factory=lambda: clock.today().isoformat())  # Beijing's date
     members: int = 3000
     buildings: int = 3000
     organisations: int = 60
